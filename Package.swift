@@ -1,0 +1,22 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "onnx-qat",
+  products: [
+    .library(name: "ONNXQAT", targets: ["ONNXQAT"]),
+    .executable(name: "onnx-qat", targets: ["onnx-qat"]),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CProtobufC",
+      pkgConfig: "libprotobuf-c",
+      providers: [.apt(["libprotobuf-c-dev"])]
+    ),
+    .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
+    .target(name: "ONNXQAT", dependencies: ["ONNXProto"]),
+    .executableTarget(name: "onnx-qat", dependencies: ["ONNXQAT"]),
+    .testTarget(name: "ONNXQATTests", dependencies: ["ONNXQAT"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,230 @@
+/// A graph (ONNX `GraphProto`): inputs, initializers, nodes in order, and outputs. Subgraphs
+/// (If/Loop/Scan bodies) are graphs too, owned by a node, and may use values of enclosing graphs.
+///
+/// All edits go through the methods below. Each checks everything first and throws
+/// `ONNXQATError.refusedEdit` without touching the graph when the edit would break it.
+public final class Graph {
+  /// `TensorAnnotation`: quantization parameter names attached to a tensor.
+  public struct TensorAnnotation {
+    public var tensorName: String?
+    public var quantParameterTensorNames: [StringPair]
+    public var extras = WireExtras()
+    public init(tensorName: String?, quantParameterTensorNames: [StringPair]) {
+      self.tensorName = tensorName
+      self.quantParameterTensorNames = quantParameterTensorNames
+    }
+  }
+
+  public var name: String?
+  public var docString: String?
+  public var inputs: [Value] = []
+  public var outputs: [Value] = []
+  public private(set) var initializers: [Value] = []
+  public private(set) var sparseInitializers: [Value] = []
+  public private(set) var nodes: [Node] = []
+  /// Values that carry a `value_info` entry, in file order.
+  public var valueInfos: [Value] = []
+  public var quantizationAnnotations: [TensorAnnotation] = []
+  public var extras = WireExtras()
+  /// The node whose attribute holds this graph; nil for a model's main graph.
+  public internal(set) weak var owningNode: Node?
+
+  public init(name: String? = nil) { self.name = name }
+
+  // MARK: Nodes
+
+  /// Appends `node` at the end of the node list.
+  public func append(_ node: Node) throws {
+    try checkInsertable(node)
+    nodes.append(node)
+    node.graph = self
+  }
+
+  /// Inserts `node` just before `anchor`.
+  public func insert(_ node: Node, before anchor: Node) throws {
+    try checkInsertable(node)
+    guard let index = nodes.firstIndex(where: { $0 === anchor }) else {
+      throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
+    }
+    nodes.insert(node, at: index)
+    node.graph = self
+  }
+
+  /// Inserts `node` just after `anchor`.
+  public func insert(_ node: Node, after anchor: Node) throws {
+    try checkInsertable(node)
+    guard let index = nodes.firstIndex(where: { $0 === anchor }) else {
+      throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
+    }
+    nodes.insert(node, at: index + 1)
+    node.graph = self
+  }
+
+  private func checkInsertable(_ node: Node) throws {
+    if node.graph != nil {
+      throw ONNXQATError.refusedEdit("node \(node.label) already belongs to a graph")
+    }
+    let taken = Set(definedNames)
+    for output in node.outputs.compactMap({ $0 }) where taken.contains(output.name) {
+      throw ONNXQATError.refusedEdit(
+        "node \(node.label) output '\(output.name)' is already defined in graph '\(name ?? "")'")
+    }
+  }
+
+  /// Removes `node`. Refused when one of its outputs is still used or is a graph output.
+  public func remove(_ node: Node) throws {
+    try remove([node])
+  }
+
+  /// Removes a set of nodes together. Refused when any of their outputs is used by a node
+  /// outside the set or is a graph output; then nothing is removed.
+  public func remove(_ doomed: [Node]) throws {
+    let doomedIDs = Set(doomed.map { ObjectIdentifier($0) })
+    for node in doomed {
+      guard node.graph === self else {
+        throw ONNXQATError.refusedEdit("node \(node.label) is not in graph '\(name ?? "")'")
+      }
+      for output in node.outputs.compactMap({ $0 }) {
+        if outputs.contains(where: { $0 === output }) {
+          throw ONNXQATError.refusedEdit(
+            "node \(node.label) output '\(output.name)' is a graph output")
+        }
+        if let user = output.uses.first(where: { !doomedIDs.contains(ObjectIdentifier($0.node!)) })?.node {
+          throw ONNXQATError.refusedEdit(
+            "node \(node.label) output '\(output.name)' is still used by node \(user.label)")
+        }
+      }
+    }
+    for node in doomed {
+      node.detachInputs()
+      node.graph = nil
+    }
+    nodes.removeAll { doomedIDs.contains(ObjectIdentifier($0)) }
+  }
+
+  /// Moves every use of `old` to `new`: node inputs here and in subgraphs that capture `old`.
+  /// When `old` is a graph output, the edit is refused unless `replacingGraphOutputs`; then the
+  /// output slot points at `new` too (the graph output takes `new`'s name).
+  public func replaceAllUses(of old: Value, with new: Value, replacingGraphOutputs: Bool = false)
+    throws
+  {
+    guard old !== new else { return }
+    let outputSlots = outputs.indices.filter { outputs[$0] === old }
+    if !outputSlots.isEmpty && !replacingGraphOutputs {
+      throw ONNXQATError.refusedEdit(
+        "value '\(old.name)' is an output of graph '\(name ?? "")'; pass replacingGraphOutputs to replace it")
+    }
+    for use in old.uses {
+      try use.node?.replaceInput(at: use.inputIndex, with: new)
+    }
+    for slot in outputSlots { outputs[slot] = new }
+  }
+
+  // MARK: Initializers
+
+  /// Adds a dense initializer named `name` holding `tensor` and returns its value.
+  @discardableResult
+  public func addInitializer(named name: String, _ tensor: Tensor) throws -> Value {
+    if definedNames.contains(name) {
+      throw ONNXQATError.refusedEdit("name '\(name)' is already defined in graph '\(self.name ?? "")'")
+    }
+    let value = Value(name: name)
+    var stored = tensor
+    stored.name = name
+    value.initializer = stored
+    value.owningGraph = self
+    initializers.append(value)
+    return value
+  }
+
+  /// Replaces the payload of an existing initializer (same name), e.g. after folding.
+  public func setInitializer(_ value: Value, _ tensor: Tensor) throws {
+    guard initializers.contains(where: { $0 === value }) else {
+      throw ONNXQATError.refusedEdit("'\(value.name)' is not an initializer of graph '\(name ?? "")'")
+    }
+    var stored = tensor
+    stored.name = value.name
+    value.initializer = stored
+  }
+
+  /// Removes an initializer. Refused while a node uses it or it is a graph output.
+  public func removeInitializer(_ value: Value) throws {
+    guard let index = initializers.firstIndex(where: { $0 === value }) else {
+      throw ONNXQATError.refusedEdit("'\(value.name)' is not an initializer of graph '\(name ?? "")'")
+    }
+    if let user = value.uses.first?.node {
+      throw ONNXQATError.refusedEdit("initializer '\(value.name)' is still used by node \(user.label)")
+    }
+    if outputs.contains(where: { $0 === value }) {
+      throw ONNXQATError.refusedEdit("initializer '\(value.name)' is a graph output")
+    }
+    initializers.remove(at: index)
+    value.initializer = nil
+    if !inputs.contains(where: { $0 === value }) { value.owningGraph = nil }
+  }
+
+  /// Declares `value` (already created, with its payload set) as an initializer; used by the loader.
+  func attachInitializer(_ value: Value, dense: Tensor) {
+    value.initializer = dense
+    value.owningGraph = self
+    if !initializers.contains(where: { $0 === value }) { initializers.append(value) }
+  }
+
+  func attachSparseInitializer(_ value: Value, sparse: SparseTensor) {
+    value.sparseInitializer = sparse
+    value.owningGraph = self
+    sparseInitializers.append(value)
+  }
+
+  func attachNodesFromLoader(_ loaded: [Node]) {
+    nodes = loaded
+    for node in loaded { node.graph = self }
+  }
+
+  // MARK: Names
+
+  /// Renames `value`. Refused when another value of this graph already has the name.
+  public func rename(_ value: Value, to newName: String) throws {
+    guard value.name != newName else { return }
+    if definedNames.contains(newName) {
+      throw ONNXQATError.refusedEdit("name '\(newName)' is already defined in graph '\(name ?? "")'")
+    }
+    value.name = newName
+  }
+
+  /// Every value name defined in this graph: inputs, initializers and node outputs.
+  public var definedNames: [String] {
+    inputs.map(\.name) + initializers.map(\.name) + sparseInitializers.map(\.name)
+      + nodes.flatMap { $0.outputs.compactMap { $0?.name } }
+  }
+
+  /// A name not defined in this graph, derived from `base`.
+  public func uniqueName(_ base: String) -> String {
+    let taken = Set(definedNames)
+    if !taken.contains(base) { return base }
+    var counter = 1
+    while taken.contains("\(base)_\(counter)") { counter += 1 }
+    return "\(base)_\(counter)"
+  }
+
+  /// The value defined in this graph with the given name.
+  public func value(named name: String) -> Value? {
+    if let value = inputs.first(where: { $0.name == name }) { return value }
+    if let value = initializers.first(where: { $0.name == name }) { return value }
+    if let value = sparseInitializers.first(where: { $0.name == name }) { return value }
+    for node in nodes {
+      if let value = node.outputs.first(where: { $0?.name == name }) { return value }
+    }
+    return nil
+  }
+
+  /// This graph's nodes followed, depth first, by the nodes of every subgraph.
+  public var allNodes: [Node] {
+    nodes.flatMap { [$0] + $0.subgraphs.flatMap(\.allNodes) }
+  }
+
+  /// Every subgraph nested anywhere below this graph.
+  public var allSubgraphs: [Graph] {
+    nodes.flatMap { $0.subgraphs.flatMap { [$0] + $0.allSubgraphs } }
+  }
+}

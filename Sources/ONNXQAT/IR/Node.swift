@@ -1,0 +1,79 @@
+import Foundation
+
+/// An operator application (ONNX `NodeProto`). Its outputs are created with the node and never
+/// change; its inputs change only through `replaceInput`, which keeps every value's use list true.
+public final class Node {
+  public var name: String
+  public var opType: String
+  public var domain: String
+  public var attributes: [Attribute]
+  /// Inputs in order; nil marks an omitted optional input ("" in the proto).
+  public private(set) var inputs: [Value?]
+  /// Outputs in order; nil marks an omitted optional output.
+  public let outputs: [Value?]
+  public var docString: String?
+  public var extras = WireExtras()
+  /// The graph that holds this node, once appended.
+  public internal(set) weak var graph: Graph?
+
+  /// Creates a node and registers it as a user of its inputs. `outputNames` creates the output
+  /// values (nil for an omitted optional output).
+  public init(
+    opType: String, domain: String = "", name: String = "", inputs: [Value?],
+    outputNames: [String?], attributes: [Attribute] = []
+  ) {
+    self.opType = opType
+    self.domain = domain
+    self.name = name
+    self.inputs = inputs
+    self.attributes = attributes
+    self.outputs = outputNames.map { $0.map { Value(name: $0) } }
+    for (index, output) in outputs.enumerated() {
+      output?.producer = self
+      output?.outputIndex = index
+    }
+    for (index, input) in inputs.enumerated() { input?.addUse(self, index) }
+    for graph in subgraphs { graph.owningNode = self }
+  }
+
+  /// The single output, for the common one-output node. Nil when the node has none.
+  public var output: Value? { outputs.first ?? nil }
+
+  /// The attribute named `name`, if present.
+  public func attribute(_ name: String) -> Attribute? { attributes.first { $0.name == name } }
+
+  /// Every subgraph held by this node's attributes.
+  public var subgraphs: [Graph] { attributes.flatMap(\.subgraphs) }
+
+  /// Points input `index` at `value` (nil omits it), moving the use from the old value to the new.
+  public func replaceInput(at index: Int, with value: Value?) throws {
+    guard inputs.indices.contains(index) else {
+      throw ONNXQATError.refusedEdit(
+        "node '\(name)' (\(opType)) has \(inputs.count) inputs; there is no input \(index)")
+    }
+    inputs[index]?.removeUse(self, index)
+    inputs[index] = value
+    value?.addUse(self, index)
+  }
+
+  /// Appends an input at the end (for optional trailing inputs such as Conv's bias).
+  public func appendInput(_ value: Value?) {
+    inputs.append(value)
+    value?.addUse(self, inputs.count - 1)
+  }
+
+  func detachInputs() {
+    for (index, input) in inputs.enumerated() { input?.removeUse(self, index) }
+  }
+
+  func reattachInputs() {
+    for (index, input) in inputs.enumerated() { input?.addUse(self, index) }
+  }
+
+  /// A short label for messages: `'name' (OpType)` or `OpType #index` for unnamed nodes.
+  public var label: String {
+    if !name.isEmpty { return "'\(name)' (\(opType))" }
+    let index = graph?.nodes.firstIndex { $0 === self }
+    return index.map { "\(opType) #\($0)" } ?? opType
+  }
+}

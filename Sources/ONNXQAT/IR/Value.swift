@@ -1,0 +1,58 @@
+/// A named value in a graph: a graph input, an initializer, or a node output. It knows its
+/// producer and its ordered uses, so rewrites can walk the graph in both directions.
+public final class Value {
+  /// One place a value is consumed: input `inputIndex` of `node`.
+  public struct Use: Equatable {
+    public private(set) weak var node: Node?
+    public let inputIndex: Int
+
+    init(node: Node, inputIndex: Int) {
+      self.node = node
+      self.inputIndex = inputIndex
+    }
+
+    public static func == (lhs: Use, rhs: Use) -> Bool {
+      lhs.node === rhs.node && lhs.inputIndex == rhs.inputIndex
+    }
+  }
+
+  public internal(set) var name: String
+  /// The type from the value's `ValueInfoProto`, when the model declared one.
+  public var type: TypeInfo?
+  public var docString: String?
+  /// Extras of the `ValueInfoProto` that declared this value.
+  public var infoExtras = WireExtras()
+  /// The node whose output this is; nil for graph inputs and initializers.
+  public internal(set) weak var producer: Node?
+  /// The index of this value among its producer's outputs.
+  public internal(set) var outputIndex: Int = 0
+  /// The constant payload when this value is an initializer of its graph.
+  public internal(set) var initializer: Tensor?
+  /// The constant payload when this value is a sparse initializer of its graph.
+  public internal(set) var sparseInitializer: SparseTensor?
+  /// The graph that declares this value as an input or initializer (node outputs: see `producer`).
+  public internal(set) weak var owningGraph: Graph?
+  var useList: [Use] = []
+
+  public init(name: String, type: TypeInfo? = nil) {
+    self.name = name
+    self.type = type
+  }
+
+  /// The consumers of this value, in the order they were attached.
+  public var uses: [Use] { useList.filter { $0.node != nil } }
+
+  /// The graph this value belongs to: its producer's graph, or the graph declaring it.
+  public var graph: Graph? { producer?.graph ?? owningGraph }
+
+  /// True when the value is a constant initializer (dense).
+  public var isConstant: Bool { initializer != nil }
+
+  func addUse(_ node: Node, _ index: Int) { useList.append(Use(node: node, inputIndex: index)) }
+
+  func removeUse(_ node: Node, _ index: Int) {
+    if let position = useList.firstIndex(where: { $0.node === node && $0.inputIndex == index }) {
+      useList.remove(at: position)
+    }
+  }
+}

@@ -1,0 +1,529 @@
+import Foundation
+import ONNXProto
+
+/// Keeps a protobuf-c message tree alive while IR tensors share its payload buffers.
+final class UnpackedModel {
+  let message: UnsafeMutablePointer<Onnx__ModelProto>
+  init(_ message: UnsafeMutablePointer<Onnx__ModelProto>) { self.message = message }
+  deinit { onnx__model_proto__free_unpacked(message, nil) }
+}
+
+/// Field numbers of optional strings that the IR stores as plain (non-optional) strings, so an
+/// explicitly written "" can be told apart from an absent field.
+enum FieldNumber {
+  static let nodeName: UInt32 = 3
+  static let nodeOpType: UInt32 = 4
+  static let nodeDomain: UInt32 = 7
+  static let valueInfoName: UInt32 = 1
+  static let attributeName: UInt32 = 1
+  static let pairKey: UInt32 = 1
+  static let pairValue: UInt32 = 2
+}
+
+/// Converts an unpacked protobuf-c `ModelProto` into the IR, resolving every value name to the
+/// value it denotes and rejecting models that break the IR's rules (undefined or duplicate
+/// names, cycles).
+struct ProtoReader {
+  /// Names visible at one graph level; subgraphs see their enclosing graphs' names.
+  final class Scope {
+    var values: [String: Value] = [:]
+    let parent: Scope?
+    init(parent: Scope?) { self.parent = parent }
+    func lookup(_ name: String) -> Value? { values[name] ?? parent?.lookup(name) }
+  }
+
+  let path: String
+  let owner: UnpackedModel
+  /// Maps an external tensor to its bytes (or throws); nil leaves external tensors unresolved.
+  let resolveExternal: ((Tensor) throws -> Data)?
+
+  func readModel() throws -> Model {
+    let proto = owner.message.pointee
+    guard let graphProto = proto.graph else {
+      throw ONNXQATError.malformedModel(
+        path: path,
+        reason: "field 'graph' is missing (the bytes parsed as protobuf, but not as an ONNX ModelProto)")
+    }
+    let opsets = array(proto.opset_import, proto.n_opset_import).map(readOpset)
+    let graph = try readGraph(graphProto, parent: nil, context: "graph")
+    let model = Model(graph: graph, irVersion: 0, opsetImports: opsets)
+    model.irVersion = proto.has_ir_version != 0 ? proto.ir_version : nil
+    model.producerName = optionalString(proto.producer_name)
+    model.producerVersion = optionalString(proto.producer_version)
+    model.domain = optionalString(proto.domain)
+    model.modelVersion = proto.has_model_version != 0 ? proto.model_version : nil
+    model.docString = optionalString(proto.doc_string)
+    model.metadataProps = array(proto.metadata_props, proto.n_metadata_props).map(readPair)
+    model.trainingInfo = array(proto.training_info, proto.n_training_info).map {
+      packedBytes(UnsafeRawPointer($0))
+    }
+    model.functions = try array(proto.functions, proto.n_functions).map(readFunction)
+    model.extras = extras(proto.base)
+    model.sourcePath = path
+    return model
+  }
+
+  // MARK: Graphs
+
+  func readGraph(_ pointer: UnsafeMutablePointer<Onnx__GraphProto>, parent: Scope?, context: String)
+    throws -> Graph
+  {
+    let proto = pointer.pointee
+    let graph = Graph(name: optionalString(proto.name))
+    let where_ = "\(context) '\(graph.name ?? "")'"
+    let scope = Scope(parent: parent)
+    graph.docString = optionalString(proto.doc_string)
+    graph.extras = extras(proto.base)
+
+    for info in array(proto.input, proto.n_input) {
+      let value = readValueInfo(info)
+      if scope.values[value.name] != nil {
+        throw invalid("\(where_): input '\(value.name)' is declared twice")
+      }
+      value.owningGraph = graph
+      scope.values[value.name] = value
+      graph.inputs.append(value)
+    }
+    for tensorPointer in array(proto.initializer, proto.n_initializer) {
+      let tensor = try readTensor(tensorPointer)
+      let name = tensor.name ?? ""
+      let value: Value
+      if let input = scope.values[name], graph.inputs.contains(where: { $0 === input }),
+        input.initializer == nil
+      {
+        value = input
+      } else if scope.values[name] != nil {
+        throw invalid("\(where_): initializer '\(name)' is defined twice")
+      } else {
+        value = Value(name: name)
+        scope.values[name] = value
+      }
+      graph.attachInitializer(value, dense: tensor)
+    }
+    for sparsePointer in array(proto.sparse_initializer, proto.n_sparse_initializer) {
+      let sparse = try readSparseTensor(sparsePointer)
+      if scope.values[sparse.name] != nil {
+        throw invalid("\(where_): sparse initializer '\(sparse.name)' is defined twice")
+      }
+      let value = Value(name: sparse.name)
+      scope.values[sparse.name] = value
+      graph.attachSparseInitializer(value, sparse: sparse)
+    }
+
+    try readNodes(array(proto.node, proto.n_node), into: graph, scope: scope, context: where_)
+
+    for info in array(proto.output, proto.n_output) {
+      let name = info.pointee.name.map { String(cString: $0) } ?? ""
+      guard let value = scope.lookup(name) else {
+        throw invalid("\(where_): output '\(name)' is not produced by any node, input or initializer")
+      }
+      _ = adopt(info, into: value)
+      graph.outputs.append(value)
+    }
+    for info in array(proto.value_info, proto.n_value_info) {
+      let name = info.pointee.name.map { String(cString: $0) } ?? ""
+      let value = scope.lookup(name).map { adopt(info, into: $0) } ?? readValueInfo(info)
+      graph.valueInfos.append(value)
+    }
+    graph.quantizationAnnotations = array(proto.quantization_annotation, proto.n_quantization_annotation)
+      .map { pointer in
+        var annotation = Graph.TensorAnnotation(
+          tensorName: optionalString(pointer.pointee.tensor_name),
+          quantParameterTensorNames: array(
+            pointer.pointee.quant_parameter_tensor_names, pointer.pointee.n_quant_parameter_tensor_names
+          ).map(readPair))
+        annotation.extras = extras(pointer.pointee.base)
+        return annotation
+      }
+    try GraphTopology.checkAcyclic(graph, path: path, context: where_)
+    return graph
+  }
+
+  /// Gives `value` the type and doc of a `ValueInfoProto` when it has none yet; when it already
+  /// has different ones, returns a detached value carrying this declaration, so nothing is lost.
+  private func adopt(_ info: UnsafeMutablePointer<Onnx__ValueInfoProto>, into value: Value) -> Value {
+    let declared = readValueInfo(info)
+    if value.type == nil && value.docString == nil && value.infoExtras.isEmpty {
+      value.type = declared.type
+      value.docString = declared.docString
+      value.infoExtras = declared.infoExtras
+      return value
+    }
+    if value.type == declared.type && value.docString == declared.docString
+      && value.infoExtras == declared.infoExtras
+    {
+      return value
+    }
+    return declared
+  }
+
+  private func describe(_ node: Node, _ index: Int) -> String {
+    node.name.isEmpty ? "#\(index) (\(node.opType))" : "'\(node.name)' (\(node.opType))"
+  }
+
+  private func invalid(_ reason: String) -> ONNXQATError {
+    .invalidModel(path: path, reason: reason)
+  }
+
+  // MARK: Nodes and attributes
+
+  /// Reads a node list in two passes: first every node with its outputs (so nodes may appear
+  /// in any order), then inputs and attributes, resolved through the scopes; subgraphs see the
+  /// complete enclosing scope.
+  private func readNodes(
+    _ protos: [UnsafeMutablePointer<Onnx__NodeProto>], into graph: Graph, scope: Scope, context: String
+  ) throws {
+    var nodes: [Node] = []
+    nodes.reserveCapacity(protos.count)
+    for (index, pointer) in protos.enumerated() {
+      let node = readNodeHeader(pointer)
+      for output in node.outputs.compactMap({ $0 }) {
+        if scope.values[output.name] != nil {
+          throw invalid(
+            "\(context): node \(describe(node, index)) output '\(output.name)' is already defined (duplicate output name)")
+        }
+        scope.values[output.name] = output
+      }
+      nodes.append(node)
+    }
+    graph.attachNodesFromLoader(nodes)
+    for (index, node) in nodes.enumerated() {
+      let proto = protos[index].pointee
+      for slot in 0..<proto.n_input {
+        guard let namePointer = proto.input[slot] else { continue }
+        let name = String(cString: namePointer)
+        if name.isEmpty { continue }
+        guard let value = scope.lookup(name) else {
+          throw invalid(
+            "\(context): node \(describe(node, index)) input \(slot) '\(name)' is not defined by any graph input, initializer or node output")
+        }
+        try node.replaceInput(at: slot, with: value)
+      }
+      let nodeContext = "\(context) node \(describe(node, index))"
+      node.attributes = try array(proto.attribute, proto.n_attribute).map {
+        try readAttribute($0, scope: scope, context: nodeContext)
+      }
+      for subgraph in node.subgraphs { subgraph.owningNode = node }
+    }
+  }
+
+  private func readNodeHeader(_ pointer: UnsafeMutablePointer<Onnx__NodeProto>) -> Node {
+    let proto = pointer.pointee
+    var nodeExtras = extras(proto.base)
+    let outputNames: [String?] = (0..<proto.n_output).map { slot in
+      let name = proto.output[slot].map { String(cString: $0) } ?? ""
+      return name.isEmpty ? nil : name
+    }
+    let node = Node(
+      opType: requiredString(proto.op_type, FieldNumber.nodeOpType, into: &nodeExtras),
+      domain: requiredString(proto.domain, FieldNumber.nodeDomain, into: &nodeExtras),
+      name: requiredString(proto.name, FieldNumber.nodeName, into: &nodeExtras),
+      inputs: Array(repeating: nil, count: proto.n_input),
+      outputNames: outputNames)
+    node.docString = optionalString(proto.doc_string)
+    node.extras = nodeExtras
+    return node
+  }
+
+  private func readAttribute(
+    _ pointer: UnsafeMutablePointer<Onnx__AttributeProto>, scope: Scope, context: String
+  ) throws -> Attribute {
+    let proto = pointer.pointee
+    var attributeExtras = extras(proto.base)
+    let name = requiredString(proto.name, FieldNumber.attributeName, into: &attributeExtras)
+    let declared = proto.has_type != 0 ? Attribute.Kind(rawValue: Int32(truncatingIfNeeded: proto.type.rawValue)) : nil
+    let kind = declared ?? inferKind(proto)
+    var scalarPresent = true
+    let value: Attribute.Value
+    switch kind {
+    case .float:
+      scalarPresent = proto.has_f != 0
+      value = .float(proto.f)
+    case .int:
+      scalarPresent = proto.has_i != 0
+      value = .int(proto.i)
+    case .string:
+      scalarPresent = proto.has_s != 0
+      value = .string(copyBytes(proto.s))
+    case .tensor: value = try proto.t.map { .tensor(try readTensor($0)) } ?? .none
+    case .graph:
+      value = try proto.g.map {
+        .graph(try readGraph($0, parent: scope, context: "subgraph of \(context) attribute '\(name)'"))
+      } ?? .none
+    case .sparseTensor: value = try proto.sparse_tensor.map { .sparseTensor(try readSparseTensor($0)) } ?? .none
+    case .typeProto: value = proto.tp.map { .typeProto(readType($0)) } ?? .none
+    case .floats: value = .floats(Array(UnsafeBufferPointer(start: proto.floats, count: proto.n_floats)))
+    case .ints: value = .ints(Array(UnsafeBufferPointer(start: proto.ints, count: proto.n_ints)))
+    case .strings: value = .strings(UnsafeBufferPointer(start: proto.strings, count: proto.n_strings).map(copyBytes))
+    case .tensors: value = .tensors(try array(proto.tensors, proto.n_tensors).map { try readTensor($0) })
+    case .graphs:
+      value = .graphs(try array(proto.graphs, proto.n_graphs).enumerated().map { index, graph in
+        try readGraph(graph, parent: scope, context: "subgraph of \(context) attribute '\(name)'[\(index)]")
+      })
+    case .sparseTensors: value = .sparseTensors(try array(proto.sparse_tensors, proto.n_sparse_tensors).map(readSparseTensor))
+    case .typeProtos: value = .typeProtos(array(proto.type_protos, proto.n_type_protos).map(readType))
+    case .undefined: value = .none
+    }
+    var attribute = Attribute(name: name, value)
+    attribute.declaredKind = proto.has_type != 0
+      ? (declared ?? Attribute.Kind.undefined) : nil
+    if proto.has_type != 0 && declared == nil {
+      // An attribute type this build does not know: keep its number as an unknown-kind marker.
+      attributeExtras.unknownFields.append(
+        UnknownField(fieldNumber: 20, wireType: 0, payload: varint(UInt64(proto.type.rawValue))))
+      attribute.declaredKind = nil
+    }
+    attribute.refAttrName = optionalString(proto.ref_attr_name)
+    attribute.docString = optionalString(proto.doc_string)
+    attribute.scalarPresent = scalarPresent
+    attribute.extras = attributeExtras
+    return attribute
+  }
+
+  private func inferKind(_ proto: Onnx__AttributeProto) -> Attribute.Kind {
+    if proto.has_f != 0 { return .float }
+    if proto.has_i != 0 { return .int }
+    if proto.has_s != 0 { return .string }
+    if proto.t != nil { return .tensor }
+    if proto.g != nil { return .graph }
+    if proto.sparse_tensor != nil { return .sparseTensor }
+    if proto.tp != nil { return .typeProto }
+    if proto.n_floats > 0 { return .floats }
+    if proto.n_ints > 0 { return .ints }
+    if proto.n_strings > 0 { return .strings }
+    if proto.n_tensors > 0 { return .tensors }
+    if proto.n_graphs > 0 { return .graphs }
+    if proto.n_sparse_tensors > 0 { return .sparseTensors }
+    if proto.n_type_protos > 0 { return .typeProtos }
+    return .undefined
+  }
+
+  // MARK: Functions
+
+  private func readFunction(_ pointer: UnsafeMutablePointer<Onnx__FunctionProto>) throws -> Function {
+    let proto = pointer.pointee
+    let name = optionalString(proto.name)
+    let where_ = "function '\(name ?? "")'"
+    let body = Graph(name: nil)
+    let scope = Scope(parent: nil)
+    for inputName in array(proto.input, proto.n_input).map({ String(cString: $0) }) {
+      let value = Value(name: inputName)
+      value.owningGraph = body
+      scope.values[inputName] = value
+      body.inputs.append(value)
+    }
+    try readNodes(array(proto.node, proto.n_node), into: body, scope: scope, context: where_)
+    for outputName in array(proto.output, proto.n_output).map({ String(cString: $0) }) {
+      guard let value = scope.lookup(outputName) else {
+        throw invalid("\(where_): output '\(outputName)' is not produced by any node or input")
+      }
+      body.outputs.append(value)
+    }
+    try GraphTopology.checkAcyclic(body, path: path, context: where_)
+    let function = Function(
+      name: name, domain: optionalString(proto.domain),
+      attributeNames: array(proto.attribute, proto.n_attribute).map { String(cString: $0) },
+      body: body, opsetImports: array(proto.opset_import, proto.n_opset_import).map(readOpset))
+    function.docString = optionalString(proto.doc_string)
+    function.extras = extras(proto.base)
+    return function
+  }
+
+  // MARK: Values, types, tensors
+
+  private func readValueInfo(_ pointer: UnsafeMutablePointer<Onnx__ValueInfoProto>) -> Value {
+    let proto = pointer.pointee
+    var infoExtras = extras(proto.base)
+    let value = Value(name: requiredString(proto.name, FieldNumber.valueInfoName, into: &infoExtras))
+    value.type = proto.type.map(readType)
+    value.docString = optionalString(proto.doc_string)
+    value.infoExtras = infoExtras
+    return value
+  }
+
+  func readType(_ pointer: UnsafeMutablePointer<Onnx__TypeProto>) -> TypeInfo {
+    let proto = pointer.pointee
+    var kindExtras = WireExtras()
+    let kind: TypeInfo.Kind
+    switch proto.value_case {
+    case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE:
+      let inner = proto.tensor_type.pointee
+      kindExtras = extras(inner.base)
+      kind = .tensor(TensorType(
+        elementType: inner.has_elem_type != 0 ? DataType(rawValue: inner.elem_type) : nil,
+        shape: inner.shape.map(readShape)))
+    case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE:
+      let inner = proto.sparse_tensor_type.pointee
+      kindExtras = extras(inner.base)
+      kind = .sparseTensor(TensorType(
+        elementType: inner.has_elem_type != 0 ? DataType(rawValue: inner.elem_type) : nil,
+        shape: inner.shape.map(readShape)))
+    case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE:
+      let inner = proto.sequence_type.pointee
+      kindExtras = extras(inner.base)
+      kind = .sequence(inner.elem_type.map(readType))
+    case ONNX__TYPE_PROTO__VALUE_MAP_TYPE:
+      let inner = proto.map_type.pointee
+      kindExtras = extras(inner.base)
+      kind = .map(
+        key: inner.has_key_type != 0 ? DataType(rawValue: inner.key_type) : nil,
+        value: inner.value_type.map(readType))
+    case ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE:
+      let inner = proto.optional_type.pointee
+      kindExtras = extras(inner.base)
+      kind = .optional(inner.elem_type.map(readType))
+    default:
+      kind = .unset
+    }
+    var type = TypeInfo(kind, denotation: optionalString(proto.denotation))
+    type.extras = extras(proto.base)
+    type.kindExtras = kindExtras
+    return type
+  }
+
+  private func readShape(_ pointer: UnsafeMutablePointer<Onnx__TensorShapeProto>) -> Shape {
+    var shape = Shape(dims: array(pointer.pointee.dim, pointer.pointee.n_dim).map { dimPointer in
+      let proto = dimPointer.pointee
+      let size: Dimension.Size
+      switch proto.value_case {
+      case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE: size = .known(proto.dim_value)
+      case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM:
+        size = .symbolic(proto.dim_param.map { String(cString: $0) } ?? "")
+      default: size = .unknown
+      }
+      var dimension = Dimension(size, denotation: optionalString(proto.denotation))
+      dimension.extras = extras(proto.base)
+      return dimension
+    })
+    shape.extras = extras(pointer.pointee.base)
+    return shape
+  }
+
+  func readTensor(_ pointer: UnsafeMutablePointer<Onnx__TensorProto>) throws -> Tensor {
+    let proto = pointer.pointee
+    var tensor = Tensor(
+      name: optionalString(proto.name), dataType: .undefined,
+      dims: Array(UnsafeBufferPointer(start: proto.dims, count: proto.n_dims)))
+    tensor.dataType = proto.has_data_type != 0 ? DataType(rawValue: proto.data_type) : nil
+    if let segment = proto.segment {
+      var value = Tensor.Segment(
+        begin: segment.pointee.has_begin != 0 ? segment.pointee.begin : nil,
+        end: segment.pointee.has_end != 0 ? segment.pointee.end : nil)
+      value.extras = extras(segment.pointee.base)
+      tensor.segment = value
+    }
+    tensor.docString = optionalString(proto.doc_string)
+    if proto.has_raw_data != 0 { tensor.rawData = shared(proto.raw_data.data, proto.raw_data.len) }
+    tensor.floatData = shared(proto.float_data, proto.n_float_data * 4)
+    tensor.int32Data = shared(proto.int32_data, proto.n_int32_data * 4)
+    tensor.int64Data = shared(proto.int64_data, proto.n_int64_data * 8)
+    tensor.doubleData = shared(proto.double_data, proto.n_double_data * 8)
+    tensor.uint64Data = shared(proto.uint64_data, proto.n_uint64_data * 8)
+    tensor.stringData = UnsafeBufferPointer(start: proto.string_data, count: proto.n_string_data).map(copyBytes)
+    tensor.externalData = array(proto.external_data, proto.n_external_data).map(readPair)
+    if proto.has_data_location != 0 {
+      tensor.dataLocation = Tensor.DataLocation(rawValue: Int32(truncatingIfNeeded: proto.data_location.rawValue))
+    }
+    tensor.extras = extras(proto.base)
+    if tensor.isExternal, let resolveExternal {
+      tensor.externalBytes = try resolveExternal(tensor)
+    }
+    return tensor
+  }
+
+  private func readSparseTensor(_ pointer: UnsafeMutablePointer<Onnx__SparseTensorProto>) throws -> SparseTensor {
+    let proto = pointer.pointee
+    var sparse = SparseTensor(
+      values: try proto.values.map(readTensor), indices: try proto.indices.map(readTensor),
+      dims: Array(UnsafeBufferPointer(start: proto.dims, count: proto.n_dims)))
+    sparse.extras = extras(proto.base)
+    return sparse
+  }
+
+  private func readOpset(_ pointer: UnsafeMutablePointer<Onnx__OperatorSetIdProto>) -> OpsetImport {
+    let proto = pointer.pointee
+    var opset = OpsetImport(domain: "", version: 0)
+    opset.domain = optionalString(proto.domain)
+    opset.version = proto.has_version != 0 ? proto.version : nil
+    opset.extras = extras(proto.base)
+    return opset
+  }
+
+  private func readPair(_ pointer: UnsafeMutablePointer<Onnx__StringStringEntryProto>) -> StringPair {
+    var pairExtras = extras(pointer.pointee.base)
+    var pair = StringPair(
+      key: requiredString(pointer.pointee.key, FieldNumber.pairKey, into: &pairExtras),
+      value: requiredString(pointer.pointee.value, FieldNumber.pairValue, into: &pairExtras))
+    pair.extras = pairExtras
+    return pair
+  }
+
+  // MARK: Primitive conversions
+
+  private func optionalString(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
+    pointer.map { String(cString: $0) }
+  }
+
+  /// A string the IR keeps non-optional: an explicit "" is remembered in `extras`.
+  private func requiredString(_ pointer: UnsafeMutablePointer<CChar>?, _ field: UInt32, into extras: inout WireExtras) -> String {
+    guard let pointer else { return "" }
+    let string = String(cString: pointer)
+    if string.isEmpty { extras.explicitDefaults.insert(field) }
+    return string
+  }
+
+  private func array<T>(_ pointer: UnsafeMutablePointer<UnsafeMutablePointer<T>?>?, _ count: Int)
+    -> [UnsafeMutablePointer<T>]
+  {
+    guard let pointer, count > 0 else { return [] }
+    return UnsafeBufferPointer(start: pointer, count: count).compactMap { $0 }
+  }
+
+  /// Wraps `count` bytes owned by the unpacked message in a `Data` that keeps the message alive.
+  private func shared<T>(_ pointer: UnsafeMutablePointer<T>?, _ count: Int) -> Data {
+    guard let pointer, count > 0 else { return Data() }
+    if count <= 256 { return Data(bytes: pointer, count: count) }
+    let owner = self.owner
+    return Data(
+      bytesNoCopy: UnsafeMutableRawPointer(pointer), count: count,
+      deallocator: .custom { _, _ in withExtendedLifetime(owner) {} })
+  }
+
+  private func copyBytes(_ binary: ProtobufCBinaryData) -> Data {
+    guard let data = binary.data, binary.len > 0 else { return Data() }
+    return Data(bytes: data, count: binary.len)
+  }
+
+  private func extras(_ base: ProtobufCMessage) -> WireExtras {
+    var result = WireExtras()
+    guard base.n_unknown_fields > 0, let fields = base.unknown_fields else { return result }
+    for field in UnsafeBufferPointer(start: fields, count: Int(base.n_unknown_fields)) {
+      let payload = field.data.map { Data(bytes: $0, count: field.len) } ?? Data()
+      result.unknownFields.append(
+        UnknownField(fieldNumber: field.tag, wireType: UInt8(truncatingIfNeeded: field.wire_type.rawValue), payload: payload))
+    }
+    return result
+  }
+
+  private func packedBytes(_ message: UnsafeRawPointer) -> Data {
+    let base = message.assumingMemoryBound(to: ProtobufCMessage.self)
+    let size = protobuf_c_message_get_packed_size(base)
+    var data = Data(count: size)
+    data.withUnsafeMutableBytes { buffer in
+      _ = protobuf_c_message_pack(base, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self))
+    }
+    return data
+  }
+
+  private func varint(_ value: UInt64) -> Data {
+    var bytes: [UInt8] = []
+    var rest = value
+    repeat {
+      let low = UInt8(rest & 0x7f)
+      rest >>= 7
+      bytes.append(rest == 0 ? low : low | 0x80)
+    } while rest != 0
+    return Data(bytes)
+  }
+}
+
