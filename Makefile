@@ -1,0 +1,79 @@
+# onnx-qat: set-up, build, tests, demo and benchmarks. Every target installs what it needs.
+SWIFT        ?= swift
+PREFIX       ?= /usr/local
+VENV         := .build/venv
+PYTHON       := $(VENV)/bin/python
+APT_PACKAGES := libprotobuf-c-dev libonnx-dev protobuf-c-compiler pkg-config
+PIP_PACKAGES := onnx==1.23.2 onnxruntime==1.32.0 numpy jsonschema
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BIN          := .build/debug/onnx-qat
+RELEASE_BIN  := .build/release/onnx-qat
+
+export ONNXQAT_PYTHON := $(abspath $(PYTHON))
+
+.PHONY: all deps apt venv build release test demo bench fuzz lint goldens proto clean
+
+all: build
+
+## deps: Debian packages and the Python venv for interop checks.
+deps: apt venv
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: Makefile
+	@mkdir -p .build
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check $(PIP_PACKAGES)
+	@touch $@
+
+build: apt
+	$(SWIFT) build
+
+release: apt
+	$(SWIFT) build -c release
+
+## test: every test (unit, golden, corpus, interop with onnx and onnxruntime).
+test: deps build
+	$(SWIFT) test
+
+## demo: inspect and print the demo model shipped in Fixtures/.
+demo: apt build
+	$(BIN) inspect Fixtures/tiny_cnn.onnx
+	$(BIN) print Fixtures/tiny_cnn.onnx
+	@mkdir -p .build/demo
+	$(BIN) convert Fixtures/tiny_cnn.onnx -o .build/demo/tiny_cnn_external.onnx --external-data=256
+	$(BIN) inspect .build/demo/tiny_cnn_external.onnx
+
+## bench: load+save of a ~500 MB model, ours against Python's onnx, in one run.
+bench: deps release
+	$(PYTHON) Benchmarks/bench_roundtrip.py --onnx-qat $(RELEASE_BIN)
+
+## fuzz: libFuzzer on the loader (FUZZ_SECONDS, default 60).
+fuzz: apt
+	bash Fuzz/run.sh
+
+## lint: swift format lint over Sources and Tests.
+lint:
+	$(SWIFT) format lint --recursive Sources Tests
+
+## goldens: re-record Fixtures/golden (the run fails so nothing changes silently; rerun make test).
+goldens: deps build
+	RECORD_GOLDENS=1 $(SWIFT) test --filter GoldenTests || true
+
+## proto: regenerate the protobuf-c bridge from libonnx-dev's onnx.proto.
+proto: apt
+	Schemas/generate-proto.sh
+
+## fixtures: rebuild the fixture models from Fixtures/generate.py.
+fixtures: venv
+	$(PYTHON) Fixtures/generate.py
+
+clean:
+	rm -rf .build

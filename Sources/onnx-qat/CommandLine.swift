@@ -1,0 +1,134 @@
+import Foundation
+import ONNXQAT
+
+/// A verb of the command line: its options, its help text, and what it does.
+protocol Command {
+  static var name: String { get }
+  static var summary: String { get }
+  /// Usage lines after `onnx-qat NAME`.
+  static var usage: String { get }
+  static var options: [OptionSpec] { get }
+  /// Positional arguments accepted (min, max).
+  static var positionalCount: ClosedRange<Int> { get }
+  /// Runs the verb; returns the exit code.
+  static func run(_ arguments: ParsedArguments) throws -> Int32
+}
+
+/// One option: `--name VALUE`, a flag, or `--name[=VALUE]` with an optional value.
+struct OptionSpec {
+  enum Kind { case flag, value, optionalValue }
+  let names: [String]
+  let kind: Kind
+  let help: String
+  var key: String { names.last ?? "" }
+}
+
+/// Usage errors: printed with the verb's usage line, exit code 2.
+struct UsageError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+struct ParsedArguments {
+  var positionals: [String] = []
+  var values: [String: String] = [:]
+  var flags: Set<String> = []
+
+  func value(_ key: String) -> String? { values[key] }
+  func has(_ key: String) -> Bool { flags.contains(key) || values[key] != nil }
+
+  static func parse(_ arguments: [String], options: [OptionSpec]) throws -> ParsedArguments {
+    var parsed = ParsedArguments()
+    var index = 0
+    var onlyPositionals = false
+    while index < arguments.count {
+      let argument = arguments[index]
+      index += 1
+      if onlyPositionals || !argument.hasPrefix("-") || argument == "-" {
+        parsed.positionals.append(argument)
+        continue
+      }
+      if argument == "--" {
+        onlyPositionals = true
+        continue
+      }
+      let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+      guard let spec = options.first(where: { $0.names.contains(parts[0]) }) else {
+        throw UsageError("unknown option '\(parts[0])'")
+      }
+      switch spec.kind {
+      case .flag:
+        if parts.count > 1 { throw UsageError("option '\(parts[0])' takes no value") }
+        parsed.flags.insert(spec.key)
+      case .optionalValue:
+        if parts.count > 1 { parsed.values[spec.key] = parts[1] } else { parsed.flags.insert(spec.key) }
+      case .value:
+        if parts.count > 1 {
+          parsed.values[spec.key] = parts[1]
+        } else {
+          guard index < arguments.count else { throw UsageError("option '\(parts[0])' needs a value") }
+          parsed.values[spec.key] = arguments[index]
+          index += 1
+        }
+      }
+    }
+    return parsed
+  }
+}
+
+extension Command {
+  static var helpText: String {
+    var lines = ["\(summary)", "", "usage: onnx-qat \(name) \(usage)", "", "options:"]
+    let all = options + [OptionSpec(names: ["-h", "--help"], kind: .flag, help: "show this help")]
+    for option in all {
+      var label = option.names.joined(separator: ", ")
+      switch option.kind {
+      case .value: label += " VALUE"
+      case .optionalValue: label += "[=VALUE]"
+      case .flag: break
+      }
+      lines.append("  " + label.padding(toLength: max(28, label.count + 2), withPad: " ", startingAt: 0) + option.help)
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// Parses `arguments`, handles `--help`, runs the verb, and maps errors to exit codes.
+  static func main(_ arguments: [String]) -> Int32 {
+    if arguments.contains("--help") || arguments.contains("-h") {
+      print(helpText, terminator: "")
+      return 0
+    }
+    do {
+      let parsed = try ParsedArguments.parse(arguments, options: options)
+      guard positionalCount.contains(parsed.positionals.count) else {
+        throw UsageError(
+          parsed.positionals.count < positionalCount.lowerBound
+            ? "missing argument" : "unexpected argument '\(parsed.positionals.last ?? "")'")
+      }
+      return try run(parsed)
+    } catch let error as UsageError {
+      printError("\(name): \(error)\nusage: onnx-qat \(name) \(usage)")
+      return 2
+    } catch let error as ONNXQATError {
+      printError("\(error)")
+      return error.isBadInput ? 2 : 1
+    } catch {
+      printError("\(error)")
+      return 1
+    }
+  }
+}
+
+func printError(_ message: String) {
+  FileHandle.standardError.write(Data("onnx-qat: error: \(message)\n".utf8))
+}
+
+/// Loads an input model; any failure to read or parse it is bad input (exit code 2).
+func loadInput(_ path: String) throws -> Model {
+  do {
+    return try ModelLoader.load(path: path)
+  } catch let error as ONNXQATError {
+    if case .io(let path, let reason) = error { throw ONNXQATError.badArgument("\(path): \(reason)") }
+    throw error
+  }
+}
