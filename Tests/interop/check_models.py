@@ -221,7 +221,7 @@ def run_ort(path: str, rng: np.random.Generator) -> str:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
-    so.log_severity_level = 3  # errors only
+    so.log_severity_level = 4  # fatal only: load errors are reported by the exception
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     feeds = {}
     for inp in sess.get_inputs():

@@ -31,6 +31,8 @@ public struct DataType: RawRepresentable, Hashable, Sendable, Comparable {
   public static let float8e8m0 = DataType(rawValue: 24)
   public static let uint2 = DataType(rawValue: 25)
   public static let int2 = DataType(rawValue: 26)
+  public static let float6e2m3 = DataType(rawValue: 27)
+  public static let float6e3m2 = DataType(rawValue: 28)
 
   private static let table: [(DataType, String, Int)] = [
     (.float, "float", 32), (.uint8, "uint8", 8), (.int8, "int8", 8), (.uint16, "uint16", 16),
@@ -42,6 +44,7 @@ public struct DataType: RawRepresentable, Hashable, Sendable, Comparable {
     (.float8e5m2, "float8e5m2", 8), (.float8e5m2fnuz, "float8e5m2fnuz", 8),
     (.uint4, "uint4", 4), (.int4, "int4", 4), (.float4e2m1, "float4e2m1", 4),
     (.float8e8m0, "float8e8m0", 8), (.uint2, "uint2", 2), (.int2, "int2", 2),
+    (.float6e2m3, "float6e2m3", 6), (.float6e3m2, "float6e3m2", 6),
   ]
 
   /// The name ONNX's text syntax uses ("float", "uint8", "float8e4m3fn", ...); `type<N>` for
@@ -56,7 +59,8 @@ public struct DataType: RawRepresentable, Hashable, Sendable, Comparable {
     self = entry.0
   }
 
-  /// Bits per element in `raw_data` (4 for int4, 2 for int2, ...); nil for strings and unknown types.
+  /// Bits per element in `raw_data` (4 for int4, 2 for int2, 6 for float6, densely packed from
+  /// the lowest bit up); nil for strings and unknown types.
   public var bitWidth: Int? {
     guard let bits = Self.table.first(where: { $0.0 == self })?.2, bits > 0 else { return nil }
     return bits
@@ -64,7 +68,7 @@ public struct DataType: RawRepresentable, Hashable, Sendable, Comparable {
 
   public var isFloatingPoint: Bool {
     [.float, .double, .float16, .bfloat16, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2,
-     .float8e5m2fnuz, .float4e2m1, .float8e8m0].contains(self)
+     .float8e5m2fnuz, .float4e2m1, .float8e8m0, .float6e2m3, .float6e3m2].contains(self)
   }
 
   public static func < (lhs: DataType, rhs: DataType) -> Bool { lhs.rawValue < rhs.rawValue }

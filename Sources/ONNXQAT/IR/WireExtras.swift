@@ -15,6 +15,35 @@ public struct UnknownField: Hashable, Sendable {
   }
 }
 
+extension UnknownField {
+  /// The content of a length-delimited field (its payload without the length prefix), nil for
+  /// other wire types or a malformed prefix.
+  public var lengthDelimitedContent: Data? {
+    guard wireType == 2 else { return nil }
+    var length = 0
+    var shift = 0
+    for (offset, byte) in payload.enumerated() {
+      length |= Int(byte & 0x7f) << shift
+      shift += 7
+      if byte & 0x80 == 0 {
+        let start = payload.startIndex + offset + 1
+        guard payload.endIndex - start == length else { return nil }
+        return payload[start...]
+      }
+      if shift > 56 { return nil }
+    }
+    return nil
+  }
+}
+
+extension WireExtras {
+  /// The last string held by unknown field `number` (for newer ONNX fields such as a node's
+  /// `overload`), nil when absent.
+  public func unknownString(_ number: UInt32) -> String? {
+    unknownFields.last { $0.fieldNumber == number }?.lengthDelimitedContent.map { String(decoding: $0, as: UTF8.self) }
+  }
+}
+
 /// What a protobuf message carried beyond the values the IR models: unknown fields, and
 /// optional fields that were present on the wire with their default value ("" or 0).
 /// Keeping both makes an untouched model save to the same bytes it was read from.

@@ -527,3 +527,9 @@ struct ProtoReader {
   }
 }
 
+
+/// Numbers of ONNX fields newer than the 1.12 schema that onnx-qat reads from unknown fields.
+enum NewerField {
+  static let nodeOverload: UInt32 = 8
+  static let functionOverload: UInt32 = 10
+}

@@ -39,11 +39,13 @@ enum TensorValues {
     }
   }
 
-  /// Element `index` of a packed sub-byte array (lowest bits first, as ONNX packs int4).
+  /// Element `index` of a densely packed sub-byte array (lowest bits first, as ONNX packs int4,
+  /// int2 and float6).
   static func unsignedField(_ raw: UnsafeRawBufferPointer, index: Int, bits: Int) -> UInt8 {
-    let perByte = 8 / bits
-    let byte = raw[index / perByte]
-    return (byte >> UInt8((index % perByte) * bits)) & UInt8((1 << bits) - 1)
+    let bitOffset = index * bits
+    let low = UInt16(raw[bitOffset / 8])
+    let high = bitOffset / 8 + 1 < raw.count ? UInt16(raw[bitOffset / 8 + 1]) : 0
+    return UInt8(truncatingIfNeeded: ((high << 8 | low) >> UInt16(bitOffset % 8)) & UInt16((1 << bits) - 1))
   }
 
   static func signedField(_ raw: UnsafeRawBufferPointer, index: Int, bits: Int) -> Int8 {

@@ -102,31 +102,29 @@ public struct TextPrinter {
     let outputs = node.outputs.map { $0.map { identifier($0.name) } ?? "" }.joined(separator: ", ")
     if !outputs.isEmpty { text += "\(outputs) = " }
     text += node.domain.isEmpty ? identifier(node.opType) : "\(node.domain).\(identifier(node.opType))"
-    var subgraphAttributes: [Attribute] = []
-    let plain = node.attributes.filter { attribute in
-      if attribute.subgraphs.isEmpty { return true }
-      subgraphAttributes.append(attribute)
-      return false
-    }
+    if let overload = node.extras.unknownString(NewerField.nodeOverload) { text += ":\(identifier(overload))" }
     var notes: [String] = []
-    let attributeText = plain.compactMap { attribute -> String? in
+    let hasSubgraphs = node.attributes.contains { !$0.subgraphs.isEmpty }
+    let attributeTexts = node.attributes.map { attribute -> String? in
+      guard attribute.subgraphs.isEmpty else { return nil }
       let (text, note) = attributeString(attribute)
       if let note { notes.append("attribute \(identifier(attribute.name)): \(note)") }
       return text
     }
     for note in notes { out.line("\(indent)# \(note)") }
     let inputs = node.inputs.map { $0.map { identifier($0.name) } ?? "" }.joined(separator: ", ")
-    if subgraphAttributes.isEmpty {
-      if !attributeText.isEmpty { text += " <\(attributeText.joined(separator: ", "))>" }
+    if !hasSubgraphs {
+      let plain = attributeTexts.compactMap { $0 }
+      if !plain.isEmpty { text += " <\(plain.joined(separator: ", "))>" }
       out.line("\(text) (\(inputs))")
       return
     }
-    // Subgraph attributes span lines: `Op (inputs) <a: graph = g (...) => (...) {...}, ...>`.
-    text += " (\(inputs)) <"
-    if !attributeText.isEmpty { text += attributeText.joined(separator: ", ") + ", " }
-    out.line(text)
-    for (index, attribute) in subgraphAttributes.enumerated() {
-      let last = index == subgraphAttributes.count - 1
+    // With subgraphs, one attribute per line, in the node's order:
+    // `Op (inputs) <a: int = 1, body: graph = g (...) => (...) {...}>`.
+    out.line("\(text) (\(inputs)) <")
+    var first = true
+    for (attribute, plainText) in zip(node.attributes, attributeTexts) {
+      if !first { out.appendToLastLine(",") }
       switch attribute.value {
       case .graph(let graph):
         printGraph(graph, &out, indent: indent + "  ", prefix: "\(identifier(attribute.name)): graph = ")
@@ -137,9 +135,11 @@ public struct TextPrinter {
           if graphIndex < graphs.count - 1 { out.appendToLastLine(",") }
         }
         out.line("\(indent)  ]")
-      default: break
+      default:
+        guard let plainText else { continue }
+        out.line("\(indent)  \(plainText)")
       }
-      if !last { out.appendToLastLine(",") }
+      first = false
     }
     out.line("\(indent)>")
   }
@@ -151,6 +151,9 @@ public struct TextPrinter {
     comment(extras: function.extras, what: "function", &out, indent: "")
     out.line("<")
     out.line("  domain: \(quoted(function.domain ?? "")),")
+    if let overload = function.extras.unknownString(NewerField.functionOverload) {
+      out.line("  overload: \(quoted(overload)),")
+    }
     out.line("  opset_import: [\(opsetList(function.opsetImports))]")
     out.line(">")
     let attributes = function.attributeNames.isEmpty
@@ -286,8 +289,10 @@ public struct TextPrinter {
   }
 
   private func tensorTypeString(_ tensor: TensorType) -> String {
+    // The syntax spells an unknown rank `float[]` and a scalar `float`.
     let element = (tensor.elementType ?? .undefined).name
-    guard let shape = tensor.shape else { return element }
+    guard let shape = tensor.shape else { return element + "[]" }
+    if shape.dims.isEmpty { return element }
     let dims = shape.dims.map { dimension -> String in
       switch dimension.size {
       case .known(let size): return String(size)
@@ -311,7 +316,7 @@ public struct TextPrinter {
   private static let keywords: Set<String> = Set([
     "seq", "map", "optional", "sparse_tensor", "tensor", "graph", "int", "ints", "float", "floats",
     "string", "strings", "tensors", "graphs", "type_proto", "type_protos", "undefined",
-  ]).union((1...26).map { DataType(rawValue: Int32($0)).name })
+  ]).union((1...28).map { DataType(rawValue: Int32($0)).name })
 
   // MARK: Comments
 
