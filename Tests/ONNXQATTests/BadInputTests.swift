@@ -15,7 +15,7 @@ final class BadInputTests: XCTestCase {
   }
 
   private func model(graph: [UInt8]) -> [UInt8] {
-    [0x08, 0x08, 0x3a] + varint(graph.count) + graph + [0x42, 0x04, 0x10, 0x0d]  // opset_import { version: 13 }
+    [0x08, 0x08, 0x3a] + varint(graph.count) + graph + [0x42, 0x02, 0x10, 0x0d]  // opset_import { version: 13 }
   }
 
   private func varint(_ value: Int) -> [UInt8] {

@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="compare two models for protobuf equality (repeatable)")
     ap.add_argument("--verbose", "-v", action="store_true", help="print a line per pass too")
     ap.add_argument("models", nargs="*", metavar="MODEL")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)
 
     pairs = []
     for spec in args.equal:

@@ -151,7 +151,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--full", action="append", default=[])
     parser.add_argument("texts", nargs="*")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     passed = failed = 0
     for path in args.texts:
         try:

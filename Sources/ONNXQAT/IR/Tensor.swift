@@ -89,12 +89,23 @@ public struct Tensor: Hashable, @unchecked Sendable {
     return values.map { UInt32(truncatingIfNeeded: $0) }.withUnsafeBytes { Data($0) }
   }
 
-  /// `int32_data` stores one element per int32 (sub-byte types: one packed byte per int32).
+  /// `int32_data` stores one element per int32; sub-byte types store one packed byte per int32
+  /// (int4, int2), though some writers (onnx.parser, float6) store one element per int32: those
+  /// are packed here, lowest bits first.
   private func narrowInt32(to type: DataType) -> Data {
     let values = int32Data.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
     switch type.bitWidth {
     case 32: return int32Data
     case 16: return values.map { UInt16(truncatingIfNeeded: $0) }.withUnsafeBytes { Data($0) }
+    case let bits? where bits < 8 && values.count == elementCount && values.count > (rawByteCount ?? 0):
+      var packed = [UInt8](repeating: 0, count: rawByteCount ?? 0)
+      for (index, value) in values.enumerated() {
+        let bit = index * bits
+        let field = UInt16(UInt32(bitPattern: value) & UInt32((1 << bits) - 1)) << UInt16(bit % 8)
+        packed[bit / 8] |= UInt8(truncatingIfNeeded: field)
+        if bit / 8 + 1 < packed.count { packed[bit / 8 + 1] |= UInt8(truncatingIfNeeded: field >> 8) }
+      }
+      return Data(packed)
     default: return Data(values.map { UInt8(truncatingIfNeeded: $0) })
     }
   }

@@ -532,4 +532,14 @@ struct ProtoReader {
 enum NewerField {
   static let nodeOverload: UInt32 = 8
   static let functionOverload: UInt32 = 10
+
+  /// Names of the newer fields, by message, for printed comments.
+  static let names: [String: [UInt32: String]] = [
+    "model": [26: "configuration"],
+    "graph": [16: "metadata_props"],
+    "node": [8: "overload", 9: "metadata_props", 10: "device_configurations"],
+    "function": [10: "overload", 11: "attribute_proto", 12: "value_info", 13: "metadata_props"],
+    "tensor": [16: "metadata_props"],
+    "value": [4: "metadata_props"],
+  ]
 }

@@ -329,7 +329,10 @@ public struct TextPrinter {
 
   private func comment(extras: WireExtras, what: String, _ out: inout TextBuffer, indent: String) {
     for field in extras.unknownFields {
-      out.line("\(indent)# \(what) field \(field.fieldNumber) (newer than ONNX 1.12, kept as is): \(field.payload.count) bytes, \(Hash.fnv1a64(field.payload))")
+      let known = NewerField.names[what]?[field.fieldNumber]
+      if known == "overload" { continue }  // printed in the syntax itself
+      let label = known.map { "\(what) field \(field.fieldNumber) '\($0)'" } ?? "\(what) field \(field.fieldNumber)"
+      out.line("\(indent)# \(label) (newer than ONNX 1.12, kept as is): \(field.payload.count) bytes, \(Hash.fnv1a64(field.payload))")
     }
   }
 }
