@@ -41,7 +41,7 @@ release: apt
 
 ## test: every test (unit, golden, corpus, interop with onnx and onnxruntime).
 test: deps build
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 ## demo: inspect and print the demo model shipped in Fixtures/.
 demo: apt build
@@ -61,7 +61,7 @@ fuzz: apt
 
 ## lint: swift format lint over Sources and Tests.
 lint:
-	$(SWIFT) format lint --recursive Sources Tests
+	$(SWIFT) format lint --strict --recursive Sources/ONNXQAT Sources/onnx-qat Tests
 
 ## goldens: re-record Fixtures/golden (the run fails so nothing changes silently; rerun make test).
 goldens: deps build

@@ -6,7 +6,9 @@ enum InspectCommand: Command {
   static let summary =
     "Show a model's IR version, opsets, producer, inputs and outputs, op histogram, parameters, subgraphs, functions and external data."
   static let usage = "MODEL [--json]"
-  static let options = [OptionSpec(names: ["--json"], kind: .flag, help: "print the summary as JSON (Schemas/inspect.schema.json)")]
+  static let options = [
+    OptionSpec(names: ["--json"], kind: .flag, help: "print the summary as JSON (Schemas/inspect.schema.json)")
+  ]
   static let positionalCount = 1...1
 
   static func run(_ arguments: ParsedArguments) throws -> Int32 {

@@ -71,7 +71,8 @@ final class BadInputTests: XCTestCase {
     let graph = node("Relu", inputs: ["nowhere"], outputs: ["Y"], name: "relu1") + string(2, "g") + valueInfo(12, "Y")
     XCTAssertEqual(
       loadError(model(graph: graph)),
-      "bad.onnx: invalid ONNX model: graph 'g': node 'relu1' (Relu) input 0 'nowhere' is not defined by any graph input, initializer or node output")
+      "bad.onnx: invalid ONNX model: graph 'g': node 'relu1' (Relu) input 0 'nowhere' is not defined by any graph input, initializer or node output"
+    )
   }
 
   func testUndefinedGraphOutput() {
@@ -82,7 +83,8 @@ final class BadInputTests: XCTestCase {
   }
 
   func testDuplicateOutputName() {
-    let graph = valueInfo(11, "X") + node("Relu", inputs: ["X"], outputs: ["Y"]) + node("Abs", inputs: ["X"], outputs: ["Y"])
+    let graph =
+      valueInfo(11, "X") + node("Relu", inputs: ["X"], outputs: ["Y"]) + node("Abs", inputs: ["X"], outputs: ["Y"])
       + string(2, "g") + valueInfo(12, "Y")
     XCTAssertEqual(
       loadError(model(graph: graph)),
@@ -90,7 +92,8 @@ final class BadInputTests: XCTestCase {
   }
 
   func testCycle() {
-    let graph = valueInfo(11, "X") + node("Add", inputs: ["X", "b"], outputs: ["a"], name: "first")
+    let graph =
+      valueInfo(11, "X") + node("Add", inputs: ["X", "b"], outputs: ["a"], name: "first")
       + node("Relu", inputs: ["a"], outputs: ["b"], name: "second") + string(2, "g") + valueInfo(12, "b")
     XCTAssertEqual(
       loadError(model(graph: graph)),

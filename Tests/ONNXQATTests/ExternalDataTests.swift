@@ -36,7 +36,8 @@ final class ExternalDataTests: XCTestCase {
     let folder = try TestSupport.temporaryDirectory(self)
     let source = TestSupport.fixtures + "/tiny_cnn.onnx"
     let external = folder + "/external.onnx"
-    let written = try ModelSaver.save(try ModelLoader.load(path: source), to: external, externalData: .externalize(threshold: 64))
+    let written = try ModelSaver.save(
+      try ModelLoader.load(path: source), to: external, externalData: .externalize(threshold: 64))
     XCTAssertEqual(written, [external, external + ".data"])
     let reloaded = try ModelLoader.load(path: external)
     let tensors = reloaded.graph.initializers.compactMap(\.initializer)
@@ -48,7 +49,8 @@ final class ExternalDataTests: XCTestCase {
     }
     let inlined = folder + "/inlined.onnx"
     try ModelSaver.save(reloaded, to: inlined, externalData: .inline)
-    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: inlined)), try Data(contentsOf: URL(fileURLWithPath: source)))
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: inlined)), try Data(contentsOf: URL(fileURLWithPath: source)))
     XCTAssertFalse(FileManager.default.fileExists(atPath: inlined + ".data"))
   }
 
@@ -101,7 +103,9 @@ final class ExternalDataTests: XCTestCase {
     try floats([1, 2, 3, 4]).write(to: URL(fileURLWithPath: folder + "/real.bin"))
     try FileManager.default.createSymbolicLink(atPath: folder + "/alias.bin", withDestinationPath: folder + "/real.bin")
     try write(try modelWithExternalWeight(location: "alias.bin"), to: folder + "/m.onnx")
-    XCTAssertEqual(try ModelLoader.load(path: folder + "/m.onnx").graph.initializers.first?.initializer?.externalBytes, floats([1, 2, 3, 4]))
+    XCTAssertEqual(
+      try ModelLoader.load(path: folder + "/m.onnx").graph.initializers.first?.initializer?.externalBytes,
+      floats([1, 2, 3, 4]))
   }
 
   func testRangesPastTheEndAndWrongLengthsAreRefused() throws {
@@ -151,7 +155,8 @@ final class ExternalDataTests: XCTestCase {
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataPath))
     try handle.truncate(atOffset: UInt64(bytes))
     try handle.close()
-    try write(try modelWithExternalWeight(location: "big.bin", length: bytes, elements: elements), to: folder + "/big.onnx")
+    try write(
+      try modelWithExternalWeight(location: "big.bin", length: bytes, elements: elements), to: folder + "/big.onnx")
 
     let model = try ModelLoader.load(path: folder + "/big.onnx")
     let summary = ModelSummary(model)

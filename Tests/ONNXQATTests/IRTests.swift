@@ -14,7 +14,8 @@ final class IRTests: XCTestCase {
     try graph.append(relu)
     try graph.append(sigmoid)
     graph.outputs = [try XCTUnwrap(sigmoid.output)]
-    let w = try graph.addInitializer(named: "W", Tensor(name: nil, dataType: .float, dims: [4], rawData: Data(count: 16)))
+    let w = try graph.addInitializer(
+      named: "W", Tensor(name: nil, dataType: .float, dims: [4], rawData: Data(count: 16)))
     return (graph, x, relu, sigmoid, w)
   }
 

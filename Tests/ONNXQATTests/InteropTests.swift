@@ -9,7 +9,9 @@ final class InteropTests: XCTestCase {
   private func script(_ name: String) -> String { TestSupport.root + "/Tests/interop/" + name }
 
   /// Runs a check script and fails the test with its report unless every item passed.
-  private func runScript(_ name: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+  private func runScript(_ name: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line)
+    throws
+  {
     let result = try TestSupport.run(TestSupport.python, [script(name)] + arguments)
     let summary = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
     print("\(name): \(summary)")

@@ -39,6 +39,7 @@ final class ProtoBridgeTests: XCTestCase {
     XCTAssertEqual(model.graph.nodes.first?.domain, "")
     XCTAssertEqual(try ModelSaver.serialize(model), Data(bytes))
     model.graph.nodes.first?.extras.explicitDefaults.remove(FieldNumber.nodeDomain)
-    XCTAssertEqual(try ModelSaver.serialize(model).count, bytes.count - 2, "without the marker the empty domain is dropped")
+    XCTAssertEqual(
+      try ModelSaver.serialize(model).count, bytes.count - 2, "without the marker the empty domain is dropped")
   }
 }

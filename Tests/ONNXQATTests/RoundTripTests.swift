@@ -56,7 +56,10 @@ final class RoundTripTests: XCTestCase {
 
     let local = try ModelLoader.load(path: TestSupport.fixtures + "/local_function.onnx")
     XCTAssertFalse(local.functions.isEmpty)
-    XCTAssertTrue(local.graph.nodes.contains { node in local.functions.contains { $0.name == node.opType && $0.domain == node.domain } })
+    XCTAssertTrue(
+      local.graph.nodes.contains { node in
+        local.functions.contains { $0.name == node.opType && $0.domain == node.domain }
+      })
 
     let training = try ModelLoader.load(path: TestSupport.fixtures + "/training_info.onnx")
     XCTAssertFalse(training.trainingInfo.isEmpty)

@@ -67,8 +67,10 @@ public struct DataType: RawRepresentable, Hashable, Sendable, Comparable {
   }
 
   public var isFloatingPoint: Bool {
-    [.float, .double, .float16, .bfloat16, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2,
-     .float8e5m2fnuz, .float4e2m1, .float8e8m0, .float6e2m3, .float6e3m2].contains(self)
+    [
+      .float, .double, .float16, .bfloat16, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2,
+      .float8e5m2fnuz, .float4e2m1, .float8e8m0, .float6e2m3, .float6e3m2,
+    ].contains(self)
   }
 
   public static func < (lhs: DataType, rhs: DataType) -> Bool { lhs.rawValue < rhs.rawValue }

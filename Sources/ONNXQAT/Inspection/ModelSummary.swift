@@ -66,7 +66,9 @@ public struct ModelSummary: Codable, Equatable, Sendable {
     nodeCount = nodes.count
     var histogram: [String: Int] = [:]
     for node in nodes {
-      histogram[node.domain.isEmpty || node.domain == "ai.onnx" ? node.opType : "\(node.domain).\(node.opType)", default: 0] += 1
+      histogram[
+        node.domain.isEmpty || node.domain == "ai.onnx" ? node.opType : "\(node.domain).\(node.opType)", default: 0] +=
+        1
     }
     ops = histogram.map { OpCount(op: $0.key, count: $0.value) }
       .sorted { $0.count != $1.count ? $0.count > $1.count : $0.op < $1.op }
@@ -74,9 +76,11 @@ public struct ModelSummary: Codable, Equatable, Sendable {
     let sparse = graphs.flatMap { $0.sparseInitializers.compactMap(\.sparseInitializer) }
     initializerCount = dense.count + sparse.count
     parameterCount = dense.reduce(0) { $0 + $1.elementCount } + sparse.reduce(0) { $0 + ($1.values?.elementCount ?? 0) }
-    parameterBytes = dense.reduce(0) { $0 + $1.storedByteCount } + sparse.reduce(0) {
-      $0 + ($1.values?.storedByteCount ?? 0) + ($1.indices?.storedByteCount ?? 0)
-    }
+    parameterBytes =
+      dense.reduce(0) { $0 + $1.storedByteCount }
+      + sparse.reduce(0) {
+        $0 + ($1.values?.storedByteCount ?? 0) + ($1.indices?.storedByteCount ?? 0)
+      }
     subgraphCount = graphs.count - 1 - model.functions.count
     functions = model.functions.map {
       FunctionInfo(domain: $0.domain ?? "", name: $0.name ?? "", nodes: $0.body.allNodes.count)
@@ -102,7 +106,8 @@ public struct ModelSummary: Codable, Equatable, Sendable {
   public var text: String {
     var lines: [String] = []
     lines.append("ir_version: \(irVersion.map(String.init) ?? "absent")")
-    lines.append("opsets: " + opsets.map { "\($0.domain.isEmpty ? "ai.onnx" : $0.domain) \($0.version)" }.joined(separator: ", "))
+    lines.append(
+      "opsets: " + opsets.map { "\($0.domain.isEmpty ? "ai.onnx" : $0.domain) \($0.version)" }.joined(separator: ", "))
     if producerName != nil || producerVersion != nil {
       lines.append("producer: \([producerName, producerVersion].compactMap { $0 }.joined(separator: " "))")
     }
@@ -113,7 +118,8 @@ public struct ModelSummary: Codable, Equatable, Sendable {
     lines += outputs.map { "  \($0.name): \($0.type)" }
     lines.append("nodes: \(nodeCount)")
     lines += ops.map { "  \($0.op): \($0.count)" }
-    lines.append("parameters: \(parameterCount) in \(initializerCount) initializers, \(ByteCount.describe(parameterBytes))")
+    lines.append(
+      "parameters: \(parameterCount) in \(initializerCount) initializers, \(ByteCount.describe(parameterBytes))")
     if subgraphCount > 0 { lines.append("subgraphs: \(subgraphCount)") }
     if !functions.isEmpty {
       lines.append("functions:")

@@ -10,7 +10,8 @@ final class ExternalDataResolver {
 
   init(modelPath: String) {
     self.modelPath = modelPath
-    self.directory = (modelPath as NSString).deletingLastPathComponent.isEmpty
+    self.directory =
+      (modelPath as NSString).deletingLastPathComponent.isEmpty
       ? "." : (modelPath as NSString).deletingLastPathComponent
   }
 
@@ -25,7 +26,8 @@ final class ExternalDataResolver {
     guard let location = tensor.externalValue("location"), !location.isEmpty else {
       throw fail("no 'location' key")
     }
-    let filePath = try ExternalDataResolver.checkedPath(location, in: directory, realDirectory: realDirectory, fail: fail)
+    let filePath = try ExternalDataResolver.checkedPath(
+      location, in: directory, realDirectory: realDirectory, fail: fail)
     let file: MappedFile
     if let cached = files[location] {
       file = cached
@@ -41,12 +43,16 @@ final class ExternalDataResolver {
       throw fail("offset \(offset) + length \(length) runs past the end of '\(location)' (\(file.size) bytes)")
     }
     if let expected = tensor.rawByteCount, tensor.segment == nil, expected != length {
-      throw fail("'\(location)' holds \(length) bytes for this tensor, but \(tensor.elementType.name)\(tensor.dims) needs \(expected)")
+      throw fail(
+        "'\(location)' holds \(length) bytes for this tensor, but \(tensor.elementType.name)\(tensor.dims) needs \(expected)"
+      )
     }
     return file.slice(offset: offset, count: length)
   }
 
-  private func integer(_ text: String?, default fallback: Int, key: String, fail: (String) -> ONNXQATError) throws -> Int {
+  private func integer(_ text: String?, default fallback: Int, key: String, fail: (String) -> ONNXQATError) throws
+    -> Int
+  {
     guard let text else { return fallback }
     guard let value = Int(text) else { throw fail("'\(key)' is '\(text)', expected a non-negative integer") }
     return value
@@ -57,7 +63,9 @@ final class ExternalDataResolver {
   static func checkedPath(
     _ location: String, in directory: String, realDirectory: String?, fail: (String) -> ONNXQATError
   ) throws -> String {
-    if location.hasPrefix("/") { throw fail("location '\(location)' is an absolute path; it must be relative to the model's folder") }
+    if location.hasPrefix("/") {
+      throw fail("location '\(location)' is an absolute path; it must be relative to the model's folder")
+    }
     if location.split(separator: "/").contains("..") || location.split(separator: "\\").contains("..") {
       throw fail("location '\(location)' contains '..'; it must stay inside the model's folder")
     }

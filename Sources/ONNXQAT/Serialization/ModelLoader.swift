@@ -21,9 +21,12 @@ public enum ModelLoader {
     return try bytes.withUnsafeBytes { try parse($0, path: name, resolver: resolver) }
   }
 
-  private static func parse(_ bytes: UnsafeRawBufferPointer, path: String, resolver: ExternalDataResolver?) throws -> Model {
+  private static func parse(_ bytes: UnsafeRawBufferPointer, path: String, resolver: ExternalDataResolver?) throws
+    -> Model
+  {
     try WireScan.checkNesting(bytes, path: path)
-    guard let message = onnx__model_proto__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+    guard
+      let message = onnx__model_proto__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
     else {
       throw ONNXQATError.malformedModel(path: path, reason: WireScan.diagnose(bytes))
     }
@@ -32,7 +35,8 @@ public enum ModelLoader {
       resolveExternal: { tensor in
         guard let resolver else {
           throw ONNXQATError.externalData(
-            path: path, tensor: tensor.name ?? "", reason: "the model was given as bytes without a folder to read external data from")
+            path: path, tensor: tensor.name ?? "",
+            reason: "the model was given as bytes without a folder to read external data from")
         }
         return try resolver.bytes(for: tensor)
       })

@@ -43,7 +43,8 @@ public enum ModelSaver {
     let size = protobuf_c_message_get_packed_size(message)
     if size >= protobufLimit {
       throw ONNXQATError.badArgument(
-        "\(path): the model would be \(size) bytes; protobuf readers refuse files of 2 GiB or more: store the large tensors as external data (convert --external-data)")
+        "\(path): the model would be \(size) bytes; protobuf readers refuse files of 2 GiB or more: store the large tensors as external data (convert --external-data)"
+      )
     }
     let temporary = try TemporaryFile(near: path)
     defer { temporary.discard() }
@@ -101,9 +102,10 @@ public enum ModelSaver {
       throw ONNXQATError.badArgument("\(outputPath): is the input model; write the output to another path")
     }
     let sourceDirectory = directory(of: source)
-    let referenced = Set(model.allGraphs.flatMap { graph in
-      graph.initializers.compactMap { $0.initializer?.externalValue("location") }
-    }.compactMap { ExternalDataResolver.realPath((sourceDirectory as NSString).appendingPathComponent($0)) })
+    let referenced = Set(
+      model.allGraphs.flatMap { graph in
+        graph.initializers.compactMap { $0.initializer?.externalValue("location") }
+      }.compactMap { ExternalDataResolver.realPath((sourceDirectory as NSString).appendingPathComponent($0)) })
     if let dataReal = ExternalDataResolver.realPath(dataPath), referenced.contains(dataReal) {
       throw ONNXQATError.badArgument(
         "\(dataPath): the input model reads its external data from this file; write the output to another path")
@@ -128,7 +130,8 @@ final class TemporaryFile {
     var template = Array(((folder as NSString).appendingPathComponent(".\(base).tmp-XXXXXX")).utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
-      throw ONNXQATError.io(path: destination, reason: "cannot create a file in '\(folder)': \(String(cString: strerror(errno)))")
+      throw ONNXQATError.io(
+        path: destination, reason: "cannot create a file in '\(folder)': \(String(cString: strerror(errno)))")
     }
     self.fd = fd
     self.path = String(cString: template)

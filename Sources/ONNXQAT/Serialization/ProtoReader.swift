@@ -180,7 +180,8 @@ struct ProtoReader {
       for output in node.outputs.compactMap({ $0 }) {
         if scope.values[output.name] != nil {
           throw invalid(
-            "\(context): node \(describe(node, index)) output '\(output.name)' is already defined (duplicate output name)")
+            "\(context): node \(describe(node, index)) output '\(output.name)' is already defined (duplicate output name)"
+          )
         }
         scope.values[output.name] = output
       }
@@ -195,7 +196,8 @@ struct ProtoReader {
         if name.isEmpty { continue }
         guard let value = scope.lookup(name) else {
           throw invalid(
-            "\(context): node \(describe(node, index)) input \(slot) '\(name)' is not defined by any graph input, initializer or node output")
+            "\(context): node \(describe(node, index)) input \(slot) '\(name)' is not defined by any graph input, initializer or node output"
+          )
         }
         try node.replaceInput(at: slot, with: value)
       }
@@ -247,9 +249,10 @@ struct ProtoReader {
       value = .string(copyBytes(proto.s))
     case .tensor: value = try proto.t.map { .tensor(try readTensor($0)) } ?? .none
     case .graph:
-      value = try proto.g.map {
-        .graph(try readGraph($0, parent: scope, context: "subgraph of \(context) attribute '\(name)'"))
-      } ?? .none
+      value =
+        try proto.g.map {
+          .graph(try readGraph($0, parent: scope, context: "subgraph of \(context) attribute '\(name)'"))
+        } ?? .none
     case .sparseTensor: value = try proto.sparse_tensor.map { .sparseTensor(try readSparseTensor($0)) } ?? .none
     case .typeProto: value = proto.tp.map { .typeProto(readType($0)) } ?? .none
     case .floats: value = .floats(Array(UnsafeBufferPointer(start: proto.floats, count: proto.n_floats)))
@@ -257,15 +260,18 @@ struct ProtoReader {
     case .strings: value = .strings(UnsafeBufferPointer(start: proto.strings, count: proto.n_strings).map(copyBytes))
     case .tensors: value = .tensors(try array(proto.tensors, proto.n_tensors).map { try readTensor($0) })
     case .graphs:
-      value = .graphs(try array(proto.graphs, proto.n_graphs).enumerated().map { index, graph in
-        try readGraph(graph, parent: scope, context: "subgraph of \(context) attribute '\(name)'[\(index)]")
-      })
-    case .sparseTensors: value = .sparseTensors(try array(proto.sparse_tensors, proto.n_sparse_tensors).map(readSparseTensor))
+      value = .graphs(
+        try array(proto.graphs, proto.n_graphs).enumerated().map { index, graph in
+          try readGraph(graph, parent: scope, context: "subgraph of \(context) attribute '\(name)'[\(index)]")
+        })
+    case .sparseTensors:
+      value = .sparseTensors(try array(proto.sparse_tensors, proto.n_sparse_tensors).map(readSparseTensor))
     case .typeProtos: value = .typeProtos(array(proto.type_protos, proto.n_type_protos).map(readType))
     case .undefined: value = .none
     }
     var attribute = Attribute(name: name, value)
-    attribute.declaredKind = proto.has_type != 0
+    attribute.declaredKind =
+      proto.has_type != 0
       ? (declared ?? Attribute.Kind.undefined) : nil
     if proto.has_type != 0 && declared == nil {
       // An attribute type this build does not know: keep its number as an unknown-kind marker.
@@ -349,15 +355,17 @@ struct ProtoReader {
     case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE:
       let inner = proto.tensor_type.pointee
       kindExtras = extras(inner.base)
-      kind = .tensor(TensorType(
-        elementType: inner.has_elem_type != 0 ? DataType(rawValue: inner.elem_type) : nil,
-        shape: inner.shape.map(readShape)))
+      kind = .tensor(
+        TensorType(
+          elementType: inner.has_elem_type != 0 ? DataType(rawValue: inner.elem_type) : nil,
+          shape: inner.shape.map(readShape)))
     case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE:
       let inner = proto.sparse_tensor_type.pointee
       kindExtras = extras(inner.base)
-      kind = .sparseTensor(TensorType(
-        elementType: inner.has_elem_type != 0 ? DataType(rawValue: inner.elem_type) : nil,
-        shape: inner.shape.map(readShape)))
+      kind = .sparseTensor(
+        TensorType(
+          elementType: inner.has_elem_type != 0 ? DataType(rawValue: inner.elem_type) : nil,
+          shape: inner.shape.map(readShape)))
     case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE:
       let inner = proto.sequence_type.pointee
       kindExtras = extras(inner.base)
@@ -382,19 +390,20 @@ struct ProtoReader {
   }
 
   private func readShape(_ pointer: UnsafeMutablePointer<Onnx__TensorShapeProto>) -> Shape {
-    var shape = Shape(dims: array(pointer.pointee.dim, pointer.pointee.n_dim).map { dimPointer in
-      let proto = dimPointer.pointee
-      let size: Dimension.Size
-      switch proto.value_case {
-      case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE: size = .known(proto.dim_value)
-      case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM:
-        size = .symbolic(proto.dim_param.map { String(cString: $0) } ?? "")
-      default: size = .unknown
-      }
-      var dimension = Dimension(size, denotation: optionalString(proto.denotation))
-      dimension.extras = extras(proto.base)
-      return dimension
-    })
+    var shape = Shape(
+      dims: array(pointer.pointee.dim, pointer.pointee.n_dim).map { dimPointer in
+        let proto = dimPointer.pointee
+        let size: Dimension.Size
+        switch proto.value_case {
+        case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE: size = .known(proto.dim_value)
+        case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM:
+          size = .symbolic(proto.dim_param.map { String(cString: $0) } ?? "")
+        default: size = .unknown
+        }
+        var dimension = Dimension(size, denotation: optionalString(proto.denotation))
+        dimension.extras = extras(proto.base)
+        return dimension
+      })
     shape.extras = extras(pointer.pointee.base)
     return shape
   }
@@ -465,7 +474,9 @@ struct ProtoReader {
   }
 
   /// A string the IR keeps non-optional: an explicit "" is remembered in `extras`.
-  private func requiredString(_ pointer: UnsafeMutablePointer<CChar>?, _ field: UInt32, into extras: inout WireExtras) -> String {
+  private func requiredString(_ pointer: UnsafeMutablePointer<CChar>?, _ field: UInt32, into extras: inout WireExtras)
+    -> String
+  {
     guard let pointer else { return "" }
     let string = String(cString: pointer)
     if string.isEmpty { extras.explicitDefaults.insert(field) }
@@ -500,7 +511,8 @@ struct ProtoReader {
     for field in UnsafeBufferPointer(start: fields, count: Int(base.n_unknown_fields)) {
       let payload = field.data.map { Data(bytes: $0, count: field.len) } ?? Data()
       result.unknownFields.append(
-        UnknownField(fieldNumber: field.tag, wireType: UInt8(truncatingIfNeeded: field.wire_type.rawValue), payload: payload))
+        UnknownField(
+          fieldNumber: field.tag, wireType: UInt8(truncatingIfNeeded: field.wire_type.rawValue), payload: payload))
     }
     return result
   }
@@ -526,7 +538,6 @@ struct ProtoReader {
     return Data(bytes)
   }
 }
-
 
 /// Numbers of ONNX fields newer than the 1.12 schema that onnx-qat reads from unknown fields.
 enum NewerField {

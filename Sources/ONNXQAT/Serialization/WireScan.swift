@@ -81,7 +81,9 @@ enum WireScan {
       }
       let number = tag >> 3
       let label = names[number].map { "field \(number) '\($0)'" } ?? "field \(number)"
-      if number == 0 { return "byte \(position) starts a field numbered 0, which protobuf forbids: this is not a protobuf message" }
+      if number == 0 {
+        return "byte \(position) starts a field numbered 0, which protobuf forbids: this is not a protobuf message"
+      }
       switch tag & 7 {
       case 0:
         guard let (_, next) = varint(bytes, afterTag, end) else {
@@ -97,14 +99,17 @@ enum WireScan {
           return "\(label) at byte \(position) is cut off (truncated?)"
         }
         if length > UInt64(end - start) {
-          return "\(label) at byte \(position) declares \(length) bytes but only \(end - start) remain (the file is truncated)"
+          return
+            "\(label) at byte \(position) declares \(length) bytes but only \(end - start) remain (the file is truncated)"
         }
         position = start + Int(length)
       default:
-        return "\(label) at byte \(position) has wire type \(tag & 7), which is not valid protobuf: this is not an ONNX model"
+        return
+          "\(label) at byte \(position) has wire type \(tag & 7), which is not valid protobuf: this is not an ONNX model"
       }
     }
-    return "a nested message is malformed or a field has the wrong wire type for ModelProto (is this another kind of protobuf, or a damaged file?)"
+    return
+      "a nested message is malformed or a field has the wrong wire type for ModelProto (is this another kind of protobuf, or a damaged file?)"
   }
 
   private static func varint(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> (UInt64, Int)? {

@@ -17,7 +17,9 @@ enum TensorValues {
     guard let bytes = tensor.payloadBytes(), let bits = type.bitWidth else { return nil }
     guard bytes.count * 8 >= count * bits else { return nil }
     return bytes.withUnsafeBytes { raw -> [String] in
-      func load<T>(_: T.Type, _ index: Int) -> T { raw.loadUnaligned(fromByteOffset: index * MemoryLayout<T>.size, as: T.self) }
+      func load<T>(_: T.Type, _ index: Int) -> T {
+        raw.loadUnaligned(fromByteOffset: index * MemoryLayout<T>.size, as: T.self)
+      }
       switch type {
       case .float: return (0..<count).map { format(Float(bitPattern: load(UInt32.self, $0))) }
       case .complex64: return (0..<count * 2).map { format(Float(bitPattern: load(UInt32.self, $0))) }

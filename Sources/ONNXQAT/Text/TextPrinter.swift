@@ -43,7 +43,9 @@ public struct TextPrinter {
     if let version = model.modelVersion { fields.append("model_version: \(version)") }
     if let doc = model.docString { fields.append("doc_string: \(quoted(doc))") }
     if !model.metadataProps.isEmpty {
-      fields.append("metadata_props: [\(model.metadataProps.map { "\(quoted($0.key)) : \(quoted($0.value))" }.joined(separator: ", "))]")
+      fields.append(
+        "metadata_props: [\(model.metadataProps.map { "\(quoted($0.key)) : \(quoted($0.value))" }.joined(separator: ", "))]"
+      )
     }
     comment(extras: model.extras, what: "model", &out, indent: "")
     for (index, info) in model.trainingInfo.enumerated() {
@@ -156,7 +158,8 @@ public struct TextPrinter {
     }
     out.line("  opset_import: [\(opsetList(function.opsetImports))]")
     out.line(">")
-    let attributes = function.attributeNames.isEmpty
+    let attributes =
+      function.attributeNames.isEmpty
       ? "" : " <\(function.attributeNames.map(identifier).joined(separator: ", "))>"
     let inputs = function.body.inputs.map { identifier($0.name) }.joined(separator: ", ")
     let outputs = function.body.outputs.map { identifier($0.name) }.joined(separator: ", ")
@@ -188,10 +191,15 @@ public struct TextPrinter {
     case .tensors(let tensors):
       let literals = tensors.map(tensorLiteral)
       let notes = literals.enumerated().compactMap { index, literal in literal.1.map { "[\(index)] \($0)" } }
-      return ("\(name): tensors = [\(literals.map(\.0).joined(separator: ", "))]", notes.isEmpty ? nil : notes.joined(separator: "; "))
+      return (
+        "\(name): tensors = [\(literals.map(\.0).joined(separator: ", "))]",
+        notes.isEmpty ? nil : notes.joined(separator: "; ")
+      )
     case .typeProto(let type): return ("\(name): type_proto = \(typeString(type))", nil)
-    case .typeProtos(let types): return ("\(name): type_protos = [\(types.map(typeString).joined(separator: ", "))]", nil)
-    case .sparseTensor(let sparse): return (nil, "sparse_tensor \(sparseSummary(sparse)) (not expressible in the text syntax)")
+    case .typeProtos(let types):
+      return ("\(name): type_protos = [\(types.map(typeString).joined(separator: ", "))]", nil)
+    case .sparseTensor(let sparse):
+      return (nil, "sparse_tensor \(sparseSummary(sparse)) (not expressible in the text syntax)")
     case .sparseTensors(let list): return (nil, "\(list.count) sparse tensors (not expressible in the text syntax)")
     case .graph, .graphs: return (nil, nil)
     case .none: return (nil, "has no value")
@@ -306,7 +314,8 @@ public struct TextPrinter {
   /// Names the parser reads bare (`[A-Za-z_][A-Za-z0-9_]*`, not a type keyword) stay bare;
   /// everything else is quoted.
   func identifier(_ name: String) -> String {
-    guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && CharacterSet.letters.contains(first)),
+    guard let first = name.unicodeScalars.first,
+      first == "_" || (first.isASCII && CharacterSet.letters.contains(first)),
       name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && CharacterSet.alphanumerics.contains($0)) }),
       !TextPrinter.keywords.contains(name)
     else { return quoted(name) }
@@ -332,7 +341,9 @@ public struct TextPrinter {
       let known = NewerField.names[what]?[field.fieldNumber]
       if known == "overload" { continue }  // printed in the syntax itself
       let label = known.map { "\(what) field \(field.fieldNumber) '\($0)'" } ?? "\(what) field \(field.fieldNumber)"
-      out.line("\(indent)# \(label) (newer than ONNX 1.12, kept as is): \(field.payload.count) bytes, \(Hash.fnv1a64(field.payload))")
+      out.line(
+        "\(indent)# \(label) (newer than ONNX 1.12, kept as is): \(field.payload.count) bytes, \(Hash.fnv1a64(field.payload))"
+      )
     }
   }
 }
