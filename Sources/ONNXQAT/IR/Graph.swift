@@ -89,7 +89,8 @@ public final class Graph {
           throw ONNXQATError.refusedEdit(
             "node \(node.label) output '\(output.name)' is a graph output")
         }
-        if let user = output.uses.first(where: { !doomedIDs.contains(ObjectIdentifier($0.node!)) })?.node {
+        let users = output.uses.compactMap(\.node)
+        if let user = users.first(where: { !doomedIDs.contains(ObjectIdentifier($0)) }) {
           throw ONNXQATError.refusedEdit(
             "node \(node.label) output '\(output.name)' is still used by node \(user.label)")
         }

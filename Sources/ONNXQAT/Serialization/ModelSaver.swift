@@ -128,7 +128,7 @@ final class TemporaryFile {
     let folder = ModelSaver.directory(of: destination)
     let base = (destination as NSString).lastPathComponent
     var template = Array(((folder as NSString).appendingPathComponent(".\(base).tmp-XXXXXX")).utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
     guard fd >= 0 else {
       throw ONNXQATError.io(
         path: destination, reason: "cannot create a file in '\(folder)': \(String(cString: strerror(errno)))")
@@ -196,9 +196,10 @@ final class ExternalDataWriter {
 
   private func write(_ file: TemporaryFile, _ bytes: Data) throws {
     try bytes.withUnsafeBytes { buffer in
+      guard let base = buffer.baseAddress else { return }
       var done = 0
       while done < buffer.count {
-        let n = Glibc.write(file.fd, buffer.baseAddress! + done, min(buffer.count - done, 1 << 30))
+        let n = Glibc.write(file.fd, base + done, min(buffer.count - done, 1 << 30))
         if n < 0 {
           if errno == EINTR { continue }
           throw ONNXQATError.io(path: finalName, reason: "write failed: \(String(cString: strerror(errno)))")
