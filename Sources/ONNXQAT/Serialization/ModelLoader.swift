@@ -30,8 +30,9 @@ public enum ModelLoader {
     else {
       throw ONNXQATError.malformedModel(path: path, reason: WireScan.diagnose(bytes))
     }
+    let owner = UnpackedMessage(message) { onnx__model_proto__free_unpacked($0, nil) }
     let reader = ProtoReader(
-      path: path, owner: UnpackedModel(message),
+      path: path, owner: owner,
       resolveExternal: { tensor in
         guard let resolver else {
           throw ONNXQATError.externalData(
@@ -40,6 +41,6 @@ public enum ModelLoader {
         }
         return try resolver.bytes(for: tensor)
       })
-    return try reader.readModel()
+    return try reader.readModel(owner.message)
   }
 }

@@ -2,10 +2,14 @@ import Foundation
 import ONNXProto
 
 /// Keeps a protobuf-c message tree alive while IR tensors share its payload buffers.
-final class UnpackedModel {
-  let message: UnsafeMutablePointer<Onnx__ModelProto>
-  init(_ message: UnsafeMutablePointer<Onnx__ModelProto>) { self.message = message }
-  deinit { onnx__model_proto__free_unpacked(message, nil) }
+final class UnpackedMessage<Message> {
+  let message: UnsafeMutablePointer<Message>
+  private let free: (UnsafeMutablePointer<Message>) -> Void
+  init(_ message: UnsafeMutablePointer<Message>, free: @escaping (UnsafeMutablePointer<Message>) -> Void) {
+    self.message = message
+    self.free = free
+  }
+  deinit { free(message) }
 }
 
 /// Field numbers of optional strings that the IR stores as plain (non-optional) strings, so an
@@ -33,12 +37,13 @@ struct ProtoReader {
   }
 
   let path: String
-  let owner: UnpackedModel
+  /// Owner of the unpacked message tree that shared payloads point into.
+  let owner: AnyObject
   /// Maps an external tensor to its bytes (or throws); nil leaves external tensors unresolved.
   let resolveExternal: ((Tensor) throws -> Data)?
 
-  func readModel() throws -> Model {
-    let proto = owner.message.pointee
+  func readModel(_ message: UnsafeMutablePointer<Onnx__ModelProto>) throws -> Model {
+    let proto = message.pointee
     guard let graphProto = proto.graph else {
       throw ONNXQATError.malformedModel(
         path: path,

@@ -1,0 +1,4 @@
+extension KernelRegistry {
+  static func registerControlFlow(_ registry: inout KernelRegistry) {
+  }
+}

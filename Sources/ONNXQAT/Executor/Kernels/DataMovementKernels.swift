@@ -1,0 +1,4 @@
+extension KernelRegistry {
+  static func registerDataMovement(_ registry: inout KernelRegistry) {
+  }
+}

@@ -1,0 +1,4 @@
+extension KernelRegistry {
+  static func registerElementwise(_ registry: inout KernelRegistry) {
+  }
+}

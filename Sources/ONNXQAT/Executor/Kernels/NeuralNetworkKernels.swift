@@ -1,0 +1,4 @@
+extension KernelRegistry {
+  static func registerNeuralNetwork(_ registry: inout KernelRegistry) {
+  }
+}

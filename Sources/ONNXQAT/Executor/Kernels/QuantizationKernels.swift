@@ -1,0 +1,4 @@
+extension KernelRegistry {
+  static func registerQuantization(_ registry: inout KernelRegistry) {
+  }
+}
