@@ -4,13 +4,16 @@
 #
 #   FUZZ_SECONDS  how long to fuzz (default 60)
 #   FUZZ_RUNS     stop after this many executions instead (optional)
+#   FUZZ_KEEP_GOING=N  fork mode with N workers that go on past crashes, timeouts and OOMs
+#                 (every finding is kept; the run still exits non-zero if there was one)
 #   PYTHON        a python with onnx: its wheel's light models join the seed corpus
 #                 (falls back to $ONNXQAT_PYTHON, which the Makefile exports)
 #   SWIFTC, CLANG compilers (default: /opt/swift/usr/bin/*, else the ones on PATH)
 #
 # Everything is written under Fuzz/build/ (git-ignored): the fuzzer binary, seeds/ (rebuilt
 # each run), corpus/ (kept between runs, grows), crashes/ (crash-*, leak-*, timeout-*, oom-*
-# inputs) and fuzz.log. Exits non-zero if the build fails or libFuzzer finds a crash.
+# inputs) and fuzz.log. Exits non-zero if the build fails or libFuzzer finds a crash; each
+# finding is then replayed and summarized (cause and first frames in Sources/).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +21,7 @@ cd "$ROOT"
 BUILD="$ROOT/Fuzz/build"
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 FUZZ_RUNS="${FUZZ_RUNS:-}"
+FUZZ_KEEP_GOING="${FUZZ_KEEP_GOING:-0}"
 
 pick() { # pick NAME: $NAME from the environment, else /opt/swift/usr/bin/NAME, else PATH
   local tool="$1" override="$2"
@@ -107,25 +111,43 @@ echo "== seeds: $n models + truncated copies ($(ls "$SEEDS" | wc -l) files) in $
 ARGS=(-max_len=1048576 -rss_limit_mb=4096 -timeout=10 -print_final_stats=1
   -artifact_prefix="$BUILD/crashes/")
 if [ -n "$FUZZ_RUNS" ]; then ARGS+=(-runs="$FUZZ_RUNS"); else ARGS+=(-max_total_time="$FUZZ_SECONDS"); fi
+if [ "$FUZZ_KEEP_GOING" -gt 0 ]; then
+  ARGS+=(-fork="$FUZZ_KEEP_GOING" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}"
+# Let libFuzzer and ASan handle traps: the Swift runtime's own backtracer reads memory that ASan
+# has poisoned and reports a bogus use-after-free of its own instead of the real failure.
+export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
 [ -x "$SYMBOLIZER" ] && export ASAN_SYMBOLIZER_PATH="$SYMBOLIZER"
+DEMANGLE="$(dirname "$SWIFTC")/swift-demangle"
+[ -x "$DEMANGLE" ] || DEMANGLE="$(command -v swift-demangle || echo cat)"
+demangle() { if [ "$DEMANGLE" = cat ]; then cat; else "$DEMANGLE" --simplified; fi; }
+
 LOG="$BUILD/fuzz.log"
+marker="$(mktemp "$BUILD/.started-XXXXXX")" # artifacts newer than this one are from this run
 echo "== $FUZZER ${ARGS[*]} corpus seeds  (log: $LOG)"
 set +e
 "$FUZZER" "${ARGS[@]}" "$BUILD/corpus" "$SEEDS" > "$LOG" 2>&1
 status=$?
 set -e
+mapfile -t found < <(find "$BUILD/crashes" -type f -newer "$marker" | sort)
+rm -f "$marker"
 
-grep -E '^(Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb|stat::new_units_added)' "$LOG" || true
-tail -n 1 "$LOG" | grep -q '^stat::' || tail -n 3 "$LOG"
-if [ "$status" != 0 ]; then
-  echo "== libFuzzer exited with $status: a finding (stack trace in $LOG)"
-  grep -E '^(==[0-9]+==ERROR|SUMMARY:|artifact_prefix|Test unit written to)' "$LOG" || true
-  grep -E '^ +#[0-9]+ ' "$LOG" | head -n 15 | \
-    { if command -v swift-demangle >/dev/null 2>&1; then swift-demangle --simplified; \
-      elif [ -x "$(dirname "$SWIFTC")/swift-demangle" ]; then "$(dirname "$SWIFTC")/swift-demangle" --simplified; \
-      else cat; fi; }
-  ls -l "$BUILD/crashes"
-  exit 1
+# Final stats: "Done N runs in S second(s)" and stat::* (fork mode: its last "#N: cov:" line).
+grep -E '^(Done [0-9]+ runs|stat::number_of_executed_units|stat::new_units_added|stat::peak_rss_mb)' "$LOG" ||
+  grep -E '^#[0-9]+: cov:' "$LOG" | tail -n 1 || true
+if [ "$status" = 0 ] && [ "${#found[@]}" = 0 ]; then
+  echo "== no crash"
+  exit 0
 fi
-echo "== no crash"
+
+echo "== libFuzzer exited with $status; ${#found[@]} finding(s) in $BUILD/crashes (log: $LOG)"
+grep -E '^(==[0-9]+==( ERROR|ERROR)|SUMMARY:|Test unit written to)' "$LOG" | head -n 20 || true
+# One line of cause and the first frames in our sources for each artifact, replayed.
+for f in "${found[@]:0:20}"; do
+  echo "-- $f ($(stat -c %s "$f") bytes)"
+  "$FUZZER" "$f" 2>&1 | demangle |
+    grep -E 'Swift runtime failure|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|/Sources/ONNXQAT/|/Sources/ONNXProto/' |
+    sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in /    /' | awk '!seen[$0]++' | head -n 6 || true
+done
+exit 1

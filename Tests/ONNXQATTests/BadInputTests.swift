@@ -100,6 +100,26 @@ final class BadInputTests: XCTestCase {
       "bad.onnx: invalid ONNX model: graph 'g': the graph has a cycle through nodes 'first' (Add), 'second' (Relu)")
   }
 
+  /// Found by the loader fuzzer: declared dims that overflow or are negative used to trap in
+  /// `print` and `inspect`. The loader refuses them, and wrong raw_data sizes, by name.
+  func testHostileTensorDimsAreRefused() throws {
+    let cases: [([Int64], Data?, String)] = [
+      ([-5, 3], nil, "tensor 'w': dimension -5 in [-5, 3] is negative"),
+      ([1 << 32, 1 << 32], nil, "tensor 'w': dims [4294967296, 4294967296] describe more elements than memory can hold"),
+      ([1 << 62], nil, "describe more elements than memory can hold"),
+      ([2, 3], Data(count: 20), "tensor 'w': raw_data holds 20 bytes, but float[2, 3] needs 24"),
+    ]
+    for (dims, raw, expected) in cases {
+      let graph = Graph(name: "g")
+      let w = try graph.addInitializer(named: "w", Tensor(name: "w", dataType: .float, dims: dims, rawData: raw))
+      graph.outputs = [w]
+      let model = Model(graph: graph, irVersion: 8, opsetImports: [OpsetImport(domain: "", version: 13)])
+      let message = loadError([UInt8](try ModelSaver.serialize(model)))
+      XCTAssertTrue(message.contains(expected), message)
+      XCTAssertTrue(message.hasPrefix("bad.onnx: invalid ONNX model: "), message)
+    }
+  }
+
   func testMissingGraph() {
     XCTAssertTrue(loadError([0x08, 0x08]).contains("field 'graph' is missing"))
   }

@@ -50,9 +50,30 @@ public struct Tensor: Hashable, @unchecked Sendable {
 
   public var elementType: DataType { dataType ?? .undefined }
 
-  /// Number of elements: the product of `dims` (1 for a scalar).
+  /// Number of elements: the product of `dims` (1 for a scalar). Saturates at `Int.max` and
+  /// counts negative dimensions as 0, so a hostile tensor cannot trap; the loader refuses both.
   public var elementCount: Int {
-    dims.reduce(1) { $0 * Int(clamping: $1) }
+    var count = 1
+    for dim in dims {
+      guard dim >= 0 else { return 0 }
+      let (product, overflow) = count.multipliedReportingOverflow(by: Int(clamping: dim))
+      if overflow { return Int.max }
+      count = product
+    }
+    return count
+  }
+
+  /// Why `dims` cannot describe a tensor in memory (a negative size, or more bytes than a
+  /// 64-bit address space holds), or nil when they can.
+  public var dimsProblem: String? {
+    if let negative = dims.first(where: { $0 < 0 }) { return "dimension \(negative) in \(dims) is negative" }
+    var bits = max(elementType.bitWidth ?? 8, 8)
+    for dim in dims {
+      let (product, overflow) = bits.multipliedReportingOverflow(by: Int(clamping: dim))
+      if overflow || product > Int.max / 2 { return "dims \(dims) describe more elements than memory can hold" }
+      bits = product
+    }
+    return nil
   }
 
   /// Number of bytes the payload occupies in `raw_data` form; nil for strings and unknown types.

@@ -75,12 +75,17 @@ public struct ModelSummary: Codable, Equatable, Sendable {
     let dense = graphs.flatMap { $0.initializers.compactMap(\.initializer) }
     let sparse = graphs.flatMap { $0.sparseInitializers.compactMap(\.sparseInitializer) }
     initializerCount = dense.count + sparse.count
-    parameterCount = dense.reduce(0) { $0 + $1.elementCount } + sparse.reduce(0) { $0 + ($1.values?.elementCount ?? 0) }
-    parameterBytes =
-      dense.reduce(0) { $0 + $1.storedByteCount }
-      + sparse.reduce(0) {
-        $0 + ($1.values?.storedByteCount ?? 0) + ($1.indices?.storedByteCount ?? 0)
-      }
+    // Saturating sums: declared sizes are not bounded by the file's size.
+    let add = { (total: Int, more: Int) -> Int in
+      let (sum, overflow) = total.addingReportingOverflow(more)
+      return overflow ? Int.max : sum
+    }
+    parameterCount = dense.map(\.elementCount).reduce(0, add)
+    parameterCount = add(parameterCount, sparse.map { $0.values?.elementCount ?? 0 }.reduce(0, add))
+    parameterBytes = dense.map(\.storedByteCount).reduce(0, add)
+    parameterBytes = add(
+      parameterBytes,
+      sparse.map { add($0.values?.storedByteCount ?? 0, $0.indices?.storedByteCount ?? 0) }.reduce(0, add))
     subgraphCount = graphs.count - 1 - model.functions.count
     functions = model.functions.map {
       FunctionInfo(domain: $0.domain ?? "", name: $0.name ?? "", nodes: $0.body.allNodes.count)

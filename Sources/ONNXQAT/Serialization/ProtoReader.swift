@@ -439,6 +439,15 @@ struct ProtoReader {
       tensor.dataLocation = Tensor.DataLocation(rawValue: Int32(truncatingIfNeeded: proto.data_location.rawValue))
     }
     tensor.extras = extras(proto.base)
+    if let problem = tensor.dimsProblem {
+      throw invalid("tensor '\(tensor.name ?? "")': \(problem)")
+    }
+    if let raw = tensor.rawData, tensor.segment == nil, !tensor.isExternal, let expected = tensor.rawByteCount,
+      raw.count != expected
+    {
+      throw invalid(
+        "tensor '\(tensor.name ?? "")': raw_data holds \(raw.count) bytes, but \(tensor.elementType.name)\(tensor.dims) needs \(expected)")
+    }
     if tensor.isExternal, let resolveExternal {
       tensor.externalBytes = try resolveExternal(tensor)
     }
@@ -450,6 +459,9 @@ struct ProtoReader {
     var sparse = SparseTensor(
       values: try proto.values.map(readTensor), indices: try proto.indices.map(readTensor),
       dims: Array(UnsafeBufferPointer(start: proto.dims, count: proto.n_dims)))
+    var dense = Tensor(name: sparse.name, dataType: sparse.values?.elementType ?? .float, dims: sparse.dims)
+    dense.dataType = sparse.values?.dataType
+    if let problem = dense.dimsProblem { throw invalid("sparse tensor '\(sparse.name)': \(problem)") }
     sparse.extras = extras(proto.base)
     return sparse
   }
