@@ -5,7 +5,7 @@ import XCTest
 
 /// ONNX's own backend node test cases through the executor: every case whose ops all have
 /// kernels must pass with the case's tolerances (exact for integer, bool and string outputs),
-/// unless `Tests/conformance/exceptions.txt` lists it with a reason.
+/// unless a `Tests/conformance/exceptions*.txt` file lists it with a reason.
 /// ONNXQAT_CONFORMANCE_FILTER=substring restricts the run to matching case names.
 final class ConformanceTests: XCTestCase {
   struct Case: Decodable {
@@ -28,12 +28,17 @@ final class ConformanceTests: XCTestCase {
     return try JSONDecoder().decode([Case].self, from: data)
   }
 
+  /// `case: reason` lines of every `Tests/conformance/exceptions*.txt` (one file per kernel family).
   private func exceptions() throws -> [String: String] {
-    let text = try String(contentsOfFile: TestSupport.root + "/Tests/conformance/exceptions.txt", encoding: .utf8)
+    let folder = TestSupport.root + "/Tests/conformance"
     var result: [String: String] = [:]
-    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-      let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-      if parts.count == 2 { result[parts[0]] = parts[1] }
+    for file in try FileManager.default.contentsOfDirectory(atPath: folder)
+    where file.hasPrefix("exceptions") && file.hasSuffix(".txt") {
+      let text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
+      for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts.count == 2 { result[parts[0]] = parts[1] }
+      }
     }
     return result
   }
