@@ -31,10 +31,13 @@ struct UsageError: Error, CustomStringConvertible {
 
 struct ParsedArguments {
   var positionals: [String] = []
-  var values: [String: String] = [:]
+  /// Every value given for each option, in order (options may repeat, e.g. `--input`).
+  var values: [String: [String]] = [:]
   var flags: Set<String> = []
 
-  func value(_ key: String) -> String? { values[key] }
+  /// The last value given for `key`.
+  func value(_ key: String) -> String? { values[key]?.last }
+  func all(_ key: String) -> [String] { values[key] ?? [] }
   func has(_ key: String) -> Bool { flags.contains(key) || values[key] != nil }
 
   static func parse(_ arguments: [String], options: [OptionSpec]) throws -> ParsedArguments {
@@ -61,13 +64,13 @@ struct ParsedArguments {
         if parts.count > 1 { throw UsageError("option '\(parts[0])' takes no value") }
         parsed.flags.insert(spec.key)
       case .optionalValue:
-        if parts.count > 1 { parsed.values[spec.key] = parts[1] } else { parsed.flags.insert(spec.key) }
+        if parts.count > 1 { parsed.values[spec.key, default: []].append(parts[1]) } else { parsed.flags.insert(spec.key) }
       case .value:
         if parts.count > 1 {
-          parsed.values[spec.key] = parts[1]
+          parsed.values[spec.key, default: []].append(parts[1])
         } else {
           guard index < arguments.count else { throw UsageError("option '\(parts[0])' needs a value") }
-          parsed.values[spec.key] = arguments[index]
+          parsed.values[spec.key, default: []].append(arguments[index])
           index += 1
         }
       }

@@ -1,0 +1,95 @@
+import Foundation
+import ONNXQAT
+
+/// `onnx-qat run MODEL`: run a model through the reference executor.
+enum RunCommand: Command {
+  static let name = "run"
+  static let summary = "Run a model (float, fake-quant or integer) through the reference executor and save its outputs."
+  static let usage =
+    "MODEL --input NAME=FILE ... [--data DIR] [-o OUT_DIR] [--requant float|fixed-point] [--threads N] [--json]"
+  static let options = [
+    OptionSpec(
+      names: ["--input"], kind: .value,
+      help: "NAME=FILE.npy|.pb, or FILE.npz (member names are input names); repeat per input"),
+    OptionSpec(
+      names: ["--data"], kind: .value,
+      help: "an ONNX test-data folder (input_0.pb, ...) or a folder of one .npz per sample"),
+    OptionSpec(names: ["-o", "--output"], kind: .value, help: "folder for the outputs, one .npy per output"),
+    OptionSpec(names: ["--requant"], kind: .value, help: "integer requantization: float (onnxruntime, default) or fixed-point"),
+    OptionSpec(names: ["--threads"], kind: .value, help: "worker threads (default 1)"),
+    OptionSpec(names: ["--json"], kind: .flag, help: "print a JSON summary (Schemas/run.schema.json)"),
+  ]
+  static let positionalCount = 1...1
+
+  static func run(_ arguments: ParsedArguments) throws -> Int32 {
+    var options = ExecutionOptions()
+    if let mode = arguments.value("--requant") {
+      guard let parsed = ExecutionOptions.Requantization(rawValue: mode) else {
+        throw UsageError("--requant must be float or fixed-point, not '\(mode)'")
+      }
+      options.requantization = parsed
+    }
+    if let text = arguments.value("--threads") {
+      guard let threads = Int(text), threads >= 1 else { throw UsageError("--threads must be a positive number") }
+      options.threads = threads
+    }
+    if arguments.all("--input").isEmpty && arguments.value("--data") == nil {
+      throw UsageError("give the inputs with --input NAME=FILE or --data DIR")
+    }
+    let path = arguments.positionals[0]
+    let model = try loadInput(path)
+    let interpreter = try Interpreter(model: model, options: options)
+    let initializers = Set(model.graph.initializers.map(\.name))
+    let inputNames = model.graph.inputs.map(\.name).filter { !initializers.contains($0) }
+
+    var fixed: [String: HostTensor] = [:]
+    for argument in arguments.all("--input") {
+      let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+      let loaded = parts.count == 2
+        ? try TensorInputs.load(path: parts[1], name: parts[0]) : try TensorInputs.load(path: parts[0])
+      fixed.merge(loaded) { $1 }
+    }
+    let samples: [(String, [String: HostTensor])] = try arguments.value("--data").map {
+      try TensorInputs.samples(folder: $0, inputNames: inputNames).map { ($0.0, $0.1.merging(fixed) { $1 }) }
+    } ?? [("--input", fixed)]
+
+    var results: [(String, Double, [String: HostTensor])] = []
+    for (source, feeds) in samples {
+      let start = DispatchTime.now()
+      let outputs = try interpreter.run(feeds)
+      let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+      results.append((source, elapsed, outputs))
+    }
+    // Everything ran: only now write the outputs, each file atomically.
+    var report = RunReport(model: path, requantization: options.requantization.rawValue, threads: options.threads, samples: [])
+    for (index, (source, elapsed, outputs)) in results.enumerated() {
+      var sample = RunReport.Sample(source: source, milliseconds: elapsed, outputs: [])
+      let folder = arguments.value("--output").map { results.count > 1 ? "\($0)/\(index)" : $0 }
+      if let folder { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+      for value in model.graph.outputs {
+        guard let tensor = outputs[value.name] else { continue }
+        var file: String?
+        if let folder {
+          let target = folder + "/" + RunReport.fileName(for: value.name)
+          try AtomicFile.write(try NumpyFile.write(tensor, name: value.name), to: target)
+          file = target
+        }
+        sample.outputs.append(RunReport.Output(name: value.name, tensor: tensor, file: file))
+      }
+      report.samples.append(sample)
+    }
+    if arguments.has("--json") {
+      print(try report.json())
+    } else {
+      for sample in report.samples {
+        print("\(sample.source): \(String(format: "%.2f", sample.milliseconds)) ms")
+        for output in sample.outputs {
+          let stats = [output.min, output.max, output.mean].map { $0.map { String(format: "%.6g", $0) } ?? "-" }
+          print("  \(output.name): \(output.dtype)\(output.shape) min \(stats[0]) max \(stats[1]) mean \(stats[2])"
+            + (output.file.map { " -> \($0)" } ?? ""))
+        }
+      }
+    }
+    return 0
+  }
+}
