@@ -80,8 +80,12 @@ public final class Interpreter {
     return Int(opsets.first { $0.normalizedDomain == wanted }?.version ?? 1)
   }
 
+  /// The model-local function a node calls: same domain, name and overload.
   private func function(for node: Node) -> Function? {
-    model.functions.first { ($0.name ?? "") == node.opType && ($0.domain ?? "") == node.domain }
+    let overload = node.extras.unknownString(NewerField.nodeOverload) ?? ""
+    return model.functions.first {
+      ($0.name ?? "") == node.opType && ($0.domain ?? "") == node.domain && ($0.overload ?? "") == overload
+    }
   }
 
   // MARK: Running
@@ -183,7 +187,8 @@ public final class Interpreter {
     return outputs
   }
 
-  /// Attribute values of the function being called, for resolving `ref_attr_name`.
+  /// Attribute values of the function being called (the call's, then the function's defaults),
+  /// for resolving `ref_attr_name`.
   private var callerAttributes: [[Attribute]] = []
 
   private func resolvedAttributes(_ node: Node) -> [Attribute] {
@@ -206,7 +211,8 @@ public final class Interpreter {
     for (value, tensor) in zip(body.inputs, inputs) {
       if let tensor { scope.values[ObjectIdentifier(value)] = tensor }
     }
-    callerAttributes.append(resolvedAttributes(node))
+    let given = resolvedAttributes(node)
+    callerAttributes.append(given + function.attributeDefaults.filter { d in !given.contains { $0.name == d.name } })
     defer { callerAttributes.removeLast() }
     let opsets = function.opsetImports.isEmpty ? model.opsetImports : function.opsetImports
     return try runGraph(body, environment: scope, opsets: opsets)

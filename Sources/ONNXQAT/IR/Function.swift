@@ -8,6 +8,12 @@ public final class Function {
   public var opsetImports: [OpsetImport]
   public var docString: String?
   public var extras = WireExtras()
+  /// Default attribute values (`attribute_proto`, a field newer than the 1.12 schema): decoded
+  /// from the unknown fields for the executor; saving writes the unknown fields as they were.
+  public internal(set) var attributeDefaults: [Attribute] = []
+
+  /// `overload` (newer than the 1.12 schema), read from the unknown fields.
+  public var overload: String? { extras.unknownString(NewerField.functionOverload) }
 
   public init(
     name: String?, domain: String?, attributeNames: [String] = [], body: Graph,

@@ -232,7 +232,7 @@ struct ProtoReader {
     return node
   }
 
-  private func readAttribute(
+  func readAttribute(
     _ pointer: UnsafeMutablePointer<Onnx__AttributeProto>, scope: Scope, context: String
   ) throws -> Attribute {
     let proto = pointer.pointee
@@ -337,7 +337,22 @@ struct ProtoReader {
       body: body, opsetImports: array(proto.opset_import, proto.n_opset_import).map(readOpset))
     function.docString = optionalString(proto.doc_string)
     function.extras = extras(proto.base)
+    function.attributeDefaults = try function.extras.unknownFields
+      .filter { $0.fieldNumber == NewerField.functionAttributeProto }
+      .compactMap { try readDetachedAttribute($0, context: where_) }
     return function
+  }
+
+  /// Decodes an AttributeProto kept as an unknown field; its payloads live as long as the result.
+  private func readDetachedAttribute(_ field: UnknownField, context: String) throws -> Attribute? {
+    guard let content = field.lengthDelimitedContent else { return nil }
+    let message = content.withUnsafeBytes { raw in
+      onnx__attribute_proto__unpack(nil, raw.count, raw.baseAddress?.assumingMemoryBound(to: UInt8.self))
+    }
+    guard let message else { throw invalid("\(context): a default attribute (attribute_proto) does not parse") }
+    let owner = UnpackedMessage(message) { onnx__attribute_proto__free_unpacked($0, nil) }
+    let reader = ProtoReader(path: path, owner: owner, resolveExternal: resolveExternal)
+    return try reader.readAttribute(owner.message, scope: Scope(parent: nil), context: context)
   }
 
   // MARK: Values, types, tensors
@@ -560,6 +575,7 @@ struct ProtoReader {
 enum NewerField {
   static let nodeOverload: UInt32 = 8
   static let functionOverload: UInt32 = 10
+  static let functionAttributeProto: UInt32 = 11
 
   /// Names of the newer fields, by message, for printed comments.
   static let names: [String: [UInt32: String]] = [

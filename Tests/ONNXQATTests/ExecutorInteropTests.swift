@@ -1,0 +1,74 @@
+import Foundation
+import XCTest
+
+@testable import ONNXQAT
+
+/// The executor against onnxruntime on the same inputs: the fixtures and ONNX's light models.
+/// Float outputs within rtol 1e-4 + atol 1e-5 (float32 summation order differs between the
+/// two); integer and bool outputs exact.
+final class ExecutorInteropTests: XCTestCase {
+  static let rtol = 1e-4
+  static let atol = 1e-5
+
+  /// Runs each model in onnxruntime (script) and in our interpreter; returns failures.
+  private func crossCheck(_ models: [String]) throws -> [String] {
+    let folder = try TestSupport.temporaryDirectory(self)
+    let reference = try TestSupport.run(TestSupport.python, [TestSupport.root + "/Tests/interop/ort_reference.py", folder] + models)
+    XCTAssertEqual(reference.status, 0, reference.stdout + reference.stderr)
+    var failures: [String] = []
+    for (index, path) in models.enumerated() {
+      do {
+        let model = try ModelLoader.load(path: path)
+        let interpreter = try Interpreter(model: model)
+        let initializers = Set(model.graph.initializers.map(\.name))
+        let inputs = model.graph.inputs.filter { !initializers.contains($0.name) }
+        var feeds: [String: HostTensor] = [:]
+        for (position, value) in inputs.enumerated() {
+          feeds[value.name] = try HostTensor(try TensorFile.load(path: "\(folder)/\(index)/input_\(position).pb"))
+        }
+        let outputs = try interpreter.run(feeds)
+        for (position, value) in model.graph.outputs.enumerated() {
+          let expected = try HostTensor(try TensorFile.load(path: "\(folder)/\(index)/output_\(position).pb"))
+          guard let actual = outputs[value.name] else { throw ConformanceFailure("output '\(value.name)' missing") }
+          try Self.compare(actual, expected, name: value.name)
+        }
+      } catch {
+        failures.append("\((path as NSString).lastPathComponent): \(error)")
+      }
+    }
+    return failures
+  }
+
+  static func compare(_ actual: HostTensor, _ expected: HostTensor, name: String) throws {
+    guard actual.dataType == expected.dataType, actual.shape == expected.shape else {
+      throw ConformanceFailure("output '\(name)': \(actual.typeDescription), onnxruntime \(expected.typeDescription)")
+    }
+    let exact = !actual.dataType.isFloatingPoint
+    var worst = 0.0
+    for index in 0..<actual.count {
+      let a = actual.element(at: index)
+      let e = expected.element(at: index)
+      if a == e || (a.isNaN && e.isNaN) { continue }
+      if exact || abs(a - e) > atol + rtol * abs(e) {
+        throw ConformanceFailure("output '\(name)' element \(index): \(a), onnxruntime \(e)")
+      }
+      worst = max(worst, abs(a - e))
+    }
+  }
+
+  func testFixturesMatchOnnxRuntime() throws {
+    try TestSupport.requirePython()
+    // all_dtypes uses types onnxruntime lacks; training_info's extra graphs are not inference.
+    let models = TestSupport.fixtureModels.filter { !$0.contains("all_dtypes") }
+    let failures = try crossCheck(models)
+    print("executor vs onnxruntime, fixtures: \(models.count - failures.count) of \(models.count) match")
+    for failure in failures { XCTFail(failure) }
+  }
+
+  func testLightModelsMatchOnnxRuntime() throws {
+    let models = try TestSupport.onnxWheelModels(all: false)
+    let failures = try crossCheck(models)
+    print("executor vs onnxruntime, light models: \(models.count - failures.count) of \(models.count) match")
+    for failure in failures { XCTFail(failure) }
+  }
+}
