@@ -126,12 +126,17 @@ func printError(_ message: String) {
   FileHandle.standardError.write(Data("onnx-qat: error: \(message)\n".utf8))
 }
 
-/// Loads an input model; any failure to read or parse it is bad input (exit code 2).
-func loadInput(_ path: String) throws -> Model {
+/// Runs `body`, which reads the user's input files; failing to read them is bad input (exit 2).
+func readingInput<T>(_ body: () throws -> T) throws -> T {
   do {
-    return try ModelLoader.load(path: path)
+    return try body()
   } catch let error as ONNXQATError {
     if case .io(let path, let reason) = error { throw ONNXQATError.badArgument("\(path): \(reason)") }
     throw error
   }
+}
+
+/// Loads an input model; any failure to read or parse it is bad input (exit code 2).
+func loadInput(_ path: String) throws -> Model {
+  try readingInput { try ModelLoader.load(path: path) }
 }

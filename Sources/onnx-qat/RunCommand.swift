@@ -45,13 +45,17 @@ enum RunCommand: Command {
     var fixed: [String: HostTensor] = [:]
     for argument in arguments.all("--input") {
       let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-      let loaded = parts.count == 2
-        ? try TensorInputs.load(path: parts[1], name: parts[0]) : try TensorInputs.load(path: parts[0])
+      let loaded = try readingInput {
+        parts.count == 2
+          ? try TensorInputs.load(path: parts[1], name: parts[0]) : try TensorInputs.load(path: parts[0])
+      }
       fixed.merge(loaded) { $1 }
     }
-    let samples: [(String, [String: HostTensor])] = try arguments.value("--data").map {
-      try TensorInputs.samples(folder: $0, inputNames: inputNames).map { ($0.0, $0.1.merging(fixed) { $1 }) }
-    } ?? [("--input", fixed)]
+    let samples: [(String, [String: HostTensor])] = try readingInput {
+      try arguments.value("--data").map {
+        try TensorInputs.samples(folder: $0, inputNames: inputNames).map { ($0.0, $0.1.merging(fixed) { $1 }) }
+      } ?? [("--input", fixed)]
+    }
 
     var results: [(String, Double, [String: HostTensor])] = []
     for (source, feeds) in samples {

@@ -30,6 +30,10 @@ public enum TensorInputs {
   /// One sample per entry: an ONNX test-data folder (`input_0.pb`, ... in graph-input order)
   /// gives one sample; a folder of `.npz` files gives one sample per file, sorted by name.
   public static func samples(folder: String, inputNames: [String]) throws -> [(String, [String: HostTensor])] {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+      throw ONNXQATError.badArgument("\(folder): no such folder (expected a test-data folder or a folder of .npz files)")
+    }
     let entries = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
     let protos = entries.filter { $0.hasPrefix("input_") && $0.hasSuffix(".pb") }
     if !protos.isEmpty {
