@@ -1,10 +1,10 @@
 /// Bit-level conversions between Float and the small float formats ONNX stores as bit patterns:
 /// float16, bfloat16, the float8 family, float8e8m0, float4e2m1 and float6.
 ///
-/// Decoding follows each format's definition. Encoding rounds to nearest, ties to even, by
-/// searching the format's sorted table of finite values (at most 256 entries); out-of-range
-/// values saturate to the largest finite value, or (with `saturate: false`) become infinity
-/// where the format has one and NaN otherwise, as ONNX's Cast and QuantizeLinear specify.
+/// Decoding follows each format's definition: e4m3fn's only NaN is the all-ones magnitude,
+/// the fnuz formats' only NaN is negative zero, e5m2 has IEEE-style infinities and NaNs, e8m0
+/// is a power of two with 0xff as NaN, and float4e2m1/float6 have neither infinities nor NaNs.
+/// (Encoding from Float, with rounding and saturation, lives with the kernels that need it.)
 public enum FloatBits {
   public static func float16ToFloat(_ bits: UInt16) -> Float { Float(Float16(bitPattern: bits)) }
   public static func floatToFloat16(_ value: Float) -> UInt16 { Float16(value).bitPattern }
@@ -24,8 +24,10 @@ public enum FloatBits {
     let exponentBits: Int
     let mantissaBits: Int
     let bias: Int
-    /// "fn": no infinities, only the all-ones pattern (both signs) is NaN.
+    /// "fn": no infinities; with `allOnesIsNaN`, the all-ones magnitude (both signs) is NaN.
     let finiteOnly: Bool
+    /// e4m3fn: the all-ones magnitude is NaN (float4 and float6 have no NaN at all).
+    var allOnesIsNaN = false
     /// "uz": unsigned zero; the negative-zero pattern is the only NaN.
     let unsignedZero: Bool
     /// Has a sign bit (e8m0 does not).
@@ -45,7 +47,7 @@ public enum FloatBits {
         if Int(code) == all { return .nan }
         return Float(sign: .plus, exponent: exponent - bias, significand: 1)
       }
-      if finiteOnly && !unsignedZero && Int(code) & ((1 << (bitCount - 1)) - 1) == (1 << (bitCount - 1)) - 1 {
+      if allOnesIsNaN && Int(code) & ((1 << (bitCount - 1)) - 1) == (1 << (bitCount - 1)) - 1 {
         return .nan
       }
       if !noSpecialExponent && exponent == (1 << exponentBits) - 1 {
@@ -61,7 +63,7 @@ public enum FloatBits {
 
   static let float8e4m3fn = Format(
     exponentBits: 4, mantissaBits: 3, bias: 7, finiteOnly: true, unsignedZero: false, signed: true,
-    noSpecialExponent: true)
+    noSpecialExponent: true, allOnesIsNaN: true)
   static let float8e4m3fnuz = Format(
     exponentBits: 4, mantissaBits: 3, bias: 8, finiteOnly: true, unsignedZero: true, signed: true,
     noSpecialExponent: true)
