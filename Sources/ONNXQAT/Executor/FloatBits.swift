@@ -26,14 +26,14 @@ public enum FloatBits {
     let bias: Int
     /// "fn": no infinities; with `allOnesIsNaN`, the all-ones magnitude (both signs) is NaN.
     let finiteOnly: Bool
-    /// e4m3fn: the all-ones magnitude is NaN (float4 and float6 have no NaN at all).
-    var allOnesIsNaN = false
     /// "uz": unsigned zero; the negative-zero pattern is the only NaN.
     let unsignedZero: Bool
     /// Has a sign bit (e8m0 does not).
     let signed: Bool
     /// All-ones exponent is a normal exponent (float4, float6 and the fn/fnuz formats).
     let noSpecialExponent: Bool
+    /// e4m3fn: the all-ones magnitude is NaN (float4 and float6 have no NaN at all).
+    var allOnesIsNaN = false
 
     var bitCount: Int { (signed ? 1 : 0) + exponentBits + mantissaBits }
 
