@@ -1,4 +1,16 @@
 extension KernelRegistry {
+  /// Quantization kernels: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
+  /// MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv, and onnxruntime's com.microsoft
+  /// QLinearAdd and QLinearMul.
   static func registerQuantization(_ registry: inout KernelRegistry) {
+    registry.register("QuantizeLinear", versions: 10...28, QuantizeLinearKernel.run)
+    registry.register("DequantizeLinear", versions: 10...28, DequantizeLinearKernel.run)
+    registry.register("DynamicQuantizeLinear", versions: 11...28, DynamicQuantizeLinearKernel.run)
+    registry.register("MatMulInteger", versions: 10...28, MatMulIntegerKernel.run)
+    registry.register("ConvInteger", versions: 10...28, ConvIntegerKernel.run)
+    registry.register("QLinearMatMul", versions: 10...28, QLinearMatMulKernel.run)
+    registry.register("QLinearConv", versions: 10...28, QLinearConvKernel.run)
+    registry.register("QLinearAdd", domain: "com.microsoft", versions: 1...1) { try QLinearBinaryKernel.run($0, .add) }
+    registry.register("QLinearMul", domain: "com.microsoft", versions: 1...1) { try QLinearBinaryKernel.run($0, .mul) }
   }
 }
