@@ -1,0 +1,187 @@
+import Foundation
+import XCTest
+
+@testable import ONNXQAT
+
+/// The quantization kernels: bit-exact equality with onnxruntime in the `float` requantization
+/// mode (models built and run by Tests/interop/quant_ort_reference.py), the `fixed-point` mode
+/// within 1 LSB of it, and the float8 encoder, TFLite fixed-point primitives and requantizer on
+/// known values.
+final class QuantizationKernelTests: XCTestCase {
+  struct Case: Decodable {
+    let name: String
+    let layer: Bool
+  }
+
+  /// Writes onnxruntime's reference cases into a temporary folder.
+  private func referenceCases() throws -> (String, [Case]) {
+    try TestSupport.requirePython()
+    let folder = try TestSupport.temporaryDirectory(self)
+    let result = try TestSupport.run(
+      TestSupport.python, [TestSupport.root + "/Tests/interop/quant_ort_reference.py", folder])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/index.json"))
+    return (folder, try JSONDecoder().decode([Case].self, from: data))
+  }
+
+  /// Runs a case's model with the requantization mode `mode`; returns actual and expected outputs.
+  private func run(_ folder: String, _ name: String, mode: ExecutionOptions.Requantization) throws
+    -> [(String, HostTensor, HostTensor)]
+  {
+    let path = folder + "/" + name
+    let model = try ModelLoader.load(path: path + "/model.onnx")
+    var options = ExecutionOptions()
+    options.requantization = mode
+    let interpreter = try Interpreter(model: model, options: options)
+    var feeds: [String: HostTensor] = [:]
+    for (index, value) in model.graph.inputs.enumerated() {
+      feeds[value.name] = try HostTensor(try TensorFile.load(path: "\(path)/input_\(index).pb"))
+    }
+    let outputs = try interpreter.run(feeds)
+    return try model.graph.outputs.enumerated().map { index, value in
+      let expected = try HostTensor(try TensorFile.load(path: "\(path)/output_\(index).pb"))
+      guard let actual = outputs[value.name] else { throw ConformanceFailure("output \(value.name) missing") }
+      return (value.name, actual, expected)
+    }
+  }
+
+  func testFloatModeMatchesOnnxRuntimeBitForBit() throws {
+    let (folder, cases) = try referenceCases()
+    XCTAssertGreaterThanOrEqual(cases.count, 17)
+    var compared = 0
+    var equal = 0
+    for entry in cases {
+      for (name, actual, expected) in try run(folder, entry.name, mode: .float) {
+        XCTAssertEqual(actual.dataType, expected.dataType, "\(entry.name) \(name)")
+        XCTAssertEqual(actual.shape, expected.shape, "\(entry.name) \(name)")
+        guard actual.shape == expected.shape else { continue }
+        var caseEqual = 0
+        for i in 0..<actual.count {
+          // Float outputs (DequantizeLinear) compare bit patterns through Double exactly.
+          if actual.element(at: i) == expected.element(at: i) { caseEqual += 1 }
+        }
+        compared += actual.count
+        equal += caseEqual
+        XCTAssertEqual(
+          caseEqual, actual.count, "\(entry.name) output \(name): \(actual.count - caseEqual) elements differ")
+      }
+    }
+    print("onnxruntime bit-exactness: \(equal) of \(compared) elements equal in \(cases.count) cases")
+    XCTAssertGreaterThan(compared, 10_000)
+  }
+
+  func testFixedPointModeIsWithinOneLSBOfFloatMode() throws {
+    let (folder, cases) = try referenceCases()
+    var total = 0
+    var differing = 0
+    var layerTotal = 0
+    var layerDiffering = 0
+    for entry in cases
+    where entry.name.hasPrefix("qlinearconv") || entry.name.hasPrefix("qlinearmatmul")
+      || entry.name.hasPrefix("qlinearmul") || entry.layer
+    {
+      let floatOutputs = try run(folder, entry.name, mode: .float)
+      let fixedOutputs = try run(folder, entry.name, mode: .fixedPoint)
+      for ((name, a, _), (_, b, _)) in zip(floatOutputs, fixedOutputs) {
+        var count = 0
+        for i in 0..<a.count {
+          let difference = abs(a.element(at: i) - b.element(at: i))
+          XCTAssertLessThanOrEqual(difference, 1, "\(entry.name) \(name) element \(i)")
+          if difference != 0 { count += 1 }
+        }
+        total += a.count
+        differing += count
+        if entry.layer {
+          layerTotal += a.count
+          layerDiffering += count
+        }
+      }
+    }
+    print("fixed-point vs float on the reference cases: \(differing) of \(total) elements differ by 1 LSB")
+    print("fixed-point vs float on the 3x3 32->32 conv layer: \(layerDiffering) of \(layerTotal) differ by 1 LSB")
+    XCTAssertGreaterThan(layerTotal, 0)
+  }
+
+  /// Random accumulators and multipliers straight through the Requantizer.
+  func testRequantizerModesDifferByAtMostOneLSBOnRandomData() {
+    var generator = SystemRandomNumberGenerator()
+    var differing = 0
+    var total = 0
+    for _ in 0..<200 {
+      let inputScale = Float.random(in: 0.001...0.1, using: &generator)
+      let weightScales = (0..<4).map { _ in Float.random(in: 0.0005...0.05, using: &generator) }
+      let outputScale = Float.random(in: 0.01...0.5, using: &generator)
+      let zeroPoint = Int32.random(in: 0...255, using: &generator)
+      let float = Requantizer(
+        mode: .float, inputScale: inputScale, weightScales: weightScales, outputScale: outputScale,
+        zeroPoint: zeroPoint, range: 0...255)
+      let fixed = Requantizer(
+        mode: .fixedPoint, inputScale: inputScale, weightScales: weightScales, outputScale: outputScale,
+        zeroPoint: zeroPoint, range: 0...255)
+      for _ in 0..<250 {
+        let accumulator = Int32.random(in: -200_000...200_000, using: &generator)
+        let channel = Int.random(in: 0..<4, using: &generator)
+        let a = float.value(accumulator, channel: channel)
+        let b = fixed.value(accumulator, channel: channel)
+        XCTAssertLessThanOrEqual(abs(a - b), 1, "accumulator \(accumulator) multiplier \(float.scales[channel])")
+        if a != b { differing += 1 }
+        total += 1
+      }
+    }
+    print("fixed-point vs float on random accumulators: \(differing) of \(total) differ by 1 LSB")
+  }
+
+  func testTFLiteFixedPointPrimitives() {
+    // 0.5 = 2^30 / 2^31 with shift 0; 0.75 * 2^-3; 3.0 = 0.75 * 2^2.
+    XCTAssertTrue(Requantizer.quantizeMultiplier(0.5) == (1 << 30, 0))
+    XCTAssertTrue(Requantizer.quantizeMultiplier(0.75 / 8) == (Int32(3 << 29), -3))
+    XCTAssertTrue(Requantizer.quantizeMultiplier(3.0) == (Int32(3 << 29), 2))
+    XCTAssertTrue(Requantizer.quantizeMultiplier(0) == (0, 0))
+    XCTAssertEqual(Requantizer.saturatingRoundingDoublingHighMul(Int32.min, Int32.min), Int32.max)
+    XCTAssertEqual(Requantizer.saturatingRoundingDoublingHighMul(1000, 1 << 30), 500)
+    XCTAssertEqual(Requantizer.saturatingRoundingDoublingHighMul(-3, 1 << 30), -1)  // gemmlowp: -1.5 -> -1
+    XCTAssertEqual(Requantizer.roundingDivideByPOT(5, 1), 3)  // 2.5 -> 3
+    XCTAssertEqual(Requantizer.roundingDivideByPOT(-5, 1), -3)  // -2.5 -> -3
+    XCTAssertEqual(Requantizer.roundingDivideByPOT(-7, 2), -2)  // -1.75 -> -2
+    XCTAssertEqual(Requantizer.multiplyByQuantizedMultiplier(100, 1 << 30, -1), 25)
+  }
+
+  func testFloatRequantizationRoundsHalfToEvenAndClamps() {
+    let requantizer = Requantizer(
+      mode: .float, inputScale: 0.5, weightScales: [1], outputScale: 1, zeroPoint: 10, range: 0...255)
+    XCTAssertEqual(requantizer.value(5, channel: 0), 12)  // 2.5 -> 2
+    XCTAssertEqual(requantizer.value(7, channel: 0), 14)  // 3.5 -> 4
+    XCTAssertEqual(requantizer.value(-1000, channel: 0), 0)
+    XCTAssertEqual(requantizer.value(1000, channel: 0), 255)
+  }
+
+  func testFloat8EncoderRoundsToNearestEvenAndSaturates() throws {
+    let e4m3 = try XCTUnwrap(MinifloatEncoder(.float8e4m3fn))
+    XCTAssertEqual(e4m3.encode(448, saturate: true), 0x7E)
+    XCTAssertEqual(e4m3.encode(1000, saturate: true), 0x7E)
+    XCTAssertEqual(e4m3.encode(-.infinity, saturate: true), 0xFE)
+    XCTAssertEqual(e4m3.encode(1000, saturate: false), 0x7F)
+    XCTAssertEqual(e4m3.encode(464, saturate: false), 0x7E)  // tie between 448 and 480 -> even (448)
+    XCTAssertEqual(e4m3.encode(1.0625, saturate: true), 0x38)  // tie between 1 and 1.125 -> 1
+    XCTAssertEqual(e4m3.encode(1.1875, saturate: true), 0x3A)  // tie between 1.125 and 1.25 -> 1.25
+    XCTAssertEqual(e4m3.encode(Float(sign: .plus, exponent: -9, significand: 1), saturate: true), 0x01)
+    XCTAssertEqual(e4m3.encode(-0.0, saturate: true), 0x80)
+    let e4m3uz = try XCTUnwrap(MinifloatEncoder(.float8e4m3fnuz))
+    XCTAssertEqual(e4m3uz.encode(-0.0, saturate: true), 0x00)
+    XCTAssertEqual(e4m3uz.encode(240, saturate: true), 0x7F)
+    XCTAssertEqual(e4m3uz.encode(300, saturate: false), 0x80)
+    let e5m2 = try XCTUnwrap(MinifloatEncoder(.float8e5m2))
+    XCTAssertEqual(e5m2.encode(57344, saturate: true), 0x7B)
+    XCTAssertEqual(e5m2.encode(.infinity, saturate: true), 0x7B)
+    XCTAssertEqual(e5m2.encode(1e6, saturate: false), 0x7C)
+    XCTAssertEqual(e5m2.encode(-1e6, saturate: false), 0xFC)
+    let e5m2uz = try XCTUnwrap(MinifloatEncoder(.float8e5m2fnuz))
+    XCTAssertEqual(e5m2uz.encode(1e6, saturate: false), 0x80)
+    XCTAssertEqual(e5m2uz.encode(1, saturate: true), 0x40)
+    // Every finite e4m3fn code round-trips.
+    let decode = try XCTUnwrap(FloatBits.decoder(for: .float8e4m3fn))
+    for code in UInt8(0)...UInt8(255) where decode(code).isFinite {
+      XCTAssertEqual(e4m3.encode(decode(code), saturate: false), code, "code \(code)")
+    }
+  }
+}
