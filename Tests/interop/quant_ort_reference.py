@@ -196,6 +196,77 @@ def quantize_dequantize(folder, cases, name, dtype, shape, axis):
     run_and_save(folder, name, qm, {"x": x}, cases)
 
 
+def scalar(value, dtype=np.float32):
+    return np.array(value, dtype=dtype)
+
+
+def ms_unary(folder, cases, name, op, dtype, shape, **attributes):
+    x = random_q(shape, dtype)
+    inits = [numpy_helper.from_array(scalar(rng.uniform(0.02, 0.1)), "x_scale"),
+             numpy_helper.from_array(mid_zero_point(dtype), "x_zp"),
+             numpy_helper.from_array(scalar(rng.uniform(0.002, 0.01) if op == "QLinearSigmoid" else 0.05), "y_scale"),
+             numpy_helper.from_array(np.array(qrange(dtype)[0], dtype=dtype) if op == "QLinearSigmoid"
+                                     else mid_zero_point(dtype), "y_zp")]
+    node = helper.make_node(op, ["x", "x_scale", "x_zp", "y_scale", "y_zp"], ["y"], domain="com.microsoft", **attributes)
+    qm = model([node], [helper.make_tensor_value_info("x", onnx_type(dtype), shape)],
+               [helper.make_tensor_value_info("y", onnx_type(dtype), None)], inits, ms=True)
+    run_and_save(folder, name, qm, {"x": x}, cases)
+
+
+def ms_concat(folder, cases, name, dtype, shapes, axis):
+    inputs, feeds = [], {}
+    inits = [numpy_helper.from_array(scalar(0.05), "y_scale"), numpy_helper.from_array(mid_zero_point(dtype), "y_zp")]
+    names = ["y_scale", "y_zp"]
+    for i, shape in enumerate(shapes):
+        feeds[f"x{i}"] = random_q(shape, dtype)
+        inputs.append(helper.make_tensor_value_info(f"x{i}", onnx_type(dtype), shape))
+        same = i == 0
+        inits.append(numpy_helper.from_array(scalar(0.05 if same else rng.uniform(0.02, 0.08)), f"s{i}"))
+        zero_point = numpy_helper.to_array(inits[1]) if same else mid_zero_point(dtype)
+        inits.append(numpy_helper.from_array(zero_point, f"z{i}"))
+        names += [f"x{i}", f"s{i}", f"z{i}"]
+    node = helper.make_node("QLinearConcat", names, ["y"], domain="com.microsoft", axis=axis)
+    qm = model([node], inputs, [helper.make_tensor_value_info("y", onnx_type(dtype), None)], inits, ms=True)
+    run_and_save(folder, name, qm, feeds, cases)
+
+
+def ms_pool(folder, cases, name, op, dtype, shape, **attributes):
+    x = random_q(shape, dtype)
+    inits = [numpy_helper.from_array(scalar(rng.uniform(0.02, 0.1)), "x_scale"),
+             numpy_helper.from_array(mid_zero_point(dtype), "x_zp"),
+             numpy_helper.from_array(scalar(rng.uniform(0.01, 0.05)), "y_scale"),
+             numpy_helper.from_array(mid_zero_point(dtype), "y_zp")]
+    node = helper.make_node(op, ["x", "x_scale", "x_zp", "y_scale", "y_zp"], ["y"], domain="com.microsoft", **attributes)
+    qm = model([node], [helper.make_tensor_value_info("x", onnx_type(dtype), shape)],
+               [helper.make_tensor_value_info("y", onnx_type(dtype), None)], inits, ms=True)
+    run_and_save(folder, name, qm, {"x": x}, cases)
+
+
+def ms_qgemm(folder, cases, name, a_dtype, b_dtype, m, k, n, quantized, per_column, trans_b, alpha=1.0):
+    a = random_q((m, k), a_dtype)
+    b = random_weights((n, k) if trans_b else (k, n), b_dtype)
+    a_scale = scalar(rng.uniform(0.01, 0.05))
+    b_scale = rng.uniform(0.002, 0.02, size=n).astype(np.float32) if per_column else scalar(rng.uniform(0.002, 0.02))
+    b_zp = (np.zeros(n, dtype=b_dtype) if per_column else np.array(0, dtype=b_dtype)) if b_dtype == np.int8 else (
+        np.array([mid_zero_point(b_dtype) for _ in range(n)], dtype=b_dtype) if per_column else mid_zero_point(b_dtype))
+    c = rng.integers(-3000, 3000, size=(n,)).astype(np.int32)
+    inits = [numpy_helper.from_array(a_scale, "a_scale"), numpy_helper.from_array(mid_zero_point(a_dtype), "a_zp"),
+             numpy_helper.from_array(b, "b"), numpy_helper.from_array(b_scale, "b_scale"),
+             numpy_helper.from_array(b_zp, "b_zp"), numpy_helper.from_array(c, "c")]
+    names = ["a", "a_scale", "a_zp", "b", "b_scale", "b_zp", "c"]
+    out_type = TensorProto.FLOAT
+    if quantized:
+        typical = float(a_scale) * float(np.mean(b_scale)) * 128 * 64 * np.sqrt(k) / 2 * alpha
+        inits += [numpy_helper.from_array(scalar(typical * 4 / 255), "y_scale"),
+                  numpy_helper.from_array(mid_zero_point(a_dtype), "y_zp")]
+        names += ["y_scale", "y_zp"]
+        out_type = onnx_type(a_dtype)
+    node = helper.make_node("QGemm", names, ["y"], domain="com.microsoft", transB=int(trans_b), alpha=alpha)
+    qm = model([node], [helper.make_tensor_value_info("a", onnx_type(a_dtype), (m, k))],
+               [helper.make_tensor_value_info("y", out_type, None)], inits, ms=True)
+    run_and_save(folder, name, qm, {"a": a}, cases)
+
+
 def main():
     folder = sys.argv[1]
     os.makedirs(folder, exist_ok=True)
@@ -223,6 +294,28 @@ def main():
     qlinear_binary(folder, cases, "qlinearmul_s8_broadcast", "QLinearMul", s8, (4, 3, 11), (3, 1))
     quantize_dequantize(folder, cases, "qdq_u8_axis1", u8, (4, 6, 5), 1)
     quantize_dequantize(folder, cases, "qdq_s8_axis0", s8, (7, 9), 0)
+    ms_unary(folder, cases, "qlinearsigmoid_u8", "QLinearSigmoid", u8, (4, 70))
+    ms_unary(folder, cases, "qlinearsigmoid_s8", "QLinearSigmoid", s8, (3, 90))
+    ms_unary(folder, cases, "qlinearleakyrelu_u8", "QLinearLeakyRelu", u8, (2, 100), alpha=0.1)
+    ms_unary(folder, cases, "qlinearleakyrelu_s8", "QLinearLeakyRelu", s8, (2, 100), alpha=0.2)
+    ms_concat(folder, cases, "qlinearconcat_u8", u8, [(2, 3, 4), (2, 5, 4), (2, 1, 4)], 1)
+    ms_concat(folder, cases, "qlinearconcat_s8", s8, [(3, 4), (3, 6)], -1)
+    ms_pool(folder, cases, "qlinearglobalaveragepool_u8", "QLinearGlobalAveragePool", u8, (2, 5, 6, 7))
+    ms_pool(folder, cases, "qlinearglobalaveragepool_s8_nhwc", "QLinearGlobalAveragePool", s8, (2, 4, 5, 6),
+            channels_last=1)
+    ms_pool(folder, cases, "qlinearaveragepool_u8_pads", "QLinearAveragePool", u8, (1, 3, 9, 8),
+            kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    ms_pool(folder, cases, "qlinearaveragepool_u8_include_pad_ceil", "QLinearAveragePool", u8, (1, 2, 9, 8),
+            kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 1], count_include_pad=1, ceil_mode=1)
+    ms_pool(folder, cases, "qlinearaveragepool_s8_nhwc", "QLinearAveragePool", s8, (1, 7, 6, 5),
+            kernel_shape=[2, 2], strides=[1, 1], channels_last=1)
+    ms_pool(folder, cases, "qlinearaveragepool_s8_1d", "QLinearAveragePool", s8, (2, 3, 11),
+            kernel_shape=[4], strides=[3], pads=[2, 1])
+    ms_pool(folder, cases, "qlinearaveragepool_u8_global_window", "QLinearAveragePool", u8, (1, 3, 4, 4),
+            kernel_shape=[4, 4])
+    ms_qgemm(folder, cases, "qgemm_u8s8_quantized_column", u8, s8, 6, 30, 11, True, True, False)
+    ms_qgemm(folder, cases, "qgemm_u8u8_quantized_transb", u8, u8, 5, 24, 9, True, False, True, alpha=0.5)
+    ms_qgemm(folder, cases, "qgemm_s8s8_float_output", s8, s8, 4, 20, 7, False, True, True)
     with open(os.path.join(folder, "index.json"), "w") as f:
         json.dump(cases, f, indent=1)
     print(f"wrote {len(cases)} cases to {folder}")

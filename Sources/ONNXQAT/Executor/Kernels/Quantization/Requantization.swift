@@ -48,6 +48,35 @@ struct Requantizer {
     maximum = range.upperBound
   }
 
+  /// Explicit multipliers: `scales` as Float for the float mode (formed by the caller in
+  /// onnxruntime's order), `realScales` as Double for the fixed-point mode.
+  init(
+    mode: ExecutionOptions.Requantization, scales: [Float], realScales: [Double], zeroPoint: Int32,
+    range: ClosedRange<Int32>
+  ) {
+    self.mode = mode
+    self.scales = scales
+    let quantized = realScales.map { Self.quantizeMultiplier($0) }
+    multipliers = quantized.map(\.0)
+    shifts = quantized.map(\.1)
+    self.zeroPoint = zeroPoint
+    minimum = range.lowerBound
+    maximum = range.upperBound
+  }
+
+  /// MLAS's QuantizeLinear of one Float (`MlasQuantizeLinear`, quantize.cpp): `x / scale`
+  /// clamped to `[qmin - zp, qmax - zp]` (NaN becomes qmin - zp, as MAXPS returns its second
+  /// operand), rounded half to even, plus the zero point.
+  @inline(__always)
+  static func mlasQuantize(_ x: Float, scale: Float, zeroPoint: Int32, range: ClosedRange<Int32>) -> Int32 {
+    var value = x / scale
+    let low = Float(range.lowerBound &- zeroPoint)
+    let high = Float(range.upperBound &- zeroPoint)
+    value = value.isNaN || value < low ? low : value
+    value = value > high ? high : value
+    return Int32(value.rounded(.toNearestOrEven)) &+ zeroPoint
+  }
+
   /// TFLite's QuantizeMultiplier: `real = multiplier * 2^(shift - 31)` with the multiplier in
   /// [2^30, 2^31), rounded half away from zero.
   static func quantizeMultiplier(_ real: Double) -> (Int32, Int) {
