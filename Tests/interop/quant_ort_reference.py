@@ -267,6 +267,19 @@ def ms_qgemm(folder, cases, name, a_dtype, b_dtype, m, k, n, quantized, per_colu
     run_and_save(folder, name, qm, {"a": a}, cases)
 
 
+def ms_softmax(folder, cases, name, dtype, shape, opset, axis):
+    x = random_q(shape, dtype)
+    inits = [numpy_helper.from_array(scalar(rng.uniform(0.02, 0.1)), "x_scale"),
+             numpy_helper.from_array(mid_zero_point(dtype), "x_zp"),
+             numpy_helper.from_array(scalar(1.0 / 256), "y_scale"),
+             numpy_helper.from_array(np.array(qrange(dtype)[0], dtype=dtype), "y_zp")]
+    node = helper.make_node("QLinearSoftmax", ["x", "x_scale", "x_zp", "y_scale", "y_zp"], ["y"],
+                            domain="com.microsoft", opset=opset, axis=axis)
+    qm = model([node], [helper.make_tensor_value_info("x", onnx_type(dtype), shape)],
+               [helper.make_tensor_value_info("y", onnx_type(dtype), None)], inits, ms=True)
+    run_and_save(folder, name, qm, {"x": x}, cases)
+
+
 def main():
     folder = sys.argv[1]
     os.makedirs(folder, exist_ok=True)
@@ -316,6 +329,9 @@ def main():
     ms_qgemm(folder, cases, "qgemm_u8s8_quantized_column", u8, s8, 6, 30, 11, True, True, False)
     ms_qgemm(folder, cases, "qgemm_u8u8_quantized_transb", u8, u8, 5, 24, 9, True, False, True, alpha=0.5)
     ms_qgemm(folder, cases, "qgemm_s8s8_float_output", s8, s8, 4, 20, 7, False, True, True)
+    ms_softmax(folder, cases, "qlinearsoftmax_u8_last", u8, (3, 4, 10), 13, -1)
+    ms_softmax(folder, cases, "qlinearsoftmax_s8_axis1", s8, (2, 6, 5), 13, 1)
+    ms_softmax(folder, cases, "qlinearsoftmax_u8_opset12", u8, (2, 3, 4), 12, 1)
     with open(os.path.join(folder, "index.json"), "w") as f:
         json.dump(cases, f, indent=1)
     print(f"wrote {len(cases)} cases to {folder}")

@@ -2,7 +2,7 @@ extension KernelRegistry {
   /// Quantization kernels: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
   /// MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv, and onnxruntime's com.microsoft
   /// QLinearAdd, QLinearMul, QLinearSigmoid, QLinearLeakyRelu, QLinearConcat,
-  /// QLinearGlobalAveragePool, QLinearAveragePool and QGemm.
+  /// QLinearGlobalAveragePool, QLinearAveragePool, QGemm and QLinearSoftmax.
   static func registerQuantization(_ registry: inout KernelRegistry) {
     registry.register("QuantizeLinear", versions: 10...28, QuantizeLinearKernel.run)
     registry.register("DequantizeLinear", versions: 10...28, DequantizeLinearKernel.run)
@@ -24,5 +24,6 @@ extension KernelRegistry {
       "QLinearGlobalAveragePool", domain: "com.microsoft", versions: 1...1, QLinearPoolingKernel.runGlobal)
     registry.register("QLinearAveragePool", domain: "com.microsoft", versions: 1...1, QLinearPoolingKernel.runAverage)
     registry.register("QGemm", domain: "com.microsoft", versions: 1...1, QGemmKernel.run)
+    registry.register("QLinearSoftmax", domain: "com.microsoft", versions: 1...1, QLinearSoftmaxKernel.run)
   }
 }
