@@ -83,7 +83,7 @@ def output_scale(reference):
 
 
 def qlinear_conv(folder, cases, name, x_dtype, w_dtype, y_dtype, shape, weight_shape, per_channel, group=1,
-                 strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), layer=False):
+                 strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), layer=False, auto_pad=None):
     x = random_q(shape, x_dtype)
     w = random_weights(weight_shape, w_dtype)
     if w_dtype == np.int8 and layer:
@@ -103,8 +103,12 @@ def qlinear_conv(folder, cases, name, x_dtype, w_dtype, y_dtype, shape, weight_s
     ws = np.reshape(w_scale, (-1,) + (1,) * (len(weight_shape) - 1)) if per_channel else w_scale
     wz = np.reshape(w_zp, (-1,) + (1,) * (len(weight_shape) - 1)) if per_channel else w_zp
     wf = (w.astype(np.float32) - wz.astype(np.float32)) * ws
-    conv = helper.make_node("Conv", ["x", "w"], ["y"], group=group, strides=list(strides), pads=list(pads),
-                            dilations=list(dilations))
+    geometry = dict(group=group, strides=list(strides), dilations=list(dilations))
+    if auto_pad:
+        geometry["auto_pad"] = auto_pad
+    else:
+        geometry["pads"] = list(pads)
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], **geometry)
     fm = model([conv], [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
                [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [numpy_helper.from_array(wf, "w")])
     fs = ort.InferenceSession(fm.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -123,7 +127,7 @@ def qlinear_conv(folder, cases, name, x_dtype, w_dtype, y_dtype, shape, weight_s
         numpy_helper.from_array(bias, "B"),
     ]
     node = helper.make_node("QLinearConv", ["x", "x_scale", "x_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp", "B"],
-                            ["y"], group=group, strides=list(strides), pads=list(pads), dilations=list(dilations))
+                            ["y"], **geometry)
     qm = model([node], [helper.make_tensor_value_info("x", onnx_type(x_dtype), shape)],
                [helper.make_tensor_value_info("y", onnx_type(y_dtype), None)], inits)
     run_and_save(folder, name, qm, {"x": x}, cases, layer=layer)
@@ -295,6 +299,14 @@ def main():
     qlinear_conv(folder, cases, "qlinearconv_u8s8_depthwise", u8, s8, u8, (1, 8, 10, 10), (8, 1, 3, 3), True,
                  group=8, pads=(1, 1, 1, 1))
     qlinear_conv(folder, cases, "qlinearconv_u8s8_pointwise", u8, s8, u8, (1, 16, 5, 5), (24, 16, 1, 1), True)
+    qlinear_conv(folder, cases, "qlinearconv_u8s8_1d", u8, s8, u8, (2, 4, 13), (5, 4, 3), True,
+                 strides=(2,), pads=(1, 2), dilations=(2,))
+    qlinear_conv(folder, cases, "qlinearconv_u8u8_3d", u8, u8, u8, (1, 2, 4, 5, 5), (3, 2, 2, 3, 2), False,
+                 strides=(1, 2, 1), pads=(0, 1, 1, 1, 0, 0), dilations=(1, 1, 1))
+    qlinear_conv(folder, cases, "qlinearconv_u8s8_same_upper", u8, s8, u8, (1, 3, 7, 8), (4, 3, 3, 2), True,
+                 strides=(2, 3), auto_pad="SAME_UPPER")
+    qlinear_conv(folder, cases, "qlinearconv_u8s8_same_lower", u8, s8, u8, (1, 3, 7, 8), (4, 3, 2, 3), True,
+                 strides=(2, 2), auto_pad="SAME_LOWER")
     qlinear_conv(folder, cases, "layer_conv3x3_32x32", u8, s8, u8, (1, 32, 16, 16), (32, 32, 3, 3), True,
                  pads=(1, 1, 1, 1), layer=True)
     qlinear_matmul(folder, cases, "qlinearmatmul_u8u8_tensor", u8, u8, u8, (7, 33), (33, 19), False)
