@@ -155,6 +155,44 @@ final class QuantizationKernelTests: XCTestCase {
     XCTAssertEqual(requantizer.value(1000, channel: 0), 255)
   }
 
+  /// The float8 encoder against onnx's reference (saturate_cast + ml_dtypes) on thousands of values.
+  func testFloat8EncoderMatchesOnnxReferenceImplementation() throws {
+    let (folder, _) = try referenceCases()
+    let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/float8.json"))
+    let json = try JSONDecoder().decode([String: AnyCodes].self, from: data)
+    guard case .bits(let bits)? = json["bits"] else { return XCTFail("float8.json has no bits") }
+    let values = bits.map { Float(bitPattern: $0) }
+    var compared = 0
+    for type in [DataType.float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz] {
+      let encoder = try XCTUnwrap(MinifloatEncoder(type))
+      guard case .codes(let codes)? = json[type.name] else { return XCTFail("float8.json has no \(type.name)") }
+      for (index, value) in values.enumerated() {
+        XCTAssertEqual(encoder.encode(value, saturate: true), codes.saturate[index], "\(type.name) saturate \(value)")
+        XCTAssertEqual(encoder.encode(value, saturate: false), codes.plain[index], "\(type.name) \(value)")
+        compared += 2
+      }
+    }
+    print("float8 encoder: \(compared) encodings equal to onnx's reference")
+  }
+
+  /// float8.json entries: the input bit patterns, or one type's codes.
+  enum AnyCodes: Decodable {
+    case bits([UInt32])
+    case codes(Codes)
+    struct Codes: Decodable {
+      let saturate: [UInt8]
+      let plain: [UInt8]
+    }
+    init(from decoder: Decoder) throws {
+      let container = try decoder.singleValueContainer()
+      if let bits = try? container.decode([UInt32].self) {
+        self = .bits(bits)
+      } else {
+        self = .codes(try container.decode(Codes.self))
+      }
+    }
+  }
+
   func testFloat8EncoderRoundsToNearestEvenAndSaturates() throws {
     let e4m3 = try XCTUnwrap(MinifloatEncoder(.float8e4m3fn))
     XCTAssertEqual(e4m3.encode(448, saturate: true), 0x7E)
@@ -175,6 +213,9 @@ final class QuantizationKernelTests: XCTestCase {
     XCTAssertEqual(e5m2.encode(.infinity, saturate: true), 0x7B)
     XCTAssertEqual(e5m2.encode(1e6, saturate: false), 0x7C)
     XCTAssertEqual(e5m2.encode(-1e6, saturate: false), 0xFC)
+    XCTAssertEqual(e5m2.encode(.nan, saturate: true), 0x7E)
+    XCTAssertEqual(e4m3.encode(-.nan, saturate: true), 0xFF)
+    XCTAssertEqual(e4m3.encode(-1000, saturate: false), 0xFF)
     let e5m2uz = try XCTUnwrap(MinifloatEncoder(.float8e5m2fnuz))
     XCTAssertEqual(e5m2uz.encode(1e6, saturate: false), 0x80)
     XCTAssertEqual(e5m2uz.encode(1, saturate: true), 0x40)
@@ -183,5 +224,120 @@ final class QuantizationKernelTests: XCTestCase {
     for code in UInt8(0)...UInt8(255) where decode(code).isFinite {
       XCTAssertEqual(e4m3.encode(decode(code), saturate: false), code, "code \(code)")
     }
+  }
+
+  // MARK: Single-node models
+
+  /// Runs one node whose inputs are all graph inputs (nil: omitted), returning its first output.
+  private func runNode(
+    _ op: String, domain: String = "", opset: Int64 = 21, inputs: [HostTensor?], attributes: [Attribute] = [],
+    mode: ExecutionOptions.Requantization = .float
+  ) throws -> HostTensor {
+    let graph = Graph(name: "g")
+    var values: [ONNXQAT.Value?] = []
+    var feeds: [String: HostTensor] = [:]
+    for (index, tensor) in inputs.enumerated() {
+      guard let tensor else {
+        values.append(nil)
+        continue
+      }
+      let value = ONNXQAT.Value(name: "in\(index)")
+      graph.inputs.append(value)
+      values.append(value)
+      feeds["in\(index)"] = tensor
+    }
+    let node = Node(opType: op, domain: domain, inputs: values, outputNames: ["out"], attributes: attributes)
+    try graph.append(node)
+    if let output = node.output { graph.outputs = [output] }
+    var opsets = [OpsetImport(domain: "", version: opset)]
+    if !domain.isEmpty { opsets.append(OpsetImport(domain: domain, version: 1)) }
+    var options = ExecutionOptions()
+    options.requantization = mode
+    let interpreter = try Interpreter(model: Model(graph: graph, opsetImports: opsets), options: options)
+    guard let result = try interpreter.run(feeds)["out"] else { throw ConformanceFailure("no output") }
+    return result
+  }
+
+  private func floats(_ values: [Float], _ shape: [Int]) -> HostTensor {
+    HostTensor(.float, shape: shape, values: values)
+  }
+
+  func testQuantizeLinearRoundsHalfToEvenSaturatesAndHandlesInt4() throws {
+    let x = floats([-1000, -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 1000], [8])
+    let u8 = try runNode(
+      "QuantizeLinear", inputs: [x, .scalar(Float(1)), HostTensor(.uint8, shape: [], values: [UInt8(10)])])
+    XCTAssertEqual(u8.values(UInt8.self), [0, 8, 8, 10, 10, 12, 12, 255])
+    let i4 = try runNode(
+      "QuantizeLinear", inputs: [x, .scalar(Float(1)), HostTensor(.int4, shape: [], values: [Int8(0)])])
+    XCTAssertEqual(i4.dataType, .int4)
+    XCTAssertEqual(i4.values(Int8.self), [-8, -2, -2, 0, 0, 2, 2, 7])
+    let u16 = try runNode(
+      "QuantizeLinear", inputs: [x, .scalar(Float(0.01))], attributes: [Attribute(name: "output_dtype", .int(4))])
+    XCTAssertEqual(u16.dataType, .uint16)
+    XCTAssertEqual(u16.values(UInt16.self), [0, 0, 0, 0, 50, 150, 250, 65535])
+  }
+
+  func testBlockedQuantizationWithARemainderBlock() throws {
+    // x [2, 5], blocks of 2 on axis 1: scales [2, 3] (the last block has one element).
+    let x = floats([1, 2, 3, 4, 5, 10, 20, 30, 40, 50], [2, 5])
+    let scale = floats([1, 2, 4, 10, 20, 50], [2, 3])
+    let q = try runNode(
+      "QuantizeLinear", inputs: [x, scale, HostTensor(.int8, shape: [2, 3], values: [Int8](repeating: 0, count: 6))],
+      attributes: [Attribute(name: "axis", .int(1)), Attribute(name: "block_size", .int(2))])
+    XCTAssertEqual(q.values(Int8.self), [1, 2, 2, 2, 1, 1, 2, 2, 2, 1])
+    let y = try runNode(
+      "DequantizeLinear", inputs: [q, scale],
+      attributes: [Attribute(name: "axis", .int(1)), Attribute(name: "block_size", .int(2))])
+    XCTAssertEqual(y.values(Float.self), [1, 2, 4, 4, 4, 10, 20, 40, 40, 50])
+  }
+
+  func testQuantizeLinearToFloat8AndBack() throws {
+    let x = floats([0.3, -1000, 1000, 17], [4])
+    let zero = HostTensor(.float8e4m3fn, shape: [], values: [UInt8(0)])
+    let saturated = try runNode("QuantizeLinear", inputs: [x, .scalar(Float(1)), zero])
+    XCTAssertEqual(saturated.values(UInt8.self), [0x2A, 0xFE, 0x7E, 0x58])  // 0.3 -> 0.3125, 17 -> 16 (tie)
+    let wrapped = try runNode(
+      "QuantizeLinear", inputs: [x, .scalar(Float(1)), zero], attributes: [Attribute(name: "saturate", .int(0))])
+    XCTAssertEqual(wrapped.values(UInt8.self), [0x2A, 0xFF, 0x7F, 0x58])
+    let back = try runNode("DequantizeLinear", inputs: [saturated, .scalar(Float(2))])
+    XCTAssertEqual(back.values(Float.self), [0.625, -896, 896, 32])
+  }
+
+  func testQLinearMatMulWithPerRowAScale() throws {
+    // a [2, 2] with per-row scales [1, 2]; b = identity; y_scale 1.
+    let a = HostTensor(.uint8, shape: [2, 2], values: [UInt8(3), 4, 5, 6])
+    let b = HostTensor(.uint8, shape: [2, 2], values: [UInt8(1), 0, 0, 1])
+    let u8zero = HostTensor(.uint8, shape: [], values: [UInt8(0)])
+    let y = try runNode(
+      "QLinearMatMul",
+      inputs: [a, floats([1, 2], [2]), u8zero, b, .scalar(Float(1)), u8zero, .scalar(Float(1)), u8zero])
+    XCTAssertEqual(y.values(UInt8.self), [3, 4, 10, 12])
+  }
+
+  func testIntegerKernelsRejectBadInputsWithMessages() throws {
+    let x = HostTensor(.uint8, shape: [1, 3, 4, 4], values: [UInt8](repeating: 1, count: 48))
+    let w = HostTensor(.uint8, shape: [2, 2, 3, 3], values: [UInt8](repeating: 1, count: 36))
+    XCTAssertThrowsError(try runNode("ConvInteger", inputs: [x, w])) { error in
+      XCTAssertTrue("\(error)".contains("channels do not match"), "\(error)")
+    }
+    let a = HostTensor(.uint8, shape: [2, 3], values: [UInt8](repeating: 1, count: 6))
+    let b = HostTensor(.uint8, shape: [4, 2], values: [UInt8](repeating: 1, count: 8))
+    XCTAssertThrowsError(try runNode("MatMulInteger", inputs: [a, b])) { error in
+      XCTAssertTrue("\(error)".contains("inner dimensions"), "\(error)")
+    }
+    let badZero = HostTensor(.uint8, shape: [3], values: [UInt8(1), 2, 3])
+    XCTAssertThrowsError(try runNode("MatMulInteger", inputs: [a, a.reshaped([3, 2]), badZero])) { error in
+      XCTAssertTrue("\(error)".contains("a_zero_point must be a scalar or have 2 elements"), "\(error)")
+    }
+  }
+
+  func testMatMulIntegerPerRowAndPerColumnZeroPoints() throws {
+    let a = HostTensor(.uint8, shape: [2, 2], values: [UInt8(10), 11, 20, 22])
+    let b = HostTensor(.int8, shape: [2, 2], values: [Int8(1), -1, 2, 3])
+    let aZero = HostTensor(.uint8, shape: [2], values: [UInt8(10), 20])
+    let bZero = HostTensor(.int8, shape: [2], values: [Int8(0), -1])
+    let y = try runNode("MatMulInteger", inputs: [a, b, aZero, bZero])
+    // rows (0, 1) and (0, 2); columns (1, 2) and (0, 4).
+    XCTAssertEqual(y.values(Int32.self), [2, 4, 4, 8])
   }
 }

@@ -8,7 +8,8 @@ import Foundation
 /// - `saturate: true`: the input is first clamped to `[-max, max]` (so ±inf become ±max);
 /// - `saturate: false`: a value whose rounding exceeds max becomes ±inf (e5m2) or NaN (the fn
 ///   and fnuz formats); formats without NaN or inf (float4, float6) always saturate;
-/// - NaN becomes the format's NaN; in the fnuz formats -0 becomes +0 (their 0x80 is NaN).
+/// - NaN becomes the format's NaN (signed as ml_dtypes does); in the fnuz formats -0 becomes +0
+///   (their 0x80 is NaN).
 struct MinifloatEncoder {
   let format: FloatBits.Format
   let maxFinite: Float
@@ -49,14 +50,17 @@ struct MinifloatEncoder {
 
   private var signBit: UInt8 { UInt8(1 << (format.bitCount - 1)) }
 
-  private var nanCode: UInt8 {
+  /// The NaN code ml_dtypes writes: 0x80 in the fnuz formats, else the quiet NaN with the
+  /// input's sign (all ones for e4m3fn, 0x7E for e5m2).
+  private func nanCode(negative: Bool) -> UInt8 {
     if format.unsignedZero { return signBit }
-    return UInt8((1 << (format.bitCount - 1)) - 1)  // all ones, positive
+    let magnitude = hasInfinity ? UInt8((1 << (format.bitCount - 1)) - 2) : UInt8((1 << (format.bitCount - 1)) - 1)
+    return magnitude | (negative ? signBit : 0)
   }
 
   func encode(_ value: Float, saturate: Bool) -> UInt8 {
-    if value.isNaN { return hasNaN ? nanCode : 0 }
     let negative = value.sign == .minus
+    if value.isNaN { return hasNaN ? nanCode(negative: negative) : 0 }
     var magnitude = abs(value)
     if saturate || !(hasNaN || hasInfinity) { magnitude = min(magnitude, maxFinite) }
     let mantissaBits = format.mantissaBits
@@ -88,7 +92,7 @@ struct MinifloatEncoder {
       } else if hasInfinity {
         code = ((1 << format.exponentBits) - 1) << mantissaBits
       } else {
-        return nanCode
+        return nanCode(negative: negative)
       }
     }
     if code == 0 && format.unsignedZero { return 0 }
