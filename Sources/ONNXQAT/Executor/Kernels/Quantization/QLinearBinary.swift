@@ -3,9 +3,12 @@ import Foundation
 /// com.microsoft QLinearAdd and QLinearMul (onnxruntime contrib ops, version 1) on int8/uint8
 /// tensors with NumPy broadcasting; the zero points are optional (0).
 ///
-/// QLinearAdd reproduces onnxruntime's AVX2 kernel (MlasQLinearAdd{S8,U8}KernelAvx2,
-/// onnxruntime/core/mlas/lib/x86_64/QLinearBinaryOpKernelAvx2.S) in both requantization modes:
-/// `c = clamp(roundHalfToEven((Float(a - za) * sa + Float(b - zb) * sb) / sc) + zc)`.
+/// QLinearAdd in `float` mode reproduces onnxruntime's AVX2 kernel (MlasQLinearAdd{S8,U8}KernelAvx2,
+/// onnxruntime/core/mlas/lib/x86_64/QLinearBinaryOpKernelAvx2.S):
+/// `c = clamp(roundHalfToEven((Float(a - za) * sa + Float(b - zb) * sb) / sc) + zc)`; in
+/// `fixed-point` mode it follows TFLite's integer Add: both inputs shifted left by 20 bits and
+/// scaled by Q31 multipliers `s / (2 * max(sa, sb))`, summed, then scaled by
+/// `2 * max(sa, sb) / (2^20 * sc)`, offset and clamped.
 /// QLinearMul reproduces MLAS's SSE2 kernel (qlmul.cpp):
 /// `c = clamp(roundHalfToEven(Float(a - za) * Float(b - zb) * (sa * sb / sc)) + zc)`, which is the
 /// Requantizer applied to the exact int32 product `(a - za) * (b - zb)`; in fixed-point mode that
@@ -47,6 +50,19 @@ enum QLinearBinaryKernel {
     }
     var result = [Int32](repeating: 0, count: count)
     switch operation {
+    case .add where context.interpreter.options.requantization == .fixedPoint:
+      let twiceMaximum = 2 * Double(Swift.max(sa, sb))
+      let (m1, s1) = Requantizer.quantizeMultiplier(Double(sa) / twiceMaximum)
+      let (m2, s2) = Requantizer.quantizeMultiplier(Double(sb) / twiceMaximum)
+      let (mo, so) = Requantizer.quantizeMultiplier(twiceMaximum / (Double(1 << 20) * Double(sc)))
+      for i in 0..<count {
+        let av = same ? aValues[i] : aValues[aIndex[i]]
+        let bv = same ? bValues[i] : bValues[bIndex[i]]
+        let x1 = Requantizer.multiplyByQuantizedMultiplier((av &- za) &* (1 << 20), m1, s1)
+        let x2 = Requantizer.multiplyByQuantizedMultiplier((bv &- zb) &* (1 << 20), m2, s2)
+        let sum = Int64(Requantizer.multiplyByQuantizedMultiplier(x1 &+ x2, mo, so)) + Int64(zc)
+        result[i] = Int32(Swift.min(Swift.max(sum, Int64(range.lowerBound)), Int64(range.upperBound)))
+      }
     case .add:
       let low = range.lowerBound &- zc
       let high = range.upperBound &- zc

@@ -8,7 +8,9 @@ import Foundation
 /// AveragePool (qlinear_pool.cc): each x dequantized to `x_scale * Float(x - x_zp)`, the window
 /// summed in Float in row-major order, divided by the element count (the kernel size with
 /// `count_include_pad`, else the window clipped to the input), then
-/// `clamp(nearbyint(avg / y_scale + Float(y_zp)))`. Attributes auto_pad, ceil_mode,
+/// `clamp(nearbyint(avg / y_scale + Float(y_zp)))` in `float` mode; in `fixed-point` mode the
+/// window sum of `x - x_zp` (int32) goes through TFLite's multiply-and-shift with multiplier
+/// `x_scale / (y_scale * count)`. Attributes auto_pad, ceil_mode,
 /// count_include_pad, kernel_shape, pads, strides. A window covering the whole unpadded image
 /// takes the global path, as onnxruntime does.
 enum QLinearPoolingKernel {
@@ -120,6 +122,8 @@ enum QLinearPoolingKernel {
     let kernelSize = kernel.reduce(1, *)
     let integers = QuantizedValues.int32s(p.x) ?? []
     let dequantized = integers.map { p.xScale * Float($0 &- p.xZero) }
+    let fixedPoint = context.interpreter.options.requantization == .fixedPoint
+    var requantizers: [Int: Requantizer] = [:]
     var result = [Int32](repeating: 0, count: batch * channels * outputSize)
     var outputIndex = [Int](repeating: 0, count: rank)
     var starts = [Int](repeating: 0, count: rank)
@@ -136,12 +140,15 @@ enum QLinearPoolingKernel {
       for image in 0..<batch {
         for channel in 0..<channels {
           var sum: Float = 0
+          var integerSum: Int32 = 0
           if windowCount > 0 {
             var index = starts
             while true {
               var flat = 0
               for d in 0..<rank { flat = flat * spatial[d] + index[d] }
-              sum += dequantized[offset(p, image: image, channel: channel, spatial: flat, size: inputSize)]
+              let source = offset(p, image: image, channel: channel, spatial: flat, size: inputSize)
+              sum += dequantized[source]
+              integerSum &+= integers[source] &- p.xZero
               var d = rank - 1
               while d >= 0 {
                 index[d] += 1
