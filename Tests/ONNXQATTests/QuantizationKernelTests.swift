@@ -333,6 +333,27 @@ final class QuantizationKernelTests: XCTestCase {
     }
   }
 
+  /// A zero output scale makes the multiplier infinite (and 0 * inf NaN): outputs saturate
+  /// (NaN to qmin, as MLAS's MAXPS does) instead of trapping.
+  func testZeroOutputScaleSaturatesInsteadOfTrapping() throws {
+    let a = HostTensor(.uint8, shape: [1, 3], values: [UInt8(0), 1, 2])
+    let b = HostTensor(.uint8, shape: [3, 1], values: [UInt8(1), 1, 1])
+    let zero = HostTensor(.uint8, shape: [], values: [UInt8(1)])
+    for mode in [ExecutionOptions.Requantization.float, .fixedPoint] {
+      let y = try runNode(
+        "QLinearMatMul",
+        inputs: [
+          a, .scalar(Float(1)), zero, b, .scalar(Float(1)), HostTensor(.uint8, shape: [], values: [UInt8(1)]),
+          .scalar(Float(0)), HostTensor(.uint8, shape: [], values: [UInt8(7)]),
+        ], mode: mode)
+      XCTAssertEqual(y.count, 1)
+    }
+    let x = floats([.nan, .infinity, -.infinity], [3])
+    let q = try runNode(
+      "QuantizeLinear", inputs: [x, .scalar(Float(1)), HostTensor(.uint8, shape: [], values: [UInt8(9)])])
+    XCTAssertEqual(q.values(UInt8.self), [0, 255, 0])
+  }
+
   func testMatMulIntegerPerRowAndPerColumnZeroPoints() throws {
     let a = HostTensor(.uint8, shape: [2, 2], values: [UInt8(10), 11, 20, 22])
     let b = HostTensor(.int8, shape: [2, 2], values: [Int8(1), -1, 2, 3])

@@ -21,12 +21,13 @@ enum DynamicQuantizeLinearKernel {
     }
     let scale: Float = (high == low ? 1 : high - low) / 255
     let initial = 0 - low / scale
-    let zeroPoint = Swift.max(0, Swift.min(255, initial)).rounded(.toNearestOrEven)
+    // NaN (from infinite inputs) becomes 0.
+    let zeroPoint = (initial >= 0 ? Swift.min(255, initial) : 0).rounded(.toNearestOrEven)
     let y = HostTensor(zeros: .uint8, shape: x.shape)
     let out = y.pointer(UInt8.self)
     for i in 0..<count {
       let q = (values[i] / scale).rounded(.toNearestOrEven) + zeroPoint
-      out[i] = q.isNaN ? 0 : UInt8(Swift.max(0, Swift.min(255, q)))
+      out[i] = q >= 0 ? UInt8(Swift.min(255, q)) : 0
     }
     return [
       y, HostTensor(.float, shape: [], values: [scale]), HostTensor(.uint8, shape: [], values: [UInt8(zeroPoint)]),

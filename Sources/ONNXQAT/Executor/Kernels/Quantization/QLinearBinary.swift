@@ -71,7 +71,7 @@ enum QLinearBinaryKernel {
         let bv = same ? bValues[i] : bValues[bIndex[i]]
         let sum = Float(av &- za) * sa + Float(bv &- zb) * sb
         let q = (sum / sc).rounded(.toNearestOrEven)
-        let clamped = q.isNaN ? 0 : Int32(Swift.min(Swift.max(q, Float(low)), Float(high)))
+        let clamped = Requantizer.clampRound(q, Float(low), Float(high))
         result[i] = clamped &+ zc
       }
     case .mul:

@@ -53,7 +53,9 @@ enum QLinearSoftmaxKernel {
         for j in 0..<length { sum += table[indices[j]] }
         guard sum != 0 else { continue }
         for j in 0..<length {
-          let q = Int64(((table[indices[j]] * outputScale) / sum).rounded(.toNearestOrEven)) + Int64(yZero)
+          let ratio = ((table[indices[j]] * outputScale) / sum).rounded(.toNearestOrEven)
+          // Values above 255 saturate anyway; NaN (a zero y_scale) becomes 0.
+          let q = Int64(ratio >= 0 ? Swift.min(ratio, 65536) : 0) + Int64(yZero)
           result[base + j * inner] =
             signed ? Int32(Int8(truncatingIfNeeded: q > 255 ? 255 : q)) : Int32(q > 255 ? 255 : q)
         }

@@ -58,8 +58,9 @@ enum QuantizeLinearKernel {
           .toNearestOrEven)
         if let zeros { q += Float(zeros[p]) }
         // Float is exact for integers below 2^24; larger values only need to clamp correctly.
-        q = Swift.min(Swift.max(q, low), high)
-        result[i] = q.isNaN ? 0 : Int32(q)
+        // NaN becomes qmin, as in onnxruntime (MAXPS) and NumPy (rint(nan) -> INT_MIN, clipped).
+        q = q >= low ? (q > high ? high : q) : low
+        result[i] = Int32(q)
       }
       return [QuantizedValues.tensor(result, type: outputType, shape: x.shape)]
     }

@@ -124,15 +124,22 @@ struct Requantizer {
     return roundingDivideByPOT(saturatingRoundingDoublingHighMul(shifted, multiplier), right)
   }
 
+  /// `x` clamped to `[low, high]` (NaN, from a zero or infinite scale, becomes `low`, as MAXPS
+  /// returns its second operand) and rounded half to even.
+  @inline(__always)
+  static func clampRound(_ x: Float, _ low: Float, _ high: Float) -> Int32 {
+    let clamped = x >= low ? (x > high ? high : x) : low
+    return Int32(clamped.rounded(.toNearestOrEven))
+  }
+
   /// One accumulator requantized with channel `channel`'s multiplier.
   @inline(__always)
   func value(_ accumulator: Int32, channel: Int) -> Int32 {
     switch mode {
     case .float:
-      var x = Float(accumulator) * scales[channel]
-      x = Swift.max(x, Float(minimum &- zeroPoint))
-      x = Swift.min(x, Float(maximum &- zeroPoint))
-      return Int32(x.rounded(.toNearestOrEven)) &+ zeroPoint
+      return Self.clampRound(
+        Float(accumulator) * scales[channel], Float(minimum &- zeroPoint), Float(maximum &- zeroPoint))
+        &+ zeroPoint
     case .fixedPoint:
       let scaled = Self.multiplyByQuantizedMultiplier(accumulator, multipliers[channel], shifts[channel])
       let shifted = Int64(scaled) + Int64(zeroPoint)
@@ -151,8 +158,7 @@ struct Requantizer {
       let low = Float(minimum &- zeroPoint)
       let high = Float(maximum &- zeroPoint)
       for i in 0..<count {
-        let x = Swift.min(Swift.max(Float(accumulators[i]) * scale, low), high)
-        output[i] = T(truncatingIfNeeded: Int32(x.rounded(.toNearestOrEven)) &+ zeroPoint)
+        output[i] = T(truncatingIfNeeded: Self.clampRound(Float(accumulators[i]) * scale, low, high) &+ zeroPoint)
       }
     case .fixedPoint:
       for i in 0..<count { output[i] = T(truncatingIfNeeded: value(accumulators[i], channel: channel)) }
