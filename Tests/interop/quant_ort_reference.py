@@ -308,6 +308,56 @@ def float8_reference(folder):
         json.dump(result, f)
 
 
+def integer_ops(folder, cases):
+    """DynamicQuantizeLinear, MatMulInteger (u8u8, per-column b zero point), ConvInteger (u8u8)."""
+    x = rng.normal(0.3, 2.0, size=(4, 9)).astype(np.float32)
+    node = helper.make_node("DynamicQuantizeLinear", ["x"], ["y", "y_scale", "y_zp"])
+    qm = model([node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+               [helper.make_tensor_value_info("y", TensorProto.UINT8, None),
+                helper.make_tensor_value_info("y_scale", TensorProto.FLOAT, None),
+                helper.make_tensor_value_info("y_zp", TensorProto.UINT8, None)], [])
+    run_and_save(folder, "dynamicquantizelinear", qm, {"x": x}, cases)
+    a = random_q((2, 5, 12), np.uint8)
+    b = random_q((12, 7), np.uint8)
+    inits = [numpy_helper.from_array(b, "b"), numpy_helper.from_array(mid_zero_point(np.uint8), "a_zp"),
+             numpy_helper.from_array(np.array([mid_zero_point(np.uint8) for _ in range(7)], dtype=np.uint8), "b_zp")]
+    node = helper.make_node("MatMulInteger", ["a", "b", "a_zp", "b_zp"], ["y"])
+    qm = model([node], [helper.make_tensor_value_info("a", TensorProto.UINT8, a.shape)],
+               [helper.make_tensor_value_info("y", TensorProto.INT32, None)], inits)
+    run_and_save(folder, "matmulinteger_u8u8_column", qm, {"a": a}, cases)
+    x = random_q((1, 4, 7, 6), np.uint8)
+    w = random_q((4, 2, 3, 3), np.uint8)
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(mid_zero_point(np.uint8), "x_zp"),
+             numpy_helper.from_array(mid_zero_point(np.uint8), "w_zp")]
+    node = helper.make_node("ConvInteger", ["x", "w", "x_zp", "w_zp"], ["y"], group=2, pads=[1, 1, 0, 1], strides=[2, 1])
+    qm = model([node], [helper.make_tensor_value_info("x", TensorProto.UINT8, x.shape)],
+               [helper.make_tensor_value_info("y", TensorProto.INT32, None)], inits)
+    run_and_save(folder, "convinteger_u8u8_group", qm, {"x": x}, cases)
+
+
+def qdq_typed(folder, cases, name, q_type, shape, axis, block_size=0):
+    """QuantizeLinear then DequantizeLinear to a 4- or 16-bit type, per axis or blocked."""
+    x = rng.normal(0, 3, size=shape).astype(np.float32)
+    if block_size:
+        scale_shape = list(shape)
+        scale_shape[axis] = (shape[axis] + block_size - 1) // block_size
+    else:
+        scale_shape = [shape[axis]]
+    scale = rng.uniform(0.05, 0.5, size=scale_shape).astype(np.float32)
+    low, high = {TensorProto.INT4: (-3, 3), TensorProto.UINT4: (6, 10), TensorProto.INT16: (-300, 300),
+                 TensorProto.UINT16: (30000, 35000)}[q_type]
+    zp = helper.make_tensor("zp", q_type, scale_shape, rng.integers(low, high, size=scale_shape).flatten().tolist())
+    attributes = dict(axis=axis)
+    if block_size:
+        attributes["block_size"] = block_size
+    q = helper.make_node("QuantizeLinear", ["x", "scale", "zp"], ["q"], **attributes)
+    dq = helper.make_node("DequantizeLinear", ["q", "scale", "zp"], ["y"], **attributes)
+    qm = model([q, dq], [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+               [numpy_helper.from_array(scale, "scale"), zp])
+    run_and_save(folder, name, qm, {"x": x}, cases)
+
+
 def main():
     folder = sys.argv[1]
     os.makedirs(folder, exist_ok=True)
@@ -368,6 +418,11 @@ def main():
     ms_softmax(folder, cases, "qlinearsoftmax_u8_last", u8, (3, 4, 10), 13, -1)
     ms_softmax(folder, cases, "qlinearsoftmax_s8_axis1", s8, (2, 6, 5), 13, 1)
     ms_softmax(folder, cases, "qlinearsoftmax_u8_opset12", u8, (2, 3, 4), 12, 1)
+    integer_ops(folder, cases)
+    qdq_typed(folder, cases, "qdq_int4_blocked", TensorProto.INT4, (4, 10), 1, block_size=4)
+    qdq_typed(folder, cases, "qdq_uint4_axis0", TensorProto.UINT4, (6, 5), 0)
+    qdq_typed(folder, cases, "qdq_int16_axis1", TensorProto.INT16, (3, 7, 2), 1)
+    qdq_typed(folder, cases, "qdq_uint16_blocked", TensorProto.UINT16, (8, 3), 0, block_size=3)
     float8_reference(folder)
     with open(os.path.join(folder, "index.json"), "w") as f:
         json.dump(cases, f, indent=1)
