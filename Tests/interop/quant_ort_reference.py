@@ -55,7 +55,7 @@ def model(nodes, inputs, outputs, initializers, ms=False):
     return m
 
 
-def run_and_save(folder, name, m, feeds, cases, layer=False):
+def run_and_save(folder, name, m, feeds, cases, layer=False, pairs=False):
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"])
@@ -71,7 +71,7 @@ def run_and_save(folder, name, m, feeds, cases, layer=False):
         tensor = numpy_helper.from_array(value, graph_output.name)
         with open(os.path.join(path, f"output_{i}.pb"), "wb") as f:
             f.write(tensor.SerializeToString())
-    cases.append({"name": name, "layer": layer})
+    cases.append({"name": name, "layer": layer, "pairs": pairs})
 
 
 def output_scale(reference):
@@ -358,6 +358,23 @@ def qdq_typed(folder, cases, name, q_type, shape, axis, block_size=0):
     run_and_save(folder, name, qm, {"x": x}, cases)
 
 
+def full_range_u8s8(folder, cases):
+    """QLinearMatMul u8 x s8 with full-range int8 weights: on AVX2 without VNNI, MLAS adds pairs
+    of u8*s8 products (k = 2j, 2j+1) with int16 saturation (vpmaddubsw); the test explains every
+    element either by exact arithmetic or by that saturation."""
+    m, k, n = 8, 64, 16
+    a = random_q((m, k), np.uint8)
+    b = random_q((k, n), np.int8)
+    inits = [numpy_helper.from_array(scalar(0.02), "a_scale"), numpy_helper.from_array(np.array(117, np.uint8), "a_zp"),
+             numpy_helper.from_array(b, "b"), numpy_helper.from_array(scalar(0.01), "b_scale"),
+             numpy_helper.from_array(np.array(0, np.int8), "b_zp"), numpy_helper.from_array(scalar(2.0), "y_scale"),
+             numpy_helper.from_array(np.array(128, np.uint8), "y_zp")]
+    node = helper.make_node("QLinearMatMul", ["a", "a_scale", "a_zp", "b", "b_scale", "b_zp", "y_scale", "y_zp"], ["y"])
+    qm = model([node], [helper.make_tensor_value_info("a", TensorProto.UINT8, (m, k))],
+               [helper.make_tensor_value_info("y", TensorProto.UINT8, None)], inits)
+    run_and_save(folder, "qlinearmatmul_u8s8_full_range", qm, {"a": a}, cases, pairs=True)
+
+
 def main():
     folder = sys.argv[1]
     os.makedirs(folder, exist_ok=True)
@@ -419,6 +436,7 @@ def main():
     ms_softmax(folder, cases, "qlinearsoftmax_s8_axis1", s8, (2, 6, 5), 13, 1)
     ms_softmax(folder, cases, "qlinearsoftmax_u8_opset12", u8, (2, 3, 4), 12, 1)
     integer_ops(folder, cases)
+    full_range_u8s8(folder, cases)
     qdq_typed(folder, cases, "qdq_int4_blocked", TensorProto.INT4, (4, 10), 1, block_size=4)
     qdq_typed(folder, cases, "qdq_uint4_axis0", TensorProto.UINT4, (6, 5), 0)
     qdq_typed(folder, cases, "qdq_int16_axis1", TensorProto.INT16, (3, 7, 2), 1)
