@@ -136,7 +136,8 @@ enum QuantizedValues {
     }
     guard blocks > 0, (size - 1) / blockSize < blocks, (size + blockSize - 1) / blockSize >= blocks else {
       throw context.failure(
-        "blocked scale has \(blocks) blocks on axis \(normalized), which does not fit \(size) elements in blocks of \(blockSize)"
+        "blocked scale has \(blocks) blocks on axis \(normalized), "
+          + "which does not fit \(size) elements in blocks of \(blockSize)"
       )
     }
     let outer = count / max(1, size * inner)
