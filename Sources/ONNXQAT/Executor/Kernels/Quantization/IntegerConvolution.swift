@@ -1,0 +1,153 @@
+import Foundation
+
+/// Integer N-D convolution with int32 accumulation, shared by ConvInteger and QLinearConv:
+/// `y[n, m, o] = sum_{c, k} (x[n, g*C/G + c, o*stride + k*dilation - padBegin] - x_zp) * (w[m, c, k] - w_zp[m])`
+/// per group g, padding contributing zero (padding holds the zero point). Lowered to im2col and
+/// an integer GEMM per image and group.
+struct IntegerConvolution {
+  let batch: Int
+  let inputChannels: Int
+  let outputChannels: Int
+  let group: Int
+  let inputSpatial: [Int]
+  let kernel: [Int]
+  let strides: [Int]
+  let dilations: [Int]
+  let padBegin: [Int]
+  let outputSpatial: [Int]
+
+  var outputShape: [Int] { [batch, outputChannels] + outputSpatial }
+
+  /// Reads the attributes (auto_pad, dilations, group, kernel_shape, pads, strides) for input
+  /// shape `x` [N, C, D1...] and weight shape `w` [M, C/group, k1...].
+  init(x: [Int], w: [Int], context: KernelContext) throws {
+    guard x.count >= 3, w.count == x.count else {
+      throw context.failure("expected x of rank >= 3 and w of the same rank, got \(x) and \(w)")
+    }
+    let rank = x.count - 2
+    batch = x[0]
+    inputChannels = x[1]
+    outputChannels = w[0]
+    group = context.int("group", default: 1)
+    guard group >= 1, inputChannels == w[1] * group, outputChannels % group == 0 else {
+      throw context.failure("channels do not match: x has \(x[1]), w \(w) with group \(group)")
+    }
+    inputSpatial = Array(x[2...])
+    kernel = context.ints("kernel_shape") ?? Array(w[2...])
+    guard kernel == Array(w[2...]) else {
+      throw context.failure("kernel_shape \(kernel) differs from the weight's spatial shape \(Array(w[2...]))")
+    }
+    strides = context.ints("strides") ?? [Int](repeating: 1, count: rank)
+    dilations = context.ints("dilations") ?? [Int](repeating: 1, count: rank)
+    guard strides.count == rank, dilations.count == rank, strides.allSatisfy({ $0 > 0 }),
+      dilations.allSatisfy({ $0 > 0 })
+    else {
+      throw context.failure("strides and dilations must have \(rank) positive values")
+    }
+    let autoPad = context.string("auto_pad", default: "NOTSET")
+    var begin = [Int](repeating: 0, count: rank)
+    var output = [Int](repeating: 0, count: rank)
+    let pads = context.ints("pads") ?? [Int](repeating: 0, count: 2 * rank)
+    guard pads.count == 2 * rank else { throw context.failure("pads must have \(2 * rank) values, got \(pads.count)") }
+    for d in 0..<rank {
+      let extent = dilations[d] * (kernel[d] - 1) + 1
+      switch autoPad {
+      case "SAME_UPPER", "SAME_LOWER":
+        output[d] = (inputSpatial[d] + strides[d] - 1) / strides[d]
+        let total = Swift.max(0, (output[d] - 1) * strides[d] + extent - inputSpatial[d])
+        begin[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+      case "VALID":
+        output[d] = (inputSpatial[d] - extent) / strides[d] + 1
+      default:
+        begin[d] = pads[d]
+        output[d] = (inputSpatial[d] + pads[d] + pads[d + rank] - extent) / strides[d] + 1
+      }
+      guard output[d] > 0 else { throw context.failure("the output would be empty on spatial axis \(d)") }
+    }
+    padBegin = begin
+    outputSpatial = output
+  }
+
+  /// Int32 accumulators [N, M, outputSize] of the convolution of `x` (minus `xZero`) with `w`
+  /// (minus `wZero[m]`).
+  func accumulate(x: [Int32], xZero: Int32, w: [Int32], wZero: [Int32]) -> [Int32] {
+    let rank = kernel.count
+    let inputSize = inputSpatial.reduce(1, *)
+    let outputSize = outputSpatial.reduce(1, *)
+    let kernelSize = kernel.reduce(1, *)
+    let channelsPerGroup = inputChannels / group
+    let outputsPerGroup = outputChannels / group
+    let rows = channelsPerGroup * kernelSize
+    // Weights with zero points removed: [M, C/G * kernelSize].
+    var weights = [Int32](repeating: 0, count: w.count)
+    for i in 0..<w.count { weights[i] = w[i] &- wZero[i / rows] }
+    // For every (kernel offset, output position): the input offset, or -1 in the padding.
+    var sourceIndex = [Int](repeating: -1, count: kernelSize * outputSize)
+    var kernelIndex = [Int](repeating: 0, count: rank)
+    for kernelFlat in 0..<kernelSize {
+      var outputIndex = [Int](repeating: 0, count: rank)
+      for outputFlat in 0..<outputSize {
+        var offset = 0
+        var inside = true
+        for d in 0..<rank {
+          let coordinate = outputIndex[d] * strides[d] + kernelIndex[d] * dilations[d] - padBegin[d]
+          if coordinate < 0 || coordinate >= inputSpatial[d] {
+            inside = false
+            break
+          }
+          offset = offset * inputSpatial[d] + coordinate
+        }
+        if inside { sourceIndex[kernelFlat * outputSize + outputFlat] = offset }
+        var d = rank - 1
+        while d >= 0 {
+          outputIndex[d] += 1
+          if outputIndex[d] < outputSpatial[d] { break }
+          outputIndex[d] = 0
+          d -= 1
+        }
+      }
+      var d = rank - 1
+      while d >= 0 {
+        kernelIndex[d] += 1
+        if kernelIndex[d] < kernel[d] { break }
+        kernelIndex[d] = 0
+        d -= 1
+      }
+    }
+    var columns = [Int32](repeating: 0, count: rows * outputSize)
+    var result = [Int32](repeating: 0, count: batch * outputChannels * outputSize)
+    x.withUnsafeBufferPointer { px in
+      weights.withUnsafeBufferPointer { pw in
+        sourceIndex.withUnsafeBufferPointer { ps in
+          columns.withUnsafeMutableBufferPointer { pc in
+            result.withUnsafeMutableBufferPointer { pr in
+              guard let xBase = px.baseAddress, let wBase = pw.baseAddress, let sBase = ps.baseAddress,
+                let cBase = pc.baseAddress, let rBase = pr.baseAddress
+              else { return }
+              for image in 0..<batch {
+                for g in 0..<group {
+                  for c in 0..<channelsPerGroup {
+                    let channel = xBase + (image * inputChannels + g * channelsPerGroup + c) * inputSize
+                    for k in 0..<kernelSize {
+                      let row = cBase + (c * kernelSize + k) * outputSize
+                      let sources = sBase + k * outputSize
+                      for o in 0..<outputSize {
+                        let source = sources[o]
+                        row[o] = source < 0 ? 0 : channel[source] &- xZero
+                      }
+                    }
+                  }
+                  IntegerGemm.multiply(
+                    wBase + g * outputsPerGroup * rows, cBase,
+                    rBase + (image * outputChannels + g * outputsPerGroup) * outputSize,
+                    m: outputsPerGroup, k: rows, n: outputSize)
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return result
+  }
+}

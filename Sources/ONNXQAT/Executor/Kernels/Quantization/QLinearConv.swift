@@ -1,0 +1,63 @@
+import Foundation
+
+/// QLinearConv (opset 10): `y = requantize(conv(x - x_zp, w - w_zp[m]) + B[m], x_scale * w_scale[m] / y_scale) + y_zp`
+/// with int32 accumulation and bias (see IntegerConvolution for the attributes). x, w, y: int8
+/// or uint8 (y takes y_zero_point's type); `w_scale` and `w_zero_point` per tensor or per output
+/// channel ([M]); optional int32 bias B [M]. Requantization follows
+/// `ExecutionOptions.requantization` (Requantizer), the multiplier formed as onnxruntime does:
+/// `Float(x_scale) * Float(w_scale[m]) / Float(y_scale)`, the bias added with int32 wrap.
+enum QLinearConvKernel {
+  static func run(_ context: KernelContext) throws -> [HostTensor?] {
+    let x = try context.input(0)
+    let w = try context.input(3)
+    guard let xValues = QuantizedValues.int32s(x), let wValues = QuantizedValues.int32s(w) else {
+      throw context.failure("expected int8 or uint8 x and w, got \(x.typeDescription) and \(w.typeDescription)")
+    }
+    let convolution = try IntegerConvolution(x: x.shape, w: w.shape, context: context)
+    let channels = convolution.outputChannels
+    let xScale = try QLinearMatMulKernel.scales(try context.input(1), count: 1, name: "x_scale", context: context)
+    let wScale = try QLinearMatMulKernel.scales(
+      try context.input(4), count: channels, name: "w_scale", context: context)
+    let yScale = try QLinearMatMulKernel.scales(try context.input(6), count: 1, name: "y_scale", context: context)
+    let xZero = try MatMulIntegerKernel.zeroPoints(
+      try context.input(2), count: 1, name: "x_zero_point", context: context)
+    let wZero = try MatMulIntegerKernel.zeroPoints(
+      try context.input(5), count: channels, name: "w_zero_point", context: context)
+    let yZeroTensor = try context.input(7)
+    guard let yZero = QuantizedValues.int32s(yZeroTensor)?.first,
+      let range = QuantizedValues.range(yZeroTensor.dataType)
+    else {
+      throw context.failure("y_zero_point must be an int8 or uint8 scalar, got \(yZeroTensor.typeDescription)")
+    }
+    var bias = [Int32](repeating: 0, count: channels)
+    if let b = context.optionalInput(8) {
+      guard b.dataType == .int32, b.count == channels else {
+        throw context.failure("B must be an int32 vector of \(channels) elements, got \(b.typeDescription)")
+      }
+      bias = b.values(Int32.self)
+    }
+    var accumulators = convolution.accumulate(x: xValues, xZero: xZero[0], w: wValues, wZero: wZero)
+    let requantizer = Requantizer(
+      mode: context.interpreter.options.requantization, inputScale: xScale[0], weightScales: wScale,
+      outputScale: yScale[0], zeroPoint: yZero, range: range)
+    let output = HostTensor(zeros: yZeroTensor.dataType, shape: convolution.outputShape)
+    let size = convolution.outputSpatial.reduce(1, *)
+    accumulators.withUnsafeMutableBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return }
+      for image in 0..<convolution.batch {
+        for channel in 0..<channels {
+          let offset = (image * channels + channel) * size
+          let row = base + offset
+          let b = bias[channel]
+          for i in 0..<size { row[i] = row[i] &+ b }
+          if yZeroTensor.dataType == .uint8 {
+            requantizer.requantize(row, count: size, channel: channel, into: output.pointer(UInt8.self) + offset)
+          } else {
+            requantizer.requantize(row, count: size, channel: channel, into: output.pointer(Int8.self) + offset)
+          }
+        }
+      }
+    }
+    return [output]
+  }
+}
