@@ -1,4 +1,20 @@
 extension KernelRegistry {
+  /// Data-movement kernels: ops that move, pick or fill elements without arithmetic on them
+  /// (Resize's linear and cubic modes and the Scatter reductions excepted), generic over the
+  /// element storage so that every element type works (see `Kernels/DataMovement/`).
   static func registerDataMovement(_ registry: inout KernelRegistry) {
+    registry.register("Reshape", DataMovement.reshape)
+    registry.register("Flatten", DataMovement.flatten)
+    registry.register("Squeeze", DataMovement.squeeze)
+    registry.register("Unsqueeze", DataMovement.unsqueeze)
+    registry.register("Transpose", DataMovement.transpose)
+    registry.register("DepthToSpace", DataMovement.depthToSpace)
+    registry.register("SpaceToDepth", DataMovement.spaceToDepth)
+    registry.register("Concat", DataMovement.concat)
+    registry.register("Split", DataMovement.split)
+    registry.register("Slice", DataMovement.slice)
+    registry.register("Gather", DataMovement.gather)
+    registry.register("GatherElements", versions: 11...Int.max, DataMovement.gatherElements)
+    registry.register("GatherND", versions: 11...Int.max, DataMovement.gatherND)
   }
 }
