@@ -16,5 +16,11 @@ extension KernelRegistry {
     registry.register("Gather", DataMovement.gather)
     registry.register("GatherElements", versions: 11...Int.max, DataMovement.gatherElements)
     registry.register("GatherND", versions: 11...Int.max, DataMovement.gatherND)
+    registry.register("ScatterND", versions: 11...Int.max, DataMovement.scatterND)
+    registry.register("ScatterElements", versions: 11...Int.max, DataMovement.scatterElements)
+    registry.register("Scatter", versions: 9...10, DataMovement.scatterElements)
+    registry.register("Expand", versions: 8...Int.max, DataMovement.expand)
+    registry.register("Tile", versions: 6...Int.max, DataMovement.tile)
+    registry.register("Pad", DataMovement.pad)
   }
 }
