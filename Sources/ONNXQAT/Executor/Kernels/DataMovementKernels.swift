@@ -22,5 +22,14 @@ extension KernelRegistry {
     registry.register("Expand", versions: 8...Int.max, DataMovement.expand)
     registry.register("Tile", versions: 6...Int.max, DataMovement.tile)
     registry.register("Pad", DataMovement.pad)
+    registry.register("Shape", DataMovement.shape)
+    registry.register("Size", DataMovement.size)
+    registry.register("Constant", DataMovement.constant)
+    registry.register("ConstantOfShape", versions: 9...Int.max, DataMovement.constantOfShape)
+    registry.register("Range", versions: 11...Int.max, DataMovement.range)
+    registry.register("EyeLike", versions: 9...Int.max, DataMovement.eyeLike)
+    registry.register("NonZero", versions: 9...Int.max, DataMovement.nonZero)
+    registry.register("Trilu", versions: 14...Int.max, DataMovement.trilu)
+    registry.register("TopK", DataMovement.topK)
   }
 }

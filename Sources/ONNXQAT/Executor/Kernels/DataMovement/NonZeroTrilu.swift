@@ -1,0 +1,79 @@
+import Foundation
+
+/// NonZero and Trilu.
+///
+/// - NonZero (opset 9+): the indices of the non-zero elements as an int64 `[rank, count]`
+///   tensor, in row-major order. Zero means +0 or -0 for floating types (NaN is non-zero),
+///   0 for integers and false for bool; an empty string for strings.
+/// - Trilu (opset 14+): keeps `input[..., i, j]` where `j - i >= k` (`upper` = 1, default) or
+///   `j - i <= k` (`upper` = 0), zero elsewhere; `k` is an optional int64 scalar input.
+extension DataMovement {
+  static func nonZero(_ context: KernelContext) throws -> [HostTensor?] {
+    let data = try context.input(0)
+    let count = data.count
+    var flags = [Bool](repeating: false, count: count)
+    func scan<T: FixedWidthInteger>(_: T.Type, mask: T) {
+      let p = data.pointer(T.self)
+      for i in 0..<count { flags[i] = p[i] & mask != 0 }
+    }
+    switch data.dataType {
+    case .string: flags = data.strings.map { !$0.isEmpty }
+    case .float: scan(UInt32.self, mask: 0x7fff_ffff)
+    case .double: scan(UInt64.self, mask: 0x7fff_ffff_ffff_ffff)
+    case .float16, .bfloat16: scan(UInt16.self, mask: 0x7fff)
+    default:
+      if let decode = FloatBits.decoder(for: data.dataType) {
+        let p = data.pointer(UInt8.self)
+        for i in 0..<count { flags[i] = decode(p[i]) != 0 }
+      } else {
+        switch data.dataType.storageStride {
+        case 1: scan(UInt8.self, mask: .max)
+        case 2: scan(UInt16.self, mask: .max)
+        case 4: scan(UInt32.self, mask: .max)
+        case 8: scan(UInt64.self, mask: .max)
+        default: throw context.failure("NonZero of \(data.dataType.name) is not supported")
+        }
+      }
+    }
+    let positions = flags.indices.filter { flags[$0] }
+    let rank = data.rank
+    let result = HostTensor(zeros: .int64, shape: [rank, positions.count])
+    let out = result.pointer(Int64.self)
+    let dataStrides = strides(data.shape)
+    for (n, flat) in positions.enumerated() {
+      var rest = flat
+      for axis in 0..<rank {
+        out[axis * positions.count + n] = Int64(rest / dataStrides[axis])
+        rest %= dataStrides[axis]
+      }
+    }
+    return [result]
+  }
+
+  static func trilu(_ context: KernelContext) throws -> [HostTensor?] {
+    let data = try context.input(0)
+    guard data.rank >= 2 else { throw context.failure("expected rank 2 or more, got \(data.typeDescription)") }
+    let k = try context.optionalInput(1).map { try integerScalar($0, context, "k") } ?? 0
+    let upper = context.int("upper", default: 1) != 0
+    let rows = data.shape[data.rank - 2]
+    let columns = data.shape[data.rank - 1]
+    let matrices = data.count / max(rows * columns, 1)
+    return movingStrings([data]) { tensors in
+      let source = tensors[0]
+      let size = source.dataType.storageStride
+      let result = HostTensor(zeros: source.dataType, shape: source.shape)
+      guard result.count > 0 else { return [result] }
+      for m in 0..<matrices {
+        for i in 0..<rows {
+          // Kept columns: [i + k, columns) when upper, [0, i + k] when lower.
+          let low = upper ? min(max(i + k, 0), columns) : 0
+          let high = upper ? columns : min(max(i + k + 1, 0), columns)
+          guard high > low else { continue }
+          let offset = ((m * rows + i) * columns + low) * size
+          (result.buffer.raw + offset).copyMemory(from: source.buffer.raw + offset, byteCount: (high - low) * size)
+        }
+      }
+      return [result]
+    }
+  }
+}
