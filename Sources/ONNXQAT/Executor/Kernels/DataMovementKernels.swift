@@ -31,5 +31,7 @@ extension KernelRegistry {
     registry.register("NonZero", versions: 9...Int.max, DataMovement.nonZero)
     registry.register("Trilu", versions: 14...Int.max, DataMovement.trilu)
     registry.register("TopK", DataMovement.topK)
+    registry.register("Resize", versions: 10...Int.max, DataMovement.resize)
+    registry.register("Upsample", versions: 7...10, DataMovement.upsample)
   }
 }
