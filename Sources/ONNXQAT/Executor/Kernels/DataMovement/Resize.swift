@@ -167,6 +167,7 @@ extension DataMovement {
     } else {
       scales = try floatValues(try context.input(1), context, "scales")
     }
+    guard scales.allSatisfy({ $0 >= 1 }) else { throw context.failure("Upsample scales \(scales) should be 1 or more") }
     return [try resample(data, try upsamplePlan(data, scales: scales, mode: mode, context), context)]
   }
 
