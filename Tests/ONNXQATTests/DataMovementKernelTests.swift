@@ -148,6 +148,14 @@ final class DataMovementKernelTests: XCTestCase {
     XCTAssertEqual(result.values(Int8.self), [10, 12, 13])
   }
 
+  func testResizeOpset11TfHalfPixelForNN() throws {
+    // onnxruntime 1.31 gives [0, 1, 1, 2, 2, 3, 3, 3] for this node.
+    let attributes = [Attribute(name: "coordinate_transformation_mode", .string(Data("tf_half_pixel_for_nn".utf8)))]
+    let emptyRoi = float([], [0])
+    let result = try run("Resize", opset: 11, [int8([0, 1, 2, 3], [4]), emptyRoi, float([2], [1])], attributes)[0]
+    XCTAssertEqual(result.values(Int8.self), [0, 1, 1, 2, 2, 3, 3, 3])
+  }
+
   func testResizeNearestOnUInt8WithSizes() throws {
     let data = uint8([1, 2, 3, 4], [1, 1, 2, 2])
     let attributes = [Attribute(name: "nearest_mode", .string(Data("floor".utf8)))]
@@ -224,6 +232,16 @@ final class DataMovementKernelTests: XCTestCase {
       "ScatterElements", opset: 18, [data, int64([2, -3]), int8([7, 50], [2])],
       [Attribute(name: "reduction", .string(Data("max".utf8)))])[0]
     XCTAssertEqual(elements.values(Int8.self), [100, 0, 7])
+  }
+
+  func testGatherLastAxisAndPadWrapOnUInt8() throws {
+    let data = uint8([1, 2, 3, 4, 5, 6], [2, 3])
+    let gathered = try run("Gather", opset: 13, [data, int64([2, 2, 0])], [Attribute(name: "axis", .int(1))])[0]
+    XCTAssertEqual(gathered.values(UInt8.self), [3, 3, 1, 6, 6, 4])
+    let wrapped = try run(
+      "Pad", opset: 19, [data, int64([0, 2, 0, 4])], [Attribute(name: "mode", .string(Data("wrap".utf8)))])[0]
+    XCTAssertEqual(wrapped.shape, [2, 9])
+    XCTAssertEqual(Array(wrapped.values(UInt8.self)[0..<9]), [2, 3, 1, 2, 3, 1, 2, 3, 1])
   }
 
   func testGatherNDWithBatchDims() throws {

@@ -29,6 +29,14 @@ extension DataMovement {
     let shape = Array(data.shape[..<axis]) + indicesTensor.shape + Array(data.shape[(axis + 1)...])
     let outer = product(data.shape[..<axis])
     let inner = product(data.shape[(axis + 1)...])
+    if inner == 1 {
+      // One element per index: a typed gather beats a memcpy call per element.
+      var offsets = [Int](repeating: 0, count: outer * indices.count)
+      for o in 0..<outer {
+        for (k, index) in indices.enumerated() { offsets[o * indices.count + k] = o * size + index }
+      }
+      return movingStrings([data]) { tensors in [gatherOffsets(tensors[0], offsets, shape: shape)] }
+    }
     return try movingStrings([data]) { tensors in
       let source = tensors[0]
       let result = HostTensor(zeros: source.dataType, shape: shape)

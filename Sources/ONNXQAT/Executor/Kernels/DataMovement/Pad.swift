@@ -135,13 +135,22 @@ extension DataMovement {
         fill(out, count: width, pattern: pattern)
       } else {
         let row = source.buffer.raw + base * size
-        for o in 0..<width where o < middleStart || o >= middleEnd {
-          let i = lastMap[o]
-          if i < 0 {
-            fill(out + o * size, count: 1, pattern: pattern)
-          } else {
-            (out + o * size).copyMemory(from: row + i * size, byteCount: size)
+        var o = 0
+        while o < width {
+          if o == middleStart && middleEnd > middleStart {
+            o = middleEnd
+            continue
           }
+          if lastMap[o] >= 0 {
+            (out + o * size).copyMemory(from: row + lastMap[o] * size, byteCount: size)
+            o += 1
+            continue
+          }
+          // A run of constant elements.
+          var end = o + 1
+          while end < width && lastMap[end] < 0 { end += 1 }
+          fill(out + o * size, count: end - o, pattern: pattern)
+          o = end
         }
         if middleEnd > middleStart {
           (out + middleStart * size).copyMemory(

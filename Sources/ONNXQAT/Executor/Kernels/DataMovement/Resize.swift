@@ -12,7 +12,8 @@ import Foundation
 ///   when the output length is 1; half_pixel_symmetric (19+): half_pixel shifted by
 ///   `in / 2 · (1 - out_int / (scale · in))`; align_corners: `x · (in - 1) / (scale · in - 1)`;
 ///   asymmetric: `x / scale`; tf_crop_and_resize: `roi_start · (in - 1) + x · (roi_end -
-///   roi_start) · (in - 1) / (scale · in - 1)`, and `extrapolation_value` outside `[0, in - 1]`.
+///   roi_start) · (in - 1) / (scale · in - 1)`, and `extrapolation_value` outside `[0, in - 1]`;
+///   tf_half_pixel_for_nn (opset 11): `(x + 0.5) / scale`.
 ///
 /// Modes: `nearest` picks one element (`nearest_mode` round_prefer_floor (default),
 /// round_prefer_ceil, floor, ceil; any element type, copied); `linear` and `cubic` (Keys
@@ -36,6 +37,8 @@ extension DataMovement {
     case alignCorners = "align_corners"
     case asymmetric
     case tfCropAndResize = "tf_crop_and_resize"
+    /// Opset 11 only: `(x + 0.5) / scale`.
+    case tfHalfPixelForNN = "tf_half_pixel_for_nn"
   }
 
   enum NearestMode: String {
@@ -236,6 +239,8 @@ extension DataMovement {
         source = outputWidth == 1 ? -0.5 : (position + 0.5) / scale - 0.5
       case .halfPixel:
         source = (position + 0.5) / scale - 0.5
+      case .tfHalfPixelForNN:
+        source = (position + 0.5) / scale
       case .halfPixelSymmetric:
         let adjustment = Double(outputCount) / outputWidth
         let offset = inputWidth / 2 * (1 - adjustment)
