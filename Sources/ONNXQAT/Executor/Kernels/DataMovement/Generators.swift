@@ -139,7 +139,9 @@ extension DataMovement {
     let k = context.int("k", default: 0)
     let (rows, columns) = (data.shape[0], data.shape[1])
     let result = HostTensor(zeros: type, shape: [rows, columns])
-    guard let one = encode(1, as: type) else { throw context.failure("EyeLike of \(type.name) is not supported") }
+    guard let one = encode(1, as: type) else {
+      throw context.failure("expected a numeric or bool dtype, got \(type.name)")
+    }
     for row in 0..<rows {
       let column = row + k
       if column >= 0 && column < columns {

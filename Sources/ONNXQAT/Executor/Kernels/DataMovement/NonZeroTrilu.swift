@@ -31,7 +31,7 @@ extension DataMovement {
         case 2: scan(UInt16.self, mask: .max)
         case 4: scan(UInt32.self, mask: .max)
         case 8: scan(UInt64.self, mask: .max)
-        default: throw context.failure("NonZero of \(data.dataType.name) is not supported")
+        default: throw context.failure("expected a numeric, bool or string input, got \(data.dataType.name)")
         }
       }
     }

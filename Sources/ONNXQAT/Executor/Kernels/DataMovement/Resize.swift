@@ -170,7 +170,7 @@ extension DataMovement {
     } else {
       scales = try floatValues(try context.input(1), context, "scales")
     }
-    guard scales.allSatisfy({ $0 >= 1 }) else { throw context.failure("Upsample scales \(scales) should be 1 or more") }
+    guard scales.allSatisfy({ $0 >= 1 }) else { throw context.failure("scales \(scales) should all be 1 or more") }
     return [try resample(data, try upsamplePlan(data, scales: scales, mode: mode, context), context)]
   }
 
@@ -333,7 +333,7 @@ extension DataMovement {
 
   private static func resample(_ data: HostTensor, _ plan: ResizePlan, _ context: KernelContext) throws -> HostTensor {
     try checkShape(plan.sizes, context)
-    guard data.dataType != .string else { throw context.failure("Resize of strings is not supported") }
+    guard data.dataType != .string else { throw context.failure("expected a numeric or bool input, got strings") }
     for axis in plan.order where data.shape[axis] == 0 && plan.sizes[axis] > 0 {
       throw context.failure("cannot resize axis \(axis) of size 0 to \(plan.sizes[axis])")
     }

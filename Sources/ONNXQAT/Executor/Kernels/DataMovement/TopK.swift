@@ -36,7 +36,7 @@ extension DataMovement {
     case .uint64: order = ranks(data.pointer(UInt64.self), outer, n, inner, k, largest)
     default:
       guard data.dataType != .string, let values = floats(data) else {
-        throw context.failure("TopK of \(data.dataType.name) is not supported")
+        throw context.failure("expected a numeric input, got \(data.dataType.name)")
       }
       order = values.withUnsafeBufferPointer { buffer in
         guard let base = buffer.baseAddress else { return [] }
