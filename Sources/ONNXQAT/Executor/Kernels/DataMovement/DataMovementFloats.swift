@@ -1,45 +1,48 @@
 import Foundation
 
-/// Conversions between any numeric tensor and `[Float]`, for the few data-movement kernels that
-/// do arithmetic (Resize linear/cubic, Scatter reductions on float16/bfloat16). Back to an
+/// Conversions between any numeric tensor and `[Float]` or `[Double]`, for the few data-movement
+/// kernels that do arithmetic (Resize linear/cubic, Scatter reductions on bfloat16). Back to an
 /// integer type, values round half to even and saturate (ONNX's reference `saturate_cast`);
 /// back to float16/bfloat16/float8, they round to nearest even.
 extension DataMovement {
-  static func floats(_ tensor: HostTensor) -> [Float]? {
+  static func floats(_ tensor: HostTensor) -> [Float]? { numbers(tensor, as: Float.self) }
+
+  /// The elements of a numeric or bool tensor converted to `V`.
+  static func numbers<V: BinaryFloatingPoint>(_ tensor: HostTensor, as _: V.Type) -> [V]? {
     let count = tensor.count
-    func map<T>(_: T.Type, _ convert: (T) -> Float) -> [Float] {
+    func map<T>(_: T.Type, _ convert: (T) -> V) -> [V] {
       let p = tensor.pointer(T.self)
       return (0..<count).map { convert(p[$0]) }
     }
     switch tensor.dataType {
-    case .float: return tensor.values(Float.self)
-    case .double: return map(Double.self) { Float($0) }
-    case .float16: return map(UInt16.self) { FloatBits.float16ToFloat($0) }
-    case .bfloat16: return map(UInt16.self) { FloatBits.bfloat16ToFloat($0) }
-    case .int8, .int4, .int2: return map(Int8.self) { Float($0) }
-    case .uint8, .uint4, .uint2, .bool: return map(UInt8.self) { Float($0) }
-    case .int16: return map(Int16.self) { Float($0) }
-    case .uint16: return map(UInt16.self) { Float($0) }
-    case .int32: return map(Int32.self) { Float($0) }
-    case .uint32: return map(UInt32.self) { Float($0) }
-    case .int64: return map(Int64.self) { Float($0) }
-    case .uint64: return map(UInt64.self) { Float($0) }
+    case .float: return map(Float.self) { V($0) }
+    case .double: return map(Double.self) { V($0) }
+    case .float16: return map(UInt16.self) { V(FloatBits.float16ToFloat($0)) }
+    case .bfloat16: return map(UInt16.self) { V(FloatBits.bfloat16ToFloat($0)) }
+    case .int8, .int4, .int2: return map(Int8.self) { V($0) }
+    case .uint8, .uint4, .uint2, .bool: return map(UInt8.self) { V($0) }
+    case .int16: return map(Int16.self) { V($0) }
+    case .uint16: return map(UInt16.self) { V($0) }
+    case .int32: return map(Int32.self) { V($0) }
+    case .uint32: return map(UInt32.self) { V($0) }
+    case .int64: return map(Int64.self) { V($0) }
+    case .uint64: return map(UInt64.self) { V($0) }
     default:
       guard let decode = FloatBits.decoder(for: tensor.dataType) else { return nil }
-      return map(UInt8.self, decode)
+      return map(UInt8.self) { V(decode($0)) }
     }
   }
 
   /// A tensor of `dataType` holding `values` converted (see the type's summary).
-  static func tensor(_ values: [Float], _ dataType: DataType, shape: [Int]) -> HostTensor? {
+  static func tensor<V: BinaryFloatingPoint>(_ values: [V], _ dataType: DataType, shape: [Int]) -> HostTensor? {
     let result = HostTensor(zeros: dataType, shape: shape)
-    func store<T>(_: T.Type, _ convert: (Float) -> T) {
+    func store<T>(_: T.Type, _ convert: (V) -> T) {
       let p = result.pointer(T.self)
       for (i, value) in values.enumerated() { p[i] = convert(value) }
     }
     func integer<T: FixedWidthInteger>(_: T.Type, _ low: T = T.min, _ high: T = T.max) {
-      let lowFloat = Float(low)
-      let highFloat = Float(high)
+      let lowFloat = V(low)
+      let highFloat = V(high)
       store(T.self) { value in
         if value.isNaN { return 0 }
         let rounded = value.rounded(.toNearestOrEven)
@@ -49,10 +52,10 @@ extension DataMovement {
       }
     }
     switch dataType {
-    case .float: store(Float.self) { $0 }
+    case .float: store(Float.self) { Float($0) }
     case .double: store(Double.self) { Double($0) }
-    case .float16: store(UInt16.self) { FloatBits.floatToFloat16($0) }
-    case .bfloat16: store(UInt16.self) { FloatBits.floatToBFloat16($0) }
+    case .float16: store(UInt16.self) { FloatBits.floatToFloat16(Float($0)) }
+    case .bfloat16: store(UInt16.self) { FloatBits.floatToBFloat16(Float($0)) }
     case .bool: store(UInt8.self) { $0 != 0 ? 1 : 0 }
     case .int8: integer(Int8.self)
     case .uint8: integer(UInt8.self)
@@ -68,7 +71,7 @@ extension DataMovement {
     case .uint2: integer(UInt8.self, 0, 3)
     default:
       guard FloatBits.decoder(for: dataType) != nil else { return nil }
-      var cache: [Float: UInt8] = [:]
+      var cache: [V: UInt8] = [:]
       store(UInt8.self) { value in
         if let code = cache[value] { return code }
         let code = encode(Double(value), as: dataType)?.first ?? 0

@@ -200,7 +200,7 @@ extension DataMovement {
   struct AxisTable {
     var taps: Int
     var indices: [Int]
-    var weights: [Float]
+    var weights: [Double]
     var outside: [Bool]
   }
 
@@ -277,12 +277,12 @@ extension DataMovement {
       var row = coefficients
       if plan.excludeOutside {
         for t in 0..<taps where first + t < 0 || first + t >= n { row[t] = 0 }
-        let sum = row.reduce(0, +)
+        let sum = numpySum(row)
         if sum != 0 { row = row.map { $0 / sum } }
       }
       for t in 0..<taps {
         table.indices.append(min(max(first + t, 0), n - 1))
-        table.weights.append(Float(row[t]))
+        table.weights.append(row[t])
       }
     }
     table.taps = taps
@@ -303,27 +303,36 @@ extension DataMovement {
       let sum = values.reduce(0, +)
       return values.map { $0 / sum }
     case (.cubic, false):
-      let r1 = ratio + 1
-      let q = 1 - ratio
-      let q1 = q + 1
-      return [
+      // The reference computes cubic weights in float32 (its `cubic_coeff_a` is a float32
+      // scalar); do the same so that integer results round alike.
+      let a = Float(a)
+      let r = Float(ratio)
+      let r1 = Float(ratio + 1)
+      let q = Float(1 - ratio)
+      let q1 = Float((1 - ratio) + 1)
+      let weights: [Float] = [
         ((a * r1 - 5 * a) * r1 + 8 * a) * r1 - 4 * a,
-        ((a + 2) * ratio - (a + 3)) * ratio * ratio + 1,
+        ((a + 2) * r - (a + 3)) * r * r + 1,
         ((a + 2) * q - (a + 3)) * q * q + 1,
         ((a * q1 - 5 * a) * q1 + 8 * a) * q1 - 4 * a,
       ]
+      return weights.map { Double($0) }
     case (.cubic, true):
+      let a = Float(a)
       let s = min(scale, 1)
       let start = Int((-2 / s).rounded(.down)) + 1
       let end = 2 - start
-      let values = (start..<end).map { i -> Double in
+      let values = (start..<end).map { i -> Float in
         let x = abs(s * (Double(i) - ratio))
-        if x <= 1 { return (a + 2) * x * x * x - (a + 3) * x * x + 1 }
-        if x < 2 { return a * x * x * x - 5 * a * x * x + 8 * a * x - 4 * a }
+        let x2 = x * x
+        let x3 = x * x2
+        if x <= 1 { return (a + 2) * Float(x3) - (a + 3) * Float(x2) + 1 }
+        if x < 2 { return a * Float(x3) - 5 * a * Float(x2) + 8 * a * Float(x) - 4 * a }
         return 0
       }
-      let sum = values.reduce(0, +)
-      return values.map { $0 / sum }
+      var sum: Float = 0
+      for value in values { sum += value }
+      return values.map { Double($0) / Double(sum) }
     case (.nearest, _):
       return [0, 1]
     }
@@ -338,28 +347,37 @@ extension DataMovement {
       throw context.failure("cannot resize axis \(axis) of size 0 to \(plan.sizes[axis])")
     }
     if plan.mode == .nearest { return try nearest(data, plan, context) }
-    guard var values = floats(data) else { throw context.failure("cannot interpolate \(data.dataType.name)") }
-    var shape = data.shape
-    for axis in plan.order where !isIdentity(axis, plan, inputSize: shape[axis]) {
-      let table = table(axis, plan, inputSize: shape[axis])
-      values = interpolate(values, shape: shape, axis: axis, table: table, extrapolation: Float(plan.extrapolation))
-      shape[axis] = plan.sizes[axis]
-    }
-    guard let result = tensor(values, data.dataType, shape: shape) else {
-      throw context.failure("cannot interpolate \(data.dataType.name)")
-    }
+    // Integers interpolate in Double so that rounding sees the reference's values; floats in Float.
+    let result =
+      data.dataType.isInteger
+      ? interpolateAll(data, plan, as: Double.self) : interpolateAll(data, plan, as: Float.self)
+    guard let result else { throw context.failure("cannot interpolate \(data.dataType.name)") }
     return result
   }
 
+  private static func interpolateAll<V: BinaryFloatingPoint>(
+    _ data: HostTensor, _ plan: ResizePlan, as _: V.Type
+  ) -> HostTensor? {
+    guard var values = numbers(data, as: V.self) else { return nil }
+    var shape = data.shape
+    for axis in plan.order where !isIdentity(axis, plan, inputSize: shape[axis]) {
+      let table = table(axis, plan, inputSize: shape[axis])
+      values = interpolate(values, shape: shape, axis: axis, table: table, extrapolation: V(plan.extrapolation))
+      shape[axis] = plan.sizes[axis]
+    }
+    return tensor(values, data.dataType, shape: shape)
+  }
+
   /// One separable pass: `[outer, in, inner] -> [outer, out, inner]`.
-  private static func interpolate(
-    _ values: [Float], shape: [Int], axis: Int, table: AxisTable, extrapolation: Float
-  ) -> [Float] {
+  private static func interpolate<V: BinaryFloatingPoint>(
+    _ values: [V], shape: [Int], axis: Int, table: AxisTable, extrapolation: V
+  ) -> [V] {
     let outer = product(shape[..<axis])
     let inner = product(shape[(axis + 1)...])
     let inputCount = shape[axis]
     let outputCount = table.outside.count
-    var result = [Float](repeating: 0, count: outer * outputCount * inner)
+    var result = [V](repeating: 0, count: outer * outputCount * inner)
+    let weights = table.weights.map { V($0) }
     let taps = table.taps
     values.withUnsafeBufferPointer { source in
       result.withUnsafeMutableBufferPointer { target in
@@ -370,8 +388,17 @@ extension DataMovement {
               for i in 0..<inner { target[destination + i] = extrapolation }
               continue
             }
+            if inner == 1 && taps >= 8 {
+              // Contiguous taps: NumPy sums them pairwise; follow it for identical rounding.
+              var products = [V](repeating: 0, count: taps)
+              for t in 0..<taps {
+                products[t] = weights[x * taps + t] * source[o * inputCount + table.indices[x * taps + t]]
+              }
+              target[destination] = numpySum(products)
+              continue
+            }
             for t in 0..<taps {
-              let weight = table.weights[x * taps + t]
+              let weight = weights[x * taps + t]
               let from = (o * inputCount + table.indices[x * taps + t]) * inner
               for i in 0..<inner { target[destination + i] += weight * source[from + i] }
             }
@@ -380,6 +407,39 @@ extension DataMovement {
       }
     }
     return result
+  }
+
+  /// The sum NumPy computes for a contiguous array: sequential below 8 elements, eight
+  /// interleaved partial sums up to 128, halves (aligned to 8) above.
+  static func numpySum<V: BinaryFloatingPoint>(_ values: [V]) -> V {
+    values.withUnsafeBufferPointer { pairwiseSum($0[...]) }
+  }
+
+  private static func pairwiseSum<V: BinaryFloatingPoint>(_ a: Slice<UnsafeBufferPointer<V>>) -> V {
+    let n = a.count
+    let base = a.startIndex
+    if n < 8 {
+      var result: V = 0
+      for i in a.indices { result += a[i] }
+      return result
+    }
+    if n <= 128 {
+      var r = (0..<8).map { a[base + $0] }
+      var i = 8
+      while i < n - n % 8 {
+        for j in 0..<8 { r[j] += a[base + i + j] }
+        i += 8
+      }
+      var result = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+      while i < n {
+        result += a[base + i]
+        i += 1
+      }
+      return result
+    }
+    var half = n / 2
+    half -= half % 8
+    return pairwiseSum(a[base..<(base + half)]) + pairwiseSum(a[(base + half)...])
   }
 
   /// Nearest: one gather over all axes with per-axis index maps; rows that any axis

@@ -4,7 +4,7 @@ import Foundation
 /// indexed positions, in index order (later duplicates win), or combined with what is there by
 /// `reduction` (add, mul from opset 16 for ScatterND / 16 for ScatterElements; max, min from
 /// 18). Without a reduction every element type works; reductions work on the numeric types
-/// (float16 and bfloat16 through Float).
+/// (float16 in Float16 arithmetic, bfloat16 through Float).
 ///
 /// - ScatterND (opset 11+): each tuple of the last indices axis (length m) addresses the slice
 ///   `output[i_0, ..., i_{m-1}]`, replaced by (or combined with) `updates[tuple position]`.
@@ -113,7 +113,8 @@ extension DataMovement {
     case (_, .uint32): reduce(UInt32.self, result, updates, offsets, length, reduction)
     case (_, .int64): reduce(Int64.self, result, updates, offsets, length, reduction)
     case (_, .uint64): reduce(UInt64.self, result, updates, offsets, length, reduction)
-    case (_, .float16), (_, .bfloat16):
+    case (_, .float16): reduce(Float16.self, result, updates, offsets, length, reduction)
+    case (_, .bfloat16):
       guard let values = floats(data), let updateValues = floats(updates) else {
         throw context.failure("cannot decode \(data.typeDescription)")
       }
@@ -172,6 +173,7 @@ extension ScatterArithmetic where Self: BinaryFloatingPoint {
 }
 
 extension Float: ScatterArithmetic {}
+extension Float16: ScatterArithmetic {}
 extension Double: ScatterArithmetic {}
 extension Int8: ScatterArithmetic {}
 extension UInt8: ScatterArithmetic {}
