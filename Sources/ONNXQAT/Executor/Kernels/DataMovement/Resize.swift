@@ -379,6 +379,7 @@ extension DataMovement {
     var result = [V](repeating: 0, count: outer * outputCount * inner)
     let weights = table.weights.map { V($0) }
     let taps = table.taps
+    var products = [V](repeating: 0, count: taps)
     values.withUnsafeBufferPointer { source in
       result.withUnsafeMutableBufferPointer { target in
         for o in 0..<outer {
@@ -390,7 +391,6 @@ extension DataMovement {
             }
             if inner == 1 && taps >= 8 {
               // Contiguous taps: NumPy sums them pairwise; follow it for identical rounding.
-              var products = [V](repeating: 0, count: taps)
               for t in 0..<taps {
                 products[t] = weights[x * taps + t] * source[o * inputCount + table.indices[x * taps + t]]
               }
@@ -424,13 +424,21 @@ extension DataMovement {
       return result
     }
     if n <= 128 {
-      var r = (0..<8).map { a[base + $0] }
+      var (r0, r1, r2, r3) = (a[base], a[base + 1], a[base + 2], a[base + 3])
+      var (r4, r5, r6, r7) = (a[base + 4], a[base + 5], a[base + 6], a[base + 7])
       var i = 8
       while i < n - n % 8 {
-        for j in 0..<8 { r[j] += a[base + i + j] }
+        r0 += a[base + i]
+        r1 += a[base + i + 1]
+        r2 += a[base + i + 2]
+        r3 += a[base + i + 3]
+        r4 += a[base + i + 4]
+        r5 += a[base + i + 5]
+        r6 += a[base + i + 6]
+        r7 += a[base + i + 7]
         i += 8
       }
-      var result = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+      var result = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
       while i < n {
         result += a[base + i]
         i += 1
