@@ -252,6 +252,17 @@ final class DataMovementKernelTests: XCTestCase {
     XCTAssertEqual(result.values(Int8.self), [2, 3, 4, 5])
   }
 
+  func testHostileSizesAreRefusedNotTrapped() throws {
+    XCTAssertThrowsError(try run("Range", opset: 11, [float([0], []), float([1], []), float([.nan], [])]))
+    XCTAssertThrowsError(try run("Resize", opset: 13, [float([1, 2], [2]), nil, float([1e30], [1])]))
+    XCTAssertThrowsError(try run("Resize", opset: 13, [float([], [0]), nil, nil, int64([4])]))
+    XCTAssertThrowsError(try run("Gather", opset: 13, [float([1], []), int64([0])]))
+    let kept = try run("Trilu", opset: 14, [int8([1, 2, 3, 4], [2, 2]), HostTensor.scalar(Int64.min)])[0]
+    XCTAssertEqual(kept.values(Int8.self), [1, 2, 3, 4])
+    let range = try run("Range", opset: 11, [int64([10]), int64([1]), int64([-4])])[0]
+    XCTAssertEqual(range.values(Int64.self), [10, 6, 2])
+  }
+
   func testConstantOfShapeNonZeroAndConstantInts() throws {
     let value = HostTensor(.int8, shape: [1], values: [Int8(-7)])
     let filled = try run(

@@ -56,7 +56,7 @@ enum DataMovement {
 
   /// `axis` in `[-rank, rank)` made non-negative.
   static func axis(_ axis: Int, rank: Int, _ context: KernelContext) throws -> Int {
-    guard axis >= -rank && axis < max(rank, 1) else {
+    guard rank > 0, axis >= -rank, axis < rank else {
       throw context.failure("axis \(axis) is out of range for rank \(rank)")
     }
     return axis < 0 ? axis + rank : axis
@@ -74,6 +74,15 @@ enum DataMovement {
   }
 
   static func product(_ values: ArraySlice<Int>) -> Int { values.reduce(1, *) }
+
+  /// A size computed in floating point (Resize, Upsample, Range), refused when it is not a
+  /// finite count a tensor could have.
+  static func count(_ value: Double, _ context: KernelContext, _ what: String) throws -> Int {
+    guard value.isFinite, value >= 0, value <= Double(1 << 40) else {
+      throw context.failure("\(what) \(value) is not a usable size")
+    }
+    return Int(value)
+  }
 
   /// Refuses shapes with negative sizes or more elements than memory could hold.
   static func checkShape(_ shape: [Int], _ context: KernelContext) throws {

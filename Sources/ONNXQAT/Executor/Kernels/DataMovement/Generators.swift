@@ -100,7 +100,8 @@ extension DataMovement {
     let step = delta.element(at: 0)
     let span = limit.element(at: 0) - first
     guard step != 0 else { throw context.failure("delta is 0") }
-    let count = max(0, Int((span / step).rounded(.up)))
+    let steps = (span / step).rounded(.up)
+    let count = try Self.count(steps < 0 ? 0 : steps, context, "element count")
     try checkShape([count], context)
     let values = (0..<count).map { first + Double($0) * step }
     if type == .double { return [HostTensor(.double, shape: [count], values: values)] }

@@ -53,7 +53,8 @@ extension DataMovement {
   static func trilu(_ context: KernelContext) throws -> [HostTensor?] {
     let data = try context.input(0)
     guard data.rank >= 2 else { throw context.failure("expected rank 2 or more, got \(data.typeDescription)") }
-    let k = try context.optionalInput(1).map { try integerScalar($0, context, "k") } ?? 0
+    let bound = data.shape.suffix(2).reduce(1, +)
+    let k = min(max(try context.optionalInput(1).map { try integerScalar($0, context, "k") } ?? 0, -bound), bound)
     let upper = context.int("upper", default: 1) != 0
     let rows = data.shape[data.rank - 2]
     let columns = data.shape[data.rank - 1]

@@ -103,6 +103,9 @@ extension DataMovement {
         throw context.failure("sizes \(sizesInput) should hold \(axes.count) values")
       }
       for (k, axis) in axes.enumerated() {
+        guard data.shape[axis] > 0, sizesInput[k] >= 0 else {
+          throw context.failure("cannot resize axis \(axis) of \(data.typeDescription) to \(sizesInput[k])")
+        }
         sizes[axis] = sizesInput[k]
         scales[axis] = Double(sizesInput[k]) / Double(data.shape[axis])
       }
@@ -117,7 +120,7 @@ extension DataMovement {
         let scale = policy == "not_larger" ? low : high
         for axis in axes {
           scales[axis] = scale
-          sizes[axis] = Int(scale * Double(data.shape[axis]) + 0.5)
+          sizes[axis] = try count(scale * Double(data.shape[axis]) + 0.5, context, "output size")
         }
       }
     } else {
@@ -127,7 +130,7 @@ extension DataMovement {
       for (k, axis) in axes.enumerated() {
         guard scalesInput[k] > 0 else { throw context.failure("scales \(scalesInput) should be positive") }
         scales[axis] = scalesInput[k]
-        sizes[axis] = Int((scalesInput[k] * Double(data.shape[axis])).rounded(.down))
+        sizes[axis] = try count((scalesInput[k] * Double(data.shape[axis])).rounded(.down), context, "output size")
       }
     }
     var roi: [Double]?
@@ -180,7 +183,7 @@ extension DataMovement {
     guard scales.count == data.rank, scales.allSatisfy({ $0 > 0 }) else {
       throw context.failure("scales \(scales) should be \(data.rank) positive values for \(data.typeDescription)")
     }
-    let sizes = zip(scales, data.shape).map { Int(($0 * Double($1)).rounded(.down)) }
+    let sizes = try zip(scales, data.shape).map { try count(($0 * Double($1)).rounded(.down), context, "output size") }
     return ResizePlan(
       mode: mode, coordinates: .asymmetric, nearest: .simple, cubicA: -0.75, excludeOutside: false,
       extrapolation: 0, antialias: false, scales: scales, sizes: sizes, roi: nil, order: Array(0..<data.rank))
@@ -246,6 +249,8 @@ extension DataMovement {
         let offset = inputWidth / 2 * (1 - adjustment)
         source = offset + (position + 0.5) / scale - 0.5
       }
+      // Keep hostile scales and rois from overflowing the index arithmetic below.
+      source = source.isFinite ? min(max(source, -1e15), 1e15) : 0
       if plan.mode == .nearest {
         let floor = source.rounded(.down)
         let ratio = source - floor
