@@ -126,6 +126,15 @@ final class DataMovementKernelTests: XCTestCase {
     XCTAssertEqual(smallest[1].values(Int64.self), [1, 3])
   }
 
+  func testTopKFewOfManyKeepsIndexOrderForTies() throws {
+    let data = float((0..<40).map { Float($0 % 7) }, [1, 40])
+    let largest = try run("TopK", opset: 11, [data, int64([5])], outputs: 2)
+    XCTAssertEqual(largest[0].values(Float.self), [6, 6, 6, 6, 6])
+    XCTAssertEqual(largest[1].values(Int64.self), [6, 13, 20, 27, 34])
+    let smallest = try run("TopK", opset: 11, [data, int64([3])], [Attribute(name: "largest", .int(0))], outputs: 2)
+    XCTAssertEqual(smallest[1].values(Int64.self), [0, 7, 14])
+  }
+
   // MARK: Upsample and Resize
 
   func testUpsampleOpset7NearestAttribute() throws {

@@ -64,18 +64,40 @@ extension DataMovement {
     _ keys: UnsafePointer<T>, _ outer: Int, _ n: Int, _ inner: Int, _ k: Int, _ largest: Bool
   ) -> [Int] {
     var order = [Int](repeating: 0, count: outer * k * inner)
+    guard k > 0 else { return order }
     var line = [Int](repeating: 0, count: n)
+    var best: [Int] = []
+    best.reserveCapacity(k + 1)
     for o in 0..<outer {
       for i in 0..<inner {
         let base = o * n * inner + i
-        for j in 0..<n { line[j] = j }
-        line.sort { a, b in
+        // Strict total order: by value (largest or smallest first), then by index.
+        func before(_ a: Int, _ b: Int) -> Bool {
           let x = keys[base + a * inner]
           let y = keys[base + b * inner]
-          let first = largest ? T.greater(x, y) : T.greater(y, x)
-          return first || (!T.greater(x, y) && !T.greater(y, x) && a < b)
+          if largest ? T.greater(x, y) : T.greater(y, x) { return true }
+          return !T.greater(x, y) && !T.greater(y, x) && a < b
         }
-        for r in 0..<k { order[(o * k + r) * inner + i] = line[r] }
+        if k * 4 < n {
+          // Few wanted: keep the best k in order while scanning once.
+          best.removeAll(keepingCapacity: true)
+          for j in 0..<n {
+            if best.count == k, let last = best.last, !before(j, last) { continue }
+            var low = 0
+            var high = best.count
+            while low < high {
+              let middle = (low + high) / 2
+              if before(best[middle], j) { low = middle + 1 } else { high = middle }
+            }
+            best.insert(j, at: low)
+            if best.count > k { best.removeLast() }
+          }
+          for r in 0..<k { order[(o * k + r) * inner + i] = best[r] }
+        } else {
+          for j in 0..<n { line[j] = j }
+          line.sort(by: before)
+          for r in 0..<k { order[(o * k + r) * inner + i] = line[r] }
+        }
       }
     }
     return order
