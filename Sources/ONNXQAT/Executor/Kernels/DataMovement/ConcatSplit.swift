@@ -12,8 +12,10 @@ extension DataMovement {
   static func concat(_ context: KernelContext) throws -> [HostTensor?] {
     let tensors = context.inputs.compactMap { $0 }
     guard let first = tensors.first else { throw context.failure("expected at least one input") }
-    let axis = try Self.axis(
-      context.int("axis", default: context.opsetVersion < 4 ? 1 : Int.min), rank: first.rank, context)
+    guard let listed = context.int("axis") ?? (context.opsetVersion < 4 ? 1 : nil) else {
+      throw context.failure("expected an 'axis' attribute")
+    }
+    let axis = try Self.axis(listed, rank: first.rank, context)
     var total = 0
     for tensor in tensors {
       guard tensor.dataType == first.dataType, tensor.rank == first.rank else {
