@@ -7,5 +7,8 @@ extension KernelRegistry {
     ElementwiseBinary.register(&registry)
     ElementwiseComparison.register(&registry)
     ElementwiseCast.register(&registry)
+    ElementwiseSoftmax.register(&registry)
+    ElementwiseClip.register(&registry)
+    ElementwiseIdentity.register(&registry)
   }
 }

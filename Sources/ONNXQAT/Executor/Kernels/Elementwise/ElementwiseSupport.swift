@@ -80,6 +80,18 @@ enum ElementwiseSupport {
     }
   }
 
+  /// Element 0 of a floating-point tensor as float32.
+  static func firstFloat(_ x: HostTensor) -> Float {
+    let wide = toFloat(x)
+    return withExtendedLifetime(wide) { wide.pointer(Float.self)[0] }
+  }
+
+  /// Element 0 of an integer or bool tensor as Int64 (uint64 reinterpreted).
+  static func firstInt64(_ x: HostTensor) -> Int64 {
+    let wide = widen(x)
+    return withExtendedLifetime(wide) { wide.pointer(Int64.self)[0] }
+  }
+
   /// The integer types the arithmetic ops accept.
   static let integerTypes: Set<DataType> = [.int8, .uint8, .int16, .uint16, .int32, .uint32, .int64, .uint64]
 

@@ -169,14 +169,17 @@ enum ElementwiseUnary {
 protocol ElementwiseMathShim {
   static func exponential(_ x: Self) -> Self
   static func logarithm1p(_ x: Self) -> Self
+  static func logarithm(_ x: Self) -> Self
 }
 
 extension Float: ElementwiseMathShim {
   static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
   static func logarithm1p(_ x: Float) -> Float { Foundation.log1p(x) }
+  static func logarithm(_ x: Float) -> Float { Foundation.log(x) }
 }
 
 extension Double: ElementwiseMathShim {
   static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
   static func logarithm1p(_ x: Double) -> Double { Foundation.log1p(x) }
+  static func logarithm(_ x: Double) -> Double { Foundation.log(x) }
 }
