@@ -10,5 +10,8 @@ extension KernelRegistry {
     ElementwiseSoftmax.register(&registry)
     ElementwiseClip.register(&registry)
     ElementwiseIdentity.register(&registry)
+    ElementwiseReduce.register(&registry)
+    ElementwiseArgMax.register(&registry)
+    ElementwiseCumSum.register(&registry)
   }
 }

@@ -116,7 +116,7 @@ enum ElementwiseCast {
 
   /// Truncation of a Double to Int64 as x86 does (INT64_MIN for NaN and out-of-range values).
   static func int64(_ value: Double) -> Int64 {
-    guard value.isFinite, value > -9.3e18, value < 9.3e18 else { return .min }
+    guard value.isFinite, value >= -0x1p63, value < 0x1p63 else { return .min }
     return Int64(value.rounded(.towardZero))
   }
 
