@@ -3,7 +3,7 @@
 /// and QuantizeLinear specify: round to nearest, ties to the even code, over the format's
 /// sorted finite values. Past the largest finite value M (from M + ulp/2 on, ties to even):
 /// `saturate` gives ±M; otherwise ±infinity where the format has one (e5m2), NaN where it does
-/// not. ±infinity becomes ±M when saturating. NaN becomes the format's NaN (the negative-zero
+/// not (with the sign, in the fn formats). ±infinity becomes ±M when saturating. NaN becomes the format's NaN (the negative-zero
 /// code for formats without NaN, as ml_dtypes does). Negative values that round to zero in
 /// the "uz" formats become +0 (their negative-zero code is NaN).
 struct ElementwiseMinifloatEncoder {
@@ -73,7 +73,7 @@ struct ElementwiseMinifloatEncoder {
     if overflowed {
       if saturate { return UInt8(maxCode) | sign }
       if let infinityCode { return infinityCode | sign }
-      return nanCode
+      return unsignedZero ? nanCode : nanCode | sign
     }
     if code == 0 && unsignedZero { return 0 }
     return UInt8(code) | sign
