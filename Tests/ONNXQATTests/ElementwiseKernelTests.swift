@@ -325,4 +325,25 @@ final class ElementwiseKernelTests: XCTestCase {
       try run("BitShift", opset: 11, [x, s], attributes: [.string("direction", "RIGHT")])[0].values(UInt8.self),
       [0, 0x40, 0])
   }
+
+  /// The float32 fast paths (equal shapes, scalar, one contiguous broadcast block, either side)
+  /// agree with the general broadcasting path (Add on double, converted).
+  func testFloatFastPathsMatchGeneralBroadcast() throws {
+    let shapes: [([Int], [Int])] = [
+      ([2, 3, 4], [2, 3, 4]), ([2, 3, 4], []), ([], [2, 3, 4]), ([2, 3, 4], [1]), ([2, 3, 4], [4]), ([4], [2, 3, 4]),
+      ([2, 3, 4], [1, 3, 1]), ([3, 1], [2, 3, 4]), ([2, 3, 4], [2, 1, 4]), ([2, 1, 4], [1, 3, 1]),
+    ]
+    for (sa, sb) in shapes {
+      let a = floats((0..<sa.reduce(1, *)).map { Float($0) + 1 }, sa)
+      let b = floats((0..<sb.reduce(1, *)).map { Float($0) * 0.5 + 2 }, sb)
+      let da = try ElementwiseCast.convert(a, to: .double, saturate: true)
+      let db = try ElementwiseCast.convert(b, to: .double, saturate: true)
+      for op in ["Add", "Sub", "Mul", "Div"] {
+        let fast = try run(op, opset: 14, [a, b])[0]
+        let general = try run(op, opset: 14, [da, db])[0]
+        XCTAssertEqual(fast.shape, general.shape, "\(op) \(sa) \(sb)")
+        XCTAssertEqual(fast.doubles().map { Float($0) }, general.doubles().map { Float($0) }, "\(op) \(sa) \(sb)")
+      }
+    }
+  }
 }

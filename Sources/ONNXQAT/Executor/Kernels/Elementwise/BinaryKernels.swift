@@ -86,20 +86,27 @@ enum ElementwiseBinary {
   static func register(_ registry: inout KernelRegistry) {
     let versions = 7...Int.max
     registry.register("Add", versions: versions) { context in
-      [try arithmetic(context, context.input(0), context.input(1), +, +, &+, &+)]
+      let (a, b) = (try context.input(0), try context.input(1))
+      if let result = ElementwiseFloatBinary.run(a, b, .add) { return [result] }
+      return [try arithmetic(context, a, b, +, +, &+, &+)]
     }
     registry.register("Sub", versions: versions) { context in
-      [try arithmetic(context, context.input(0), context.input(1), -, -, &-, &-)]
+      let (a, b) = (try context.input(0), try context.input(1))
+      if let result = ElementwiseFloatBinary.run(a, b, .sub) { return [result] }
+      return [try arithmetic(context, a, b, -, -, &-, &-)]
     }
     registry.register("Mul", versions: versions) { context in
-      [try arithmetic(context, context.input(0), context.input(1), *, *, &*, &*)]
+      let (a, b) = (try context.input(0), try context.input(1))
+      if let result = ElementwiseFloatBinary.run(a, b, .mul) { return [result] }
+      return [try arithmetic(context, a, b, *, *, &*, &*)]
     }
     registry.register("Div", versions: versions) { context in
-      let b = try context.input(1)
+      let (a, b) = (try context.input(0), try context.input(1))
+      if let result = ElementwiseFloatBinary.run(a, b, .div) { return [result] }
       try checkDivisor(context, b)
       return [
         try arithmetic(
-          context, context.input(0), b, /, /, { $0.dividedReportingOverflow(by: $1).partialValue },
+          context, a, b, /, /, { $0.dividedReportingOverflow(by: $1).partialValue },
           { $0.dividedReportingOverflow(by: $1).partialValue })
       ]
     }
@@ -207,11 +214,15 @@ enum ElementwiseBinary {
         }
       ]
     }
+    func add(_ context: KernelContext, _ a: HostTensor, _ b: HostTensor) throws -> HostTensor {
+      if let result = ElementwiseFloatBinary.run(a, b, .add) { return result }
+      return try arithmetic(context, a, b, +, +, &+, &+)
+    }
     registry.register("Sum", versions: 6...Int.max) { context in
-      [try fold(context) { try arithmetic(context, $0, $1, +, +, &+, &+) }]
+      [try fold(context) { try add(context, $0, $1) }]
     }
     registry.register("Mean", versions: 6...Int.max) { context in
-      let sum = try fold(context) { try arithmetic(context, $0, $1, +, +, &+, &+) }
+      let sum = try fold(context) { try add(context, $0, $1) }
       let count = context.inputs.compactMap { $0 }.count
       let divisor = try ElementwiseCast.convert(HostTensor.scalar(Float(count)), to: sum.dataType, saturate: true)
       return [try arithmetic(context, sum, divisor, /, /, { $0 / $1 }, { $0 / $1 })]
