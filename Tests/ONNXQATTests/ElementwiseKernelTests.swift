@@ -130,6 +130,14 @@ final class ElementwiseKernelTests: XCTestCase {
     XCTAssertEqual(y.values(Float.self), [0.25, 0.5])
   }
 
+  func testPReluSlopeMustBroadcastToX() throws {
+    let y = try run("PRelu", opset: 16, [floats([-2, 2, -4, 4], [2, 2]), floats([0.5, 0.25])])[0]
+    XCTAssertEqual(y.values(Float.self), [-1, 2, -2, 4])
+    XCTAssertThrowsError(try run("PRelu", opset: 16, [floats([-2]), floats([0.5, 0.25])])) { error in
+      XCTAssertTrue("\(error)".contains("expected a shape that broadcasts to x's [1]"), "\(error)")
+    }
+  }
+
   func testShapesThatDoNotBroadcast() throws {
     XCTAssertThrowsError(try run("Add", opset: 14, [floats([1, 2, 3]), floats([1, 2])])) { error in
       XCTAssertTrue("\(error)".contains("do not broadcast"), "\(error)")
@@ -205,6 +213,14 @@ final class ElementwiseKernelTests: XCTestCase {
     XCTAssertEqual(f[1], -.infinity)
     XCTAssertTrue(f[2].isNaN)
     XCTAssertEqual(Array(f[3...]), [1000, 7])
+    let exact = HostTensor(strings: ["9007199254740993", "-3", "100.5"], shape: [3])
+    XCTAssertEqual(
+      try run("Cast", opset: 13, [exact], attributes: [.int("to", 7)])[0].values(Int64.self),
+      [9_007_199_254_740_992, -3, 100])
+    let integers = HostTensor(strings: ["9007199254740993", "-3"], shape: [2])
+    XCTAssertEqual(
+      try run("Cast", opset: 13, [integers], attributes: [.int("to", 7)])[0].values(Int64.self),
+      [9_007_199_254_740_993, -3])
     let back = try run("Cast", opset: 13, [floats([1.5, .infinity, .nan])], attributes: [.int("to", 8)])[0]
     XCTAssertEqual(back.strings, ["1.5", "INF", "NaN"])
     XCTAssertThrowsError(

@@ -158,6 +158,10 @@ enum ElementwiseBinary {
     registry.register("PRelu", versions: versions) { context in
       let x = try context.input(0)
       let slope = try context.input(1)
+      guard (try? Broadcast.shape([x.shape, slope.shape])) == x.shape else {
+        throw context.failure(
+          "input 1 'slope' has shape \(slope.shape); expected a shape that broadcasts to x's \(x.shape)")
+      }
       return [
         try arithmetic(
           context, x, slope, { $0 < 0 ? $0 * $1 : $0 }, { $0 < 0 ? $0 * $1 : $0 }, { $0 < 0 ? $0 &* $1 : $0 },

@@ -20,6 +20,14 @@ enum ElementwiseCast {
     if x.dataType == type { return x }
     if type == .string { return HostTensor(strings: strings(x), shape: x.shape) }
     if x.dataType == .string {
+      if type.isInteger || type == .bool {
+        // Integer text reads exactly (int64 beyond 2^53 included); other text through double.
+        let exact = x.strings.map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        if !exact.contains(nil) {
+          let integers = HostTensor(.int64, shape: x.shape, values: exact.map { $0 ?? 0 })
+          return try convert(integers, to: type, saturate: saturate, roundMode: roundMode)
+        }
+      }
       let parsed = try x.strings.map { text -> Double in
         guard let value = parse(text) else {
           throw ONNXQATError.badArgument("string '\(text)' is not a number")
