@@ -206,6 +206,15 @@ final class ElementwiseKernelTests: XCTestCase {
     XCTAssertEqual(h.values(UInt16.self), [0x3c00, 0x7c00, 0x2e66])
   }
 
+  func testCastOpset1TypeName() throws {
+    let y = try run("Cast", opset: 1, [floats([2.7, -2.7])], attributes: [.string("to", "INT32")])[0]
+    XCTAssertEqual(y.dataType, .int32)
+    XCTAssertEqual(y.values(Int32.self), [2, -2])
+    XCTAssertThrowsError(try run("Cast", opset: 1, [floats([1])], attributes: [.string("to", "QUATERNION")])) {
+      error in XCTAssertTrue("\(error)".contains("attribute 'to'"), "\(error)")
+    }
+  }
+
   func testCastStrings() throws {
     let s = HostTensor(strings: ["1.5", "-INF", "NaN", "1e3", " 7 "], shape: [5])
     let f = try run("Cast", opset: 13, [s], attributes: [.int("to", 1)])[0].values(Float.self)

@@ -8,8 +8,9 @@ import Foundation
 /// `x < 0 ? slope*x : x` (slope broadcast to x), BitShift (`direction` LEFT or RIGHT; unsigned,
 /// and signed from opset 28 with arithmetic right shifts; shifts outside [0, width) give 0, or
 /// -1 for negative values shifted right) and the variadic Min, Max (NaN propagates), Sum
-/// and Mean of one or more inputs. Opsets 6 and earlier (consumed_inputs, legacy `broadcast`
-/// and `axis` attributes) are not registered; every later version has the same semantics.
+/// and Mean of one or more inputs (every opset; before 8 they had no broadcasting, which the
+/// broadcasting kernel reproduces for equal shapes). The binary ops start at opset 7: opsets 1-6
+/// had the legacy `broadcast` and `axis` attributes, which are not supported.
 enum ElementwiseBinary {
   /// `op(a, b)` over the broadcast shape for every numeric type: float32 and double directly,
   /// float16 and bfloat16 through float32, integers widened to 64 bits.
@@ -204,14 +205,14 @@ enum ElementwiseBinary {
       for next in inputs.dropFirst() { result = try step(result, next) }
       return result
     }
-    registry.register("Min", versions: 6...Int.max) { context in
+    registry.register("Min", versions: 1...Int.max) { context in
       [
         try fold(context) {
           try arithmetic(context, $0, $1, nanMin, nanMin, { Swift.min($0, $1) }, { Swift.min($0, $1) })
         }
       ]
     }
-    registry.register("Max", versions: 6...Int.max) { context in
+    registry.register("Max", versions: 1...Int.max) { context in
       [
         try fold(context) {
           try arithmetic(context, $0, $1, nanMax, nanMax, { Swift.max($0, $1) }, { Swift.max($0, $1) })
@@ -222,10 +223,10 @@ enum ElementwiseBinary {
       if let result = ElementwiseFloatBinary.run(a, b, .add) { return result }
       return try arithmetic(context, a, b, +, +, &+, &+)
     }
-    registry.register("Sum", versions: 6...Int.max) { context in
+    registry.register("Sum", versions: 1...Int.max) { context in
       [try fold(context) { try add(context, $0, $1) }]
     }
-    registry.register("Mean", versions: 6...Int.max) { context in
+    registry.register("Mean", versions: 1...Int.max) { context in
       let sum = try fold(context) { try add(context, $0, $1) }
       let count = context.inputs.compactMap { $0 }.count
       let divisor = try ElementwiseCast.convert(HostTensor.scalar(Float(count)), to: sum.dataType, saturate: true)

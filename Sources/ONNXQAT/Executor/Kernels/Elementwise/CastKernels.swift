@@ -1,6 +1,6 @@
 import Foundation
 
-/// Cast (attribute `to`; `saturate` from opset 19, default 1; `round_mode` for float8e8m0 from
+/// Cast (attribute `to`, an enum value, or a type name such as "FLOAT" in opset 1; `saturate` from opset 19, default 1; `round_mode` for float8e8m0 from
 /// opset 24) and CastLike (opset 15: the type of input 1) between every numeric type, bool and
 /// string:
 /// - float to integer truncates toward zero and wraps to the target width (NaN, infinities
@@ -131,8 +131,14 @@ enum ElementwiseCast {
   static func register(_ registry: inout KernelRegistry) {
     registry.register("Cast") { context in
       let x = try context.input(0)
-      guard let to = context.int("to") else { throw context.failure("attribute 'to' is missing") }
-      let type = DataType(rawValue: Int32(truncatingIfNeeded: to))
+      let type: DataType
+      if let to = context.int("to") {
+        type = DataType(rawValue: Int32(truncatingIfNeeded: to))
+      } else if let name = context.string("to"), let named = DataType(name: name.lowercased()) {
+        type = named  // Cast-1: the type by name ("FLOAT")
+      } else {
+        throw context.failure("attribute 'to' is missing or names no known type; expected a TensorProto data type")
+      }
       let saturate = context.int("saturate", default: 1) != 0
       do {
         return [try convert(x, to: type, saturate: saturate, roundMode: context.string("round_mode", default: "up"))]

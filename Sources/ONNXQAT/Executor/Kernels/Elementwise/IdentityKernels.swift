@@ -25,8 +25,10 @@ enum ElementwiseIdentity {
         let one = try ElementwiseCast.convert(
           HostTensor(.bool, shape: [], values: [UInt8(1)]), to: maskType, saturate: true)
         let stride = maskType.storageStride
-        for index in 0..<mask.count {
-          mask.buffer.raw.advanced(by: index * stride).copyMemory(from: one.buffer.raw, byteCount: stride)
+        withExtendedLifetime(one) {
+          for index in 0..<mask.count {
+            mask.buffer.raw.advanced(by: index * stride).copyMemory(from: one.buffer.raw, byteCount: stride)
+          }
         }
       }
       return [x, mask]
