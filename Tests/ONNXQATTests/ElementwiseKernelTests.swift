@@ -267,6 +267,25 @@ final class ElementwiseKernelTests: XCTestCase {
       try run("ReduceMean", opset: 18, [ints], attributes: [.int("keepdims", 0)])[0].values(Int32.self), [3])
   }
 
+  func testIntegerReductionsAreExact() throws {
+    let big = HostTensor(.int64, shape: [2], values: [Int64(1) << 60, 1])
+    XCTAssertEqual(
+      try run("ReduceSum", opset: 13, [big], attributes: [.int("keepdims", 0)])[0].values(Int64.self),
+      [(1 << 60) + 1])
+    XCTAssertEqual(try run("ReduceMax", opset: 13, [big])[0].values(Int64.self), [1 << 60])
+    let int8 = HostTensor(.int8, shape: [3], values: [Int8(100), 100, -7])
+    XCTAssertEqual(try run("ReduceSum", opset: 13, [int8])[0].values(Int8.self), [-63])  // wraps
+    // Empty reductions of integers: the type's bounds for Max and Min, 0 and 1 for Sum and Prod.
+    let empty = HostTensor(.int8, shape: [0, 2], values: [Int8]())
+    let axes = HostTensor(.int64, shape: [1], values: [Int64(0)])
+    XCTAssertEqual(try run("ReduceMax", opset: 18, [empty, axes])[0].values(Int8.self), [-128, -128])
+    XCTAssertEqual(try run("ReduceMin", opset: 18, [empty, axes])[0].values(Int8.self), [127, 127])
+    let empty64 = HostTensor(.int64, shape: [0], values: [Int64]())
+    XCTAssertEqual(try run("ReduceMin", opset: 18, [empty64])[0].values(Int64.self), [Int64.max])
+    XCTAssertEqual(try run("ReduceMax", opset: 18, [empty64])[0].values(Int64.self), [Int64.min])
+    XCTAssertEqual(try run("ReduceProd", opset: 18, [empty64])[0].values(Int64.self), [1])
+  }
+
   func testArgMaxSelectLastIndexAndIntegers() throws {
     let x = HostTensor(.int64, shape: [2, 3], values: [Int64(5), 1, 5, -1, -1, -2])
     XCTAssertEqual(try run("ArgMax", opset: 13, [x], attributes: [.int("axis", 1)])[0].values(Int64.self), [0, 0])

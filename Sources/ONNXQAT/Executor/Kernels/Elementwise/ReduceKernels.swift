@@ -8,8 +8,10 @@ import Foundation
 /// `axes` is an attribute before opset 13 for ReduceSum and before opset 18 for the others, and
 /// the optional int64 input 1 from then on. Empty reductions give the op's identity: 0 for
 /// sums, 1 for the product, -inf for ReduceMax, ReduceLogSum and ReduceLogSumExp, +inf for
-/// ReduceMin, NaN for ReduceMean. Accumulation is in double (int64 sums above 2^53 round);
-/// the result is converted back to the input type (integer means truncate).
+/// ReduceMin (the type's lowest and highest value for integers), NaN for ReduceMean.
+/// Integer Sum, Prod, Max, Min, L1 and SumSquare accumulate exactly in int64 (wrapping; uint64
+/// goes through double); everything else accumulates in double and converts back to the input
+/// type (integer means truncate).
 enum ElementwiseReduce {
   static func register(_ registry: inout KernelRegistry) {
     registry.register("ReduceSum") { try reduce($0, ElementwiseReduceSum.self, inputAxesFrom: 13) }
@@ -44,32 +46,65 @@ enum ElementwiseReduce {
     let keepdims = context.int("keepdims", default: 1) != 0
     let keptShape = x.shape.enumerated().map { reduced[$0.offset] ? 1 : $0.element }
     let outputShape = keepdims ? keptShape : x.shape.enumerated().filter { !reduced[$0.offset] }.map(\.element)
-    let accumulators: [Double]
+    if let initial = R.integerInitial, ElementwiseSupport.integerTypes.contains(x.dataType) || x.dataType == .bool,
+      x.dataType != .uint64, let bits = x.dataType.bitWidth
+    {
+      // Exact int64 accumulation (wrapping); an empty Max/Min gives the type's lowest/highest.
+      let signed = x.dataType.isSigned
+      let lowest: Int64 = signed ? Int64.min >> Int64(64 - bits) : 0
+      let highest: Int64 = x.dataType == .bool ? 1 : (signed ? Int64.max >> Int64(64 - bits) : (1 << Int64(bits)) - 1)
+      let wide = ElementwiseSupport.widen(x)
+      let values = runInteger(
+        wide, R.self, initial: initial, empty: R.integerEmpty(lowest: lowest, highest: highest), reduced: reduced,
+        keptShape: keptShape)
+      return [ElementwiseSupport.narrow(HostTensor(.int64, shape: outputShape, values: values), to: x.dataType)]
+    }
+    let values: [Double]
     switch x.dataType {
-    case .float: accumulators = run(x, Float.self, R.self, reduced: reduced, keptShape: keptShape)
-    case .double: accumulators = run(x, Double.self, R.self, reduced: reduced, keptShape: keptShape)
-    case .uint64: accumulators = run(x, UInt64.self, R.self, reduced: reduced, keptShape: keptShape)
+    case .float: values = run(x, Float.self, R.self, reduced: reduced, keptShape: keptShape)
+    case .double: values = run(x, Double.self, R.self, reduced: reduced, keptShape: keptShape)
+    case .uint64: values = run(x, UInt64.self, R.self, reduced: reduced, keptShape: keptShape)
     case .float16, .bfloat16:
-      accumulators = run(ElementwiseSupport.toFloat(x), Float.self, R.self, reduced: reduced, keptShape: keptShape)
+      values = run(ElementwiseSupport.toFloat(x), Float.self, R.self, reduced: reduced, keptShape: keptShape)
     default:
       guard ElementwiseSupport.integerTypes.contains(x.dataType) || x.dataType == .bool else {
         throw ElementwiseSupport.unsupported(context, x.dataType, expected: "a numeric type")
       }
-      accumulators = run(ElementwiseSupport.widen(x), Int64.self, R.self, reduced: reduced, keptShape: keptShape)
-    }
-    var values = accumulators
-    if !x.dataType.isFloatingPoint, let bits = x.dataType.bitWidth {
-      // Empty ReduceMax/ReduceMin of integers: the type's lowest or highest value.
-      let signed = x.dataType.isSigned
-      let lowest = x.dataType == .bool || !signed ? 0 : -Double(sign: .plus, exponent: bits - 1, significand: 1)
-      let highest =
-        x.dataType == .bool ? 1 : Double(sign: .plus, exponent: signed ? bits - 1 : bits, significand: 1) - 1
-      for index in values.indices where values[index].isInfinite {
-        values[index] = values[index] < 0 ? lowest : highest
-      }
+      values = run(ElementwiseSupport.widen(x), Int64.self, R.self, reduced: reduced, keptShape: keptShape)
     }
     let result = HostTensor(.double, shape: outputShape, values: values)
     return [try ElementwiseCast.convert(result, to: x.dataType, saturate: true)]
+  }
+
+  /// The exact reduction of an int64 tensor (ops with an integer form).
+  static func runInteger<R: ElementwiseReducer>(
+    _ x: HostTensor, _: R.Type, initial: Int64, empty: Int64, reduced: [Bool], keptShape: [Int]
+  ) -> [Int64] {
+    let outputCount = keptShape.reduce(1, *)
+    let n = zip(x.shape, reduced).filter(\.1).map(\.0).reduce(1, *)
+    var accumulators = [Int64](repeating: n == 0 ? empty : initial, count: outputCount)
+    let source = x.pointer(Int64.self)
+    let first = reduced.firstIndex(of: true) ?? 0
+    let last = reduced.lastIndex(of: true) ?? -1
+    if reduced.isEmpty || !reduced[first...max(first, last)].contains(false) {
+      let outer = x.shape.prefix(first).reduce(1, *)
+      let inner = x.shape.dropFirst(last + 1).reduce(1, *)
+      accumulators.withUnsafeMutableBufferPointer { acc in
+        for o in 0..<outer {
+          for k in 0..<n {
+            let row = (o * n + k) * inner
+            for i in 0..<inner { R.integerStep(&acc[o * inner + i], source[row + i]) }
+          }
+        }
+      }
+    } else {
+      accumulators.withUnsafeMutableBufferPointer { acc in
+        Broadcast.forEach(x.shape, operands: [keptShape]) { index, offsets in
+          R.integerStep(&acc[offsets[0]], source[index])
+        }
+      }
+    }
+    return accumulators
   }
 
   /// The reduction of `x` (elements of type `S`) into one accumulator per kept element.
@@ -110,13 +145,23 @@ protocol ElementwiseReducer {
   static var initial: Double { get }
   static func step(_ accumulator: inout Double, _ x: Double)
   static func finish(_ accumulator: Double, count: Int) -> Double
+  /// The start of an exact int64 accumulation, nil when the op goes through double.
+  static var integerInitial: Int64? { get }
+  static func integerStep(_ accumulator: inout Int64, _ x: Int64)
+  /// The result of an empty integer reduction.
+  static func integerEmpty(lowest: Int64, highest: Int64) -> Int64
 }
 
 extension ElementwiseReducer {
   static func finish(_ accumulator: Double, count: Int) -> Double { accumulator }
+  static var integerInitial: Int64? { nil }
+  static func integerStep(_ accumulator: inout Int64, _ x: Int64) {}
+  static func integerEmpty(lowest: Int64, highest: Int64) -> Int64 { integerInitial ?? 0 }
 }
 
 enum ElementwiseReduceSum: ElementwiseReducer {
+  static let integerInitial: Int64? = 0
+  static func integerStep(_ accumulator: inout Int64, _ x: Int64) { accumulator &+= x }
   static let initial: Double = 0
   static func step(_ accumulator: inout Double, _ x: Double) { accumulator += x }
 }
@@ -128,21 +173,31 @@ enum ElementwiseReduceMean: ElementwiseReducer {
 }
 
 enum ElementwiseReduceMax: ElementwiseReducer {
+  static let integerInitial: Int64? = .min
+  static func integerStep(_ accumulator: inout Int64, _ x: Int64) { if x > accumulator { accumulator = x } }
+  static func integerEmpty(lowest: Int64, highest: Int64) -> Int64 { lowest }
   static let initial = -Double.infinity
   static func step(_ accumulator: inout Double, _ x: Double) { if x > accumulator || x.isNaN { accumulator = x } }
 }
 
 enum ElementwiseReduceMin: ElementwiseReducer {
+  static let integerInitial: Int64? = .max
+  static func integerStep(_ accumulator: inout Int64, _ x: Int64) { if x < accumulator { accumulator = x } }
+  static func integerEmpty(lowest: Int64, highest: Int64) -> Int64 { highest }
   static let initial = Double.infinity
   static func step(_ accumulator: inout Double, _ x: Double) { if x < accumulator || x.isNaN { accumulator = x } }
 }
 
 enum ElementwiseReduceProd: ElementwiseReducer {
+  static let integerInitial: Int64? = 1
+  static func integerStep(_ accumulator: inout Int64, _ x: Int64) { accumulator &*= x }
   static let initial: Double = 1
   static func step(_ accumulator: inout Double, _ x: Double) { accumulator *= x }
 }
 
 enum ElementwiseReduceL1: ElementwiseReducer {
+  static let integerInitial: Int64? = 0
+  static func integerStep(_ accumulator: inout Int64, _ x: Int64) { accumulator &+= x < 0 ? 0 &- x : x }
   static let initial: Double = 0
   static func step(_ accumulator: inout Double, _ x: Double) { accumulator += abs(x) }
 }
@@ -154,6 +209,8 @@ enum ElementwiseReduceL2: ElementwiseReducer {
 }
 
 enum ElementwiseReduceSumSquare: ElementwiseReducer {
+  static let integerInitial: Int64? = 0
+  static func integerStep(_ accumulator: inout Int64, _ x: Int64) { accumulator &+= x &* x }
   static let initial: Double = 0
   static func step(_ accumulator: inout Double, _ x: Double) { accumulator += x * x }
 }
