@@ -138,6 +138,28 @@ final class ElementwiseKernelTests: XCTestCase {
     }
   }
 
+  func testPowConstantExponentsMatchPow() throws {
+    let values: [Float] = [-.infinity, -2, -0.0, 0, 0.3, 1.7, 3, .infinity, .nan]
+    for e: Float in [1, 2, 0.5, -1, 2.5] {
+      let y = try run("Pow", opset: 15, [floats(values), .scalar(e)])[0].values(Float.self)
+      for (index, x) in values.enumerated() {
+        let expected = Foundation.pow(x, e)
+        XCTAssertTrue(
+          y[index] == expected && y[index].sign == expected.sign || y[index].isNaN && expected.isNaN,
+          "pow(\(x), \(e)) = \(y[index]); expected \(expected)")
+      }
+    }
+  }
+
+  func testReduceLastAxisPartialsAndNaN() throws {
+    let x = floats([1, 2, 3, 4, 5, 6, 7, .nan, 9, 10, 11, 12, 13, 14], [2, 7])
+    XCTAssertEqual(try run("ReduceSum", opset: 11, [x], attributes: [.ints("axes", [1])])[0].doubles()[0], 28)
+    let max = try run("ReduceMax", opset: 11, [x], attributes: [.ints("axes", [1])])[0].values(Float.self)
+    XCTAssertEqual(max[0], 7)
+    XCTAssertTrue(max[1].isNaN)
+    XCTAssertEqual(try run("ReduceProd", opset: 11, [x], attributes: [.ints("axes", [1])])[0].doubles()[0], 5040)
+  }
+
   func testShapesThatDoNotBroadcast() throws {
     XCTAssertThrowsError(try run("Add", opset: 14, [floats([1, 2, 3]), floats([1, 2])])) { error in
       XCTAssertTrue("\(error)".contains("do not broadcast"), "\(error)")

@@ -131,6 +131,22 @@ enum ElementwiseBinary {
       let base = try context.input(0)
       let exponent = try context.input(1)
       let type = base.dataType
+      if type == .float && exponent.count == 1 && base.rank >= exponent.rank {
+        // Common constant exponents without powf.
+        let e = ElementwiseSupport.firstFloat(try ElementwiseCast.convert(exponent, to: .float, saturate: true))
+        switch e {
+        case 1: return [ElementwiseSupport.map(base, Float.self, into: .float) { $0 }]
+        case 2: return [ElementwiseSupport.map(base, Float.self, into: .float) { $0 * $0 }]
+        case 0.5:
+          return [
+            ElementwiseSupport.map(base, Float.self, into: .float) {
+              $0 == -.infinity ? .infinity : ($0 == 0 ? 0 : $0.squareRoot())
+            }
+          ]
+        case -1: return [ElementwiseSupport.map(base, Float.self, into: .float) { 1 / $0 }]
+        default: return [ElementwiseSupport.map(base, Float.self, into: .float) { Foundation.pow($0, e) }]
+        }
+      }
       if ElementwiseSupport.floatTypes.contains(type) {
         let converted = try ElementwiseCast.convert(exponent, to: type, saturate: true)
         return [

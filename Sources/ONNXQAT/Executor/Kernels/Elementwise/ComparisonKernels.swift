@@ -72,6 +72,11 @@ enum ElementwiseComparison {
     let px = x.pointer(T.self)
     let py = y.pointer(T.self)
     let target = result.pointer(T.self)
+    let count = result.count
+    if condition.count == count && x.count == count && y.count == count {
+      for index in 0..<count { target[index] = c[index] != 0 ? px[index] : py[index] }
+      return result
+    }
     Broadcast.forEach(shape, operands: [condition.shape, x.shape, y.shape]) { index, offsets in
       target[index] = c[offsets[0]] != 0 ? px[offsets[1]] : py[offsets[2]]
     }

@@ -122,6 +122,27 @@ enum ElementwiseReduce {
       let outer = x.shape.prefix(first).reduce(1, *)
       let inner = x.shape.dropFirst(last + 1).reduce(1, *)
       accumulators.withUnsafeMutableBufferPointer { acc in
+        if inner == 1 {
+          // Reducing the last axes: four independent partial results per row, then combined.
+          for o in 0..<outer {
+            let row = source + o * n
+            var partial = (R.initial, R.initial, R.initial, R.initial)
+            var k = 0
+            while k + 4 <= n {
+              R.step(&partial.0, row[k].castDouble)
+              R.step(&partial.1, row[k + 1].castDouble)
+              R.step(&partial.2, row[k + 2].castDouble)
+              R.step(&partial.3, row[k + 3].castDouble)
+              k += 4
+            }
+            while k < n {
+              R.step(&partial.0, row[k].castDouble)
+              k += 1
+            }
+            acc[o] = R.combine(R.combine(partial.0, partial.1), R.combine(partial.2, partial.3))
+          }
+          return
+        }
         for o in 0..<outer {
           for k in 0..<n {
             let row = (o * n + k) * inner
@@ -145,6 +166,8 @@ protocol ElementwiseReducer {
   static var initial: Double { get }
   static func step(_ accumulator: inout Double, _ x: Double)
   static func finish(_ accumulator: Double, count: Int) -> Double
+  /// Merges two partial accumulators.
+  static func combine(_ a: Double, _ b: Double) -> Double
   /// The start of an exact int64 accumulation, nil when the op goes through double.
   static var integerInitial: Int64? { get }
   static func integerStep(_ accumulator: inout Int64, _ x: Int64)
@@ -154,6 +177,7 @@ protocol ElementwiseReducer {
 
 extension ElementwiseReducer {
   static func finish(_ accumulator: Double, count: Int) -> Double { accumulator }
+  static func combine(_ a: Double, _ b: Double) -> Double { a + b }
   static var integerInitial: Int64? { nil }
   static func integerStep(_ accumulator: inout Int64, _ x: Int64) {}
   static func integerEmpty(lowest: Int64, highest: Int64) -> Int64 { integerInitial ?? 0 }
@@ -173,6 +197,11 @@ enum ElementwiseReduceMean: ElementwiseReducer {
 }
 
 enum ElementwiseReduceMax: ElementwiseReducer {
+  static func combine(_ a: Double, _ b: Double) -> Double {
+    var result = a
+    step(&result, b)
+    return result
+  }
   static let integerInitial: Int64? = .min
   static func integerStep(_ accumulator: inout Int64, _ x: Int64) { if x > accumulator { accumulator = x } }
   static func integerEmpty(lowest: Int64, highest: Int64) -> Int64 { lowest }
@@ -181,6 +210,11 @@ enum ElementwiseReduceMax: ElementwiseReducer {
 }
 
 enum ElementwiseReduceMin: ElementwiseReducer {
+  static func combine(_ a: Double, _ b: Double) -> Double {
+    var result = a
+    step(&result, b)
+    return result
+  }
   static let integerInitial: Int64? = .max
   static func integerStep(_ accumulator: inout Int64, _ x: Int64) { if x < accumulator { accumulator = x } }
   static func integerEmpty(lowest: Int64, highest: Int64) -> Int64 { highest }
@@ -189,6 +223,7 @@ enum ElementwiseReduceMin: ElementwiseReducer {
 }
 
 enum ElementwiseReduceProd: ElementwiseReducer {
+  static func combine(_ a: Double, _ b: Double) -> Double { a * b }
   static let integerInitial: Int64? = 1
   static func integerStep(_ accumulator: inout Int64, _ x: Int64) { accumulator &*= x }
   static let initial: Double = 1
