@@ -82,6 +82,12 @@ final class ElementwiseKernelTests: XCTestCase {
     XCTAssertEqual(Double(l[7]), Foundation.log(1 / (1 + Foundation.exp(-2))), accuracy: 1e-6)
   }
 
+  func testHardmaxOpset11FlattensAtAxis() throws {
+    let x = floats([0, 5, 1, 5, 9, 2, 3, 4], [2, 2, 2])
+    XCTAssertEqual(try run("Hardmax", opset: 11, [x])[0].values(Float.self), [0, 1, 0, 0, 1, 0, 0, 0])
+    XCTAssertEqual(try run("Hardmax", opset: 13, [x])[0].values(Float.self), [0, 1, 0, 1, 1, 0, 0, 1])
+  }
+
   func testSoftmaxAxisOutOfRange() throws {
     XCTAssertThrowsError(try run("Softmax", opset: 13, [floats([1, 2])], attributes: [.int("axis", 2)])) { error in
       XCTAssertTrue("\(error)".contains("axis 2 is out of range for rank 1"), "\(error)")

@@ -4,13 +4,15 @@ import Foundation
 /// Add, Sub, Mul, Div (integers truncate toward zero; a zero divisor is an error), Mod
 /// (`fmod` 0: the result takes the divisor's sign, as Python's `%`; 1: the dividend's, as C's
 /// fmod), Pow (base float, double, float16, bfloat16, int32 or int64; exponent any numeric
-/// type, converted to the base type; integer powers by repeated squaring), PRelu
+/// type, converted to the base type; integer powers by repeated squaring; a constant float32
+/// exponent 1, 2, 0.5 or -1 without powf), PRelu
 /// `x < 0 ? slope*x : x` (slope broadcast to x), BitShift (`direction` LEFT or RIGHT; unsigned,
 /// and signed from opset 28 with arithmetic right shifts; shifts outside [0, width) give 0, or
 /// -1 for negative values shifted right) and the variadic Min, Max (NaN propagates), Sum
 /// and Mean of one or more inputs (every opset; before 8 they had no broadcasting, which the
 /// broadcasting kernel reproduces for equal shapes). The binary ops start at opset 7: opsets 1-6
-/// had the legacy `broadcast` and `axis` attributes, which are not supported.
+/// had the legacy `broadcast` and `axis` attributes, which are not supported. float32 Add, Sub,
+/// Mul and Div take the loops of `ElementwiseFloatBinary` where they apply.
 enum ElementwiseBinary {
   /// `op(a, b)` over the broadcast shape for every numeric type: float32 and double directly,
   /// float16 and bfloat16 through float32, integers widened to 64 bits.
