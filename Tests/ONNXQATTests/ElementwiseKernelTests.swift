@@ -166,6 +166,32 @@ final class ElementwiseKernelTests: XCTestCase {
     XCTAssertEqual(try run("ReduceProd", opset: 11, [x], attributes: [.ints("axes", [1])])[0].doubles()[0], 5040)
   }
 
+  /// The block loops of `ElementwiseBroadcast` agree with the general walk (Greater and Max on
+  /// int32 against the same computed element by element).
+  func testBlockBroadcastMatchesGeneralWalk() throws {
+    let shapes: [([Int], [Int])] = [
+      ([2, 3, 4], [4]), ([4], [2, 3, 4]), ([2, 3, 4], [1, 3, 1]), ([3, 1], [2, 3, 4]), ([2, 3, 4], [2, 1, 4]),
+      ([2, 1, 4], [1, 3, 1]), ([2, 3, 4], [3, 4]), ([0, 3], [3]),
+    ]
+    for (sa, sb) in shapes {
+      let a = HostTensor(.int32, shape: sa, values: (0..<sa.reduce(1, *)).map { Int32(($0 * 7) % 11) })
+      let b = HostTensor(.int32, shape: sb, values: (0..<sb.reduce(1, *)).map { Int32(($0 * 5) % 9) })
+      let shape = try Broadcast.shape([sa, sb])
+      var greater: [UInt8] = []
+      var maximum: [Int32] = []
+      let va = a.values(Int32.self)
+      let vb = b.values(Int32.self)
+      Broadcast.forEach(shape, operands: [sa, sb]) { _, offsets in
+        greater.append(va[offsets[0]] > vb[offsets[1]] ? 1 : 0)
+        maximum.append(Swift.max(va[offsets[0]], vb[offsets[1]]))
+      }
+      let g = try run("Greater", opset: 13, [a, b])[0]
+      XCTAssertEqual(g.shape, shape)
+      XCTAssertEqual(g.values(UInt8.self), greater, "\(sa) \(sb)")
+      XCTAssertEqual(try run("Max", opset: 13, [a, b])[0].values(Int32.self), maximum, "\(sa) \(sb)")
+    }
+  }
+
   func testShapesThatDoNotBroadcast() throws {
     XCTAssertThrowsError(try run("Add", opset: 14, [floats([1, 2, 3]), floats([1, 2])])) { error in
       XCTAssertTrue("\(error)".contains("do not broadcast"), "\(error)")

@@ -25,10 +25,10 @@ enum ElementwiseBinary {
     let type = a.dataType
     do {
       switch type {
-      case .float: return try Broadcast.binary(a, b, Float.self, Float.self, into: .float, float)
-      case .double: return try Broadcast.binary(a, b, Double.self, Double.self, into: .double, double)
+      case .float: return try ElementwiseBroadcast.binary(a, b, Float.self, Float.self, into: .float, float)
+      case .double: return try ElementwiseBroadcast.binary(a, b, Double.self, Double.self, into: .double, double)
       case .float16, .bfloat16:
-        let wide = try Broadcast.binary(
+        let wide = try ElementwiseBroadcast.binary(
           ElementwiseSupport.toFloat(a), ElementwiseSupport.toFloat(b), Float.self, Float.self, into: .float, float)
         return ElementwiseSupport.fromFloat(wide, to: type)
       default:
@@ -37,8 +37,10 @@ enum ElementwiseBinary {
         }
         let wa = ElementwiseSupport.widen(a)
         let wb = ElementwiseSupport.widen(b)
-        if type == .uint64 { return try Broadcast.binary(wa, wb, UInt64.self, UInt64.self, into: .uint64, uint) }
-        let wide = try Broadcast.binary(wa, wb, Int64.self, Int64.self, into: .int64, int)
+        if type == .uint64 {
+          return try ElementwiseBroadcast.binary(wa, wb, UInt64.self, UInt64.self, into: .uint64, uint)
+        }
+        let wide = try ElementwiseBroadcast.binary(wa, wb, Int64.self, Int64.self, into: .int64, int)
         return ElementwiseSupport.narrow(wide, to: type)
       }
     } catch let error as ONNXQATError {
@@ -165,12 +167,12 @@ enum ElementwiseBinary {
       let result: HostTensor
       if exponent.dataType.isFloatingPoint {
         let e = try ElementwiseCast.convert(exponent, to: .double, saturate: true)
-        result = try Broadcast.binary(wideBase, e, Int64.self, Double.self, into: .int64) {
+        result = try ElementwiseBroadcast.binary(wideBase, e, Int64.self, Double.self, into: .int64) {
           ElementwiseCast.int64(Foundation.pow(Double($0), $1))
         }
       } else {
         let e = try ElementwiseCast.convert(exponent, to: .int64, saturate: true)
-        result = try Broadcast.binary(wideBase, e, Int64.self, Int64.self, into: .int64, integerPower)
+        result = try ElementwiseBroadcast.binary(wideBase, e, Int64.self, Int64.self, into: .int64, integerPower)
       }
       return [ElementwiseSupport.narrow(result, to: type)]
     }

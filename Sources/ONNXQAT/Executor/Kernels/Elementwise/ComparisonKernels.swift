@@ -17,9 +17,13 @@ enum ElementwiseComparison {
     let type = a.dataType
     switch type {
     case .float:
-      return [try Broadcast.binary(a, b, Float.self, Float.self, into: .bool) { float($0, $1) ? UInt8(1) : 0 }]
+      return [
+        try ElementwiseBroadcast.binary(a, b, Float.self, Float.self, into: .bool) { float($0, $1) ? UInt8(1) : 0 }
+      ]
     case .double:
-      return [try Broadcast.binary(a, b, Double.self, Double.self, into: .bool) { double($0, $1) ? UInt8(1) : 0 }]
+      return [
+        try ElementwiseBroadcast.binary(a, b, Double.self, Double.self, into: .bool) { double($0, $1) ? UInt8(1) : 0 }
+      ]
     case .string:
       guard context.node.opType == "Equal" else {
         throw ElementwiseSupport.unsupported(context, type, expected: "a numeric type")
@@ -36,7 +40,7 @@ enum ElementwiseComparison {
     default:
       if type.isFloatingPoint {
         return [
-          try Broadcast.binary(
+          try ElementwiseBroadcast.binary(
             ElementwiseSupport.toFloat(a), ElementwiseSupport.toFloat(b), Float.self, Float.self, into: .bool
           ) { float($0, $1) ? UInt8(1) : 0 }
         ]
@@ -47,9 +51,13 @@ enum ElementwiseComparison {
       let wa = ElementwiseSupport.widen(a)
       let wb = ElementwiseSupport.widen(b)
       if type == .uint64 {
-        return [try Broadcast.binary(wa, wb, UInt64.self, UInt64.self, into: .bool) { uint($0, $1) ? UInt8(1) : 0 }]
+        return [
+          try ElementwiseBroadcast.binary(wa, wb, UInt64.self, UInt64.self, into: .bool) { uint($0, $1) ? UInt8(1) : 0 }
+        ]
       }
-      return [try Broadcast.binary(wa, wb, Int64.self, Int64.self, into: .bool) { int($0, $1) ? UInt8(1) : 0 }]
+      return [
+        try ElementwiseBroadcast.binary(wa, wb, Int64.self, Int64.self, into: .bool) { int($0, $1) ? UInt8(1) : 0 }
+      ]
     }
   }
 
@@ -60,7 +68,9 @@ enum ElementwiseComparison {
     for (index, tensor) in [a, b].enumerated() where tensor.dataType != .bool {
       throw ElementwiseSupport.unsupported(context, tensor.dataType, index: index, expected: "bool")
     }
-    return [try Broadcast.binary(a, b, UInt8.self, UInt8.self, into: .bool) { op($0 != 0, $1 != 0) ? UInt8(1) : 0 }]
+    return [
+      try ElementwiseBroadcast.binary(a, b, UInt8.self, UInt8.self, into: .bool) { op($0 != 0, $1 != 0) ? UInt8(1) : 0 }
+    ]
   }
 
   /// Where over `T`-sized elements.
