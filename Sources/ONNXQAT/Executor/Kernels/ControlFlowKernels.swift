@@ -3,6 +3,7 @@ extension KernelRegistry {
   static func registerControlFlow(_ registry: inout KernelRegistry) {
     registry.register("If", ControlFlow.ifKernel)
     registry.register("Loop", ControlFlow.loopKernel)
+    registry.register("Scan", versions: 8...8, ControlFlow.batchedScanKernel)
     registry.register("Scan", versions: 9...Int.max, ControlFlow.scanKernel)
   }
 }
@@ -13,6 +14,9 @@ extension KernelRegistry {
 /// - Loop: `for i in 0..<M while cond`: body(i, cond, carried...) -> (cond, carried..., scans...);
 ///   outputs the final carried values, then each scan output stacked along a new axis 0.
 ///   M and cond are optional ("" inputs).
+/// - Scan (opset 8): inputs are `sequence_lens` (optional; every length must be the full
+///   sequence), then states and scan inputs with a leading batch axis; each batch entry is
+///   scanned along axis 1 (`directions` per scan input) and the results are stacked on axis 0.
 /// - Scan (opset 9+): slices each scan input along its `scan_input_axes` axis (reversed where
 ///   `scan_input_directions` says 1), runs the body per slice with the state, and stacks the
 ///   body's scan outputs along `scan_output_axes` (reversed per `scan_output_directions`).
@@ -58,6 +62,46 @@ enum ControlFlow {
       return try AxisSlices.stack(slices, axis: 0, template: first, context: context)
     }
     return carried + stacked
+  }
+
+  static func batchedScanKernel(_ context: KernelContext) throws -> [HostTensor?] {
+    guard let body = context.graph("body") else { throw context.failure("attribute 'body' is missing") }
+    guard let scanInputCount = context.int("num_scan_inputs") else {
+      throw context.failure("attribute 'num_scan_inputs' is missing")
+    }
+    let inputs = try (1..<context.inputs.count).map { try context.input($0) }
+    let stateCount = inputs.count - scanInputCount
+    guard stateCount >= 0, let batch = inputs.first?.shape.first else {
+      throw context.failure("expected states and scan inputs with a leading batch axis")
+    }
+    let directions = context.ints("directions") ?? Array(repeating: 0, count: scanInputCount)
+    let sequenceLength = inputs[stateCount...].first?.shape[1] ?? 0
+    if let lengths = context.optionalInput(0), lengths.doubles().contains(where: { Int($0) != sequenceLength }) {
+      throw context.failure("sequence_lens shorter than the sequence (\(sequenceLength)) are not supported")
+    }
+    var perBatch = [[HostTensor]](repeating: [], count: body.outputs.count)
+    for entry in 0..<batch {
+      var state = inputs[0..<stateCount].map { AxisSlices.slice($0, axis: 0, at: entry) }
+      let sequences = inputs[stateCount...].map { AxisSlices.slice($0, axis: 0, at: entry) }
+      var collected = [[HostTensor]](repeating: [], count: body.outputs.count - stateCount)
+      for step in 0..<sequenceLength {
+        let slices = sequences.enumerated().map { index, tensor in
+          AxisSlices.slice(tensor, axis: 0, at: directions[index] == 1 ? sequenceLength - 1 - step : step)
+        }
+        let outputs = try context.runSubgraph(body, inputs: state + slices)
+        state = Array(outputs[0..<stateCount])
+        for index in collected.indices { collected[index].append(outputs[stateCount + index]) }
+      }
+      for index in 0..<stateCount { perBatch[index].append(state[index]) }
+      for (index, slices) in collected.enumerated() {
+        guard let first = slices.first else { throw context.failure("has an empty sequence") }
+        perBatch[stateCount + index].append(try AxisSlices.stack(slices, axis: 0, template: first, context: context))
+      }
+    }
+    return try perBatch.map { entries -> HostTensor? in
+      guard let first = entries.first else { return nil }
+      return try AxisSlices.stack(entries, axis: 0, template: first, context: context)
+    }
   }
 
   static func scanKernel(_ context: KernelContext) throws -> [HostTensor?] {
