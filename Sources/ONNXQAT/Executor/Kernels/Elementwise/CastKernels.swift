@@ -7,7 +7,7 @@ import Foundation
 ///   and values outside int64 become INT64_MIN first), as NumPy does on x86; int4/uint4 and
 ///   int2/uint2 wrap to their width;
 /// - to float16 and bfloat16 rounds to nearest even (double through float32), to the float8,
-///   float4 and float6 formats through `ElementwiseMinifloatEncoder`;
+///   float4 and float6 formats through `MinifloatEncoder`;
 /// - to bool: `x != 0`; from bool: 0 or 1;
 /// - to string: integers in decimal, floats as the shortest text that reads back the same
 ///   float32 (NaN, INF, -INF); from string: decimal or scientific text, "NaN", "INF", "-INF"
@@ -85,10 +85,10 @@ enum ElementwiseCast {
       return M.map(x, S.self, into: type) { UInt8(truncatingIfNeeded: $0.castInt64 & mask) }
     case .float8e8m0:
       return M.map(x, S.self, into: type) {
-        ElementwiseMinifloatEncoder.encodeE8M0($0.castFloat, saturate: saturate, roundMode: roundMode)
+        MinifloatEncoder.encodeE8M0($0.castFloat, saturate: saturate, roundMode: roundMode)
       }
     default:
-      guard let encoder = ElementwiseMinifloatEncoder(type) else { return HostTensor(zeros: type, shape: x.shape) }
+      guard let encoder = MinifloatEncoder(type) else { return HostTensor(zeros: type, shape: x.shape) }
       // The fn/fnuz float8 formats saturate only when asked; float4 and float6 always do.
       let clamp = saturate || type == .float4e2m1 || type == .float6e2m3 || type == .float6e3m2
       return M.map(x, S.self, into: type) { encoder.encode($0.castFloat, saturate: clamp) }

@@ -31,7 +31,7 @@ enum ElementwiseSupport {
     case .bfloat16: return map(x, UInt16.self, into: .float) { FloatBits.bfloat16ToFloat($0) }
     case .double: return map(x, Double.self, into: .float) { Float($0) }
     default:
-      if let decode = ElementwiseMinifloatEncoder.decoder(for: x.dataType) {
+      if let decode = FloatBits.decoder(for: x.dataType) {
         return map(x, UInt8.self, into: .float) { decode($0) }
       }
       let result = HostTensor(zeros: .float, shape: x.shape)

@@ -43,11 +43,7 @@ enum DequantizeLinearKernel {
         let difference = Float(Float(integers[i]) - Float(zeros?[p] ?? 0))
         result[i] = difference * scales[p]
       }
-    } else if var values = QuantizedValues.floats(x), let format = FloatBits.format(x.dataType) {
-      if [.float4e2m1, .float6e2m3, .float6e3m2].contains(x.dataType) {
-        let codes = x.pointer(UInt8.self)
-        for i in 0..<count { values[i] = MinifloatEncoder.decodeFinite(codes[i], format: format) }
-      }
+    } else if let values = QuantizedValues.floats(x) {
       if let zeroPoint, x.dataType != .float4e2m1, zeroPoint.doubles().contains(where: { $0 != 0 }) {
         throw context.failure("x_zero_point must be zero for \(x.dataType.name) inputs")
       }

@@ -122,8 +122,6 @@ enum QLinearPoolingKernel {
     let kernelSize = kernel.reduce(1, *)
     let integers = QuantizedValues.int32s(p.x) ?? []
     let dequantized = integers.map { p.xScale * Float($0 &- p.xZero) }
-    let fixedPoint = context.interpreter.options.requantization == .fixedPoint
-    var requantizers: [Int: Requantizer] = [:]
     var result = [Int32](repeating: 0, count: batch * channels * outputSize)
     var outputIndex = [Int](repeating: 0, count: rank)
     var starts = [Int](repeating: 0, count: rank)

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Encodes Float as the code of a float8 type (e4m3fn, e4m3fnuz, e5m2, e5m2fnuz) or another
-/// byte-coded minifloat (float4e2m1, float6), as QuantizeLinear (opset 19+) and onnx's reference
-/// implementation (`saturate_cast` then an ml_dtypes cast) do:
+/// byte-coded minifloat (float4e2m1, float6), as Cast, QuantizeLinear (opset 19+) and onnx's
+/// reference implementation (`saturate_cast` then an ml_dtypes cast) do:
 ///
 /// - rounding to the nearest representable value, ties to even, subnormals included;
 /// - `saturate: true`: the input is first clamped to `[-max, max]` (so ±inf become ±max);
@@ -19,33 +19,10 @@ struct MinifloatEncoder {
   init?(_ type: DataType) {
     guard let format = FloatBits.format(type), format.signed else { return nil }
     self.format = format
-    if [.float4e2m1, .float6e2m3, .float6e3m2].contains(type) {
-      // No NaN or infinity: every code is a number (FloatBits.Format.decode reads the all-ones
-      // magnitude of these formats as NaN, so the table is not used here).
-      let top = (1 << format.exponentBits) - 1 - format.bias
-      maxFinite = Float(sign: .plus, exponent: top, significand: 2 - 1 / Float(1 << format.mantissaBits))
-      hasInfinity = false
-      hasNaN = false
-      return
-    }
     let values = (0..<(1 << format.bitCount)).map { format.decode(UInt8($0)) }
     maxFinite = values.filter { $0.isFinite }.max() ?? 0
     hasInfinity = values.contains { $0.isInfinite }
     hasNaN = values.contains { $0.isNaN }
-  }
-
-  /// The value of `code` in a format without NaN or infinity (float4e2m1, float6), whose
-  /// all-ones magnitude is its largest number.
-  static func decodeFinite(_ code: UInt8, format: FloatBits.Format) -> Float {
-    let exponent = Int(code >> format.mantissaBits) & ((1 << format.exponentBits) - 1)
-    let mantissa = Float(Int(code) & ((1 << format.mantissaBits) - 1))
-    let negative = (Int(code) >> (format.bitCount - 1)) & 1 == 1
-    let scale = Float(1 << format.mantissaBits)
-    let magnitude =
-      exponent == 0
-      ? mantissa / scale * Float(sign: .plus, exponent: 1 - format.bias, significand: 1)
-      : (1 + mantissa / scale) * Float(sign: .plus, exponent: exponent - format.bias, significand: 1)
-    return negative ? -magnitude : magnitude
   }
 
   private var signBit: UInt8 { UInt8(1 << (format.bitCount - 1)) }
@@ -97,5 +74,24 @@ struct MinifloatEncoder {
     }
     if code == 0 && format.unsignedZero { return 0 }
     return UInt8(code) | (negative ? signBit : 0)
+  }
+
+  /// float8e8m0 (a biased power of two, no sign): `roundMode` "up" (the default), "down" or
+  /// "nearest" on the float32 exponent; NaN and (unless saturating) overflow give 0xff.
+  static func encodeE8M0(_ x: Float, saturate: Bool, roundMode: String) -> UInt8 {
+    if x.isNaN { return 0xff }
+    if x.isInfinite { return saturate ? 0xfe : 0xff }
+    let bits = x.bitPattern
+    var exponent = Int((bits >> 23) & 0xff)
+    let mantissa = bits & 0x7f_ffff
+    switch roundMode {
+    case "down": break
+    case "nearest":
+      if mantissa & 0x40_0000 != 0 { exponent += 1 }
+    default:
+      if mantissa != 0 { exponent += 1 }
+    }
+    if exponent > 0xfe { return saturate ? 0xfe : 0xff }
+    return UInt8(exponent)
   }
 }
