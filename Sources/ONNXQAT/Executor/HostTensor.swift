@@ -49,7 +49,8 @@ public struct HostTensor: @unchecked Sendable {
   public var count: Int { shape.reduce(1, *) }
   public var rank: Int { shape.count }
 
-  /// The elements, typed. Valid while this tensor (or a copy) is alive.
+  /// The elements, typed. Valid only while this tensor (or a copy sharing its buffer) is alive:
+  /// bind the tensor to a name first; `makeTensor().pointer(Float.self)[0]` reads freed memory.
   public func pointer<T>(_: T.Type) -> UnsafeMutablePointer<T> {
     buffer.raw.assumingMemoryBound(to: T.self)
   }
