@@ -51,9 +51,10 @@ demo: apt build
 	$(BIN) convert Fixtures/tiny_cnn.onnx -o .build/demo/tiny_cnn_external.onnx --external-data=256
 	$(BIN) inspect .build/demo/tiny_cnn_external.onnx
 
-## bench: load+save of a ~500 MB model, ours against Python's onnx, in one run.
+## bench: load+save of a ~500 MB model against Python's onnx; the executor against onnxruntime.
 bench: deps release
 	$(PYTHON) Benchmarks/bench_roundtrip.py --onnx-qat $(RELEASE_BIN)
+	$(PYTHON) Benchmarks/bench_executor.py --onnx-qat $(RELEASE_BIN)
 
 ## fuzz: libFuzzer on the loader (FUZZ_SECONDS, default 60).
 fuzz: apt

@@ -65,6 +65,22 @@ final class ExecutorInteropTests: XCTestCase {
     for failure in failures { XCTFail(failure) }
   }
 
+  /// Purpose-built models (Benchmarks/executor_models.py --small): a ResNet-style CNN with
+  /// BatchNormalization and residual adds, a depthwise MobileNet-style CNN, a transformer encoder
+  /// block, an LSTM, and the QLinear graphs onnxruntime's optimizer makes of the quantized CNNs.
+  func testPurposeBuiltModelsMatchOnnxRuntime() throws {
+    try TestSupport.requirePython()
+    let folder = try TestSupport.temporaryDirectory(self)
+    let generate = try TestSupport.run(
+      TestSupport.python, [TestSupport.root + "/Benchmarks/executor_models.py", folder, "--small"])
+    XCTAssertEqual(generate.status, 0, generate.stderr)
+    let models = ["resnet_block", "mobilenet_block", "encoder_block", "lstm", "resnet_block_qlinear", "mobilenet_block_qlinear"]
+      .map { "\(folder)/\($0).onnx" }
+    let failures = try crossCheck(models)
+    print("executor vs onnxruntime, purpose-built models: \(models.count - failures.count) of \(models.count) match")
+    for failure in failures { XCTFail(failure) }
+  }
+
   func testLightModelsMatchOnnxRuntime() throws {
     let models = try TestSupport.onnxWheelModels(all: false)
     let failures = try crossCheck(models)
