@@ -58,8 +58,9 @@ final class ExecutorInteropTests: XCTestCase {
 
   func testFixturesMatchOnnxRuntime() throws {
     try TestSupport.requirePython()
-    // all_dtypes uses types onnxruntime lacks; training_info's extra graphs are not inference.
-    let models = TestSupport.fixtureModels.filter { !$0.contains("all_dtypes") }
+    // all_dtypes uses types onnxruntime lacks; sparse_and_metadata's outputs are sparse tensors,
+    // which the executor (dense tensors only) does not produce.
+    let models = TestSupport.fixtureModels.filter { !$0.contains("all_dtypes") && !$0.contains("sparse_and_metadata") }
     let failures = try crossCheck(models)
     print("executor vs onnxruntime, fixtures: \(models.count - failures.count) of \(models.count) match")
     for failure in failures { XCTFail(failure) }
