@@ -1,0 +1,252 @@
+import Foundation
+
+/// A strided float32 matrix operand: element (i, j) is at `base[i * rowStride + j * columnStride]`
+/// (a transposed operand is the same memory with the strides swapped).
+struct NeuralNetworkMatrix {
+  let base: UnsafePointer<Float>
+  let rowStride: Int
+  let columnStride: Int
+
+  init(_ base: UnsafePointer<Float>, rowStride: Int, columnStride: Int = 1) {
+    self.base = base
+    self.rowStride = rowStride
+    self.columnStride = columnStride
+  }
+
+  init(_ base: UnsafeMutablePointer<Float>, rowStride: Int, columnStride: Int = 1) {
+    self.init(UnsafePointer(base), rowStride: rowStride, columnStride: columnStride)
+  }
+
+  /// The transpose (no copy).
+  var transposed: NeuralNetworkMatrix {
+    NeuralNetworkMatrix(base, rowStride: columnStride, columnStride: rowStride)
+  }
+}
+
+/// The one float32 matrix product of the neural-network kernels (MatMul, Gemm, Conv,
+/// ConvTranspose, Einsum, the recurrent ops):
+///
+///     C[m, n] += alpha * sum_k A[m, k] * B[k, n]
+///
+/// with any strides on A and B (transposes included) and a row stride on C. Large products are
+/// blocked for the caches as in BLIS (K in blocks of `kc`, N in blocks of `nc`, M in blocks of
+/// `mc`), A and B are packed into `mr`-row and `nr`-column slivers, and a register-tiled
+/// `mr` x `nr` SIMD micro-kernel accumulates each tile; the tiles of one block are split across
+/// threads with `DispatchQueue.concurrentPerform` when the product is large. Small products and
+/// matrix-vector products take direct loops.
+enum NeuralNetworkGEMM {
+  static let mr = 6
+  static let nr = 8
+  static let kc = 256
+  static let mc = 120
+  static let nc = 2048
+
+  /// C += alpha * A * B, where A is m x k, B is k x n and C is m x n with row stride `ldc`.
+  static func multiply(
+    m: Int, n: Int, k: Int, alpha: Float = 1, a: NeuralNetworkMatrix, b: NeuralNetworkMatrix,
+    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1
+  ) {
+    guard m > 0, n > 0, k > 0 else { return }
+    if m * n * k <= 4096 || m < 3 || n < 4 {
+      direct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, ldc: ldc)
+      return
+    }
+    let workers = m * n * k >= 1 << 18 ? max(1, threads) : 1
+    let panelWidth = min(n, nc)
+    let bSlivers = (panelWidth + nr - 1) / nr
+    let aSlivers = (m + mr - 1) / mr
+    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: bSlivers * nr * kc)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: aSlivers * mr * kc)
+    defer {
+      packedB.deallocate()
+      packedA.deallocate()
+    }
+    var j0 = 0
+    while j0 < n {
+      let width = min(nc, n - j0)
+      var p0 = 0
+      while p0 < k {
+        let depth = min(kc, k - p0)
+        packB(b, rows: p0, depth: depth, columns: j0, width: width, into: packedB)
+        packA(a, alpha: alpha, rowCount: m, columns: p0, depth: depth, into: packedA)
+        let columnSlivers = (width + nr - 1) / nr
+        // Tasks: blocks of `mc` rows times groups of column slivers.
+        let rowBlocks = (m + mc - 1) / mc
+        let columnGroups = workers > 1 ? max(1, min(columnSlivers, (workers * 2 + rowBlocks - 1) / rowBlocks)) : 1
+        let tasks = rowBlocks * columnGroups
+        let body = { (task: Int) in
+          let block = task / columnGroups
+          let group = task % columnGroups
+          let firstSliver = group * columnSlivers / columnGroups
+          let endSliver = (group + 1) * columnSlivers / columnGroups
+          let i0 = block * mc
+          let rows = min(mc, m - i0)
+          for sliver in firstSliver..<endSliver {
+            let j = sliver * nr
+            let cols = min(nr, width - j)
+            let pb = packedB + sliver * nr * depth
+            var ii = 0
+            while ii < rows {
+              let i = i0 + ii
+              let tileRows = min(mr, m - i)
+              microKernel(
+                depth: depth, a: packedA + (i / mr) * mr * depth, b: pb, c: c + i * ldc + j0 + j, ldc: ldc,
+                rows: tileRows, columns: cols)
+              ii += mr
+            }
+          }
+        }
+        if workers > 1 && tasks > 1 {
+          DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
+        } else {
+          for task in 0..<tasks { body(task) }
+        }
+        p0 += depth
+      }
+      j0 += width
+    }
+  }
+
+  /// Small products, few rows, or few columns: loops over rows of B (or dot products when B's
+  /// columns are contiguous in memory).
+  private static func direct(
+    m: Int, n: Int, k: Int, alpha: Float, a: NeuralNetworkMatrix, b: NeuralNetworkMatrix,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    if b.columnStride == 1 {
+      for i in 0..<m {
+        let row = c + i * ldc
+        for p in 0..<k {
+          let scale = alpha * a.base[i * a.rowStride + p * a.columnStride]
+          if scale == 0 { continue }
+          let source = b.base + p * b.rowStride
+          for j in 0..<n { row[j] += scale * source[j] }
+        }
+      }
+    } else {
+      for i in 0..<m {
+        for j in 0..<n {
+          var sum: Float = 0
+          var pa = a.base + i * a.rowStride
+          var pb = b.base + j * b.columnStride
+          for _ in 0..<k {
+            sum += pa.pointee * pb.pointee
+            pa += a.columnStride
+            pb += b.rowStride
+          }
+          c[i * ldc + j] += alpha * sum
+        }
+      }
+    }
+  }
+
+  /// Packs B[rows ..< rows+depth, columns ..< columns+width] into slivers of `nr` columns,
+  /// each `depth` x `nr` row-major, zero-padded on the right.
+  private static func packB(
+    _ b: NeuralNetworkMatrix, rows: Int, depth: Int, columns: Int, width: Int, into packed: UnsafeMutablePointer<Float>
+  ) {
+    var sliver = 0
+    var j = 0
+    while j < width {
+      let cols = min(nr, width - j)
+      let target = packed + sliver * nr * depth
+      let origin = b.base + rows * b.rowStride + (columns + j) * b.columnStride
+      if cols == nr && b.columnStride == 1 {
+        for p in 0..<depth {
+          let source = UnsafeRawPointer(origin + p * b.rowStride).loadUnaligned(as: SIMD8<Float>.self)
+          UnsafeMutableRawPointer(target + p * nr).storeBytes(of: source, as: SIMD8<Float>.self)
+        }
+      } else if b.rowStride == 1 {
+        for jj in 0..<nr {
+          if jj < cols {
+            let source = origin + jj * b.columnStride
+            for p in 0..<depth { target[p * nr + jj] = source[p] }
+          } else {
+            for p in 0..<depth { target[p * nr + jj] = 0 }
+          }
+        }
+      } else {
+        for p in 0..<depth {
+          let source = origin + p * b.rowStride
+          for jj in 0..<nr { target[p * nr + jj] = jj < cols ? source[jj * b.columnStride] : 0 }
+        }
+      }
+      sliver += 1
+      j += nr
+    }
+  }
+
+  /// Packs alpha * A[0 ..< rowCount, columns ..< columns+depth] into slivers of `mr` rows, each
+  /// `depth` x `mr` (column-major within the sliver), zero-padded at the bottom.
+  private static func packA(
+    _ a: NeuralNetworkMatrix, alpha: Float, rowCount: Int, columns: Int, depth: Int,
+    into packed: UnsafeMutablePointer<Float>
+  ) {
+    var sliver = 0
+    var i = 0
+    while i < rowCount {
+      let rows = min(mr, rowCount - i)
+      let target = packed + sliver * mr * depth
+      for ii in 0..<mr {
+        if ii < rows {
+          let source = a.base + (i + ii) * a.rowStride + columns * a.columnStride
+          if a.columnStride == 1 {
+            for p in 0..<depth { target[p * mr + ii] = alpha * source[p] }
+          } else {
+            for p in 0..<depth { target[p * mr + ii] = alpha * source[p * a.columnStride] }
+          }
+        } else {
+          for p in 0..<depth { target[p * mr + ii] = 0 }
+        }
+      }
+      sliver += 1
+      i += mr
+    }
+  }
+
+  /// One `mr` x `nr` tile: C[tile] += packed A sliver * packed B sliver over `depth`; `rows`
+  /// and `columns` clip the tile at the matrix edges.
+  @inline(__always)
+  private static func microKernel(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    rows: Int, columns: Int
+  ) {
+    var c0 = SIMD8<Float>()
+    var c1 = SIMD8<Float>()
+    var c2 = SIMD8<Float>()
+    var c3 = SIMD8<Float>()
+    var c4 = SIMD8<Float>()
+    var c5 = SIMD8<Float>()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    for _ in 0..<depth {
+      let bv = pb.load(as: SIMD8<Float>.self)
+      c0 += SIMD8(repeating: pa[0]) * bv
+      c1 += SIMD8(repeating: pa[1]) * bv
+      c2 += SIMD8(repeating: pa[2]) * bv
+      c3 += SIMD8(repeating: pa[3]) * bv
+      c4 += SIMD8(repeating: pa[4]) * bv
+      c5 += SIMD8(repeating: pa[5]) * bv
+      pa += 6
+      pb += 32
+    }
+    if columns == nr {
+      @inline(__always) func store(_ row: Int, _ value: SIMD8<Float>) {
+        let target = UnsafeMutableRawPointer(c + row * ldc)
+        target.storeBytes(of: target.loadUnaligned(as: SIMD8<Float>.self) + value, as: SIMD8<Float>.self)
+      }
+      store(0, c0)
+      if rows > 1 { store(1, c1) }
+      if rows > 2 { store(2, c2) }
+      if rows > 3 { store(3, c3) }
+      if rows > 4 { store(4, c4) }
+      if rows > 5 { store(5, c5) }
+    } else {
+      let tile = [c0, c1, c2, c3, c4, c5]
+      for row in 0..<rows {
+        let target = c + row * ldc
+        for column in 0..<columns { target[column] += tile[row][column] }
+      }
+    }
+  }
+}
