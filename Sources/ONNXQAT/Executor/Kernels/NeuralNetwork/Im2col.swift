@@ -1,0 +1,55 @@
+import Foundation
+
+/// im2col for Conv: lays out every window of a 3-D (D, H, W) image as a column, so that a
+/// convolution becomes one matrix product. Row `((c * KD + kd) * KH + kh) * KW + kw`, column
+/// `(od * OH + oh) * OW + ow` holds `X[c, od*sd - pd + kd*dd, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]`,
+/// or 0 where that index falls in the padding.
+enum Im2col {
+  static func expand(
+    _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, into columns: UnsafeMutablePointer<Float>
+  ) {
+    let (inD, inH, inW) = (g.input[0], g.input[1], g.input[2])
+    let (outD, outH, outW) = (g.output[0], g.output[1], g.output[2])
+    let outSpatial = outD * outH * outW
+    var row = 0
+    for channel in 0..<channels {
+      let image = x + channel * inD * inH * inW
+      for kd in 0..<g.kernel[0] {
+        let rangeD = g.validOutputs(axis: 0, offset: kd * g.dilations[0])
+        for kh in 0..<g.kernel[1] {
+          let rangeH = g.validOutputs(axis: 1, offset: kh * g.dilations[1])
+          for kw in 0..<g.kernel[2] {
+            let offsetW = kw * g.dilations[2] - g.padsBegin[2]
+            let rangeW = g.validOutputs(axis: 2, offset: kw * g.dilations[2])
+            let strideW = g.strides[2]
+            let target = columns + row * outSpatial
+            for od in 0..<outD {
+              for oh in 0..<outH {
+                let line = target + (od * outH + oh) * outW
+                guard rangeD.contains(od), rangeH.contains(oh) else {
+                  line.update(repeating: 0, count: outW)
+                  continue
+                }
+                let id = od * g.strides[0] - g.padsBegin[0] + kd * g.dilations[0]
+                let ih = oh * g.strides[1] - g.padsBegin[1] + kh * g.dilations[1]
+                let source = image + (id * inH + ih) * inW + offsetW
+                if rangeW.lowerBound > 0 { line.update(repeating: 0, count: rangeW.lowerBound) }
+                if rangeW.upperBound < outW {
+                  (line + rangeW.upperBound).update(repeating: 0, count: outW - rangeW.upperBound)
+                }
+                if strideW == 1 {
+                  if !rangeW.isEmpty {
+                    (line + rangeW.lowerBound).update(from: source + rangeW.lowerBound, count: rangeW.count)
+                  }
+                } else {
+                  for ow in rangeW { line[ow] = source[ow * strideW] }
+                }
+              }
+            }
+            row += 1
+          }
+        }
+      }
+    }
+  }
+}
