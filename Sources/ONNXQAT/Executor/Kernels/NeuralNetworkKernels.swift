@@ -3,5 +3,6 @@ extension KernelRegistry {
     registry.register("MatMul", MatMulKernel.run)
     registry.register("Gemm", GemmKernel.run)
     registry.register("Conv", ConvKernel.run)
+    registry.register("ConvTranspose", ConvTransposeKernel.run)
   }
 }
