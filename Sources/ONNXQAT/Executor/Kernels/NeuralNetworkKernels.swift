@@ -4,5 +4,11 @@ extension KernelRegistry {
     registry.register("Gemm", GemmKernel.run)
     registry.register("Conv", ConvKernel.run)
     registry.register("ConvTranspose", ConvTransposeKernel.run)
+    registry.register("MaxPool", PoolingKernel.maxPool)
+    registry.register("AveragePool", PoolingKernel.averagePool)
+    registry.register("LpPool", PoolingKernel.lpPool)
+    registry.register("GlobalAveragePool", GlobalPoolKernel.average)
+    registry.register("GlobalMaxPool", GlobalPoolKernel.max)
+    registry.register("GlobalLpPool", GlobalPoolKernel.lp)
   }
 }
