@@ -10,5 +10,8 @@ extension KernelRegistry {
     registry.register("GlobalAveragePool", GlobalPoolKernel.average)
     registry.register("GlobalMaxPool", GlobalPoolKernel.max)
     registry.register("GlobalLpPool", GlobalPoolKernel.lp)
+    registry.register("BatchNormalization", BatchNormalizationKernel.run)
+    registry.register("InstanceNormalization", InstanceNormalizationKernel.run)
+    registry.register("LayerNormalization", LayerNormalizationKernel.run)
   }
 }
