@@ -13,5 +13,6 @@ extension KernelRegistry {
     registry.register("BatchNormalization", BatchNormalizationKernel.run)
     registry.register("InstanceNormalization", InstanceNormalizationKernel.run)
     registry.register("LayerNormalization", LayerNormalizationKernel.run)
+    registry.register("Einsum", EinsumKernel.run)
   }
 }
