@@ -14,5 +14,8 @@ extension KernelRegistry {
     registry.register("InstanceNormalization", InstanceNormalizationKernel.run)
     registry.register("LayerNormalization", LayerNormalizationKernel.run)
     registry.register("Einsum", EinsumKernel.run)
+    registry.register("LSTM", LSTMKernel.run)
+    registry.register("GRU", GRUKernel.run)
+    registry.register("RNN", RNNKernel.run)
   }
 }

@@ -78,7 +78,8 @@ enum EinsumKernel {
       let after = parts.count == 2 ? try letters(Substring(parts[1])) : []
       let named = before.count + after.count
       guard parts.count == 2 ? term.shape.count >= named : term.shape.count == named else {
-        throw context.failure("equation '\(equation)': operand '\(text)' does not match an input of shape \(term.shape)")
+        throw context.failure(
+          "equation '\(equation)': operand '\(text)' does not match an input of shape \(term.shape)")
       }
       if parts.count == 2 { ellipsisRank = max(ellipsisRank, term.shape.count - named) }
       parsed.append((before, after, parts.count == 2))

@@ -29,7 +29,8 @@ enum LayerNormalizationKernel {
       guard tensor.rank <= normalizedShape.count,
         (try? Broadcast.shape([tensor.shape, normalizedShape])) == normalizedShape
       else {
-        throw context.failure("input '\(name)' has shape \(tensor.shape); expected it to broadcast to \(normalizedShape)")
+        throw context.failure(
+          "input '\(name)' has shape \(tensor.shape); expected it to broadcast to \(normalizedShape)")
       }
       return Broadcast.strides(of: tensor.shape, in: normalizedShape)
     }

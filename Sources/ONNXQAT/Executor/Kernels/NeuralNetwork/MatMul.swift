@@ -36,7 +36,8 @@ enum MatMulKernel {
     if batchB.reduce(1, *) == 1 && batchA.count == batch.count && batchCount > 0 {
       // B is shared: the batch of A becomes rows.
       NeuralNetworkGEMM.multiply(
-        m: m * batchCount, n: n, k: k, a: NeuralNetworkMatrix(pa, rowStride: k), b: NeuralNetworkMatrix(pb, rowStride: n),
+        m: m * batchCount, n: n, k: k, a: NeuralNetworkMatrix(pa, rowStride: k),
+        b: NeuralNetworkMatrix(pb, rowStride: n),
         c: py, ldc: n, threads: threads)
     } else {
       Broadcast.forEach(batch, operands: [batchA, batchB]) { index, offsets in

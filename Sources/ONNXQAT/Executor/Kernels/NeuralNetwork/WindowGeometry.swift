@@ -36,7 +36,8 @@ struct WindowGeometry {
           + "for input spatial shape \(input)")
     }
     guard strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 }), kernel.allSatisfy({ $0 > 0 }) else {
-      throw context.failure("kernel_shape \(kernel), strides \(strides), dilations \(dilations); expected positive values")
+      throw context.failure(
+        "kernel_shape \(kernel), strides \(strides), dilations \(dilations); expected positive values")
     }
     padsBegin = Array(repeating: 0, count: rank)
     padsEnd = Array(repeating: 0, count: rank)
