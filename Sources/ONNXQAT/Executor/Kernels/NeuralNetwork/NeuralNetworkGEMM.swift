@@ -52,21 +52,23 @@ enum NeuralNetworkGEMM {
       return
     }
     let workers = m * n * k >= 1 << 18 ? max(1, threads) : 1
-    let panelWidth = min(n, nc)
-    let bSlivers = (panelWidth + nr - 1) / nr
+    // Equal blocks no larger than `kc` and `nc` (576 = 2 x 288, not 256 + 256 + 64).
+    let depthBlock = (k + (k + kc - 1) / kc - 1) / ((k + kc - 1) / kc)
+    let widthBlock = (n + (n + nc - 1) / nc - 1) / ((n + nc - 1) / nc)
+    let bSlivers = (widthBlock + nr - 1) / nr
     let aSlivers = (m + mr - 1) / mr
-    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: bSlivers * nr * kc)
-    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: aSlivers * mr * kc)
+    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: bSlivers * nr * depthBlock)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: aSlivers * mr * depthBlock)
     defer {
       packedB.deallocate()
       packedA.deallocate()
     }
     var j0 = 0
     while j0 < n {
-      let width = min(nc, n - j0)
+      let width = min(widthBlock, n - j0)
       var p0 = 0
       while p0 < k {
-        let depth = min(kc, k - p0)
+        let depth = min(depthBlock, k - p0)
         packB(b, rows: p0, depth: depth, columns: j0, width: width, into: packedB)
         packA(a, alpha: alpha, rowCount: m, columns: p0, depth: depth, into: packedA)
         let columnSlivers = (width + nr - 1) / nr
