@@ -367,6 +367,15 @@ final class NeuralNetworkKernelTests: XCTestCase {
     assertClose(result, expected, shape: [2, 3, m, n])
   }
 
+  func testMatMulOnInt32With1DOperand() throws {
+    let a = HostTensor(.int32, shape: [2, 3], values: [Int32(1), 2, 3, -4, 5, -6])
+    let v = HostTensor(.int32, shape: [3], values: [Int32(7), -8, 9])
+    let result = try run("MatMul", opset: 13, [a, v])[0]
+    XCTAssertEqual(result.dataType, .int32)
+    XCTAssertEqual(result.shape, [2])
+    XCTAssertEqual(result.values(Int32.self), [7 - 16 + 27, -28 - 40 - 54])
+  }
+
   // MARK: Einsum
 
   func testEinsumOuterProductTransposeAndReduction() throws {

@@ -109,21 +109,26 @@ enum NeuralNetworkGEMM {
     }
   }
 
-  /// Small products, few rows, or few columns: loops over rows of B (or dot products when B's
-  /// columns are contiguous in memory).
+  /// Small products, few rows, or few columns: SIMD row updates over the rows of B when B's
+  /// rows are contiguous, SIMD dot products when A's rows and B's columns are, strided loops
+  /// otherwise.
   private static func direct(
     m: Int, n: Int, k: Int, alpha: Float, a: NeuralNetworkMatrix, b: NeuralNetworkMatrix,
     c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    if b.columnStride == 1 {
+    if b.columnStride == 1 && !(a.columnStride == 1 && b.rowStride == 1 && n < 8) {
       for i in 0..<m {
         let row = c + i * ldc
         for p in 0..<k {
           let scale = alpha * a.base[i * a.rowStride + p * a.columnStride]
           if scale == 0 { continue }
-          let source = b.base + p * b.rowStride
-          for j in 0..<n { row[j] += scale * source[j] }
+          axpy(scale, b.base + p * b.rowStride, row, n)
         }
+      }
+    } else if a.columnStride == 1 && b.rowStride == 1 {
+      for i in 0..<m {
+        let row = a.base + i * a.rowStride
+        for j in 0..<n { c[i * ldc + j] += alpha * dot(row, b.base + j * b.columnStride, k) }
       }
     } else {
       for i in 0..<m {
@@ -140,6 +145,55 @@ enum NeuralNetworkGEMM {
         }
       }
     }
+  }
+
+  /// y[0..<count] += scale * x[0..<count].
+  @inline(__always)
+  private static func axpy(_ scale: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+    let factor = SIMD8<Float>(repeating: scale)
+    var i = 0
+    while i + 8 <= count {
+      let target = UnsafeMutableRawPointer(y + i)
+      let value = target.loadUnaligned(as: SIMD8<Float>.self)
+      target.storeBytes(
+        of: value + factor * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      y[i] += scale * x[i]
+      i += 1
+    }
+  }
+
+  /// sum_i x[i] * y[i] with two SIMD accumulators.
+  @inline(__always)
+  static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Float {
+    var s0 = SIMD8<Float>()
+    var s1 = SIMD8<Float>()
+    var i = 0
+    let px = UnsafeRawPointer(x)
+    let py = UnsafeRawPointer(y)
+    while i + 16 <= count {
+      s0 +=
+        px.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        * py.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+      s1 +=
+        px.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+        * py.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+      i += 16
+    }
+    if i + 8 <= count {
+      s0 +=
+        px.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        * py.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+      i += 8
+    }
+    var sum = (s0 + s1).sum()
+    while i < count {
+      sum += x[i] * y[i]
+      i += 1
+    }
+    return sum
   }
 
   /// Packs B[rows ..< rows+depth, columns ..< columns+width] into slivers of `nr` columns,
