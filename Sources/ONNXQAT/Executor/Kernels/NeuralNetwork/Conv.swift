@@ -77,7 +77,7 @@ enum ConvKernel {
         if pointwise {
           matrixB = NeuralNetworkMatrix(xg, rowStride: inSpatial)
         } else {
-          Im2col.expand(xg, channels: groupChannels, geometry: cube, into: columns)
+          Im2col.expand(xg, channels: groupChannels, geometry: cube, into: columns, threads: threads)
           matrixB = NeuralNetworkMatrix(columns, rowStride: outSpatial)
         }
         NeuralNetworkGEMM.multiply(

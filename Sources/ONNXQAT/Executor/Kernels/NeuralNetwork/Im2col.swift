@@ -3,16 +3,33 @@ import Foundation
 /// im2col for Conv: lays out every window of a 3-D (D, H, W) image as a column, so that a
 /// convolution becomes one matrix product. Row `((c * KD + kd) * KH + kh) * KW + kw`, column
 /// `(od * OH + oh) * OW + ow` holds `X[c, od*sd - pd + kd*dd, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]`,
-/// or 0 where that index falls in the padding.
+/// or 0 where that index falls in the padding. Channels are split across `threads` threads
+/// when the matrix is large.
 enum Im2col {
   static func expand(
-    _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, into columns: UnsafeMutablePointer<Float>
+    _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, into columns: UnsafeMutablePointer<Float>,
+    threads: Int = 1
+  ) {
+    let size = channels * g.kernel.reduce(1, *) * g.output.reduce(1, *)
+    guard threads > 1, channels >= 2 * threads, size >= 1 << 16 else {
+      expand(x, channels: 0..<channels, geometry: g, into: columns)
+      return
+    }
+    DispatchQueue.concurrentPerform(iterations: threads) { worker in
+      let range = (worker * channels / threads)..<((worker + 1) * channels / threads)
+      expand(x, channels: range, geometry: g, into: columns)
+    }
+  }
+
+  private static func expand(
+    _ x: UnsafePointer<Float>, channels: Range<Int>, geometry g: WindowGeometry,
+    into columns: UnsafeMutablePointer<Float>
   ) {
     let (inD, inH, inW) = (g.input[0], g.input[1], g.input[2])
     let (outD, outH, outW) = (g.output[0], g.output[1], g.output[2])
     let outSpatial = outD * outH * outW
-    var row = 0
-    for channel in 0..<channels {
+    var row = channels.lowerBound * g.kernel.reduce(1, *)
+    for channel in channels {
       let image = x + channel * inD * inH * inW
       for kd in 0..<g.kernel[0] {
         let rangeD = g.validOutputs(axis: 0, offset: kd * g.dilations[0])

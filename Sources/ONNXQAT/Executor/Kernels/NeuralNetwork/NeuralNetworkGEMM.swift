@@ -64,6 +64,9 @@ enum NeuralNetworkGEMM {
     // Equal blocks no larger than `kc` and `nc` (576 = 2 x 288, not 256 + 256 + 64).
     let depthBlock = (k + (k + kc - 1) / kc - 1) / ((k + kc - 1) / kc)
     let widthBlock = (n + (n + nc - 1) / nc - 1) / ((n + nc - 1) / nc)
+    // Equal row blocks of whole slivers, no larger than `mc`.
+    let rowBlocks = (m + mc - 1) / mc
+    let rowBlock = ((m + rowBlocks - 1) / rowBlocks + mr - 1) / mr * mr
     let bSlivers = (widthBlock + nr - 1) / nr
     let aSlivers = (m + mr - 1) / mr
     let packedB = UnsafeMutablePointer<Float>.allocate(capacity: bSlivers * nr * depthBlock)
@@ -78,20 +81,27 @@ enum NeuralNetworkGEMM {
       var p0 = 0
       while p0 < k {
         let depth = min(depthBlock, k - p0)
-        packB(b, rows: p0, depth: depth, columns: j0, width: width, into: packedB)
-        packA(a, alpha: alpha, rowCount: m, columns: p0, depth: depth, into: packedA)
         let columnSlivers = (width + nr - 1) / nr
+        if workers > 1 && columnSlivers >= 2 * workers {
+          DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let first = worker * columnSlivers / workers
+            let end = (worker + 1) * columnSlivers / workers
+            packB(b, rows: p0, depth: depth, columns: j0, width: width, slivers: first..<end, into: packedB)
+          }
+        } else {
+          packB(b, rows: p0, depth: depth, columns: j0, width: width, slivers: 0..<columnSlivers, into: packedB)
+        }
+        packA(a, alpha: alpha, rowCount: m, columns: p0, depth: depth, into: packedA)
         // Tasks: blocks of `mc` rows times groups of column slivers.
-        let rowBlocks = (m + mc - 1) / mc
-        let columnGroups = workers > 1 ? max(1, min(columnSlivers, (workers * 2 + rowBlocks - 1) / rowBlocks)) : 1
+        let columnGroups = workers > 1 ? max(1, min(columnSlivers, (workers * 4 + rowBlocks - 1) / rowBlocks)) : 1
         let tasks = rowBlocks * columnGroups
         let body = { (task: Int) in
           let block = task / columnGroups
           let group = task % columnGroups
           let firstSliver = group * columnSlivers / columnGroups
           let endSliver = (group + 1) * columnSlivers / columnGroups
-          let i0 = block * mc
-          let rows = min(mc, m - i0)
+          let i0 = block * rowBlock
+          let rows = min(rowBlock, m - i0)
           for sliver in firstSliver..<endSliver {
             let j = sliver * nr
             let cols = min(nr, width - j)
@@ -206,13 +216,13 @@ enum NeuralNetworkGEMM {
   }
 
   /// Packs B[rows ..< rows+depth, columns ..< columns+width] into slivers of `nr` columns,
-  /// each `depth` x `nr` row-major, zero-padded on the right.
+  /// each `depth` x `nr` row-major, zero-padded on the right (the slivers in `slivers` only).
   private static func packB(
-    _ b: NeuralNetworkMatrix, rows: Int, depth: Int, columns: Int, width: Int, into packed: UnsafeMutablePointer<Float>
+    _ b: NeuralNetworkMatrix, rows: Int, depth: Int, columns: Int, width: Int, slivers: Range<Int>,
+    into packed: UnsafeMutablePointer<Float>
   ) {
-    var sliver = 0
-    var j = 0
-    while j < width {
+    for sliver in slivers {
+      let j = sliver * nr
       let cols = min(nr, width - j)
       let target = packed + sliver * nr * depth
       let origin = b.base + rows * b.rowStride + (columns + j) * b.columnStride
@@ -236,8 +246,6 @@ enum NeuralNetworkGEMM {
           for jj in 0..<nr { target[p * nr + jj] = jj < cols ? source[jj * b.columnStride] : 0 }
         }
       }
-      sliver += 1
-      j += nr
     }
   }
 
