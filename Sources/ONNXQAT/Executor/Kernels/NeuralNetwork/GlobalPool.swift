@@ -32,7 +32,8 @@ enum GlobalPoolKernel {
     let result = HostTensor(zeros: .float, shape: outputShape)
     let px = x.pointer(Float.self)
     let py = result.pointer(Float.self)
-    let p = Float(context.int("p", default: 2))
+    // p is a float attribute at opset 1, an int from opset 2.
+    let p = context.float("p") ?? Float(context.int("p", default: 2))
     for plane in 0..<planes {
       let values = px + plane * spatial
       switch kind {

@@ -7,8 +7,8 @@ import Foundation
 ///                  (count_include_pad = 1: taps inside the explicitly padded extent)
 ///     LpPool:      Y = (sum over taps inside X of |X|^p)^(1/p)
 ///
-/// with kernel_shape, strides, pads / auto_pad, dilations (MaxPool from 10, the others from 19)
-/// and ceil_mode (see `WindowGeometry`). MaxPool also takes int8 and uint8 inputs (opset 12) and
+/// with kernel_shape, strides, pads / auto_pad, dilations (MaxPool from 10, the others from 19),
+/// ceil_mode (see `WindowGeometry`) and LpPool's p (a float at opset 1, an int later). MaxPool also takes int8 and uint8 inputs (opset 12) and
 /// returns the optional Indices output: the flat index of the maximum in X (first one on ties),
 /// row-major, or with the spatial axes column-major when storage_order = 1. Average and Lp pools
 /// compute in float32 (double, float16 and bfloat16 converted).
@@ -54,7 +54,9 @@ enum PoolingKernel {
           x.pointer(Float.self), result.pointer(Float.self), planes, cube,
           includePad: context.int("count_include_pad", default: 0) != 0)
       } else {
-        lp(x.pointer(Float.self), result.pointer(Float.self), planes, cube, p: Float(context.int("p", default: 2)))
+        lp(
+          x.pointer(Float.self), result.pointer(Float.self), planes, cube,
+          p: context.float("p") ?? Float(context.int("p", default: 2)))
       }
       return [NeuralNetworkFloat.output(result, as: raw.dataType)]
     }
