@@ -187,6 +187,25 @@ final class NeuralNetworkKernelTests: XCTestCase {
     assertClose(direct, reference, shape: [1, 13, 17, 15])
   }
 
+  func testConvOnFloat16AndDoubleComputesInFloat32() throws {
+    var numbers = Numbers(state: 13)
+    let x = numbers.tensor([1, 2, 5, 5])
+    let w = numbers.tensor([3, 2, 3, 3])
+    let reference = try run("Conv", [x, w], [ints("pads", [1, 1, 1, 1])])[0].values(Float.self)
+    let half = { (t: HostTensor) in
+      HostTensor(.float16, shape: t.shape, values: t.values(Float.self).map { FloatBits.floatToFloat16($0) })
+    }
+    let result16 = try run("Conv", [half(x), half(w)], [ints("pads", [1, 1, 1, 1])])[0]
+    XCTAssertEqual(result16.dataType, .float16)
+    let decoded = result16.values(UInt16.self).map { FloatBits.float16ToFloat($0) }
+    for (a, e) in zip(decoded, reference) { XCTAssertEqual(a, e, accuracy: 0.02 * max(1, abs(e))) }
+    let double = { (t: HostTensor) in HostTensor(.double, shape: t.shape, values: t.values(Float.self).map(Double.init))
+    }
+    let result64 = try run("Conv", [double(x), double(w)], [ints("pads", [1, 1, 1, 1])])[0]
+    XCTAssertEqual(result64.dataType, .double)
+    for (a, e) in zip(result64.values(Double.self), reference) { XCTAssertEqual(a, Double(e), accuracy: 1e-5) }
+  }
+
   func testConvRefusesMismatchedChannels() throws {
     var numbers = Numbers(state: 6)
     XCTAssertThrowsError(try run("Conv", [numbers.tensor([1, 4, 5, 5]), numbers.tensor([2, 3, 3, 3])])) { error in
