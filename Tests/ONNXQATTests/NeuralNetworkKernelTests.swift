@@ -166,6 +166,13 @@ final class NeuralNetworkKernelTests: XCTestCase {
     let expected = referenceConv(
       x: x, w: w, bias: nil, group: 3, strides: [2, 2], dilations: [1, 1], padsBegin: [1, 1], output: [5, 5])
     assertClose(result, expected, shape: [2, 6, 5, 5])
+    // Large enough to split channels across threads.
+    let big = numbers.tensor([1, 8, 40, 40])
+    let bigW = numbers.tensor([8, 1, 3, 3])
+    let threaded = try run("Conv", [big, bigW], [int("group", 8), ints("pads", [1, 1, 1, 1])], threads: 2)[0]
+    let bigExpected = referenceConv(
+      x: big, w: bigW, bias: nil, group: 8, strides: [1, 1], dilations: [1, 1], padsBegin: [1, 1], output: [40, 40])
+    assertClose(threaded, bigExpected, shape: [1, 8, 40, 40])
   }
 
   func testConvLargeEnoughForTheBlockedThreadedGEMM() throws {
