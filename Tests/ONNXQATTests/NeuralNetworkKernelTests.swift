@@ -177,21 +177,21 @@ final class NeuralNetworkKernelTests: XCTestCase {
 
   func testConvLargeEnoughForTheBlockedThreadedGEMM() throws {
     var numbers = Numbers(state: 5)
-    let x = numbers.tensor([1, 20, 17, 15])
+    let x = numbers.tensor([1, 20, 24, 20])
     let w = numbers.tensor([23, 20, 3, 3])
     let b = numbers.tensor([23])
     let result = try run("Conv", [x, w, b], [ints("pads", [1, 1, 1, 1])], threads: 2)[0]
     let expected = referenceConv(
       x: x, w: w, bias: b.values(Float.self), group: 1, strides: [1, 1], dilations: [1, 1], padsBegin: [1, 1],
-      output: [17, 15])
-    assertClose(result, expected, shape: [1, 23, 17, 15])
+      output: [24, 20])
+    assertClose(result, expected, shape: [1, 23, 24, 20])
     // A 1x1 kernel reads X directly (no im2col).
     let pointwise = numbers.tensor([13, 20, 1, 1])
-    let direct = try run("Conv", [x, pointwise])[0]
+    let direct = try run("Conv", [x, pointwise], threads: 2)[0]
     let reference = referenceConv(
       x: x, w: pointwise, bias: nil, group: 1, strides: [1, 1], dilations: [1, 1], padsBegin: [0, 0],
-      output: [17, 15])
-    assertClose(direct, reference, shape: [1, 13, 17, 15])
+      output: [24, 20])
+    assertClose(direct, reference, shape: [1, 13, 24, 20])
   }
 
   func testConvOnFloat16AndDoubleComputesInFloat32() throws {
