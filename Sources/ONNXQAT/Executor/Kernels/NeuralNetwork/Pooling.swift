@@ -74,6 +74,10 @@ enum PoolingKernel {
     let (inD, inH, inW) = (g.input[0], g.input[1], g.input[2])
     let (outD, outH, outW) = (g.output[0], g.output[1], g.output[2])
     let inSpatial = inD * inH * inW
+    let (kernelD, kernelH, kernelW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+    let (strideD, strideH, strideW) = (g.strides[0], g.strides[1], g.strides[2])
+    let (padD, padH, padW) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
+    let (dilationD, dilationH, dilationW) = (g.dilations[0], g.dilations[1], g.dilations[2])
     var out = 0
     for plane in 0..<planes {
       let image = px + plane * inSpatial
@@ -82,15 +86,15 @@ enum PoolingKernel {
           for ow in 0..<outW {
             var best = lowest
             var bestIndex = -1
-            for kd in 0..<g.kernel[0] {
-              let id = od * g.strides[0] - g.padsBegin[0] + kd * g.dilations[0]
+            for kd in 0..<kernelD {
+              let id = od * strideD - padD + kd * dilationD
               if id < 0 || id >= inD { continue }
-              for kh in 0..<g.kernel[1] {
-                let ih = oh * g.strides[1] - g.padsBegin[1] + kh * g.dilations[1]
+              for kh in 0..<kernelH {
+                let ih = oh * strideH - padH + kh * dilationH
                 if ih < 0 || ih >= inH { continue }
                 let line = (id * inH + ih) * inW
-                for kw in 0..<g.kernel[2] {
-                  let iw = ow * g.strides[2] - g.padsBegin[2] + kw * g.dilations[2]
+                for kw in 0..<kernelW {
+                  let iw = ow * strideW - padW + kw * dilationW
                   if iw < 0 || iw >= inW { continue }
                   let value = image[line + iw]
                   if bestIndex < 0 || value > best {
@@ -117,6 +121,11 @@ enum PoolingKernel {
     let (inD, inH, inW) = (g.input[0], g.input[1], g.input[2])
     let (outD, outH, outW) = (g.output[0], g.output[1], g.output[2])
     let inSpatial = inD * inH * inW
+    let (kernelD, kernelH, kernelW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+    let (strideD, strideH, strideW) = (g.strides[0], g.strides[1], g.strides[2])
+    let (padD, padH, padW) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
+    let (dilationD, dilationH, dilationW) = (g.dilations[0], g.dilations[1], g.dilations[2])
+    let (endD, endH, endW) = (g.padsEnd[0], g.padsEnd[1], g.padsEnd[2])
     var out = 0
     for plane in 0..<planes {
       let image = px + plane * inSpatial
@@ -126,17 +135,17 @@ enum PoolingKernel {
             var sum: Float = 0
             var count = 0
             var padded = 0
-            for kd in 0..<g.kernel[0] {
-              let id = od * g.strides[0] - g.padsBegin[0] + kd * g.dilations[0]
-              if id < -g.padsBegin[0] || id >= inD + g.padsEnd[0] { continue }
+            for kd in 0..<kernelD {
+              let id = od * strideD - padD + kd * dilationD
+              if id < -padD || id >= inD + endD { continue }
               let insideD = id >= 0 && id < inD
-              for kh in 0..<g.kernel[1] {
-                let ih = oh * g.strides[1] - g.padsBegin[1] + kh * g.dilations[1]
-                if ih < -g.padsBegin[1] || ih >= inH + g.padsEnd[1] { continue }
+              for kh in 0..<kernelH {
+                let ih = oh * strideH - padH + kh * dilationH
+                if ih < -padH || ih >= inH + endH { continue }
                 let insideH = insideD && ih >= 0 && ih < inH
-                for kw in 0..<g.kernel[2] {
-                  let iw = ow * g.strides[2] - g.padsBegin[2] + kw * g.dilations[2]
-                  if iw < -g.padsBegin[2] || iw >= inW + g.padsEnd[2] { continue }
+                for kw in 0..<kernelW {
+                  let iw = ow * strideW - padW + kw * dilationW
+                  if iw < -padW || iw >= inW + endW { continue }
                   padded += 1
                   if insideH && iw >= 0 && iw < inW {
                     sum += image[(id * inH + ih) * inW + iw]
@@ -160,6 +169,10 @@ enum PoolingKernel {
     let (inD, inH, inW) = (g.input[0], g.input[1], g.input[2])
     let (outD, outH, outW) = (g.output[0], g.output[1], g.output[2])
     let inSpatial = inD * inH * inW
+    let (kernelD, kernelH, kernelW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+    let (strideD, strideH, strideW) = (g.strides[0], g.strides[1], g.strides[2])
+    let (padD, padH, padW) = (g.padsBegin[0], g.padsBegin[1], g.padsBegin[2])
+    let (dilationD, dilationH, dilationW) = (g.dilations[0], g.dilations[1], g.dilations[2])
     var out = 0
     for plane in 0..<planes {
       let image = px + plane * inSpatial
@@ -167,14 +180,14 @@ enum PoolingKernel {
         for oh in 0..<outH {
           for ow in 0..<outW {
             var sum: Float = 0
-            for kd in 0..<g.kernel[0] {
-              let id = od * g.strides[0] - g.padsBegin[0] + kd * g.dilations[0]
+            for kd in 0..<kernelD {
+              let id = od * strideD - padD + kd * dilationD
               if id < 0 || id >= inD { continue }
-              for kh in 0..<g.kernel[1] {
-                let ih = oh * g.strides[1] - g.padsBegin[1] + kh * g.dilations[1]
+              for kh in 0..<kernelH {
+                let ih = oh * strideH - padH + kh * dilationH
                 if ih < 0 || ih >= inH { continue }
-                for kw in 0..<g.kernel[2] {
-                  let iw = ow * g.strides[2] - g.padsBegin[2] + kw * g.dilations[2]
+                for kw in 0..<kernelW {
+                  let iw = ow * strideW - padW + kw * dilationW
                   if iw < 0 || iw >= inW { continue }
                   let value = abs(image[(id * inH + ih) * inW + iw])
                   sum += p == 2 ? value * value : (p == 1 ? value : pow(value, p))
