@@ -12,6 +12,7 @@ extension KernelRegistry {
     registry.register("GlobalLpPool", GlobalPoolKernel.lp)
     registry.register("BatchNormalization", BatchNormalizationKernel.run)
     registry.register("InstanceNormalization", InstanceNormalizationKernel.run)
+    registry.register("LRN", LRNKernel.run)
     registry.register("LayerNormalization", LayerNormalizationKernel.run)
     registry.register("Einsum", EinsumKernel.run)
     registry.register("LSTM", LSTMKernel.run)
