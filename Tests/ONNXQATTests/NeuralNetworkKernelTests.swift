@@ -391,6 +391,13 @@ final class NeuralNetworkKernelTests: XCTestCase {
       }
     }
     assertClose(result, expected, shape: [2, 3, m, n])
+    // A shared B folds A's batch into 1,300 rows: more than one chunk of packed A.
+    let tall = numbers.tensor([2, 650, 40])
+    let shared = numbers.tensor([40, 21])
+    let folded = try run("MatMul", opset: 13, [tall, shared], threads: 2)[0]
+    let reference = referenceProduct(
+      tall.values(Float.self), shared.values(Float.self), m: 1300, n: 21, k: 40, transA: false, transB: false)
+    assertClose(folded, reference, shape: [2, 650, 21])
   }
 
   func testMatMulOnInt32With1DOperand() throws {

@@ -68,7 +68,10 @@ enum NeuralNetworkGEMM {
     let rowBlocks = (m + mc - 1) / mc
     let rowBlock = ((m + rowBlocks - 1) / rowBlocks + mr - 1) / mr * mr
     let bSlivers = (widthBlock + nr - 1) / nr
-    let aSlivers = (m + mr - 1) / mr
+    // A is packed a chunk of row blocks at a time, which bounds its buffer for tall matrices.
+    let chunkBlocks = max(8, 4 * workers)
+    let chunkRows = chunkBlocks * rowBlock
+    let aSlivers = (min(m, chunkRows) + mr - 1) / mr
     let packedB = UnsafeMutablePointer<Float>.allocate(capacity: bSlivers * nr * depthBlock)
     let packedA = UnsafeMutablePointer<Float>.allocate(capacity: aSlivers * mr * depthBlock)
     defer {
@@ -91,36 +94,43 @@ enum NeuralNetworkGEMM {
         } else {
           packB(b, rows: p0, depth: depth, columns: j0, width: width, slivers: 0..<columnSlivers, into: packedB)
         }
-        packA(a, alpha: alpha, rowCount: m, columns: p0, depth: depth, into: packedA)
-        // Tasks: blocks of `mc` rows times groups of column slivers.
-        let columnGroups = workers > 1 ? max(1, min(columnSlivers, (workers * 4 + rowBlocks - 1) / rowBlocks)) : 1
-        let tasks = rowBlocks * columnGroups
-        let body = { (task: Int) in
-          let block = task / columnGroups
-          let group = task % columnGroups
-          let firstSliver = group * columnSlivers / columnGroups
-          let endSliver = (group + 1) * columnSlivers / columnGroups
-          let i0 = block * rowBlock
-          let rows = min(rowBlock, m - i0)
-          for sliver in firstSliver..<endSliver {
-            let j = sliver * nr
-            let cols = min(nr, width - j)
-            let pb = packedB + sliver * nr * depth
-            var ii = 0
-            while ii < rows {
-              let i = i0 + ii
-              let tileRows = min(mr, m - i)
-              microKernel(
-                depth: depth, a: packedA + (i / mr) * mr * depth, b: pb, c: c + i * ldc + j0 + j, ldc: ldc,
-                rows: tileRows, columns: cols)
-              ii += mr
+        var r0 = 0
+        while r0 < m {
+          let chunk = min(chunkRows, m - r0)
+          let chunkA = NeuralNetworkMatrix(
+            a.base + r0 * a.rowStride, rowStride: a.rowStride, columnStride: a.columnStride)
+          packA(chunkA, alpha: alpha, rowCount: chunk, columns: p0, depth: depth, into: packedA)
+          // Tasks: blocks of rows times groups of column slivers.
+          let blocks = (chunk + rowBlock - 1) / rowBlock
+          let columnGroups = workers > 1 ? max(1, min(columnSlivers, (workers * 4 + blocks - 1) / blocks)) : 1
+          let tasks = blocks * columnGroups
+          let body = { (task: Int) in
+            let block = task / columnGroups
+            let group = task % columnGroups
+            let firstSliver = group * columnSlivers / columnGroups
+            let endSliver = (group + 1) * columnSlivers / columnGroups
+            let i0 = block * rowBlock
+            let rows = min(rowBlock, chunk - i0)
+            for sliver in firstSliver..<endSliver {
+              let j = sliver * nr
+              let cols = min(nr, width - j)
+              let pb = packedB + sliver * nr * depth
+              var ii = 0
+              while ii < rows {
+                let i = i0 + ii
+                microKernel(
+                  depth: depth, a: packedA + (i / mr) * mr * depth, b: pb, c: c + (r0 + i) * ldc + j0 + j, ldc: ldc,
+                  rows: min(mr, chunk - i), columns: cols)
+                ii += mr
+              }
             }
           }
-        }
-        if workers > 1 && tasks > 1 {
-          DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
-        } else {
-          for task in 0..<tasks { body(task) }
+          if workers > 1 && tasks > 1 {
+            DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
+          } else {
+            for task in 0..<tasks { body(task) }
+          }
+          r0 += chunk
         }
         p0 += depth
       }
