@@ -194,6 +194,17 @@ final class NeuralNetworkKernelTests: XCTestCase {
     assertClose(direct, reference, shape: [1, 13, 24, 20])
   }
 
+  func testConvOnALargeImageRunsInBands() throws {
+    var numbers = Numbers(state: 14)
+    // 288 x 16,000 columns exceed one band of im2col (about 4M floats): two bands of lines.
+    let x = numbers.tensor([1, 32, 100, 160])
+    let w = numbers.tensor([2, 32, 3, 3])
+    let result = try run("Conv", [x, w], [ints("pads", [1, 1, 1, 1])])[0]
+    let expected = referenceConv(
+      x: x, w: w, bias: nil, group: 1, strides: [1, 1], dilations: [1, 1], padsBegin: [1, 1], output: [100, 160])
+    assertClose(result, expected, shape: [1, 2, 100, 160])
+  }
+
   func testConvOnFloat16AndDoubleComputesInFloat32() throws {
     var numbers = Numbers(state: 13)
     let x = numbers.tensor([1, 2, 5, 5])

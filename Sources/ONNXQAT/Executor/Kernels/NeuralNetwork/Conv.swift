@@ -68,21 +68,33 @@ enum ConvKernel {
     let pointwise =
       kernelVolume == 1 && geometry.strides.allSatisfy { $0 == 1 }
       && geometry.padsBegin.allSatisfy { $0 == 0 } && geometry.padsEnd.allSatisfy { $0 == 0 }
-    let columns = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : depth * outSpatial)
+    // im2col a band of output lines at a time: at most about 4M floats of columns.
+    let outW = cube.output[2]
+    let lineCount = cube.output[0] * cube.output[1]
+    let band = max(1, min(lineCount, (1 << 22) / max(1, depth * outW)))
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : depth * band * outW)
     defer { columns.deallocate() }
     for batch in 0..<batches {
       for g in 0..<group {
         let xg = px + (batch * channels + g * groupChannels) * inSpatial
-        let matrixB: NeuralNetworkMatrix
+        let weights = NeuralNetworkMatrix(pw + g * groupOut * depth, rowStride: depth)
+        let yg = py + (batch * outChannels + g * groupOut) * outSpatial
         if pointwise {
-          matrixB = NeuralNetworkMatrix(xg, rowStride: inSpatial)
-        } else {
-          Im2col.expand(xg, channels: groupChannels, geometry: cube, into: columns, threads: threads)
-          matrixB = NeuralNetworkMatrix(columns, rowStride: outSpatial)
+          NeuralNetworkGEMM.multiply(
+            m: groupOut, n: outSpatial, k: depth, a: weights, b: NeuralNetworkMatrix(xg, rowStride: inSpatial), c: yg,
+            ldc: outSpatial, threads: threads)
+          continue
         }
-        NeuralNetworkGEMM.multiply(
-          m: groupOut, n: outSpatial, k: depth, a: NeuralNetworkMatrix(pw + g * groupOut * depth, rowStride: depth),
-          b: matrixB, c: py + (batch * outChannels + g * groupOut) * outSpatial, ldc: outSpatial, threads: threads)
+        var first = 0
+        while first < lineCount {
+          let lines = first..<min(lineCount, first + band)
+          let width = lines.count * outW
+          Im2col.expand(xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, threads: threads)
+          NeuralNetworkGEMM.multiply(
+            m: groupOut, n: width, k: depth, a: weights, b: NeuralNetworkMatrix(columns, rowStride: width),
+            c: yg + first * outW, ldc: outSpatial, threads: threads)
+          first = lines.upperBound
+        }
       }
     }
     return [NeuralNetworkFloat.output(result, as: rawX.dataType)]
