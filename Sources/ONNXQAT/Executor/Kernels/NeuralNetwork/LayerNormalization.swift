@@ -25,18 +25,18 @@ enum LayerNormalizationKernel {
     let normalizedShape = Array(x.shape[axis...])
     let size = normalizedShape.reduce(1, *)
     let rows = x.shape[..<axis].reduce(1, *)
-    func strides(_ tensor: HostTensor, _ name: String) throws -> [Int] {
+    func expanded(_ tensor: HostTensor, _ name: String) throws -> [Float] {
       guard tensor.rank <= normalizedShape.count,
         (try? Broadcast.shape([tensor.shape, normalizedShape])) == normalizedShape
       else {
         throw context.failure(
           "input '\(name)' has shape \(tensor.shape); expected it to broadcast to \(normalizedShape)")
       }
-      return Broadcast.strides(of: tensor.shape, in: normalizedShape)
+      return expand(tensor, normalizedShape)
     }
     // Scale and B expanded to the normalized shape once.
-    let fullScale = try expand(scale, strides(scale, "Scale"), normalizedShape)
-    let fullBias = try bias.map { try expand($0, strides($0, "B"), normalizedShape) }
+    let fullScale = try expanded(scale, "Scale")
+    let fullBias = try bias.map { try expanded($0, "B") }
     let epsilon = Double(context.float("epsilon", default: 1e-5))
     let result = HostTensor(zeros: .float, shape: x.shape)
     let statisticsShape = Array(x.shape[..<axis]) + Array(repeating: 1, count: rank - axis)
@@ -69,7 +69,7 @@ enum LayerNormalizationKernel {
     return [NeuralNetworkFloat.output(result, as: raw.dataType), meanTensor, inverseTensor]
   }
 
-  private static func expand(_ tensor: HostTensor, _ strides: [Int], _ shape: [Int]) throws -> [Float] {
+  private static func expand(_ tensor: HostTensor, _ shape: [Int]) -> [Float] {
     let source = tensor.pointer(Float.self)
     var values = [Float](repeating: 0, count: shape.reduce(1, *))
     Broadcast.forEach(shape, operands: [tensor.shape]) { index, offsets in values[index] = source[offsets[0]] }
