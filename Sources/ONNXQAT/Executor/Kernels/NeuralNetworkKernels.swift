@@ -10,6 +10,8 @@ extension KernelRegistry {
     registry.register("GlobalAveragePool", GlobalPoolKernel.average)
     registry.register("GlobalMaxPool", GlobalPoolKernel.max)
     registry.register("GlobalLpPool", GlobalPoolKernel.lp)
+    registry.register("MaxUnpool", MaxUnpoolKernel.run)
+    registry.register("Col2Im", Col2ImKernel.run)
     registry.register("BatchNormalization", BatchNormalizationKernel.run)
     registry.register("InstanceNormalization", InstanceNormalizationKernel.run)
     registry.register("LRN", LRNKernel.run)
