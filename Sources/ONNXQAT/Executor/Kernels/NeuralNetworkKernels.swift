@@ -12,6 +12,7 @@ extension KernelRegistry {
     registry.register("GlobalLpPool", GlobalPoolKernel.lp)
     registry.register("MaxUnpool", MaxUnpoolKernel.run)
     registry.register("Col2Im", Col2ImKernel.run)
+    registry.register("RoiAlign", RoiAlignKernel.run)
     registry.register("BatchNormalization", BatchNormalizationKernel.run)
     registry.register("InstanceNormalization", InstanceNormalizationKernel.run)
     registry.register("LRN", LRNKernel.run)
