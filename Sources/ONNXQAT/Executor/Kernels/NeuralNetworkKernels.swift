@@ -4,6 +4,7 @@ extension KernelRegistry {
     registry.register("Gemm", GemmKernel.run)
     registry.register("Conv", ConvKernel.run)
     registry.register("ConvTranspose", ConvTransposeKernel.run)
+    registry.register("DeformConv", DeformConvKernel.run)
     registry.register("MaxPool", PoolingKernel.maxPool)
     registry.register("AveragePool", PoolingKernel.averagePool)
     registry.register("LpPool", PoolingKernel.lpPool)
