@@ -1,4 +1,7 @@
 extension KernelRegistry {
+  /// The neural-network family (files in `Kernels/NeuralNetwork/`): matrix products and
+  /// convolutions through one shared blocked SIMD GEMM, pooling, normalizations, Einsum and the
+  /// recurrent ops, in float32 (double, float16 and bfloat16 converted); MaxPool also on int8/uint8.
   static func registerNeuralNetwork(_ registry: inout KernelRegistry) {
     registry.register("MatMul", MatMulKernel.run)
     registry.register("Gemm", GemmKernel.run)
