@@ -1,0 +1,102 @@
+import Foundation
+
+/// Conv (opsets 1, 11, 22): N-d convolution (1-3 spatial axes) on float32 (double, float16 and
+/// bfloat16 through float32):
+///
+///     Y[n, m, o...] = B[m] + sum_{c, k...} X[n, g*C/G + c, o*s - pad_begin + k*d ...] * W[m, c, k...]
+///
+/// with group `G` (g = m / (M/G)), strides, dilations, pads or auto_pad (NOTSET, SAME_UPPER,
+/// SAME_LOWER, VALID), optional bias, and kernel_shape inferred from W. Each group is an im2col
+/// matrix times the group's weights through the shared GEMM; 1x1 stride-1 unpadded kernels
+/// skip im2col; one input channel per group (depthwise) takes a direct loop.
+enum ConvKernel {
+  static func run(_ context: KernelContext) throws -> [HostTensor?] {
+    let rawX = try context.input(0)
+    let x = try NeuralNetworkFloat.input(context, 0, "X")
+    let w = try NeuralNetworkFloat.input(context, 1, "W")
+    let bias = try NeuralNetworkFloat.optionalInput(context, 2, "B")
+    guard x.rank >= 3, x.rank <= 5 else {
+      throw context.failure("input 0 'X' has shape \(x.shape); expected [N, C, D1, ...] with 1 to 3 spatial axes")
+    }
+    guard w.rank == x.rank else {
+      throw context.failure("input 1 'W' has shape \(w.shape); expected rank \(x.rank) like X \(x.shape)")
+    }
+    let group = context.int("group", default: 1)
+    let batches = x.shape[0]
+    let channels = x.shape[1]
+    let outChannels = w.shape[0]
+    let groupChannels = w.shape[1]
+    guard group > 0, groupChannels * group == channels, outChannels % group == 0 else {
+      throw context.failure(
+        "input 1 'W' has shape \(w.shape); expected \(group > 0 ? channels / group : channels) input channels for "
+          + "group \(group) and output channels divisible by the group (X \(x.shape))")
+    }
+    let kernel = Array(w.shape[2...])
+    if let declared = context.ints("kernel_shape"), !declared.isEmpty, declared != kernel {
+      throw context.failure("kernel_shape \(declared) does not match input 1 'W' \(w.shape)")
+    }
+    if let bias, bias.count != outChannels {
+      throw context.failure("input 2 'B' has shape \(bias.shape); expected [\(outChannels)]")
+    }
+    let geometry = try WindowGeometry(context, input: Array(x.shape[2...]), kernel: kernel)
+    let result = HostTensor(zeros: .float, shape: [batches, outChannels] + geometry.output)
+    let outSpatial = geometry.output.reduce(1, *)
+    let inSpatial = geometry.input.reduce(1, *)
+    let py = result.pointer(Float.self)
+    if let bias {
+      let pb = bias.pointer(Float.self)
+      for plane in 0..<(batches * outChannels) {
+        let value = pb[plane % outChannels]
+        let target = py + plane * outSpatial
+        for i in 0..<outSpatial { target[i] = value }
+      }
+    }
+    guard outSpatial > 0, result.count > 0 else { return [NeuralNetworkFloat.output(result, as: rawX.dataType)] }
+    let threads = NeuralNetworkFloat.threads(context)
+    let cube = geometry.asThreeDimensional
+    let px = UnsafePointer(x.pointer(Float.self))
+    let pw = UnsafePointer(w.pointer(Float.self))
+    if groupChannels == 1 && group > 1 {
+      DepthwiseConv.run(
+        x: px, w: pw, y: py, batches: batches, channels: channels, outChannels: outChannels, geometry: cube,
+        threads: threads)
+      return [NeuralNetworkFloat.output(result, as: rawX.dataType)]
+    }
+    let kernelVolume = kernel.reduce(1, *)
+    let depth = groupChannels * kernelVolume
+    let groupOut = outChannels / group
+    let pointwise =
+      kernelVolume == 1 && geometry.strides.allSatisfy { $0 == 1 }
+      && geometry.padsBegin.allSatisfy { $0 == 0 } && geometry.padsEnd.allSatisfy { $0 == 0 }
+    // im2col a band of output lines at a time: at most about 4M floats of columns.
+    let outW = cube.output[2]
+    let lineCount = cube.output[0] * cube.output[1]
+    let band = max(1, min(lineCount, (1 << 22) / max(1, depth * outW)))
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : depth * band * outW)
+    defer { columns.deallocate() }
+    for batch in 0..<batches {
+      for g in 0..<group {
+        let xg = px + (batch * channels + g * groupChannels) * inSpatial
+        let weights = NeuralNetworkMatrix(pw + g * groupOut * depth, rowStride: depth)
+        let yg = py + (batch * outChannels + g * groupOut) * outSpatial
+        if pointwise {
+          NeuralNetworkGEMM.multiply(
+            m: groupOut, n: outSpatial, k: depth, a: weights, b: NeuralNetworkMatrix(xg, rowStride: inSpatial), c: yg,
+            ldc: outSpatial, threads: threads)
+          continue
+        }
+        var first = 0
+        while first < lineCount {
+          let lines = first..<min(lineCount, first + band)
+          let width = lines.count * outW
+          Im2col.expand(xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, threads: threads)
+          NeuralNetworkGEMM.multiply(
+            m: groupOut, n: width, k: depth, a: weights, b: NeuralNetworkMatrix(columns, rowStride: width),
+            c: yg + first * outW, ldc: outSpatial, threads: threads)
+          first = lines.upperBound
+        }
+      }
+    }
+    return [NeuralNetworkFloat.output(result, as: rawX.dataType)]
+  }
+}

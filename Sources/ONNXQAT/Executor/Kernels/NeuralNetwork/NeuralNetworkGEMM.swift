@@ -1,0 +1,345 @@
+import Foundation
+
+/// A strided float32 matrix operand: element (i, j) is at `base[i * rowStride + j * columnStride]`
+/// (a transposed operand is the same memory with the strides swapped).
+struct NeuralNetworkMatrix {
+  let base: UnsafePointer<Float>
+  let rowStride: Int
+  let columnStride: Int
+
+  init(_ base: UnsafePointer<Float>, rowStride: Int, columnStride: Int = 1) {
+    self.base = base
+    self.rowStride = rowStride
+    self.columnStride = columnStride
+  }
+
+  init(_ base: UnsafeMutablePointer<Float>, rowStride: Int, columnStride: Int = 1) {
+    self.init(UnsafePointer(base), rowStride: rowStride, columnStride: columnStride)
+  }
+
+  /// The transpose (no copy).
+  var transposed: NeuralNetworkMatrix {
+    NeuralNetworkMatrix(base, rowStride: columnStride, columnStride: rowStride)
+  }
+}
+
+/// The one float32 matrix product of the neural-network kernels (MatMul, Gemm, Conv,
+/// ConvTranspose, Einsum, the recurrent ops):
+///
+///     C[m, n] += alpha * sum_k A[m, k] * B[k, n]
+///
+/// with any strides on A and B (transposes included) and a row stride on C. Large products are
+/// blocked for the caches as in BLIS (K in blocks of `kc`, N in blocks of `nc`, M in blocks of
+/// `mc`), A and B are packed into `mr`-row and `nr`-column slivers, and a register-tiled
+/// `mr` x `nr` SIMD micro-kernel accumulates each tile; the tiles of one block are split across
+/// threads with `DispatchQueue.concurrentPerform` when the product is large. Small products and
+/// matrix-vector products take direct loops.
+///
+/// The tile is 6 x 8 (12 SSE registers of accumulators), which is what a plain `-O` build for
+/// x86-64 can hold. Built with `-D ONNXQAT_AVX2` and `-Xcc -mavx2 -Xcc -mfma`, the tile is
+/// 6 x 16 (12 AVX registers) and the accumulation uses fused multiply-add.
+enum NeuralNetworkGEMM {
+  #if ONNXQAT_AVX2
+    typealias Row = SIMD16<Float>
+  #else
+    typealias Row = SIMD8<Float>
+  #endif
+  static let mr = 6
+  static let nr = Row.scalarCount
+  static let kc = 256
+  static let mc = 120
+  static let nc = 2048
+
+  /// C += alpha * A * B, where A is m x k, B is k x n and C is m x n with row stride `ldc`.
+  static func multiply(
+    m: Int, n: Int, k: Int, alpha: Float = 1, a: NeuralNetworkMatrix, b: NeuralNetworkMatrix,
+    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1
+  ) {
+    guard m > 0, n > 0, k > 0 else { return }
+    if m * n * k <= 4096 || m < 3 || n < 4 {
+      direct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, ldc: ldc)
+      return
+    }
+    let workers = m * n * k >= 1 << 18 ? max(1, threads) : 1
+    // Equal blocks no larger than `kc` and `nc` (576 = 2 x 288, not 256 + 256 + 64).
+    let depthBlock = (k + (k + kc - 1) / kc - 1) / ((k + kc - 1) / kc)
+    let widthBlock = (n + (n + nc - 1) / nc - 1) / ((n + nc - 1) / nc)
+    // Equal row blocks of whole slivers, no larger than `mc`.
+    let rowBlocks = (m + mc - 1) / mc
+    let rowBlock = ((m + rowBlocks - 1) / rowBlocks + mr - 1) / mr * mr
+    let bSlivers = (widthBlock + nr - 1) / nr
+    // A is packed a chunk of row blocks at a time, which bounds its buffer for tall matrices.
+    let chunkBlocks = max(8, 4 * workers)
+    let chunkRows = chunkBlocks * rowBlock
+    let aSlivers = (min(m, chunkRows) + mr - 1) / mr
+    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: bSlivers * nr * depthBlock)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: aSlivers * mr * depthBlock)
+    defer {
+      packedB.deallocate()
+      packedA.deallocate()
+    }
+    var j0 = 0
+    while j0 < n {
+      let width = min(widthBlock, n - j0)
+      var p0 = 0
+      while p0 < k {
+        let depth = min(depthBlock, k - p0)
+        let columnSlivers = (width + nr - 1) / nr
+        if workers > 1 && columnSlivers >= 2 * workers {
+          DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let first = worker * columnSlivers / workers
+            let end = (worker + 1) * columnSlivers / workers
+            packB(b, rows: p0, depth: depth, columns: j0, width: width, slivers: first..<end, into: packedB)
+          }
+        } else {
+          packB(b, rows: p0, depth: depth, columns: j0, width: width, slivers: 0..<columnSlivers, into: packedB)
+        }
+        var r0 = 0
+        while r0 < m {
+          let chunk = min(chunkRows, m - r0)
+          let chunkA = NeuralNetworkMatrix(
+            a.base + r0 * a.rowStride, rowStride: a.rowStride, columnStride: a.columnStride)
+          packA(chunkA, alpha: alpha, rowCount: chunk, columns: p0, depth: depth, into: packedA)
+          // Tasks: blocks of rows times groups of column slivers.
+          let blocks = (chunk + rowBlock - 1) / rowBlock
+          let columnGroups = workers > 1 ? max(1, min(columnSlivers, (workers * 4 + blocks - 1) / blocks)) : 1
+          let tasks = blocks * columnGroups
+          let body = { (task: Int) in
+            let block = task / columnGroups
+            let group = task % columnGroups
+            let firstSliver = group * columnSlivers / columnGroups
+            let endSliver = (group + 1) * columnSlivers / columnGroups
+            let i0 = block * rowBlock
+            let rows = min(rowBlock, chunk - i0)
+            for sliver in firstSliver..<endSliver {
+              let j = sliver * nr
+              let cols = min(nr, width - j)
+              let pb = packedB + sliver * nr * depth
+              var ii = 0
+              while ii < rows {
+                let i = i0 + ii
+                microKernel(
+                  depth: depth, a: packedA + (i / mr) * mr * depth, b: pb, c: c + (r0 + i) * ldc + j0 + j, ldc: ldc,
+                  rows: min(mr, chunk - i), columns: cols)
+                ii += mr
+              }
+            }
+          }
+          if workers > 1 && tasks > 1 {
+            DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
+          } else {
+            for task in 0..<tasks { body(task) }
+          }
+          r0 += chunk
+        }
+        p0 += depth
+      }
+      j0 += width
+    }
+  }
+
+  /// Small products, few rows, or few columns: SIMD row updates over the rows of B when B's
+  /// rows are contiguous, SIMD dot products when A's rows and B's columns are, strided loops
+  /// otherwise.
+  private static func direct(
+    m: Int, n: Int, k: Int, alpha: Float, a: NeuralNetworkMatrix, b: NeuralNetworkMatrix,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    if b.columnStride == 1 && !(a.columnStride == 1 && b.rowStride == 1 && n < 8) {
+      for i in 0..<m {
+        let row = c + i * ldc
+        for p in 0..<k {
+          let scale = alpha * a.base[i * a.rowStride + p * a.columnStride]
+          if scale == 0 { continue }
+          axpy(scale, b.base + p * b.rowStride, row, n)
+        }
+      }
+    } else if a.columnStride == 1 && b.rowStride == 1 {
+      for i in 0..<m {
+        let row = a.base + i * a.rowStride
+        for j in 0..<n { c[i * ldc + j] += alpha * dot(row, b.base + j * b.columnStride, k) }
+      }
+    } else {
+      for i in 0..<m {
+        for j in 0..<n {
+          var sum: Float = 0
+          var pa = a.base + i * a.rowStride
+          var pb = b.base + j * b.columnStride
+          for _ in 0..<k {
+            sum += pa.pointee * pb.pointee
+            pa += a.columnStride
+            pb += b.rowStride
+          }
+          c[i * ldc + j] += alpha * sum
+        }
+      }
+    }
+  }
+
+  /// y[0..<count] += scale * x[0..<count].
+  @inline(__always)
+  private static func axpy(_ scale: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+    let factor = SIMD8<Float>(repeating: scale)
+    var i = 0
+    while i + 8 <= count {
+      let target = UnsafeMutableRawPointer(y + i)
+      let value = target.loadUnaligned(as: SIMD8<Float>.self)
+      target.storeBytes(
+        of: value + factor * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      y[i] += scale * x[i]
+      i += 1
+    }
+  }
+
+  /// sum_i x[i] * y[i] with two SIMD accumulators.
+  @inline(__always)
+  static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Float {
+    var s0 = SIMD8<Float>()
+    var s1 = SIMD8<Float>()
+    var i = 0
+    let px = UnsafeRawPointer(x)
+    let py = UnsafeRawPointer(y)
+    while i + 16 <= count {
+      s0 +=
+        px.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        * py.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+      s1 +=
+        px.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+        * py.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+      i += 16
+    }
+    if i + 8 <= count {
+      s0 +=
+        px.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        * py.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+      i += 8
+    }
+    var sum = (s0 + s1).sum()
+    while i < count {
+      sum += x[i] * y[i]
+      i += 1
+    }
+    return sum
+  }
+
+  /// Packs B[rows ..< rows+depth, columns ..< columns+width] into slivers of `nr` columns,
+  /// each `depth` x `nr` row-major, zero-padded on the right (the slivers in `slivers` only).
+  private static func packB(
+    _ b: NeuralNetworkMatrix, rows: Int, depth: Int, columns: Int, width: Int, slivers: Range<Int>,
+    into packed: UnsafeMutablePointer<Float>
+  ) {
+    for sliver in slivers {
+      let j = sliver * nr
+      let cols = min(nr, width - j)
+      let target = packed + sliver * nr * depth
+      let origin = b.base + rows * b.rowStride + (columns + j) * b.columnStride
+      if cols == nr && b.columnStride == 1 {
+        for p in 0..<depth {
+          let source = UnsafeRawPointer(origin + p * b.rowStride).loadUnaligned(as: Row.self)
+          UnsafeMutableRawPointer(target + p * nr).storeBytes(of: source, as: Row.self)
+        }
+      } else if b.rowStride == 1 {
+        for jj in 0..<nr {
+          if jj < cols {
+            let source = origin + jj * b.columnStride
+            for p in 0..<depth { target[p * nr + jj] = source[p] }
+          } else {
+            for p in 0..<depth { target[p * nr + jj] = 0 }
+          }
+        }
+      } else {
+        for p in 0..<depth {
+          let source = origin + p * b.rowStride
+          for jj in 0..<nr { target[p * nr + jj] = jj < cols ? source[jj * b.columnStride] : 0 }
+        }
+      }
+    }
+  }
+
+  /// Packs alpha * A[0 ..< rowCount, columns ..< columns+depth] into slivers of `mr` rows, each
+  /// `depth` x `mr` (column-major within the sliver), zero-padded at the bottom.
+  private static func packA(
+    _ a: NeuralNetworkMatrix, alpha: Float, rowCount: Int, columns: Int, depth: Int,
+    into packed: UnsafeMutablePointer<Float>
+  ) {
+    var sliver = 0
+    var i = 0
+    while i < rowCount {
+      let rows = min(mr, rowCount - i)
+      let target = packed + sliver * mr * depth
+      for ii in 0..<mr {
+        if ii < rows {
+          let source = a.base + (i + ii) * a.rowStride + columns * a.columnStride
+          if a.columnStride == 1 {
+            for p in 0..<depth { target[p * mr + ii] = alpha * source[p] }
+          } else {
+            for p in 0..<depth { target[p * mr + ii] = alpha * source[p * a.columnStride] }
+          }
+        } else {
+          for p in 0..<depth { target[p * mr + ii] = 0 }
+        }
+      }
+      sliver += 1
+      i += mr
+    }
+  }
+
+  /// One `mr` x `nr` tile: C[tile] += packed A sliver * packed B sliver over `depth`; `rows`
+  /// and `columns` clip the tile at the matrix edges.
+  @inline(__always)
+  private static func microKernel(
+    depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    rows: Int, columns: Int
+  ) {
+    var c0 = Row()
+    var c1 = Row()
+    var c2 = Row()
+    var c3 = Row()
+    var c4 = Row()
+    var c5 = Row()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    for _ in 0..<depth {
+      let bv = pb.load(as: Row.self)
+      multiplyAdd(&c0, pa[0], bv)
+      multiplyAdd(&c1, pa[1], bv)
+      multiplyAdd(&c2, pa[2], bv)
+      multiplyAdd(&c3, pa[3], bv)
+      multiplyAdd(&c4, pa[4], bv)
+      multiplyAdd(&c5, pa[5], bv)
+      pa += 6
+      pb += MemoryLayout<Row>.stride
+    }
+    if columns == nr {
+      @inline(__always) func store(_ row: Int, _ value: Row) {
+        let target = UnsafeMutableRawPointer(c + row * ldc)
+        target.storeBytes(of: target.loadUnaligned(as: Row.self) + value, as: Row.self)
+      }
+      store(0, c0)
+      if rows > 1 { store(1, c1) }
+      if rows > 2 { store(2, c2) }
+      if rows > 3 { store(3, c3) }
+      if rows > 4 { store(4, c4) }
+      if rows > 5 { store(5, c5) }
+    } else {
+      let tile = [c0, c1, c2, c3, c4, c5]
+      for row in 0..<rows {
+        let target = c + row * ldc
+        for column in 0..<columns { target[column] += tile[row][column] }
+      }
+    }
+  }
+
+  /// accumulator += a * b (fused when built for AVX2 + FMA).
+  @inline(__always)
+  private static func multiplyAdd(_ accumulator: inout Row, _ a: Float, _ b: Row) {
+    #if ONNXQAT_AVX2
+      accumulator.addProduct(Row(repeating: a), b)
+    #else
+      accumulator += Row(repeating: a) * b
+    #endif
+  }
+}
