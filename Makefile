@@ -40,7 +40,7 @@ release: apt
 	$(SWIFT) build -c release
 
 ## test: every test (unit, golden, corpus, interop with onnx and onnxruntime).
-test: deps build
+test: deps build release
 	$(SWIFT) test --disable-swift-testing
 
 ## demo: inspect and print the demo model shipped in Fixtures/.

@@ -29,6 +29,16 @@ enum TestSupport {
     return FileManager.default.isExecutableFile(atPath: debug) ? debug : root + "/.build/release/onnx-qat"
   }
 
+  /// The release build of the tool (`make test` builds it), for tests that run real models.
+  static func releaseBinary(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    let path = root + "/.build/release/onnx-qat"
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+      XCTFail("no release build at \(path): run `make release` (or `make test`)", file: file, line: line)
+      throw XCTSkip("release build missing")
+    }
+    return path
+  }
+
   /// The venv's Python with onnx and onnxruntime (`make venv`); ONNXQAT_PYTHON overrides it.
   static var python: String {
     ProcessInfo.processInfo.environment["ONNXQAT_PYTHON"] ?? root + "/.build/venv/bin/python"

@@ -574,7 +574,7 @@ struct ProtoReader {
 /// Numbers of ONNX fields newer than the 1.12 schema that onnx-qat reads from unknown fields.
 enum NewerField {
   static let nodeOverload: UInt32 = 8
-  static let functionOverload: UInt32 = 10
+  static let functionOverload: UInt32 = 13
   static let functionAttributeProto: UInt32 = 11
 
   /// Names of the newer fields, by message, for printed comments.
@@ -582,7 +582,7 @@ enum NewerField {
     "model": [26: "configuration"],
     "graph": [16: "metadata_props"],
     "node": [8: "overload", 9: "metadata_props", 10: "device_configurations"],
-    "function": [10: "overload", 11: "attribute_proto", 12: "value_info", 13: "metadata_props"],
+    "function": [11: "attribute_proto", 12: "value_info", 13: "overload", 14: "metadata_props"],
     "tensor": [16: "metadata_props"],
     "value": [4: "metadata_props"],
   ]
