@@ -8,6 +8,10 @@ PIP_PACKAGES := onnx==1.23.2 onnxruntime==1.32.0 numpy jsonschema
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/debug/onnx-qat
 RELEASE_BIN  := .build/release/onnx-qat
+# Release builds use AVX2+FMA (the GEMM's 6x16 FMA tile) when this CPU has them; the binary then
+# needs an AVX2 CPU. RELEASE_FLAGS= (empty) builds a portable binary.
+RELEASE_FLAGS ?= $(shell grep -q avx2 /proc/cpuinfo 2>/dev/null && grep -q fma /proc/cpuinfo 2>/dev/null && \
+  echo "-Xswiftc -Xcc -Xswiftc -mavx2 -Xswiftc -Xcc -Xswiftc -mfma -Xswiftc -DONNXQAT_AVX2")
 
 export ONNXQAT_PYTHON := $(abspath $(PYTHON))
 
@@ -37,7 +41,7 @@ build: apt
 	$(SWIFT) build
 
 release: apt
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(RELEASE_FLAGS)
 
 ## test: every test (unit, golden, corpus, interop with onnx and onnxruntime).
 test: deps build release
