@@ -64,7 +64,11 @@ struct ParsedArguments {
         if parts.count > 1 { throw UsageError("option '\(parts[0])' takes no value") }
         parsed.flags.insert(spec.key)
       case .optionalValue:
-        if parts.count > 1 { parsed.values[spec.key, default: []].append(parts[1]) } else { parsed.flags.insert(spec.key) }
+        if parts.count > 1 {
+          parsed.values[spec.key, default: []].append(parts[1])
+        } else {
+          parsed.flags.insert(spec.key)
+        }
       case .value:
         if parts.count > 1 {
           parsed.values[spec.key, default: []].append(parts[1])

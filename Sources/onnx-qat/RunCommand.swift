@@ -15,7 +15,8 @@ enum RunCommand: Command {
       names: ["--data"], kind: .value,
       help: "an ONNX test-data folder (input_0.pb, ...) or a folder of one .npz per sample"),
     OptionSpec(names: ["-o", "--output"], kind: .value, help: "folder for the outputs, one .npy per output"),
-    OptionSpec(names: ["--requant"], kind: .value, help: "integer requantization: float (onnxruntime, default) or fixed-point"),
+    OptionSpec(
+      names: ["--requant"], kind: .value, help: "integer requantization: float (onnxruntime, default) or fixed-point"),
     OptionSpec(names: ["--threads"], kind: .value, help: "worker threads (default 1)"),
     OptionSpec(names: ["--json"], kind: .flag, help: "print a JSON summary (Schemas/run.schema.json)"),
   ]
@@ -65,7 +66,8 @@ enum RunCommand: Command {
       results.append((source, elapsed, outputs))
     }
     // Everything ran: only now write the outputs, each file atomically.
-    var report = RunReport(model: path, requantization: options.requantization.rawValue, threads: options.threads, samples: [])
+    var report = RunReport(
+      model: path, requantization: options.requantization.rawValue, threads: options.threads, samples: [])
     for (index, (source, elapsed, outputs)) in results.enumerated() {
       var sample = RunReport.Sample(source: source, milliseconds: elapsed, outputs: [])
       let folder = arguments.value("--output").map { results.count > 1 ? "\($0)/\(index)" : $0 }
@@ -89,8 +91,9 @@ enum RunCommand: Command {
         print("\(sample.source): \(String(format: "%.2f", sample.milliseconds)) ms")
         for output in sample.outputs {
           let stats = [output.min, output.max, output.mean].map { $0.map { String(format: "%.6g", $0) } ?? "-" }
-          print("  \(output.name): \(output.dtype)\(output.shape) min \(stats[0]) max \(stats[1]) mean \(stats[2])"
-            + (output.file.map { " -> \($0)" } ?? ""))
+          print(
+            "  \(output.name): \(output.dtype)\(output.shape) min \(stats[0]) max \(stats[1]) mean \(stats[2])"
+              + (output.file.map { " -> \($0)" } ?? ""))
         }
       }
     }

@@ -105,7 +105,9 @@ final class BadInputTests: XCTestCase {
   func testHostileTensorDimsAreRefused() throws {
     let cases: [([Int64], Data?, String)] = [
       ([-5, 3], nil, "tensor 'w': dimension -5 in [-5, 3] is negative"),
-      ([1 << 32, 1 << 32], nil, "tensor 'w': dims [4294967296, 4294967296] describe more elements than memory can hold"),
+      (
+        [1 << 32, 1 << 32], nil, "tensor 'w': dims [4294967296, 4294967296] describe more elements than memory can hold"
+      ),
       ([1 << 62], nil, "describe more elements than memory can hold"),
       ([2, 3], Data(count: 20), "tensor 'w': raw_data holds 20 bytes, but float[2, 3] needs 24"),
     ]

@@ -75,7 +75,9 @@ final class ConformanceTests: XCTestCase {
       }
     }
     let skippedCount = skipped.values.reduce(0, +)
-    print("conformance: \(passed + failures.count) run, \(passed) passed, \(failures.count) failed, \(skippedCount) skipped")
+    print(
+      "conformance: \(passed + failures.count) run, \(passed) passed, \(failures.count) failed, \(skippedCount) skipped"
+    )
     for (reason, count) in skipped.sorted(by: { $0.value > $1.value }) where !reason.hasPrefix("op without") {
       print("  skipped \(count): \(reason)")
     }

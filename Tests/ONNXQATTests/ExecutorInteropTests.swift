@@ -15,7 +15,8 @@ final class ExecutorInteropTests: XCTestCase {
   /// Runs each model in onnxruntime (script) and in our interpreter; returns failures.
   private func crossCheck(_ models: [String], exact: Bool = false) throws -> [String] {
     let folder = try TestSupport.temporaryDirectory(self)
-    let reference = try TestSupport.run(TestSupport.python, [TestSupport.root + "/Tests/interop/ort_reference.py", folder] + models)
+    let reference = try TestSupport.run(
+      TestSupport.python, [TestSupport.root + "/Tests/interop/ort_reference.py", folder] + models)
     XCTAssertEqual(reference.status, 0, reference.stdout + reference.stderr)
     var failures: [String] = []
     let binary = try TestSupport.releaseBinary()
@@ -74,12 +75,15 @@ final class ExecutorInteropTests: XCTestCase {
     let generate = try TestSupport.run(
       TestSupport.python, [TestSupport.root + "/Benchmarks/executor_models.py", folder, "--small"])
     XCTAssertEqual(generate.status, 0, generate.stderr)
-    let models = ["resnet_block", "mobilenet_block", "encoder_block", "lstm", "resnet_block_qlinear", "mobilenet_block_qlinear"]
-      .map { "\(folder)/\($0).onnx" }
+    let models = [
+      "resnet_block", "mobilenet_block", "encoder_block", "lstm", "resnet_block_qlinear", "mobilenet_block_qlinear",
+    ]
+    .map { "\(folder)/\($0).onnx" }
     let failures = try crossCheck(models)
     print("executor vs onnxruntime, purpose-built models: \(models.count - failures.count) of \(models.count) match")
     for failure in failures { XCTFail(failure) }
-    XCTAssertEqual(try crossCheck(models.filter { $0.hasSuffix("_qlinear.onnx") }, exact: true), [], "integer graphs bit-exact")
+    XCTAssertEqual(
+      try crossCheck(models.filter { $0.hasSuffix("_qlinear.onnx") }, exact: true), [], "integer graphs bit-exact")
   }
 
   func testLightModelsMatchOnnxRuntime() throws {

@@ -9,7 +9,8 @@ final class RunCommandTests: XCTestCase {
   private let model = TestSupport.fixtures + "/tiny_cnn.onnx"
 
   private func writeInput(_ shape: [Int], dtype: String = "float32", to path: String, seed: Int = 0) throws {
-    let script = "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(\(seed)).standard_normal(\(shape)).astype('\(dtype)'))"
+    let script =
+      "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(\(seed)).standard_normal(\(shape)).astype('\(dtype)'))"
     XCTAssertEqual(try TestSupport.run(TestSupport.python, ["-c", script, path]).status, 0)
   }
 
@@ -22,14 +23,19 @@ final class RunCommandTests: XCTestCase {
     try result.stdout.write(toFile: folder + "/report.json", atomically: true, encoding: .utf8)
     let validation = try TestSupport.run(
       TestSupport.python,
-      [TestSupport.root + "/Tests/interop/validate_json.py", TestSupport.root + "/Schemas/run.schema.json", folder + "/report.json"])
+      [
+        TestSupport.root + "/Tests/interop/validate_json.py", TestSupport.root + "/Schemas/run.schema.json",
+        folder + "/report.json",
+      ])
     XCTAssertEqual(validation.status, 0, validation.stdout)
 
     let written = try XCTUnwrap(try TensorInputs.load(path: folder + "/out/probabilities.npy")["probabilities"])
     let input = try XCTUnwrap(try TensorInputs.load(path: folder + "/x.npy")["x"])
-    let expected = try XCTUnwrap(try Interpreter(model: try ModelLoader.load(path: model)).run(["input": input])["probabilities"])
+    let expected = try XCTUnwrap(
+      try Interpreter(model: try ModelLoader.load(path: model)).run(["input": input])["probabilities"])
     XCTAssertEqual(written.shape, [2, 10])
-    XCTAssertEqual(written.values(Float.self), expected.values(Float.self), "the .npy holds exactly what the executor computed")
+    XCTAssertEqual(
+      written.values(Float.self), expected.values(Float.self), "the .npy holds exactly what the executor computed")
   }
 
   func testDataFolderOfNpzSamples() throws {
@@ -84,7 +90,9 @@ final class RunCommandTests: XCTestCase {
     try graph.append(first)
     try graph.append(second)
     graph.outputs = [try XCTUnwrap(second.output)]
-    let model = Model(graph: graph, irVersion: 8, opsetImports: [OpsetImport(domain: "", version: 13), OpsetImport(domain: "example.com", version: 1)])
+    let model = Model(
+      graph: graph, irVersion: 8,
+      opsetImports: [OpsetImport(domain: "", version: 13), OpsetImport(domain: "example.com", version: 1)])
     XCTAssertThrowsError(try Interpreter(model: model)) { error in
       let message = "\(error)"
       XCTAssertTrue(message.contains("cannot run 2 nodes"), message)

@@ -9,7 +9,8 @@ final class TensorIOTests: XCTestCase {
   private func makeFiles() throws -> String {
     try TestSupport.requirePython()
     let folder = try TestSupport.temporaryDirectory(self)
-    let result = try TestSupport.run(TestSupport.python, [TestSupport.root + "/Tests/interop/make_numpy_files.py", folder])
+    let result = try TestSupport.run(
+      TestSupport.python, [TestSupport.root + "/Tests/interop/make_numpy_files.py", folder])
     XCTAssertEqual(result.status, 0, result.stderr)
     return folder
   }
@@ -37,7 +38,8 @@ final class TensorIOTests: XCTestCase {
       let members = try TensorInputs.load(path: "\(folder)/\(archive).npz")
       XCTAssertEqual(Set(members.keys), archive == "stored" ? ["x", "y"] : ["x", "y", "z"])
       for (key, tensor) in members {
-        assertSame(tensor, try HostTensor(try TensorFile.load(path: "\(folder)/\(archive).\(key).pb")), "\(archive).\(key)")
+        assertSame(
+          tensor, try HostTensor(try TensorFile.load(path: "\(folder)/\(archive).\(key).pb")), "\(archive).\(key)")
       }
     }
   }
@@ -49,8 +51,11 @@ final class TensorIOTests: XCTestCase {
     try AtomicFile.write(try NumpyFile.write(tensor, name: "f32"), to: written)
     let check = try TestSupport.run(
       TestSupport.python,
-      ["-c", "import numpy as np, sys; a = np.load(sys.argv[1]); b = np.load(sys.argv[2]); assert a.dtype == b.dtype and (a == b).all(), (a, b); print('same')",
-       written, folder + "/f32.npy"])
+      [
+        "-c",
+        "import numpy as np, sys; a = np.load(sys.argv[1]); b = np.load(sys.argv[2]); assert a.dtype == b.dtype and (a == b).all(), (a, b); print('same')",
+        written, folder + "/f32.npy",
+      ])
     XCTAssertEqual(check.stdout, "same\n", check.stderr)
   }
 

@@ -12,7 +12,8 @@ public enum Broadcast {
           result[axis] = size
         } else if size != 1 && size != result[axis] {
           throw ONNXQATError.badArgument(
-            "shapes \(shapes.map { "\($0)" }.joined(separator: " and ")) do not broadcast (axis \(axis): \(result[axis]) vs \(size))")
+            "shapes \(shapes.map { "\($0)" }.joined(separator: " and ")) do not broadcast (axis \(axis): \(result[axis]) vs \(size))"
+          )
         }
       }
     }

@@ -9,17 +9,20 @@ enum InputCheck {
     guard let declared = value.type?.tensorType else { return }
     if let element = declared.elementType, element != tensor.dataType {
       throw ONNXQATError.badArgument(
-        "input '\(value.name)': got \(tensor.typeDescription), expected element type \(element.name) (\(describe(value)))")
+        "input '\(value.name)': got \(tensor.typeDescription), expected element type \(element.name) (\(describe(value)))"
+      )
     }
     guard let dims = declared.shape?.dims else { return }
     guard dims.count == tensor.rank else {
       throw ONNXQATError.badArgument(
-        "input '\(value.name)': got \(tensor.typeDescription) of rank \(tensor.rank), expected rank \(dims.count) (\(describe(value)))")
+        "input '\(value.name)': got \(tensor.typeDescription) of rank \(tensor.rank), expected rank \(dims.count) (\(describe(value)))"
+      )
     }
     for (axis, (dimension, size)) in zip(dims, tensor.shape).enumerated() {
       if case .known(let expected) = dimension.size, expected != size {
         throw ONNXQATError.badArgument(
-          "input '\(value.name)': got \(tensor.typeDescription), expected \(expected) on axis \(axis) (\(describe(value)))")
+          "input '\(value.name)': got \(tensor.typeDescription), expected \(expected) on axis \(axis) (\(describe(value)))"
+        )
       }
     }
   }

@@ -32,14 +32,16 @@ public final class Interpreter {
 
   /// Prepares `model`: checks that every node (subgraphs and functions included) has a kernel,
   /// listing all that do not, and decodes the initializers once.
-  public init(model: Model, options: ExecutionOptions = ExecutionOptions(), registry: KernelRegistry = .standard) throws {
+  public init(model: Model, options: ExecutionOptions = ExecutionOptions(), registry: KernelRegistry = .standard) throws
+  {
     self.model = model
     self.options = options
     self.registry = registry
     let missing = unsupportedNodes()
     if !missing.isEmpty {
       throw ONNXQATError.badArgument(
-        "the executor cannot run \(missing.count) node\(missing.count == 1 ? "" : "s"):\n" + missing.joined(separator: "\n"))
+        "the executor cannot run \(missing.count) node\(missing.count == 1 ? "" : "s"):\n"
+          + missing.joined(separator: "\n"))
     }
     for graph in model.allGraphs {
       for value in graph.initializers {
@@ -64,7 +66,9 @@ public final class Interpreter {
         if registry.kernel(node.opType, domain: node.domain, version: version) == nil {
           let key = "\(node.domain)::\(node.opType)::\(version)"
           let domain = node.domain.isEmpty ? "ai.onnx" : node.domain
-          if seen.insert(key).inserted { lines.append("  \(node.opType) (\(domain), opset \(version)): node \(node.label)") }
+          if seen.insert(key).inserted {
+            lines.append("  \(node.opType) (\(domain), opset \(version)): node \(node.label)")
+          }
         }
       }
     }
@@ -98,7 +102,8 @@ public final class Interpreter {
     let initializerIDs = Set(graph.initializers.map { ObjectIdentifier($0) })
     for name in inputs.keys where !graph.inputs.contains(where: { $0.name == name }) {
       throw ONNXQATError.badArgument(
-        "input '\(name)' is not an input of the model (inputs: \(graph.inputs.filter { !initializerIDs.contains(ObjectIdentifier($0)) }.map(\.name).joined(separator: ", ")))")
+        "input '\(name)' is not an input of the model (inputs: \(graph.inputs.filter { !initializerIDs.contains(ObjectIdentifier($0)) }.map(\.name).joined(separator: ", ")))"
+      )
     }
     for value in graph.inputs {
       if let tensor = inputs[value.name] {

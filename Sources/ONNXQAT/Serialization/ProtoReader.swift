@@ -461,7 +461,8 @@ struct ProtoReader {
       raw.count != expected
     {
       throw invalid(
-        "tensor '\(tensor.name ?? "")': raw_data holds \(raw.count) bytes, but \(tensor.elementType.name)\(tensor.dims) needs \(expected)")
+        "tensor '\(tensor.name ?? "")': raw_data holds \(raw.count) bytes, but \(tensor.elementType.name)\(tensor.dims) needs \(expected)"
+      )
     }
     if tensor.isExternal, let resolveExternal {
       tensor.externalBytes = try resolveExternal(tensor)

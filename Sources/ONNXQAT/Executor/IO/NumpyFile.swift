@@ -28,7 +28,8 @@ public enum NumpyFile {
     default: throw fail(".npy format version \(major) is not supported (expected 1, 2 or 3)")
     }
     guard data.count >= headerStart + headerLength else { throw fail("the .npy header is cut off") }
-    let header = String(decoding: data[(data.startIndex + headerStart)..<(data.startIndex + headerStart + headerLength)], as: UTF8.self)
+    let header = String(
+      decoding: data[(data.startIndex + headerStart)..<(data.startIndex + headerStart + headerLength)], as: UTF8.self)
     guard let descr = value(of: "descr", in: header)?.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) else {
       throw fail("the .npy header has no 'descr'")
     }
@@ -84,8 +85,10 @@ public enum NumpyFile {
     guard let code = descriptors.first(where: { $0.1 == tensor.dataType })?.0 else {
       throw ONNXQATError.badArgument("\(name): \(tensor.dataType.name) has no .npy dtype")
     }
-    let shape = tensor.shape.count == 1 ? "(\(tensor.shape[0]),)" : "(\(tensor.shape.map(String.init).joined(separator: ", ")))"
-    var header = "{'descr': '\(code.hasPrefix("i1") || code.hasPrefix("u1") || code == "b1" ? "|" : "<")\(code)', 'fortran_order': False, 'shape': \(shape), }"
+    let shape =
+      tensor.shape.count == 1 ? "(\(tensor.shape[0]),)" : "(\(tensor.shape.map(String.init).joined(separator: ", ")))"
+    var header =
+      "{'descr': '\(code.hasPrefix("i1") || code.hasPrefix("u1") || code == "b1" ? "|" : "<")\(code)', 'fortran_order': False, 'shape': \(shape), }"
     let total = 10 + header.utf8.count + 1
     header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
     var data = Data(magic + [1, 0])

@@ -32,7 +32,8 @@ public enum TensorInputs {
   public static func samples(folder: String, inputNames: [String]) throws -> [(String, [String: HostTensor])] {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-      throw ONNXQATError.badArgument("\(folder): no such folder (expected a test-data folder or a folder of .npz files)")
+      throw ONNXQATError.badArgument(
+        "\(folder): no such folder (expected a test-data folder or a folder of .npz files)")
     }
     let entries = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
     let protos = entries.filter { $0.hasPrefix("input_") && $0.hasSuffix(".pb") }

@@ -33,7 +33,9 @@ enum ZipArchive {
     var members: [Member] = []
     var position = directory
     for _ in 0..<count {
-      guard position + 46 <= bytes.count, u32(position) == 0x0201_4b50 else { throw fail("the ZIP directory is damaged") }
+      guard position + 46 <= bytes.count, u32(position) == 0x0201_4b50 else {
+        throw fail("the ZIP directory is damaged")
+      }
       let method = u16(position + 10)
       let crc = UInt32(u32(position + 16))
       var compressed = u32(position + 20)
@@ -69,8 +71,12 @@ enum ZipArchive {
         }
       default: throw fail("member '\(name)' uses compression method \(method); expected stored (0) or deflate (8)")
       }
-      guard content.count == size else { throw fail("member '\(name)' inflates to \(content.count) bytes, expected \(size)") }
-      guard CRC32.checksum(content) == crc else { throw fail("member '\(name)' fails its CRC-32 check (corrupt archive)") }
+      guard content.count == size else {
+        throw fail("member '\(name)' inflates to \(content.count) bytes, expected \(size)")
+      }
+      guard CRC32.checksum(content) == crc else {
+        throw fail("member '\(name)' fails its CRC-32 check (corrupt archive)")
+      }
       members.append(Member(name: name, data: content))
       position += 46 + nameLength + extraLength + commentLength
     }

@@ -165,14 +165,18 @@ enum AxisSlices {
     let stride = tensor.dataType.storageStride
     let run = inner * stride
     for o in 0..<outer {
-      (result.buffer.raw + o * run).copyMemory(from: tensor.buffer.raw + ((o * length + index) * inner) * stride, byteCount: run)
+      (result.buffer.raw + o * run).copyMemory(
+        from: tensor.buffer.raw + ((o * length + index) * inner) * stride, byteCount: run)
     }
     return result
   }
 
-  static func stack(_ slices: [HostTensor], axis: Int, template: HostTensor, context: KernelContext) throws -> HostTensor {
+  static func stack(_ slices: [HostTensor], axis: Int, template: HostTensor, context: KernelContext) throws
+    -> HostTensor
+  {
     for slice in slices where slice.shape != template.shape || slice.dataType != template.dataType {
-      throw context.failure("iterations produced \(slice.typeDescription) and \(template.typeDescription); expected equal shapes")
+      throw context.failure(
+        "iterations produced \(slice.typeDescription) and \(template.typeDescription); expected equal shapes")
     }
     var shape = template.shape
     shape.insert(slices.count, at: axis)
@@ -190,7 +194,8 @@ enum AxisSlices {
     let run = inner * stride
     for o in 0..<outer {
       for (index, slice) in slices.enumerated() {
-        (result.buffer.raw + (o * slices.count + index) * run).copyMemory(from: slice.buffer.raw + o * run, byteCount: run)
+        (result.buffer.raw + (o * slices.count + index) * run).copyMemory(
+          from: slice.buffer.raw + o * run, byteCount: run)
       }
     }
     return result
