@@ -52,6 +52,7 @@ final class ConformanceTests: XCTestCase {
     var passed = 0
     var failures: [String] = []
     var skipped: [String: Int] = [:]
+    var missingOps: [String: Int] = [:]
     for entry in cases {
       if let filter, !entry.name.contains(filter) { continue }
       if let reason = entry.unexported {
@@ -59,6 +60,7 @@ final class ConformanceTests: XCTestCase {
         continue
       }
       let missing = entry.ops.filter { !supported.contains($0) }
+      for op in missing { missingOps[op, default: 0] += 1 }
       if !missing.isEmpty {
         skipped["op without kernel: \(missing.joined(separator: ", "))", default: 0] += 1
         continue
@@ -83,6 +85,8 @@ final class ConformanceTests: XCTestCase {
     }
     let unsupported = skipped.filter { $0.key.hasPrefix("op without") }.reduce(0) { $0 + $1.value }
     print("  skipped \(unsupported): op without kernel")
+    let top = missingOps.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(25)
+    print("  ops without kernel (cases): " + top.map { "\($0.key.replacingOccurrences(of: "::", with: "")) \($0.value)" }.joined(separator: ", "))
     for failure in failures { XCTFail(String(failure.prefix(600))) }
   }
 
