@@ -4,6 +4,7 @@ extension KernelRegistry {
   /// `Kernels/Elementwise/`).
   static func registerElementwise(_ registry: inout KernelRegistry) {
     ElementwiseUnary.register(&registry)
+    ElementwiseTrigonometric.register(&registry)
     ElementwiseBinary.register(&registry)
     ElementwiseComparison.register(&registry)
     ElementwiseCast.register(&registry)
