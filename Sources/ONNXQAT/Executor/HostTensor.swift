@@ -21,6 +21,17 @@ public struct HostTensor: @unchecked Sendable {
     }
   }
 
+  /// A tensor whose elements are not initialized, for kernels that write every element
+  /// (numeric types only; a string tensor is made empty as with `init(zeros:shape:)`).
+  init(uninitialized dataType: DataType, shape: [Int]) {
+    if dataType == .string {
+      self.init(zeros: dataType, shape: shape)
+    } else {
+      let buffer = TensorBuffer(byteCount: shape.reduce(1, *) * dataType.storageStride, zeroed: false)
+      self.init(dataType: dataType, shape: shape, buffer: buffer)
+    }
+  }
+
   init(dataType: DataType, shape: [Int], buffer: TensorBuffer) {
     self.dataType = dataType
     self.shape = shape
@@ -71,7 +82,7 @@ public struct HostTensor: @unchecked Sendable {
   /// A copy of the elements in a buffer of its own.
   public func copy() -> HostTensor {
     if dataType == .string { return HostTensor(strings: strings, shape: shape) }
-    let result = HostTensor(zeros: dataType, shape: shape)
+    let result = HostTensor(uninitialized: dataType, shape: shape)
     result.buffer.raw.copyMemory(from: buffer.raw, byteCount: count * dataType.storageStride)
     return result
   }
@@ -110,16 +121,21 @@ public struct HostTensor: @unchecked Sendable {
   public var typeDescription: String { "\(dataType.name)[\(shape.map(String.init).joined(separator: ","))]" }
 }
 
-/// Memory of a `HostTensor`: 64-byte aligned, zero-filled on allocation.
+/// Memory of a `HostTensor`: 64-byte aligned, zero-filled on allocation unless the owner
+/// writes every element itself (`zeroed: false`).
 final class TensorBuffer {
   let raw: UnsafeMutableRawPointer
   let byteCount: Int
   let strings: [String]?
 
-  init(byteCount: Int) {
+  init(byteCount: Int, zeroed: Bool = true) {
     self.byteCount = byteCount
     raw = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
-    raw.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+    if zeroed {
+      raw.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+    } else {
+      raw.initializeMemory(as: UInt8.self, repeating: 0, count: 1)
+    }
     strings = nil
   }
 

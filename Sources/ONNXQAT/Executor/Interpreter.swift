@@ -86,6 +86,7 @@ public final class Interpreter {
 
   /// The model-local function a node calls: same domain, name and overload.
   private func function(for node: Node) -> Function? {
+    if model.functions.isEmpty { return nil }
     let overload = node.extras.unknownString(NewerField.nodeOverload) ?? ""
     return model.functions.first {
       ($0.name ?? "") == node.opType && ($0.domain ?? "") == node.domain && ($0.overload ?? "") == overload

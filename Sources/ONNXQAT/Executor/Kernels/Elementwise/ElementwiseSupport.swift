@@ -13,7 +13,7 @@ enum ElementwiseSupport {
   static func map<T, R>(_ x: HostTensor, _: T.Type, into type: DataType, _ op: (T) -> R) -> HostTensor {
     assert(MemoryLayout<R>.stride == type.storageStride, "\(R.self) does not store \(type.name)")
     assert(MemoryLayout<T>.stride == x.dataType.storageStride, "\(T.self) does not store \(x.dataType.name)")
-    let result = HostTensor(zeros: type, shape: x.shape)
+    let result = HostTensor(uninitialized: type, shape: x.shape)
     let source = x.pointer(T.self)
     let target = result.pointer(R.self)
     for index in 0..<x.count { target[index] = op(source[index]) }

@@ -28,7 +28,7 @@ enum ElementwiseFloatBinary {
 
   /// `full` has the output shape; `other` has the same shape or one element.
   private static func full(_ full: HostTensor, _ other: HostTensor, _ op: Op, swapped: Bool) -> HostTensor {
-    let result = HostTensor(zeros: .float, shape: full.shape)
+    let result = HostTensor(uninitialized: .float, shape: full.shape)
     let p = full.pointer(Float.self)
     let q = other.pointer(Float.self)
     let r = result.pointer(Float.self)
@@ -69,10 +69,25 @@ enum ElementwiseFloatBinary {
     let outer = full.shape.prefix(first).reduce(1, *)
     let mid = other.count
     let inner = full.shape.dropFirst(last + 1).reduce(1, *)
-    let result = HostTensor(zeros: .float, shape: full.shape)
+    let result = HostTensor(uninitialized: .float, shape: full.shape)
     let p = full.pointer(Float.self)
     let q = other.pointer(Float.self)
     let r = result.pointer(Float.self)
+    if inner == 1 {
+      // A bias along the last axis: whole rows at a time.
+      for o in 0..<outer {
+        let (x, y) = (p + o * mid, r + o * mid)
+        switch (op, swapped) {
+        case (.add, _): for m in 0..<mid { y[m] = x[m] + q[m] }
+        case (.mul, _): for m in 0..<mid { y[m] = x[m] * q[m] }
+        case (.sub, false): for m in 0..<mid { y[m] = x[m] - q[m] }
+        case (.sub, true): for m in 0..<mid { y[m] = q[m] - x[m] }
+        case (.div, false): for m in 0..<mid { y[m] = x[m] / q[m] }
+        case (.div, true): for m in 0..<mid { y[m] = q[m] / x[m] }
+        }
+      }
+      return result
+    }
     for o in 0..<outer {
       for m in 0..<mid {
         let s = q[m]

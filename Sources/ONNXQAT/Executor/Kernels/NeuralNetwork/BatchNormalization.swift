@@ -32,7 +32,7 @@ enum BatchNormalizationKernel {
         "input \(index + 1) '\(name)' has shape \(tensor.shape); expected [\(channels)] for X \(x.shape)")
     }
     let training = context.opsetVersion >= 14 && context.int("training_mode", default: 0) != 0
-    let result = HostTensor(zeros: .float, shape: x.shape)
+    let result = HostTensor(uninitialized: .float, shape: x.shape)
     let px = x.pointer(Float.self)
     let py = result.pointer(Float.self)
     var useMean = mean.values(Float.self)

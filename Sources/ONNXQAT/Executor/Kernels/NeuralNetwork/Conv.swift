@@ -39,17 +39,14 @@ enum ConvKernel {
       throw context.failure("input 2 'B' has shape \(bias.shape); expected [\(outChannels)]")
     }
     let geometry = try WindowGeometry(context, input: Array(x.shape[2...]), kernel: kernel)
-    let result = HostTensor(zeros: .float, shape: [batches, outChannels] + geometry.output)
+    // Every element starts as its bias (or 0) before the products accumulate into it.
+    let result = HostTensor(uninitialized: .float, shape: [batches, outChannels] + geometry.output)
     let outSpatial = geometry.output.reduce(1, *)
     let inSpatial = geometry.input.reduce(1, *)
     let py = result.pointer(Float.self)
-    if let bias {
-      let pb = bias.pointer(Float.self)
-      for plane in 0..<(batches * outChannels) {
-        let value = pb[plane % outChannels]
-        let target = py + plane * outSpatial
-        for i in 0..<outSpatial { target[i] = value }
-      }
+    let pb = bias?.pointer(Float.self)
+    for plane in 0..<(batches * outChannels) {
+      (py + plane * outSpatial).update(repeating: pb?[plane % outChannels] ?? 0, count: outSpatial)
     }
     guard outSpatial > 0, result.count > 0 else { return [NeuralNetworkFloat.output(result, as: rawX.dataType)] }
     let threads = NeuralNetworkFloat.threads(context)
@@ -68,12 +65,19 @@ enum ConvKernel {
     let pointwise =
       kernelVolume == 1 && geometry.strides.allSatisfy { $0 == 1 }
       && geometry.padsBegin.allSatisfy { $0 == 0 } && geometry.padsEnd.allSatisfy { $0 == 0 }
-    // im2col a band of output lines at a time: at most about 4M floats of columns.
+    // im2col a band of output lines at a time. Large convolutions take bands small enough (about
+    // 64K floats) that the columns stay in the L2 cache while the GEMM packs them, and whole
+    // bands go to separate threads (each with its own columns); smaller ones take bands of up to
+    // about 4M floats, and im2col and the GEMM split each band across the threads.
     let outW = cube.output[2]
     let lineCount = cube.output[0] * cube.output[1]
-    let band = max(1, min(lineCount, (1 << 22) / max(1, depth * outW)))
-    let columns = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : depth * band * outW)
-    defer { columns.deallocate() }
+    let cacheBand = max(1, min(lineCount, (1 << 16) / max(1, depth * outW)))
+    let workers =
+      threads > 1 && (lineCount + cacheBand - 1) / cacheBand >= 2 * threads
+        && groupOut * depth * outSpatial >= 1 << 20 ? threads : 1
+    let band = workers > 1 ? cacheBand : max(1, min(lineCount, (1 << 22) / max(1, depth * outW)))
+    let bandCount = (lineCount + band - 1) / band
+    let inner = workers > 1 ? 1 : threads
     for batch in 0..<batches {
       for g in 0..<group {
         let xg = px + (batch * channels + g * groupChannels) * inSpatial
@@ -85,15 +89,24 @@ enum ConvKernel {
             ldc: outSpatial, threads: threads)
           continue
         }
-        var first = 0
-        while first < lineCount {
-          let lines = first..<min(lineCount, first + band)
-          let width = lines.count * outW
-          Im2col.expand(xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, threads: threads)
-          NeuralNetworkGEMM.multiply(
-            m: groupOut, n: width, k: depth, a: weights, b: NeuralNetworkMatrix(columns, rowStride: width),
-            c: yg + first * outW, ldc: outSpatial, threads: threads)
-          first = lines.upperBound
+        // The weights are packed once for all the bands.
+        let packed = bandCount > 1 ? NeuralNetworkPackedA(weights, m: groupOut, k: depth) : nil
+        let bands = { (worker: Int) in
+          let columns = UnsafeMutablePointer<Float>.allocate(capacity: depth * band * outW)
+          defer { columns.deallocate() }
+          for index in (worker * bandCount / workers)..<((worker + 1) * bandCount / workers) {
+            let lines = (index * band)..<min(lineCount, (index + 1) * band)
+            let width = lines.count * outW
+            Im2col.expand(xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, threads: inner)
+            NeuralNetworkGEMM.multiply(
+              m: groupOut, n: width, k: depth, a: weights, b: NeuralNetworkMatrix(columns, rowStride: width),
+              c: yg + lines.lowerBound * outW, ldc: outSpatial, threads: inner, packed: packed)
+          }
+        }
+        if workers > 1 {
+          DispatchQueue.concurrentPerform(iterations: workers, execute: bands)
+        } else {
+          bands(0)
         }
       }
     }

@@ -40,6 +40,22 @@ enum DepthwiseConv {
                 let line = target + (od * outH + oh) * outW
                 if strideW == 1 {
                   for ow in rangeW { line[ow] += weight * source[ow] }
+                } else if strideW == 2 {
+                  // Eight columns from 16 loaded floats while column ow + 8 (so every float
+                  // loaded) is inside the row: the same product and sum per column.
+                  let factor = SIMD8<Float>(repeating: weight)
+                  var ow = rangeW.lowerBound
+                  while ow + 8 < rangeW.upperBound {
+                    let target = UnsafeMutableRawPointer(line + ow)
+                    let values = UnsafeRawPointer(source + ow * 2).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+                    target.storeBytes(
+                      of: target.loadUnaligned(as: SIMD8<Float>.self) + factor * values, as: SIMD8<Float>.self)
+                    ow += 8
+                  }
+                  while ow < rangeW.upperBound {
+                    line[ow] += weight * source[ow * 2]
+                    ow += 1
+                  }
                 } else {
                   for ow in rangeW { line[ow] += weight * source[ow * strideW] }
                 }

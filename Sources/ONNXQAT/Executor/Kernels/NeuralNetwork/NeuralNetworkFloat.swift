@@ -12,19 +12,19 @@ enum NeuralNetworkFloat {
     switch tensor.dataType {
     case .float: return tensor
     case .double:
-      let result = HostTensor(zeros: .float, shape: tensor.shape)
+      let result = HostTensor(uninitialized: .float, shape: tensor.shape)
       let source = tensor.pointer(Double.self)
       let target = result.pointer(Float.self)
       for i in 0..<tensor.count { target[i] = Float(source[i]) }
       return result
     case .float16:
-      let result = HostTensor(zeros: .float, shape: tensor.shape)
+      let result = HostTensor(uninitialized: .float, shape: tensor.shape)
       let source = tensor.pointer(UInt16.self)
       let target = result.pointer(Float.self)
       for i in 0..<tensor.count { target[i] = FloatBits.float16ToFloat(source[i]) }
       return result
     case .bfloat16:
-      let result = HostTensor(zeros: .float, shape: tensor.shape)
+      let result = HostTensor(uninitialized: .float, shape: tensor.shape)
       let source = tensor.pointer(UInt16.self)
       let target = result.pointer(Float.self)
       for i in 0..<tensor.count { target[i] = FloatBits.bfloat16ToFloat(source[i]) }
@@ -49,19 +49,19 @@ enum NeuralNetworkFloat {
   static func output(_ tensor: HostTensor, as type: DataType) -> HostTensor {
     switch type {
     case .double:
-      let result = HostTensor(zeros: .double, shape: tensor.shape)
+      let result = HostTensor(uninitialized: .double, shape: tensor.shape)
       let source = tensor.pointer(Float.self)
       let target = result.pointer(Double.self)
       for i in 0..<tensor.count { target[i] = Double(source[i]) }
       return result
     case .float16:
-      let result = HostTensor(zeros: .float16, shape: tensor.shape)
+      let result = HostTensor(uninitialized: .float16, shape: tensor.shape)
       let source = tensor.pointer(Float.self)
       let target = result.pointer(UInt16.self)
       for i in 0..<tensor.count { target[i] = FloatBits.floatToFloat16(source[i]) }
       return result
     case .bfloat16:
-      let result = HostTensor(zeros: .bfloat16, shape: tensor.shape)
+      let result = HostTensor(uninitialized: .bfloat16, shape: tensor.shape)
       let source = tensor.pointer(Float.self)
       let target = result.pointer(UInt16.self)
       for i in 0..<tensor.count { target[i] = FloatBits.floatToBFloat16(source[i]) }

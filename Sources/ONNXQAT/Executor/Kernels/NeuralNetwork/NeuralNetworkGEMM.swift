@@ -53,16 +53,18 @@ enum NeuralNetworkGEMM {
   /// C += alpha * A * B, where A is m x k, B is k x n and C is m x n with row stride `ldc`.
   static func multiply(
     m: Int, n: Int, k: Int, alpha: Float = 1, a: NeuralNetworkMatrix, b: NeuralNetworkMatrix,
-    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1
+    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, packed: NeuralNetworkPackedA? = nil
   ) {
     guard m > 0, n > 0, k > 0 else { return }
+    // A packing made for another shape is not used.
+    let packed = packed.flatMap { $0.m == m && $0.k == k && alpha == 1 ? $0 : nil }
     if m * n * k <= 4096 || m < 3 || n < 4 {
       direct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, ldc: ldc)
       return
     }
     let workers = m * n * k >= 1 << 18 ? max(1, threads) : 1
     // Equal blocks no larger than `kc` and `nc` (576 = 2 x 288, not 256 + 256 + 64).
-    let depthBlock = (k + (k + kc - 1) / kc - 1) / ((k + kc - 1) / kc)
+    let depthBlock = depthBlock(k)
     let widthBlock = (n + (n + nc - 1) / nc - 1) / ((n + nc - 1) / nc)
     // Equal row blocks of whole slivers, no larger than `mc`.
     let rowBlocks = (m + mc - 1) / mc
@@ -73,7 +75,7 @@ enum NeuralNetworkGEMM {
     let chunkRows = chunkBlocks * rowBlock
     let aSlivers = (min(m, chunkRows) + mr - 1) / mr
     let packedB = UnsafeMutablePointer<Float>.allocate(capacity: bSlivers * nr * depthBlock)
-    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: aSlivers * mr * depthBlock)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: packed == nil ? aSlivers * mr * depthBlock : 1)
     defer {
       packedB.deallocate()
       packedA.deallocate()
@@ -99,7 +101,13 @@ enum NeuralNetworkGEMM {
           let chunk = min(chunkRows, m - r0)
           let chunkA = NeuralNetworkMatrix(
             a.base + r0 * a.rowStride, rowStride: a.rowStride, columnStride: a.columnStride)
-          packA(chunkA, alpha: alpha, rowCount: chunk, columns: p0, depth: depth, into: packedA)
+          let chunkPacked: UnsafePointer<Float>
+          if let packed {
+            chunkPacked = packed.slivers(firstRow: r0, depthStart: p0, depth: depth)
+          } else {
+            packA(chunkA, alpha: alpha, rowCount: chunk, columns: p0, depth: depth, into: packedA)
+            chunkPacked = UnsafePointer(packedA)
+          }
           // Tasks: blocks of rows times groups of column slivers.
           let blocks = (chunk + rowBlock - 1) / rowBlock
           let columnGroups = workers > 1 ? max(1, min(columnSlivers, (workers * 4 + blocks - 1) / blocks)) : 1
@@ -119,7 +127,7 @@ enum NeuralNetworkGEMM {
               while ii < rows {
                 let i = i0 + ii
                 microKernel(
-                  depth: depth, a: packedA + (i / mr) * mr * depth, b: pb, c: c + (r0 + i) * ldc + j0 + j, ldc: ldc,
+                  depth: depth, a: chunkPacked + (i / mr) * mr * depth, b: pb, c: c + (r0 + i) * ldc + j0 + j, ldc: ldc,
                   rows: min(mr, chunk - i), columns: cols)
                 ii += mr
               }
@@ -136,6 +144,11 @@ enum NeuralNetworkGEMM {
       }
       j0 += width
     }
+  }
+
+  /// The depth of the K blocks of a product of depth `k`: equal blocks no larger than `kc`.
+  static func depthBlock(_ k: Int) -> Int {
+    (k + (k + kc - 1) / kc - 1) / ((k + kc - 1) / kc)
   }
 
   /// Small products, few rows, or few columns: SIMD row updates over the rows of B when B's
@@ -261,7 +274,7 @@ enum NeuralNetworkGEMM {
 
   /// Packs alpha * A[0 ..< rowCount, columns ..< columns+depth] into slivers of `mr` rows, each
   /// `depth` x `mr` (column-major within the sliver), zero-padded at the bottom.
-  private static func packA(
+  static func packA(
     _ a: NeuralNetworkMatrix, alpha: Float, rowCount: Int, columns: Int, depth: Int,
     into packed: UnsafeMutablePointer<Float>
   ) {

@@ -43,6 +43,13 @@ enum PoolingKernel {
         return maxPool(raw, UInt8.self, planes, outputShape, cube, storageOrder, wantIndices, lowest: .min)
       default:
         let x = try NeuralNetworkFloat.input(raw, "input 0 'X'", context)
+        if !wantIndices {
+          let result = HostTensor(uninitialized: .float, shape: outputShape)
+          MaxPoolFloat.run(
+            x.pointer(Float.self), result.pointer(Float.self), planes: planes, geometry: cube,
+            threads: NeuralNetworkFloat.threads(context))
+          return [NeuralNetworkFloat.output(result, as: raw.dataType), nil]
+        }
         let outputs = maxPool(x, Float.self, planes, outputShape, cube, storageOrder, wantIndices, lowest: -.infinity)
         return [outputs[0].map { NeuralNetworkFloat.output($0, as: raw.dataType) }, outputs[1]]
       }
