@@ -9,7 +9,8 @@ import Foundation
 /// element of each of A's rows and multiply-adds it with the panel row into SIMD accumulators
 /// (`&*`, `&+`). K is blocked so a packed panel stays in cache; the column panels are split across
 /// threads with `DispatchQueue.concurrentPerform` when the product is large. Products with fewer
-/// than `tileRows` rows (depthwise convolutions) use SIMD row updates instead.
+/// than `tileRows` rows (depthwise convolutions) use SIMD row updates instead; operands small
+/// enough for exact Float sums take the FMA path (IntegerGemmFloat).
 extension IntegerGemm {
   #if ONNXQAT_AVX2
     /// One row of the micro-kernel's tile: two AVX2 registers.
@@ -34,6 +35,10 @@ extension IntegerGemm {
     }
     if m < tileRows {
       rowUpdates(a, b, c, m: m, k: k, n: n, threads: threads)
+      return
+    }
+    if let block = exactFloatBlock(a, b, m: m, k: k, n: n) {
+      floatMultiply(a, b, c, m: m, k: k, n: n, block: block, threads: threads)
       return
     }
     let width = Lane.scalarCount
