@@ -117,6 +117,31 @@ struct IntegerConvolution {
       }
     }
     var result = [Int32](repeating: 0, count: batch * outputChannels * outputSize)
+    if rank == 2, outputsPerGroup >= IntegerGemm.tileRows,
+      let block = panelBlock(x: x, xZero: xZero, weights: weights, depth: rows)
+    {
+      let floatWeights = weights.map { Float($0) }
+      let capacity = panelCapacity(depth: rows)
+      let panels = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+      defer { panels.deallocate() }
+      panels.update(repeating: 0, count: capacity)
+      x.withUnsafeBufferPointer { px in
+        floatWeights.withUnsafeBufferPointer { pw in
+          result.withUnsafeMutableBufferPointer { pr in
+            guard let xBase = px.baseAddress, let wBase = pw.baseAddress, let rBase = pr.baseAddress else { return }
+            for image in 0..<batch {
+              for g in 0..<self.group {
+                accumulatePanels(
+                  channels: xBase + (image * self.inputChannels + g * channelsPerGroup) * inputSize, xZero: xZero,
+                  weights: wBase + g * outputsPerGroup * rows, outputs: outputsPerGroup, panels: panels, block: block,
+                  output: rBase + (image * self.outputChannels + g * outputsPerGroup) * outputSize, threads: threads)
+              }
+            }
+          }
+        }
+      }
+      return result
+    }
     let tasks = batch * group
     let workers = threads > 1 && group > 1 ? Swift.min(threads, tasks) : 1
     let gemmThreads = workers > 1 ? 1 : threads
@@ -167,5 +192,18 @@ struct IntegerConvolution {
       }
     }
     return result
+  }
+
+  /// The K block of the exact Float path for these operands (`max|x - xZero| * max|w'|`, see
+  /// IntegerGemmFloat), or nil when it does not apply.
+  func panelBlock(x: [Int32], xZero: Int32, weights: [Int32], depth: Int) -> Int? {
+    var maxX: UInt32 = 0
+    for value in x { maxX = Swift.max(maxX, (value &- xZero).magnitude) }
+    var maxW: UInt32 = 0
+    for value in weights { maxW = Swift.max(maxW, value.magnitude) }
+    let product = UInt64(maxX) * UInt64(maxW)
+    if product == 0 { return Swift.min(Swift.max(depth, 1), IntegerGemm.depthBlock) }
+    let block = ((UInt64(1) << 22) - 1) / product
+    return block >= 16 ? Int(Swift.min(block, UInt64(IntegerGemm.depthBlock))) : nil
   }
 }

@@ -135,4 +135,52 @@ extension IntegerGemm {
     if rows > 4 { store(c4, 4) }
     if rows > 5 { store(c5, 5) }
   }
+
+  /// `c = a * b` with A already Float and B already in Float panels (`[panel][k][width]`, the
+  /// last panel's unused lanes zero), K blocks of at most `block`, on up to `threads` threads.
+  static func floatPanelMultiply(
+    _ a: UnsafePointer<Float>, _ panels: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Int32>, m: Int, k: Int,
+    n: Int, block: Int, threads: Int
+  ) {
+    guard m > 0, n > 0 else { return }
+    guard k > 0 else {
+      c.update(repeating: 0, count: m * n)
+      return
+    }
+    let width = FloatLane.scalarCount
+    let count = (n + width - 1) / width
+    let workers = m * n * k >= 1 << 17 ? Swift.max(1, Swift.min(threads, count)) : 1
+    let body = { (worker: Int) in
+      let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: m * width)
+      defer { scratch.deallocate() }
+      for panel in (count * worker / workers)..<(count * (worker + 1) / workers) {
+        let column = panel * width
+        let columns = Swift.min(width, n - column)
+        let target = columns == width ? c + column : scratch
+        let ldc = columns == width ? n : width
+        let packed = panels + panel * k * width
+        var start = 0
+        while start < k {
+          let depth = Swift.min(block, k - start)
+          var row = 0
+          while row < m {
+            let rows = Swift.min(tileRows, m - row)
+            floatTile(
+              a + row * k + start, lda: k, rows: rows, packed + start * width, depth: depth, target + row * ldc,
+              ldc: ldc, accumulate: start > 0)
+            row += rows
+          }
+          start += depth
+        }
+        if columns < width {
+          for row in 0..<m { (c + row * n + column).update(from: scratch + row * width, count: columns) }
+        }
+      }
+    }
+    if workers > 1 {
+      DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+    } else {
+      body(0)
+    }
+  }
 }
