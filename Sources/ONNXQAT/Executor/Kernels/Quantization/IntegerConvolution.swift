@@ -117,6 +117,17 @@ struct IntegerConvolution {
       }
     }
     var result = [Int32](repeating: 0, count: batch * outputChannels * outputSize)
+    if rank == 2, channelsPerGroup == 1, outputsPerGroup == 1 {
+      x.withUnsafeBufferPointer { px in
+        weights.withUnsafeBufferPointer { pw in
+          result.withUnsafeMutableBufferPointer { pr in
+            guard let xBase = px.baseAddress, let wBase = pw.baseAddress, let rBase = pr.baseAddress else { return }
+            accumulateDepthwise(x: xBase, xZero: xZero, weights: wBase, output: rBase, threads: threads)
+          }
+        }
+      }
+      return result
+    }
     if rank == 2, outputsPerGroup >= IntegerGemm.tileRows,
       let block = panelBlock(x: x, xZero: xZero, weights: weights, depth: rows)
     {
