@@ -116,7 +116,9 @@ struct IntegerConvolution {
         d -= 1
       }
     }
-    var result = [Int32](repeating: 0, count: batch * outputChannels * outputSize)
+    // Every path below writes every accumulator.
+    let resultCount = batch * outputChannels * outputSize
+    var result = [Int32](unsafeUninitializedCapacity: resultCount) { _, initialized in initialized = resultCount }
     if rank == 2, channelsPerGroup == 1, outputsPerGroup == 1 {
       x.withUnsafeBufferPointer { px in
         weights.withUnsafeBufferPointer { pw in
@@ -135,7 +137,8 @@ struct IntegerConvolution {
       let capacity = panelCapacity(depth: rows)
       let panels = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
       defer { panels.deallocate() }
-      panels.update(repeating: 0, count: capacity)
+      let lastPanel = IntegerGemm.FloatLane.scalarCount * rows
+      (panels + (capacity - lastPanel)).update(repeating: 0, count: lastPanel)
       x.withUnsafeBufferPointer { px in
         floatWeights.withUnsafeBufferPointer { pw in
           result.withUnsafeMutableBufferPointer { pr in

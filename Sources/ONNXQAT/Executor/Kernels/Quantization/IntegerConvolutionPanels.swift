@@ -1,14 +1,15 @@
 import Foundation
 
 /// The 2-D convolution path that skips the Int32 im2col matrix: the im2col writes `x - x_zp` as
-/// Float straight into the GEMM's packed column panels (`[panel][K][width]`, the last panel's
-/// unused lanes zero), the channels split across threads, and the exact Float GEMM of
+/// Float (0 in the padding) straight into the GEMM's packed column panels (`[panel][K][width]`,
+/// the last panel's unused lanes zero), the channels split across threads, and the exact Float GEMM of
 /// IntegerGemmFloat runs over those panels. Taken only when the operands bound every K block's
 /// partial sums below 2^22 (`IntegerGemm.exactFloatBlock`), so the result keeps the int32 bits.
 extension IntegerConvolution {
   /// Accumulators of one image and group into `output` ([outputsPerGroup, outputSize]) from the
   /// image's channels at `channels`, the group's Float weights `weights` ([outputsPerGroup, K]),
-  /// K blocks of `block`, `panels` a buffer of `panelCapacity(k:)` Floats whose tail is zero.
+  /// K blocks of `block`, `panels` a buffer of `panelCapacity(depth:)` Floats whose last panel
+  /// is zero.
   func accumulatePanels(
     channels: UnsafePointer<Int32>, xZero: Int32, weights: UnsafePointer<Float>, outputs: Int,
     panels: UnsafeMutablePointer<Float>, block: Int, output: UnsafeMutablePointer<Int32>, threads: Int
@@ -40,10 +41,8 @@ extension IntegerConvolution {
     return Swift.max(1, (outputSize + width - 1) / width * width * depth)
   }
 
-  /// `im2col2D` of one channel into rows `firstRow...` of Float panels of K = `depth` rows. Only
-  /// the positions inside the image are written, a run of output columns at a time split at the
-  /// panel edges: the padding positions depend on the geometry alone and stay zero from the
-  /// buffer's initialization.
+  /// `im2col2D` of one channel into rows `firstRow...` of Float panels of K = `depth` rows, a run
+  /// of output columns at a time split at the panel edges (zeros in the padding).
   func im2col2DPanels(
     _ channel: UnsafePointer<Int32>, xZero: Int32, firstRow: Int, depth: Int, into panels: UnsafeMutablePointer<Float>
   ) {
@@ -55,28 +54,41 @@ extension IntegerConvolution {
     for ky in 0..<kernel[0] {
       for kx in 0..<kernel[1] {
         let row = panels + (firstRow + ky * kernel[1] + kx) * width
+        // Output positions `start..<start + count` from `source[j * strideX]`, or zeros.
+        @inline(__always) func run(_ start: Int, _ count: Int, _ source: UnsafePointer<Int32>?) {
+          var o = start
+          var done = 0
+          while done < count {
+            let lane = o % width
+            let length = Swift.min(width - lane, count - done)
+            let target = row + (o / width) * panelStride + lane
+            if let source {
+              if strideX == 1 {
+                let segment = source + done
+                for j in 0..<length { target[j] = Float(segment[j] &- xZero) }
+              } else {
+                for j in 0..<length { target[j] = Float(source[(done + j) * strideX] &- xZero) }
+              }
+            } else {
+              target.update(repeating: 0, count: length)
+            }
+            done += length
+            o += length
+          }
+        }
         let xOffset = kx * dilations[1] - padBegin[1]
         let first = xOffset >= 0 ? 0 : Swift.min(outputWidth, (-xOffset + strideX - 1) / strideX)
         let last = Swift.max(first, Swift.min(outputWidth, (inputWidth - xOffset + strideX - 1) / strideX))
         for oy in 0..<outputHeight {
+          let base = oy * outputWidth
           let iy = oy * strideY + ky * dilations[0] - padBegin[0]
-          guard iy >= 0, iy < inputHeight else { continue }
-          let source = channel + iy * inputWidth + xOffset
-          var o = oy * outputWidth + first
-          var ox = first
-          while ox < last {
-            let lane = o % width
-            let count = Swift.min(width - lane, last - ox)
-            let target = row + (o / width) * panelStride + lane
-            if strideX == 1 {
-              let run = source + ox
-              for j in 0..<count { target[j] = Float(run[j] &- xZero) }
-            } else {
-              for j in 0..<count { target[j] = Float(source[(ox + j) * strideX] &- xZero) }
-            }
-            ox += count
-            o += count
+          guard iy >= 0, iy < inputHeight else {
+            run(base, outputWidth, nil)
+            continue
           }
+          if first > 0 { run(base, first, nil) }
+          if last > first { run(base + first, last - first, channel + iy * inputWidth + xOffset + first * strideX) }
+          if last < outputWidth { run(base + last, outputWidth - last, nil) }
         }
       }
     }

@@ -150,6 +150,17 @@ extension IntegerGemm {
     let width = FloatLane.scalarCount
     let count = (n + width - 1) / width
     let workers = m * n * k >= 1 << 17 ? Swift.max(1, Swift.min(threads, count)) : 1
+    // A packed as [tile][k][tileRows], rows past m repeating the last row.
+    let tiles = (m + tileRows - 1) / tileRows
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: tiles * k * tileRows)
+    defer { packedA.deallocate() }
+    for tile in 0..<tiles {
+      for r in 0..<tileRows {
+        let source = a + Swift.min(tile * tileRows + r, m - 1) * k
+        let target = packedA + tile * k * tileRows + r
+        for inner in 0..<k { target[inner * tileRows] = source[inner] }
+      }
+    }
     let body = { (worker: Int) in
       let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: m * width)
       defer { scratch.deallocate() }
@@ -165,9 +176,9 @@ extension IntegerGemm {
           var row = 0
           while row < m {
             let rows = Swift.min(tileRows, m - row)
-            floatTile(
-              a + row * k + start, lda: k, rows: rows, packed + start * width, depth: depth, target + row * ldc,
-              ldc: ldc, accumulate: start > 0)
+            floatTilePacked(
+              packedA + (row * k + start * tileRows), rows: rows, packed + start * width, depth: depth,
+              target + row * ldc, ldc: ldc, accumulate: start > 0)
             row += rows
           }
           start += depth
@@ -182,5 +193,46 @@ extension IntegerGemm {
     } else {
       body(0)
     }
+  }
+
+  /// `floatTile` with A packed as `[depth][tileRows]` (one contiguous stream of broadcasts).
+  @inline(__always)
+  static func floatTilePacked(
+    _ a: UnsafePointer<Float>, rows: Int, _ panel: UnsafePointer<Float>, depth: Int,
+    _ c: UnsafeMutablePointer<Int32>, ldc: Int, accumulate: Bool
+  ) {
+    let width = FloatLane.scalarCount
+    var c0 = FloatLane()
+    var c1 = FloatLane()
+    var c2 = FloatLane()
+    var c3 = FloatLane()
+    var c4 = FloatLane()
+    var c5 = FloatLane()
+    let raw = UnsafeRawPointer(panel)
+    var pa = a
+    for inner in 0..<depth {
+      let bRow = raw.loadUnaligned(fromByteOffset: inner * width * 4, as: FloatLane.self)
+      c0.addProduct(FloatLane(repeating: pa[0]), bRow)
+      c1.addProduct(FloatLane(repeating: pa[1]), bRow)
+      c2.addProduct(FloatLane(repeating: pa[2]), bRow)
+      c3.addProduct(FloatLane(repeating: pa[3]), bRow)
+      c4.addProduct(FloatLane(repeating: pa[4]), bRow)
+      c5.addProduct(FloatLane(repeating: pa[5]), bRow)
+      pa += 6
+    }
+    let magic: Float = 12_582_912
+    let magicBits = Lane(repeating: Int32(bitPattern: magic.bitPattern))
+    @inline(__always) func store(_ value: FloatLane, _ row: Int) {
+      let target = UnsafeMutableRawPointer(c + row * ldc)
+      var integers = unsafeBitCast(value + FloatLane(repeating: magic), to: Lane.self) &- magicBits
+      if accumulate { integers &+= target.loadUnaligned(as: Lane.self) }
+      target.storeBytes(of: integers, as: Lane.self)
+    }
+    store(c0, 0)
+    if rows > 1 { store(c1, 1) }
+    if rows > 2 { store(c2, 2) }
+    if rows > 3 { store(c3, 3) }
+    if rows > 4 { store(c4, 4) }
+    if rows > 5 { store(c5, 5) }
   }
 }
