@@ -41,8 +41,9 @@ extension IntegerConvolution {
     return Swift.max(1, (outputSize + width - 1) / width * width * depth)
   }
 
-  /// `im2col2D` of one channel into rows `firstRow...` of Float panels of K = `depth` rows, a run
-  /// of output columns at a time split at the panel edges (zeros in the padding).
+  /// `im2col2D` of one channel into rows `firstRow...` of Float panels of K = `depth` rows: each
+  /// kernel tap's row is built row-major in a staging buffer (`x - x_zp`, 0 in the padding and
+  /// past the last column), then copied into the panels one SIMD vector per panel.
   func im2col2DPanels(
     _ channel: UnsafePointer<Int32>, xZero: Int32, firstRow: Int, depth: Int, into panels: UnsafeMutablePointer<Float>
   ) {
@@ -51,44 +52,38 @@ extension IntegerConvolution {
     let (inputHeight, inputWidth) = (inputSpatial[0], inputSpatial[1])
     let (outputHeight, outputWidth) = (outputSpatial[0], outputSpatial[1])
     let (strideY, strideX) = (strides[0], strides[1])
+    let outputSize = outputHeight * outputWidth
+    let panelCount = (outputSize + width - 1) / width
+    let staging = UnsafeMutablePointer<Float>.allocate(capacity: panelCount * width)
+    defer { staging.deallocate() }
+    (staging + outputSize).update(repeating: 0, count: panelCount * width - outputSize)
     for ky in 0..<kernel[0] {
       for kx in 0..<kernel[1] {
-        let row = panels + (firstRow + ky * kernel[1] + kx) * width
-        // Output positions `start..<start + count` from `source[j * strideX]`, or zeros.
-        @inline(__always) func run(_ start: Int, _ count: Int, _ source: UnsafePointer<Int32>?) {
-          var o = start
-          var done = 0
-          while done < count {
-            let lane = o % width
-            let length = Swift.min(width - lane, count - done)
-            let target = row + (o / width) * panelStride + lane
-            if let source {
-              if strideX == 1 {
-                let segment = source + done
-                for j in 0..<length { target[j] = Float(segment[j] &- xZero) }
-              } else {
-                for j in 0..<length { target[j] = Float(source[(done + j) * strideX] &- xZero) }
-              }
-            } else {
-              target.update(repeating: 0, count: length)
-            }
-            done += length
-            o += length
-          }
-        }
         let xOffset = kx * dilations[1] - padBegin[1]
         let first = xOffset >= 0 ? 0 : Swift.min(outputWidth, (-xOffset + strideX - 1) / strideX)
         let last = Swift.max(first, Swift.min(outputWidth, (inputWidth - xOffset + strideX - 1) / strideX))
         for oy in 0..<outputHeight {
-          let base = oy * outputWidth
+          let target = staging + oy * outputWidth
           let iy = oy * strideY + ky * dilations[0] - padBegin[0]
           guard iy >= 0, iy < inputHeight else {
-            run(base, outputWidth, nil)
+            target.update(repeating: 0, count: outputWidth)
             continue
           }
-          if first > 0 { run(base, first, nil) }
-          if last > first { run(base + first, last - first, channel + iy * inputWidth + xOffset + first * strideX) }
-          if last < outputWidth { run(base + last, outputWidth - last, nil) }
+          let source = channel + iy * inputWidth + xOffset
+          for ox in 0..<first { target[ox] = 0 }
+          if strideX == 1 {
+            for ox in first..<last { target[ox] = Float(source[ox] &- xZero) }
+          } else {
+            for ox in first..<last { target[ox] = Float(source[ox * strideX] &- xZero) }
+          }
+          for ox in last..<outputWidth { target[ox] = 0 }
+        }
+        let row = UnsafeMutableRawPointer(panels + (firstRow + ky * kernel[1] + kx) * width)
+        let stagingRaw = UnsafeRawPointer(staging)
+        for panel in 0..<panelCount {
+          row.storeBytes(
+            of: stagingRaw.loadUnaligned(fromByteOffset: panel * width * 4, as: IntegerGemm.FloatLane.self),
+            toByteOffset: panel * panelStride * 4, as: IntegerGemm.FloatLane.self)
         }
       }
     }
