@@ -293,7 +293,7 @@ final class QuantizationKernelTests: XCTestCase {
   /// Runs one node whose inputs are all graph inputs (nil: omitted), returning its first output.
   private func runNode(
     _ op: String, domain: String = "", opset: Int64 = 21, inputs: [HostTensor?], attributes: [Attribute] = [],
-    mode: ExecutionOptions.Requantization = .float
+    mode: ExecutionOptions.Requantization = .float, threads: Int = 1
   ) throws -> HostTensor {
     let graph = Graph(name: "g")
     var values: [ONNXQAT.Value?] = []
@@ -315,6 +315,7 @@ final class QuantizationKernelTests: XCTestCase {
     if !domain.isEmpty { opsets.append(OpsetImport(domain: domain, version: 1)) }
     var options = ExecutionOptions()
     options.requantization = mode
+    options.threads = threads
     let interpreter = try Interpreter(model: Model(graph: graph, opsetImports: opsets), options: options)
     guard let result = try interpreter.run(feeds)["out"] else { throw ConformanceFailure("no output") }
     return result
@@ -422,5 +423,113 @@ final class QuantizationKernelTests: XCTestCase {
     let y = try runNode("MatMulInteger", inputs: [a, b, aZero, bZero])
     // rows (0, 1) and (0, 2); columns (1, 2) and (0, 4).
     XCTAssertEqual(y.values(Int32.self), [2, 4, 4, 8])
+  }
+
+  /// The tiled SIMD GEMM (packed panels, K blocks, row tails, thread splits) equals the plain
+  /// triple loop bit for bit, including int32 wrap-around on large values.
+  func testTiledIntegerGemmMatchesReferenceLoop() {
+    var generator = SystemRandomNumberGenerator()
+    let shapes = [
+      (1, 1, 1), (1, 9, 37), (2, 5, 17), (5, 3, 16), (6, 17, 15), (7, 33, 33), (13, 600, 47), (64, 27, 300),
+      (12, 1100, 40),
+    ]
+    for (m, k, n) in shapes {
+      for wide in [false, true] {
+        let range: ClosedRange<Int32> = wide ? Int32.min...Int32.max : -255...255
+        let a = (0..<(m * k)).map { _ in Int32.random(in: range, using: &generator) }
+        let b = (0..<(k * n)).map { _ in Int32.random(in: range, using: &generator) }
+        var expected = [Int32](repeating: 0, count: m * n)
+        a.withUnsafeBufferPointer { pa in
+          b.withUnsafeBufferPointer { pb in
+            expected.withUnsafeMutableBufferPointer { pc in
+              guard let a = pa.baseAddress, let b = pb.baseAddress, let c = pc.baseAddress else { return }
+              IntegerGemm.referenceMultiply(a, b, c, m: m, k: k, n: n)
+            }
+          }
+        }
+        for threads in [1, 3] {
+          var actual = [Int32](repeating: 7, count: m * n)
+          a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+              actual.withUnsafeMutableBufferPointer { pc in
+                guard let a = pa.baseAddress, let b = pb.baseAddress, let c = pc.baseAddress else { return }
+                IntegerGemm.multiply(a, b, c, m: m, k: k, n: n, threads: threads)
+              }
+            }
+          }
+          XCTAssertEqual(actual, expected, "m \(m) k \(k) n \(n) wide \(wide) threads \(threads)")
+        }
+      }
+    }
+  }
+
+  /// ConvInteger on random shapes (odd sizes, groups, depthwise, strides, pads, dilations,
+  /// per-channel weight zero points, uint8 and int8 weights) equals a direct convolution loop,
+  /// on one and two threads.
+  func testConvIntegerMatchesDirectLoopOnRandomShapes() throws {
+    var generator = SystemRandomNumberGenerator()
+    // (batch, channels, outputs, group, height, width, kernel, stride, pad, dilation)
+    let cases = [
+      (1, 3, 8, 1, 9, 7, 3, 1, 1, 1), (2, 4, 6, 2, 11, 10, 3, 2, 1, 1), (1, 8, 8, 8, 13, 13, 3, 1, 1, 1),
+      (1, 6, 6, 6, 12, 9, 3, 2, 1, 1), (1, 5, 7, 1, 8, 8, 1, 1, 0, 1), (1, 4, 9, 1, 10, 9, 2, 1, 2, 2),
+      (1, 16, 32, 1, 15, 15, 3, 1, 1, 1), (1, 12, 12, 12, 7, 5, 5, 1, 2, 1), (1, 5, 12, 1, 13, 11, 3, 2, 1, 1),
+      (2, 6, 12, 2, 9, 10, 3, 2, 0, 1), (1, 3, 7, 1, 17, 19, 7, 2, 3, 1),
+      (1, 4, 4, 4, 9, 37, 3, 2, 1, 1), (2, 3, 3, 3, 6, 30, 3, 1, 1, 1), (1, 2, 2, 2, 5, 40, 3, 2, 0, 2),
+    ]
+    for (n, c, m, g, h, w, kernel, stride, pad, dilation) in cases {
+      for signedWeights in [false, true] {
+        let xValues = (0..<(n * c * h * w)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let wCount = m * (c / g) * kernel * kernel
+        let wInts = (0..<wCount).map { _ in Int32.random(in: signedWeights ? -128...127 : 0...255, using: &generator) }
+        let zInts = (0..<m).map { _ in Int32.random(in: signedWeights ? -128...127 : 0...255, using: &generator) }
+        let xZero = UInt8.random(in: 0...255, using: &generator)
+        let wType: DataType = signedWeights ? .int8 : .uint8
+        let wTensor = QuantizedValues.tensor(wInts, type: wType, shape: [m, c / g, kernel, kernel])
+        let zTensor = QuantizedValues.tensor(zInts, type: wType, shape: [m])
+        let attributes = [
+          Attribute(name: "group", .int(Int64(g))), Attribute(name: "strides", .ints([Int64(stride), Int64(stride)])),
+          Attribute(name: "pads", .ints([Int64(pad), Int64(pad), Int64(pad), Int64(pad)])),
+          Attribute(name: "dilations", .ints([Int64(dilation), Int64(dilation)])),
+        ]
+        let extent = dilation * (kernel - 1) + 1
+        let oh = (h + 2 * pad - extent) / stride + 1
+        let ow = (w + 2 * pad - extent) / stride + 1
+        var expected = [Int32](repeating: 0, count: n * m * oh * ow)
+        for image in 0..<n {
+          for out in 0..<m {
+            let group = out / (m / g)
+            for oy in 0..<oh {
+              for ox in 0..<ow {
+                var sum: Int32 = 0
+                for ci in 0..<(c / g) {
+                  for ky in 0..<kernel {
+                    for kx in 0..<kernel {
+                      let iy = oy * stride + ky * dilation - pad
+                      let ix = ox * stride + kx * dilation - pad
+                      guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                      let channel = group * (c / g) + ci
+                      let xv = Int32(xValues[((image * c + channel) * h + iy) * w + ix]) - Int32(xZero)
+                      let wv = wInts[((out * (c / g) + ci) * kernel + ky) * kernel + kx] - zInts[out]
+                      sum = sum &+ xv &* wv
+                    }
+                  }
+                }
+                expected[((image * m + out) * oh + oy) * ow + ox] = sum
+              }
+            }
+          }
+        }
+        for threads in [1, 2] {
+          let y = try runNode(
+            "ConvInteger",
+            inputs: [
+              HostTensor(.uint8, shape: [n, c, h, w], values: xValues), wTensor,
+              HostTensor(.uint8, shape: [], values: [xZero]), zTensor,
+            ], attributes: attributes, threads: threads)
+          XCTAssertEqual(y.shape, [n, m, oh, ow])
+          XCTAssertEqual(y.values(Int32.self), expected, "case \((n, c, m, g, h, w, kernel, stride, pad)) \(threads)")
+        }
+      }
+    }
   }
 }

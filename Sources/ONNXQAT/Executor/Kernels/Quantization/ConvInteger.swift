@@ -16,7 +16,8 @@ enum ConvIntegerKernel {
       context.optionalInput(2), count: 1, name: "x_zero_point", context: context)
     let wZero = try MatMulIntegerKernel.zeroPoints(
       context.optionalInput(3), count: convolution.outputChannels, name: "w_zero_point", context: context)
-    let result = convolution.accumulate(x: xValues, xZero: xZero[0], w: wValues, wZero: wZero)
+    let result = convolution.accumulate(
+      x: xValues, xZero: xZero[0], w: wValues, wZero: wZero, threads: Swift.max(1, context.interpreter.options.threads))
     return [HostTensor(.int32, shape: convolution.outputShape, values: result)]
   }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// Integer N-D convolution with int32 accumulation, shared by ConvInteger and QLinearConv:
 /// `y[n, m, o] = sum_{c, k} (x[n, g*C/G + c, o*stride + k*dilation - padBegin] - x_zp) * (w[m, c, k] - w_zp[m])`
 /// per group g, padding contributing zero (padding holds the zero point). Lowered to im2col and
-/// an integer GEMM per image and group.
+/// an integer GEMM per image and group (IntegerGemmTiles).
 struct IntegerConvolution {
   let batch: Int
   let inputChannels: Int
@@ -69,8 +69,9 @@ struct IntegerConvolution {
   }
 
   /// Int32 accumulators [N, M, outputSize] of the convolution of `x` (minus `xZero`) with `w`
-  /// (minus `wZero[m]`).
-  func accumulate(x: [Int32], xZero: Int32, w: [Int32], wZero: [Int32]) -> [Int32] {
+  /// (minus `wZero[m]`), on up to `threads` threads: across images and groups when there are
+  /// several groups, else inside the GEMM.
+  func accumulate(x: [Int32], xZero: Int32, w: [Int32], wZero: [Int32], threads: Int = 1) -> [Int32] {
     let rank = kernel.count
     let inputSize = inputSpatial.reduce(1, *)
     let outputSize = outputSpatial.reduce(1, *)
@@ -81,10 +82,11 @@ struct IntegerConvolution {
     // Weights with zero points removed: [M, C/G * kernelSize].
     var weights = [Int32](repeating: 0, count: w.count)
     for i in 0..<w.count { weights[i] = w[i] &- wZero[i / rows] }
-    // For every (kernel offset, output position): the input offset, or -1 in the padding.
-    var sourceIndex = [Int](repeating: -1, count: kernelSize * outputSize)
+    // For every (kernel offset, output position): the input offset, or -1 in the padding (not
+    // needed in 2-D, see im2col2D).
+    var sourceIndex = [Int](repeating: -1, count: rank == 2 ? 1 : kernelSize * outputSize)
     var kernelIndex = [Int](repeating: 0, count: rank)
-    for kernelFlat in 0..<kernelSize {
+    for kernelFlat in 0..<(rank == 2 ? 0 : kernelSize) {
       var outputIndex = [Int](repeating: 0, count: rank)
       for outputFlat in 0..<outputSize {
         var offset = 0
@@ -114,40 +116,108 @@ struct IntegerConvolution {
         d -= 1
       }
     }
-    var columns = [Int32](repeating: 0, count: rows * outputSize)
-    var result = [Int32](repeating: 0, count: batch * outputChannels * outputSize)
+    // Every path below writes every accumulator.
+    let resultCount = batch * outputChannels * outputSize
+    var result = [Int32](unsafeUninitializedCapacity: resultCount) { _, initialized in initialized = resultCount }
+    if rank == 2, channelsPerGroup == 1, outputsPerGroup == 1 {
+      x.withUnsafeBufferPointer { px in
+        weights.withUnsafeBufferPointer { pw in
+          result.withUnsafeMutableBufferPointer { pr in
+            guard let xBase = px.baseAddress, let wBase = pw.baseAddress, let rBase = pr.baseAddress else { return }
+            accumulateDepthwise(x: xBase, xZero: xZero, weights: wBase, output: rBase, threads: threads)
+          }
+        }
+      }
+      return result
+    }
+    if rank == 2, outputsPerGroup >= IntegerGemm.tileRows,
+      let block = panelBlock(x: x, xZero: xZero, weights: weights, depth: rows)
+    {
+      let floatWeights = weights.map { Float($0) }
+      let capacity = panelCapacity(depth: rows)
+      let panels = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+      defer { panels.deallocate() }
+      let lastPanel = IntegerGemm.FloatLane.scalarCount * rows
+      (panels + (capacity - lastPanel)).update(repeating: 0, count: lastPanel)
+      x.withUnsafeBufferPointer { px in
+        floatWeights.withUnsafeBufferPointer { pw in
+          result.withUnsafeMutableBufferPointer { pr in
+            guard let xBase = px.baseAddress, let wBase = pw.baseAddress, let rBase = pr.baseAddress else { return }
+            for image in 0..<batch {
+              for g in 0..<self.group {
+                accumulatePanels(
+                  channels: xBase + (image * self.inputChannels + g * channelsPerGroup) * inputSize, xZero: xZero,
+                  weights: wBase + g * outputsPerGroup * rows, outputs: outputsPerGroup, panels: panels, block: block,
+                  output: rBase + (image * self.outputChannels + g * outputsPerGroup) * outputSize, threads: threads)
+              }
+            }
+          }
+        }
+      }
+      return result
+    }
+    let tasks = batch * group
+    let workers = threads > 1 && group > 1 ? Swift.min(threads, tasks) : 1
+    let gemmThreads = workers > 1 ? 1 : threads
+    let inputChannels = inputChannels
+    let outputChannels = outputChannels
+    let group = group
     x.withUnsafeBufferPointer { px in
       weights.withUnsafeBufferPointer { pw in
         sourceIndex.withUnsafeBufferPointer { ps in
-          columns.withUnsafeMutableBufferPointer { pc in
-            result.withUnsafeMutableBufferPointer { pr in
-              guard let xBase = px.baseAddress, let wBase = pw.baseAddress, let sBase = ps.baseAddress,
-                let cBase = pc.baseAddress, let rBase = pr.baseAddress
-              else { return }
-              for image in 0..<batch {
-                for g in 0..<group {
-                  for c in 0..<channelsPerGroup {
-                    let channel = xBase + (image * inputChannels + g * channelsPerGroup + c) * inputSize
-                    for k in 0..<kernelSize {
-                      let row = cBase + (c * kernelSize + k) * outputSize
-                      let sources = sBase + k * outputSize
-                      for o in 0..<outputSize {
-                        let source = sources[o]
-                        row[o] = source < 0 ? 0 : channel[source] &- xZero
-                      }
+          result.withUnsafeMutableBufferPointer { pr in
+            guard let xBase = px.baseAddress, let wBase = pw.baseAddress, let sBase = ps.baseAddress,
+              let rBase = pr.baseAddress
+            else { return }
+            let body = { (worker: Int) in
+              let columns = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(1, rows * outputSize))
+              defer { columns.deallocate() }
+              for task in (tasks * worker / workers)..<(tasks * (worker + 1) / workers) {
+                let image = task / group
+                let g = task % group
+                for c in 0..<channelsPerGroup {
+                  let channel = xBase + (image * inputChannels + g * channelsPerGroup + c) * inputSize
+                  if rank == 2 {
+                    im2col2D(channel, xZero: xZero, into: columns + c * kernelSize * outputSize)
+                    continue
+                  }
+                  for k in 0..<kernelSize {
+                    let row = columns + (c * kernelSize + k) * outputSize
+                    let sources = sBase + k * outputSize
+                    for o in 0..<outputSize {
+                      let source = sources[o]
+                      row[o] = source < 0 ? 0 : channel[source] &- xZero
                     }
                   }
-                  IntegerGemm.multiply(
-                    wBase + g * outputsPerGroup * rows, cBase,
-                    rBase + (image * outputChannels + g * outputsPerGroup) * outputSize,
-                    m: outputsPerGroup, k: rows, n: outputSize)
                 }
+                IntegerGemm.multiply(
+                  wBase + g * outputsPerGroup * rows, columns,
+                  rBase + (image * outputChannels + g * outputsPerGroup) * outputSize,
+                  m: outputsPerGroup, k: rows, n: outputSize, threads: gemmThreads)
               }
+            }
+            if workers > 1 {
+              DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+            } else {
+              body(0)
             }
           }
         }
       }
     }
     return result
+  }
+
+  /// The K block of the exact Float path for these operands (`max|x - xZero| * max|w'|`, see
+  /// IntegerGemmFloat), or nil when it does not apply.
+  func panelBlock(x: [Int32], xZero: Int32, weights: [Int32], depth: Int) -> Int? {
+    var maxX: UInt32 = 0
+    for value in x { maxX = Swift.max(maxX, (value &- xZero).magnitude) }
+    var maxW: UInt32 = 0
+    for value in weights { maxW = Swift.max(maxW, value.magnitude) }
+    let product = UInt64(maxX) * UInt64(maxW)
+    if product == 0 { return Swift.min(Swift.max(depth, 1), IntegerGemm.depthBlock) }
+    let block = ((UInt64(1) << 22) - 1) / product
+    return block >= 16 ? Int(Swift.min(block, UInt64(IntegerGemm.depthBlock))) : nil
   }
 }

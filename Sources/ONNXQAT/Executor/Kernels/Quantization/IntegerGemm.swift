@@ -4,8 +4,16 @@ import Foundation
 /// integer MatMul ops.
 enum IntegerGemm {
   /// `c[m, n] = sum_k a[m, k] * b[k, n]` (row-major, all Int32, zero points already
-  /// subtracted), wrapping on overflow as int32 hardware does. `c` is overwritten.
+  /// subtracted), wrapping on overflow as int32 hardware does. `c` is overwritten. Single-threaded
+  /// tiled SIMD (IntegerGemmTiles).
   static func multiply(
+    _ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>, _ c: UnsafeMutablePointer<Int32>, m: Int, k: Int, n: Int
+  ) {
+    multiply(a, b, c, m: m, k: k, n: n, threads: 1)
+  }
+
+  /// The plain triple loop `multiply` must match bit for bit (kept for tests).
+  static func referenceMultiply(
     _ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>, _ c: UnsafeMutablePointer<Int32>, m: Int, k: Int, n: Int
   ) {
     c.update(repeating: 0, count: m * n)

@@ -13,7 +13,8 @@ enum MatMulIntegerKernel {
     let shape = try IntegerGemm.shape(a.shape, b.shape, context: context)
     let aZero = try zeroPoints(context.optionalInput(2), count: shape.m, name: "a_zero_point", context: context)
     let bZero = try zeroPoints(context.optionalInput(3), count: shape.n, name: "b_zero_point", context: context)
-    let result = try multiply(aValues, aZero, bValues, bZero, shape: shape)
+    let result = try multiply(
+      aValues, aZero, bValues, bZero, shape: shape, threads: Swift.max(1, context.interpreter.options.threads))
     return [HostTensor(.int32, shape: shape.output, values: result)]
   }
 
@@ -30,10 +31,11 @@ enum MatMulIntegerKernel {
     return values
   }
 
-  /// The int32 batched product with zero points subtracted (per row of A, per column of B).
-  static func multiply(_ a: [Int32], _ aZero: [Int32], _ b: [Int32], _ bZero: [Int32], shape: IntegerGemm.Shape)
-    throws -> [Int32]
-  {
+  /// The int32 batched product with zero points subtracted (per row of A, per column of B), on up
+  /// to `threads` threads.
+  static func multiply(
+    _ a: [Int32], _ aZero: [Int32], _ b: [Int32], _ bZero: [Int32], shape: IntegerGemm.Shape, threads: Int = 1
+  ) throws -> [Int32] {
     let (m, k, n) = (shape.m, shape.k, shape.n)
     var aShifted = [Int32](repeating: 0, count: a.count)
     for i in 0..<a.count { aShifted[i] = a[i] &- aZero[(i / max(k, 1)) % max(m, 1)] }
@@ -46,7 +48,8 @@ enum MatMulIntegerKernel {
           guard let baseA = pa.baseAddress, let baseB = pb.baseAddress, let baseC = pc.baseAddress else { return }
           for (index, (aBatch, bBatch)) in zip(shape.aBatches, shape.bBatches).enumerated() {
             IntegerGemm.multiply(
-              baseA + aBatch * m * k, baseB + bBatch * k * n, baseC + index * m * n, m: m, k: k, n: n)
+              baseA + aBatch * m * k, baseB + bBatch * k * n, baseC + index * m * n, m: m, k: k, n: n,
+              threads: threads)
           }
         }
       }

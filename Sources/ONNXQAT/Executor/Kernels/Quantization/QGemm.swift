@@ -28,7 +28,8 @@ enum QGemmKernel {
     let bZero = try MatMulIntegerKernel.zeroPoints(
       context.optionalInput(5), count: n, name: "b_zero_point", context: context)
     let shape = try IntegerGemm.shape([m, k], [k, n], context: context)
-    var accumulators = try MatMulIntegerKernel.multiply(aValues, aZero, bValues, bZero, shape: shape)
+    var accumulators = try MatMulIntegerKernel.multiply(
+      aValues, aZero, bValues, bZero, shape: shape, threads: Swift.max(1, context.interpreter.options.threads))
     if let c = context.optionalInput(6) {
       guard c.dataType == .int32 else { throw context.failure("C must be int32, got \(c.typeDescription)") }
       let bias = try Broadcast.binary(

@@ -36,7 +36,8 @@ enum QLinearConvKernel {
       }
       bias = b.values(Int32.self)
     }
-    var accumulators = convolution.accumulate(x: xValues, xZero: xZero[0], w: wValues, wZero: wZero)
+    var accumulators = convolution.accumulate(
+      x: xValues, xZero: xZero[0], w: wValues, wZero: wZero, threads: Swift.max(1, context.interpreter.options.threads))
     let requantizer = Requantizer(
       mode: context.interpreter.options.requantization, inputScale: xScale[0], weightScales: wScale,
       outputScale: yScale[0], zeroPoint: yZero, range: range)

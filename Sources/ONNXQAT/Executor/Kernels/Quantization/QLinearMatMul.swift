@@ -28,7 +28,8 @@ enum QLinearMatMulKernel {
     else {
       throw context.failure("y_zero_point must be an int8 or uint8 scalar, got \(yZeroTensor.typeDescription)")
     }
-    let accumulators = try MatMulIntegerKernel.multiply(aValues, aZero, bValues, bZero, shape: shape)
+    let accumulators = try MatMulIntegerKernel.multiply(
+      aValues, aZero, bValues, bZero, shape: shape, threads: Swift.max(1, context.interpreter.options.threads))
     let mode = context.interpreter.options.requantization
     let perRowA = Set(aScale).count > 1
     var requantizers: [Requantizer] = []

@@ -26,10 +26,16 @@ enum QuantizedValues {
     switch tensor.dataType {
     case .uint8, .uint4, .uint2:
       let p = tensor.pointer(UInt8.self)
-      return (0..<count).map { Int32(p[$0]) }
+      return [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for i in 0..<count { buffer[i] = Int32(p[i]) }
+        initialized = count
+      }
     case .int8, .int4, .int2:
       let p = tensor.pointer(Int8.self)
-      return (0..<count).map { Int32(p[$0]) }
+      return [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for i in 0..<count { buffer[i] = Int32(p[i]) }
+        initialized = count
+      }
     case .uint16:
       let p = tensor.pointer(UInt16.self)
       return (0..<count).map { Int32(p[$0]) }

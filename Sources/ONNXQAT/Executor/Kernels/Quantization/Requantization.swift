@@ -137,6 +137,24 @@ struct Requantizer {
     return Int32(clamped.rounded(.toNearestOrEven))
   }
 
+  /// Eight accumulators at once: `Float(acc) * scale` then `clampRound`, lane by lane the same
+  /// operations (convert rounding to nearest even, one Float multiply, NaN to `low`) as the scalar
+  /// path; the final round half to even is the Float addition of 1.5 * 2^23 (whose ulp is 1),
+  /// exact for `low` and `high` within +-2^21, and the integer read from the sum's bits.
+  @inline(__always)
+  static func clampRound(_ accumulators: SIMD8<Int32>, _ scale: Float, _ low: Float, _ high: Float) -> SIMD8<Int32> {
+    let lows = SIMD8<Float>(repeating: low)
+    let highs = SIMD8<Float>(repeating: high)
+    var x = SIMD8<Float>(accumulators) * SIMD8<Float>(repeating: scale)
+    let inside = x .>= lows
+    x.replace(with: highs, where: x .> highs)
+    x.replace(with: lows, where: .!inside)
+    let magic: Float = 12_582_912
+    let sum = x + SIMD8<Float>(repeating: magic)
+    let bits = unsafeBitCast(sum, to: SIMD8<Int32>.self)
+    return bits &- SIMD8<Int32>(repeating: Int32(bitPattern: magic.bitPattern))
+  }
+
   /// One accumulator requantized with channel `channel`'s multiplier.
   @inline(__always)
   func value(_ accumulator: Int32, channel: Int) -> Int32 {
@@ -162,8 +180,18 @@ struct Requantizer {
       let scale = scales[channel]
       let low = Float(minimum &- zeroPoint)
       let high = Float(maximum &- zeroPoint)
-      for i in 0..<count {
+      var i = 0
+      // The SIMD path rounds with the 1.5 * 2^23 trick, exact while values stay within +-2^21.
+      let simd = low >= -2_097_152 && high <= 2_097_152
+      while simd && i + 8 <= count {
+        let values = Self.clampRound(
+          UnsafeRawPointer(accumulators + i).loadUnaligned(as: SIMD8<Int32>.self), scale, low, high)
+        for lane in 0..<8 { output[i + lane] = T(truncatingIfNeeded: values[lane] &+ zeroPoint) }
+        i += 8
+      }
+      while i < count {
         output[i] = T(truncatingIfNeeded: Self.clampRound(Float(accumulators[i]) * scale, low, high) &+ zeroPoint)
+        i += 1
       }
     case .fixedPoint:
       for i in 0..<count { output[i] = T(truncatingIfNeeded: value(accumulators[i], channel: channel)) }
