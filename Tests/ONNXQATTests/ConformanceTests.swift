@@ -86,7 +86,9 @@ final class ConformanceTests: XCTestCase {
     let unsupported = skipped.filter { $0.key.hasPrefix("op without") }.reduce(0) { $0 + $1.value }
     print("  skipped \(unsupported): op without kernel")
     let top = missingOps.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(25)
-    print("  ops without kernel (cases): " + top.map { "\($0.key.replacingOccurrences(of: "::", with: "")) \($0.value)" }.joined(separator: ", "))
+    print(
+      "  ops without kernel (cases): "
+        + top.map { "\($0.key.replacingOccurrences(of: "::", with: "")) \($0.value)" }.joined(separator: ", "))
     for failure in failures { XCTFail(String(failure.prefix(600))) }
   }
 
