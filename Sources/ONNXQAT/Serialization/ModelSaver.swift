@@ -138,6 +138,23 @@ final class TemporaryFile {
     fchmod(fd, 0o644)
   }
 
+  /// Writes all of `bytes` at the file's current position (in chunks of at most 1 GiB, retrying
+  /// interrupted writes); errors name `path`.
+  func append(_ bytes: Data, reportingAs path: String) throws {
+    try bytes.withUnsafeBytes { buffer in
+      guard let base = buffer.baseAddress else { return }
+      var done = 0
+      while done < buffer.count {
+        let n = Glibc.write(fd, base + done, min(buffer.count - done, 1 << 30))
+        if n < 0 {
+          if errno == EINTR { continue }
+          throw ONNXQATError.io(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
+        }
+        done += n
+      }
+    }
+  }
+
   func commit(to destination: String) throws {
     guard close(fd) == 0, rename(path, destination) == 0 else {
       throw ONNXQATError.io(path: destination, reason: "cannot write: \(String(cString: strerror(errno)))")
@@ -173,10 +190,10 @@ final class ExternalDataWriter {
     guard let file else { return tensor }
     let alignment = bytes.count >= 4096 ? 4096 : 64
     let padding = (alignment - offset % alignment) % alignment
-    if padding > 0 { try write(file, Data(count: padding)) }
+    if padding > 0 { try file.append(Data(count: padding), reportingAs: finalName) }
     offset += padding
     let start = offset
-    try write(file, bytes)
+    try file.append(bytes, reportingAs: finalName)
     offset += bytes.count
     var result = tensor
     result.rawData = nil
@@ -192,21 +209,6 @@ final class ExternalDataWriter {
     ]
     result.externalBytes = bytes
     return result
-  }
-
-  private func write(_ file: TemporaryFile, _ bytes: Data) throws {
-    try bytes.withUnsafeBytes { buffer in
-      guard let base = buffer.baseAddress else { return }
-      var done = 0
-      while done < buffer.count {
-        let n = Glibc.write(file.fd, base + done, min(buffer.count - done, 1 << 30))
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw ONNXQATError.io(path: finalName, reason: "write failed: \(String(cString: strerror(errno)))")
-        }
-        done += n
-      }
-    }
   }
 
   func commit() throws {
