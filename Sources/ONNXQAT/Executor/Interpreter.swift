@@ -27,17 +27,22 @@ public final class Interpreter {
 
   public let model: Model
   public let options: ExecutionOptions
+  /// Called with every graph input and every node output of the main graph as it is computed
+  /// (calibration watches activations through it). The tensor may be freed after the call.
+  public var observer: ((Value, HostTensor) -> Void)?
   let registry: KernelRegistry
   private var constants: [ObjectIdentifier: HostTensor] = [:]
 
   /// Prepares `model`: checks that every node (subgraphs and functions included) has a kernel,
   /// listing all that do not, and decodes the initializers once.
-  public init(model: Model, options: ExecutionOptions = ExecutionOptions(), registry: KernelRegistry = .standard) throws
-  {
+  public init(
+    model: Model, options: ExecutionOptions = ExecutionOptions(), registry: KernelRegistry = .standard,
+    checkingKernels: Bool = true
+  ) throws {
     self.model = model
     self.options = options
     self.registry = registry
-    let missing = unsupportedNodes()
+    let missing = checkingKernels ? unsupportedNodes() : []
     if !missing.isEmpty {
       throw ONNXQATError.badArgument(
         "the executor cannot run \(missing.count) node\(missing.count == 1 ? "" : "s"):\n"
@@ -110,6 +115,7 @@ public final class Interpreter {
       if let tensor = inputs[value.name] {
         try InputCheck.check(tensor, against: value)
         environment.values[ObjectIdentifier(value)] = tensor
+        observer?(value, tensor)
       } else if !initializerIDs.contains(ObjectIdentifier(value)) {
         throw ONNXQATError.badArgument("input '\(value.name)' is missing (expected \(InputCheck.describe(value)))")
       }
@@ -118,6 +124,19 @@ public final class Interpreter {
     var result: [String: HostTensor] = [:]
     for (value, tensor) in zip(graph.outputs, outputs) { result[value.name] = tensor }
     return result
+  }
+
+  /// Runs one node of the main graph (or a node built for the purpose) on the given inputs with
+  /// the model's opsets: constant folding evaluates nodes through it.
+  public func evaluate(_ node: Node, inputs: [HostTensor?]) throws -> [HostTensor?] {
+    try execute(node, inputs: inputs, environment: Environment(parent: nil), opsets: model.opsetImports)
+  }
+
+  /// True when the registry (or a model-local function) can run `node` at the model's opsets.
+  public func canEvaluate(_ node: Node) -> Bool {
+    if function(for: node) != nil { return true }
+    return registry.kernel(node.opType, domain: node.domain, version: Self.version(node.domain, model.opsetImports))
+      != nil
   }
 
   func runSubgraph(_ graph: Graph, inputs: [HostTensor], parent: Environment) throws -> [HostTensor] {
@@ -144,9 +163,11 @@ public final class Interpreter {
         return tensor
       }
       let results = try execute(node, inputs: inputs, environment: environment, opsets: opsets)
+      let observing = graph === model.graph ? observer : nil
       for (output, tensor) in zip(node.outputs, results) {
         guard let output, let tensor else { continue }
         environment.values[ObjectIdentifier(output)] = tensor
+        observing?(output, tensor)
       }
       for value in lastUse[index] where !outputIDs.contains(value) {
         environment.values[value] = nil

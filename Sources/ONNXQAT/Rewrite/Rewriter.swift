@@ -1,0 +1,86 @@
+import Foundation
+
+/// The only way a rule changes a graph. Wraps the IR's safe edits and names new values and nodes
+/// after the node being rewritten, so that results stay readable.
+public final class Rewriter {
+  public let graph: Graph
+  public let model: Model
+  /// The node the rule matched; new names derive from it.
+  public let anchor: Node
+
+  init(graph: Graph, model: Model, anchor: Node) {
+    self.graph = graph
+    self.model = model
+    self.anchor = anchor
+  }
+
+  /// Adds an initializer with a fresh name derived from `base`.
+  @discardableResult
+  public func addConstant(_ base: String, _ tensor: Tensor) throws -> Value {
+    try graph.addInitializer(named: graph.uniqueName(base), tensor)
+  }
+
+  /// Creates a node with fresh output names derived from `outputBases` and inserts it just
+  /// before the anchor (so that it precedes every user of the anchor's outputs).
+  @discardableResult
+  public func insertNode(
+    _ opType: String, domain: String = "", name: String, inputs: [Value?], outputBases: [String],
+    attributes: [Attribute] = []
+  ) throws -> Node {
+    var taken = Set(graph.definedNames)
+    var names: [String] = []
+    for base in outputBases {
+      var candidate = base
+      var counter = 1
+      while taken.contains(candidate) {
+        candidate = "\(base)_\(counter)"
+        counter += 1
+      }
+      taken.insert(candidate)
+      names.append(candidate)
+    }
+    let node = Node(
+      opType: opType, domain: domain, name: uniqueNodeName(name), inputs: inputs, outputNames: names,
+      attributes: attributes)
+    try graph.insert(node, before: anchor)
+    return node
+  }
+
+  /// A node name not used in the graph, derived from `base` (empty stays empty).
+  public func uniqueNodeName(_ base: String) -> String {
+    guard !base.isEmpty else { return base }
+    let taken = Set(graph.nodes.map(\.name))
+    if !taken.contains(base) { return base }
+    var counter = 1
+    while taken.contains("\(base)_\(counter)") { counter += 1 }
+    return "\(base)_\(counter)"
+  }
+
+  /// Moves every use of `old` to `new`, graph outputs included: the graph output keeps its name,
+  /// because `new` takes it over when `old` was a graph output.
+  public func replaceAllUses(of old: Value, with new: Value) throws {
+    let isGraphOutput = graph.outputs.contains { $0 === old }
+    try graph.replaceAllUses(of: old, with: new, replacingGraphOutputs: true)
+    if isGraphOutput {
+      let outputName = old.name
+      try graph.rename(old, to: graph.uniqueName(outputName + "_replaced"))
+      try graph.rename(new, to: outputName)
+    }
+  }
+
+  /// Removes nodes whose outputs nothing uses any more, and initializers left without users.
+  public func removeIfUnused(_ nodes: [Node], initializers: [Value] = []) throws {
+    let unused = nodes.filter { node in
+      node.graph === graph
+        && node.outputs.compactMap { $0 }.allSatisfy { output in
+          output.uses.isEmpty && !graph.outputs.contains { $0 === output }
+        }
+    }
+    if !unused.isEmpty { try graph.remove(unused) }
+    for value in initializers where value.uses.isEmpty && !graph.outputs.contains(where: { $0 === value }) {
+      if graph.initializers.contains(where: { $0 === value }) && !graph.inputs.contains(where: { $0 === value }) {
+        try graph.removeInitializer(value)
+      }
+    }
+  }
+}

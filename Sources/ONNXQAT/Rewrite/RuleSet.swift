@@ -1,0 +1,44 @@
+import Foundation
+
+/// Applies a list of rules to every node of every graph of a model (subgraphs and function
+/// bodies included), first matching rule wins, and repeats until no rule fires (or after
+/// `maximumRounds`). Counts firings per rule and records every refusal with its reason.
+public struct RuleSet: ModelPass {
+  public let name: String
+  public let rules: [RewriteRule]
+  public let maximumRounds: Int
+
+  public init(name: String, rules: [RewriteRule], maximumRounds: Int = 16) {
+    self.name = name
+    self.rules = rules
+    self.maximumRounds = maximumRounds
+  }
+
+  public func run(_ model: Model, log: RewriteLog) throws -> PassResult {
+    var modified = false
+    for _ in 0..<maximumRounds {
+      var fired = false
+      for graph in model.rewritableGraphs {
+        for node in graph.nodes where node.graph === graph {
+          for rule in rules {
+            switch rule.match(node, in: graph, model: model) {
+            case .noMatch:
+              continue
+            case .refused(let reason):
+              log.recordRefusal(rule: rule.name, node: node.label, reason: reason)
+              continue
+            case .rewrite(let perform):
+              try perform(Rewriter(graph: graph, model: model, anchor: node))
+              log.recordFiring(rule: rule.name, node: node.label)
+              fired = true
+            }
+            break
+          }
+        }
+      }
+      modified = modified || fired
+      if !fired { break }
+    }
+    return PassResult(model: model, modified: modified)
+  }
+}
