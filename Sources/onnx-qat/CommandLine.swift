@@ -130,6 +130,10 @@ func printError(_ message: String) {
   FileHandle.standardError.write(Data("onnx-qat: error: \(message)\n".utf8))
 }
 
+func printWarning(_ message: String) {
+  FileHandle.standardError.write(Data("onnx-qat: warning: \(message)\n".utf8))
+}
+
 /// Runs `body`, which reads the user's input files; failing to read them is bad input (exit 2).
 func readingInput<T>(_ body: () throws -> T) throws -> T {
   do {

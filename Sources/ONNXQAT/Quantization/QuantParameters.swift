@@ -82,7 +82,7 @@ public struct QuantParameters: Equatable, Sendable {
   public var isPerTensor: Bool { axis == nil && scales.count == 1 }
 
   /// The scale tensor as written into a model: a scalar per tensor, 1-D per channel.
-  public func scaleTensor(name: String) -> Tensor {
+  public func scaleTensor(name: String?) -> Tensor {
     HostTensor(.float, shape: parameterShape, values: scales).irTensor(name: name)
   }
 
@@ -90,16 +90,8 @@ public struct QuantParameters: Equatable, Sendable {
   public var parameterShape: [Int] { blockedShape ?? (isPerTensor ? [] : [scales.count]) }
 
   /// The zero-point tensor in the quantized type, shaped like the scale tensor.
-  public func zeroPointTensor(name: String) -> Tensor {
-    let shape = parameterShape
-    let host: HostTensor
-    switch type.dataType {
-    case .int8, .int4: host = HostTensor(type.dataType, shape: shape, values: zeroPoints.map { Int8($0) })
-    case .uint8, .uint4: host = HostTensor(type.dataType, shape: shape, values: zeroPoints.map { UInt8($0) })
-    case .int16: host = HostTensor(.int16, shape: shape, values: zeroPoints.map { Int16($0) })
-    case .uint16: host = HostTensor(.uint16, shape: shape, values: zeroPoints.map { UInt16($0) })
-    default: host = HostTensor(.int32, shape: shape, values: zeroPoints)
-    }
-    return host.irTensor(name: name)
+  public func zeroPointTensor(name: String?) -> Tensor {
+    WeightQuantization.integerTensor(zeroPoints, type: type.dataType, shape: parameterShape).irTensor(name: name)
   }
+
 }

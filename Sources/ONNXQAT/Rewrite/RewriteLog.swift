@@ -73,6 +73,16 @@ public final class RewriteLog {
   /// How many times `rule` fired.
   public func count(_ rule: String) -> Int { firingsByRule[rule]?.count ?? 0 }
 
+  /// Everything recorded, as one Codable value for JSON reports.
+  public struct Snapshot: Codable, Equatable {
+    public var passes: [PassRecord]
+    public var firings: [Firing]
+    public var refusals: [Refusal]
+    public var notes: [Note]
+  }
+
+  public var snapshot: Snapshot { Snapshot(passes: passes, firings: firings, refusals: refusals, notes: notes) }
+
   /// A human-readable summary: one line per rule that fired and per note; with `explain`, one
   /// line per refusal too.
   public func summary(explain: Bool) -> String {

@@ -1,0 +1,206 @@
+import Foundation
+
+/// `onnx-qat insert` as a library call: fold, raise the opset when the schemes need it, plan,
+/// calibrate, compute parameters, write the Q/DQ pairs, and measure the float-vs-fake-quant
+/// error on the calibration samples.
+public enum QDQInsertion {
+  /// Makes a fresh calibration source each time it is called (calibration reads the samples
+  /// once, the error measurement once more).
+  public typealias SourceFactory = () throws -> CalibrationSource
+
+  /// Turns `model` (edited in place) into its fake-quant form and reports what it did. On error
+  /// the model may be half edited: callers discard it (the CLI writes nothing).
+  public static func insert(
+    _ model: Model, options: QuantizationOptions, calibration: SourceFactory, synthetic: Bool = false,
+    log: RewriteLog = RewriteLog(), progress: ((CalibrationProgress) -> Void)? = nil
+  ) throws -> InsertReport {
+    let start = Date()
+    var seconds = InsertReport.Seconds()
+    let nodesBefore = model.graph.nodes.count
+    _ = try Folding.fold(model, log: log)
+    let opsetBefore = model.opsetVersion("") ?? 1
+    if opsetBefore < options.requiredOpset {
+      _ = try UpgradeOpset(target: options.requiredOpset).run(model, log: log)
+    }
+    seconds.fold = Date().timeIntervalSince(start)
+
+    let types = try probeTypes(model, calibration: calibration, execution: options.calibration.executionOptions)
+    let plan = QuantizationPlan(model: model, options: options, types: types)
+    guard !plan.tensors.isEmpty else {
+      let reasons = plan.floatNodes.prefix(5).map { "\($0.node.label): \($0.reason)" }.joined(separator: "; ")
+      throw ONNXQATError.badArgument(
+        "the model has no float tensor to quantize" + (reasons.isEmpty ? "" : " (\(reasons))"))
+    }
+
+    let calibrationStart = Date()
+    var source = try calibration()
+    let calibrator = try Calibrator(model: model, tensors: plan.calibratedTensors, options: options.calibration)
+    let result = try calibrator.run(&source, progress: progress)
+    guard result.samples > 0 else { throw ONNXQATError.badArgument("calibration read no samples") }
+    seconds.calibration = Date().timeIntervalSince(calibrationStart)
+
+    let insertionStart = Date()
+    let reference = try ModelLoader.load(bytes: try ModelSaver.serialize(model), name: "float model")
+    var warnings = plan.unmatchedExclusions.map { "--exclude \($0) matches no node name or op type" }
+    var parameters = try computeParameters(plan, model: model, options: options, calibration: result)
+    var adjustments: [InsertReport.BiasAdjustment] = []
+    var biasResults: [InsertQDQ.BiasResult] = []
+    for bias in plan.biases {
+      guard let floats = bias.bias.constantFloats(in: model)?.values,
+        let inputScale = parameters[plan.parameterRoot(of: bias.input)]?.scales.first,
+        var weight = parameters[bias.weight]
+      else { continue }
+      let raised = BiasQuantization.fitWeightScales(bias: floats, inputScale: inputScale, weight: &weight)
+      if !raised.isEmpty {
+        parameters[bias.weight] = weight
+        adjustments.append(.init(node: bias.node.label, bias: bias.bias.name, channels: raised))
+      }
+      let (quantized, scales) = BiasQuantization.quantize(bias: floats, inputScale: inputScale, weight: weight)
+      biasResults.append(.init(node: bias.node, bias: bias.bias, quantized: quantized, scales: scales))
+    }
+    for (name, parameters) in parameters.sorted(by: { $0.key < $1.key }) where parameters.hadZeroRange {
+      warnings.append("tensor '\(name)' has a zero range (constant zero?): scale 1 used")
+    }
+    let tensorsReport = describe(plan, parameters: parameters, calibration: result)
+    // Node labels name positions in the graph as the user gave it (after folding), so they are
+    // taken before Q/DQ nodes shift the positions.
+    let floatNodes = plan.floatNodes.map {
+      InsertReport.FloatNode(node: $0.node.label, opType: $0.node.opType, reason: $0.reason)
+    }
+    let absorbed = plan.absorbed.map { InsertReport.Absorbed(clamp: $0.clamp.label, into: $0.producer.label) }
+    try InsertQDQ(
+      model: model, plan: plan, parameters: parameters, biases: options.weightsForm == .dq ? biasResults : [],
+      form: options.weightsForm
+    ).run()
+    seconds.insertion = Date().timeIntervalSince(insertionStart)
+
+    let evaluationStart = Date()
+    let error = try measureError(
+      reference: reference, quantized: model, calibration: calibration, options: options)
+    seconds.evaluation = Date().timeIntervalSince(evaluationStart)
+    seconds.total = Date().timeIntervalSince(start)
+
+    return InsertReport(
+      preset: options.preset.rawValue, method: options.calibration.method.rawValue,
+      weightsForm: options.weightsForm.rawValue, samples: result.samples, synthetic: synthetic,
+      opset: .init(before: Int(opsetBefore), after: Int(model.opsetVersion("") ?? 1)),
+      nodes: .init(before: nodesBefore, after: model.graph.nodes.count), rewrites: log.snapshot,
+      tensors: tensorsReport,
+      floatNodes: floatNodes, absorbed: absorbed,
+      biasAdjustments: adjustments, warnings: warnings, error: error, seconds: seconds)
+  }
+
+  /// Element types of every value, from one run of the first sample.
+  static func probeTypes(_ model: Model, calibration: SourceFactory, execution: ExecutionOptions) throws
+    -> [String: DataType]
+  {
+    var source = try calibration()
+    guard let sample = try source.nextSample() else {
+      throw ONNXQATError.badArgument("the calibration source has no samples")
+    }
+    let interpreter = try Interpreter(model: model, options: execution)
+    var types: [String: DataType] = [:]
+    interpreter.observer = { value, tensor in types[value.name] = tensor.dataType }
+    _ = try interpreter.run(sample)
+    return types
+  }
+
+  /// Scale and zero point of every planned tensor (shared tensors use their root's).
+  static func computeParameters(
+    _ plan: QuantizationPlan, model: Model, options: QuantizationOptions, calibration: CalibrationResult
+  ) throws -> [String: QuantParameters] {
+    var parameters: [String: QuantParameters] = [:]
+    for (name, role) in plan.tensors {
+      let value = model.graph.value(named: name)
+      let override = value.flatMap { options.override(for: $0) }
+      var type = override?.type ?? options.activationType
+      let symmetric = override?.symmetric ?? options.activationSymmetric
+      switch role {
+      case .shared:
+        continue
+      case .activation:
+        guard let range = calibration.range(of: name, type: type, symmetric: symmetric) else {
+          throw ONNXQATError.badArgument("calibration saw no float values for tensor '\(name)'")
+        }
+        parameters[name] = QuantParameters.fromRange(min: range.min, max: range.max, type: type, symmetric: symmetric)
+      case .fixed(let low, let high):
+        parameters[name] = QuantParameters.fromRange(min: low, max: high, type: type, symmetric: symmetric)
+      case .constant:
+        guard let floats = value?.constantFloats(in: model) else { continue }
+        parameters[name] = WeightQuantization.parameters(
+          floats.values, shape: floats.shape, type: type, symmetric: symmetric, axis: nil, blockSize: nil)
+      case .weight(let axis, let blockAxis):
+        guard let floats = value?.constantFloats(in: model) else { continue }
+        type = override?.type ?? options.weightType
+        let weightSymmetric = override?.symmetric ?? options.weightSymmetric
+        let chosenAxis = override?.perChannelAxis.map { $0 < 0 ? nil : $0 } ?? axis
+        parameters[name] = WeightQuantization.parameters(
+          floats.values, shape: floats.shape, type: type, symmetric: weightSymmetric,
+          axis: blockAxis ?? chosenAxis, blockSize: blockAxis == nil ? nil : options.blockSize)
+      }
+      if let scale = override?.scale, var fixed = parameters[name] {
+        fixed.scales = fixed.scales.map { _ in scale }
+        fixed.zeroPoints = fixed.zeroPoints.map { _ in override?.zeroPoint ?? 0 }
+        parameters[name] = fixed
+      }
+    }
+    return parameters
+  }
+
+  private static func describe(
+    _ plan: QuantizationPlan, parameters: [String: QuantParameters], calibration: CalibrationResult
+  ) -> [InsertReport.QuantizedTensor] {
+    plan.tensors.compactMap { name, role in
+      let root = plan.parameterRoot(of: name)
+      guard let p = parameters[root] else { return nil }
+      var entry = InsertReport.QuantizedTensor(
+        name: name, role: "activation", type: p.type.dataType.name,
+        symmetric: p.zeroPoints.allSatisfy { $0 == 0 } && p.type.isSigned, axis: p.axis, blockSize: p.blockSize)
+      switch role {
+      case .activation:
+        entry.observed = calibration.observedRange(of: name).map { [$0.min, $0.max] }
+        entry.range = calibration.range(of: name, type: p.type, symmetric: entry.symmetric).map { [$0.min, $0.max] }
+      case .shared(let other):
+        entry.role = "shared"
+        entry.sharedWith = other
+      case .fixed(let low, let high):
+        entry.role = "fixed"
+        entry.range = [low, high]
+      case .weight: entry.role = "weight"
+      case .constant: entry.role = "constant"
+      }
+      if p.isPerTensor {
+        entry.scale = p.scales.first
+        entry.zeroPoint = p.zeroPoints.first
+      } else {
+        entry.scales = p.scales.count
+        entry.minScale = p.scales.min()
+        entry.maxScale = p.scales.max()
+      }
+      return entry
+    }
+  }
+
+  /// Runs the float and the fake-quant model on the calibration samples; metrics per output.
+  static func measureError(
+    reference: Model, quantized: Model, calibration: SourceFactory, options: QuantizationOptions
+  ) throws -> [ErrorMetrics] {
+    let floatRun = try Interpreter(model: reference, options: options.calibration.executionOptions)
+    let quantRun = try Interpreter(model: quantized, options: options.calibration.executionOptions)
+    var metrics = reference.graph.outputs.map { ErrorMetrics(output: $0.name) }
+    var source = try calibration()
+    var count = 0
+    while let sample = try source.nextSample() {
+      if let limit = options.calibration.maxSamples, count >= limit { break }
+      count += 1
+      let expected = try floatRun.run(sample)
+      let actual = try quantRun.run(sample)
+      for index in metrics.indices {
+        let name = metrics[index].output
+        guard let want = expected[name], let got = actual[name], want.dataType.isFloatingPoint else { continue }
+        metrics[index].add(reference: want, actual: got)
+      }
+    }
+    return metrics.filter { $0.samples > 0 }
+  }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Expose every QuantizeLinear output of a fake-quant model as a graph output and run it in
+onnxruntime, so that a test can compare the integer Q/DQ values (bit for bit) and the float
+outputs (within a tolerance) with our executor.
+
+Usage: PYTHON Tests/interop/qdq_crosscheck.py OUT_DIR MODEL [--seed N] [--samples FILE.npz]
+
+Writes OUT_DIR/exposed.onnx (checked with onnx.checker full_check), OUT_DIR/input_i.pb and
+OUT_DIR/output_i.pb in the exposed model's graph order. Inputs: standard normal floats (or the
+arrays of --samples), symbolic or unknown dimensions = 1. Prints the number of exposed tensors.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnx.shape_inference
+import onnxruntime as ort
+from onnx import numpy_helper
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("model")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samples")
+    args = parser.parse_args()
+    model = onnx.load(args.model)
+    inferred = {v.name: v for v in onnx.shape_inference.infer_shapes(model).graph.value_info}
+    initializers = {t.name: t for t in model.graph.initializer}
+    existing = {o.name for o in model.graph.output}
+    exposed = 0
+    for node in model.graph.node:
+        if node.op_type != "QuantizeLinear" or node.output[0] in existing:
+            continue
+        if node.output[0] not in inferred:
+            print(f"qdq_crosscheck: no inferred type for {node.output[0]}", file=sys.stderr)
+            return 1
+        model.graph.output.append(inferred[node.output[0]])
+        exposed += 1
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "exposed.onnx")
+    onnx.save(model, path)
+    onnx.checker.check_model(path, full_check=True)
+    rng = np.random.default_rng(args.seed)
+    given = dict(np.load(args.samples)) if args.samples else {}
+    feeds = {}
+    init_names = set(initializers)
+    for index, value in enumerate(i for i in model.graph.input if i.name not in init_names):
+        dims = [d.dim_value if d.HasField("dim_value") else 1 for d in value.type.tensor_type.shape.dim]
+        array = given.get(value.name)
+        if array is None:
+            array = rng.standard_normal(dims).astype(np.float32)
+        feeds[value.name] = array
+        onnx.save_tensor(numpy_helper.from_array(array, value.name), os.path.join(args.out, f"input_{index}.pb"))
+    # Graph optimizations off: onnxruntime would otherwise fuse DQ -> op -> Q into integer kernels
+    # (QLinearConv, ...), which is `lower`'s business; here the fake-quant graph runs as written.
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    results = session.run(None, feeds)
+    for index, (value, array) in enumerate(zip(model.graph.output, results)):
+        onnx.save_tensor(numpy_helper.from_array(np.asarray(array), value.name), os.path.join(args.out, f"output_{index}.pb"))
+    print(f"qdq_crosscheck: exposed {exposed} quantized tensors, {len(results)} outputs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
