@@ -189,4 +189,31 @@ final class QDQInsertionTests: XCTestCase {
       XCTAssertGreaterThanOrEqual(compared, 10, "\(form)")
     }
   }
+
+  /// int4 weights in blocks of 8 along the reduction axis and int16 activations (opset 21).
+  func testInt4BlockedWeightsAndInt16ActivationsAtOpset21() throws {
+    let weights = (0..<64).map { String(Float(($0 * 29) % 23 - 11) / 8) }.joined(separator: ", ")
+    let model = try RewriteTestSupport.model(
+      """
+      <ir_version: 10, opset_import: ["" : 21]>
+      g (float[2,16] x) => (float[2,4] y) <float[16,4] w = {\(weights)}> { y = MatMul(x, w) }
+      """, irVersion: 10)
+    var options = QuantizationOptions()
+    options.weightType = QuantType(.int4, restricted: true)
+    options.blockSize = 8
+    options.activationType = QuantType(.int16)
+    options.weightsForm = .dq
+    let report = try Self.insert(model, options)
+    let weight = try XCTUnwrap(report.tensors.first { $0.name == "w" })
+    XCTAssertEqual(weight.type, "int4")
+    XCTAssertEqual(weight.blockSize, 8)
+    XCTAssertEqual(weight.axis, 0)
+    XCTAssertEqual(weight.scales, 8, "2 blocks along K times 4 columns")
+    XCTAssertEqual(report.tensors.first { $0.name == "x" }?.type, "int16")
+    let stored = try XCTUnwrap(model.graph.value(named: "w_quantized")?.initializer)
+    XCTAssertEqual(stored.elementType, .int4)
+    XCTAssertTrue(try HostTensor(stored).values(Int8.self).allSatisfy { (-7...7).contains($0) }, "restricted int4")
+    try RewriteTestSupport.assertValidInOnnxAndOrt(model)
+    try Self.assertMatchesOnnxRuntime(model, test: self)
+  }
 }
