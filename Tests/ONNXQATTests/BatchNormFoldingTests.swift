@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+
+@testable import ONNXQAT
+
+/// `BatchNormRules.all` on a small CNN that has every foldable kind of BatchNormalization:
+/// after a Conv, a depthwise Conv (group = channels), a grouped ConvTranspose, and Gemms with
+/// transB 0 and 1.
+final class BatchNormFoldingTests: XCTestCase {
+  func testSmallCNNFoldsEveryBatchNorm() throws {
+    var numbers = BatchNormTestSupport.Numbers(seed: 61)
+    let constants = [
+      numbers.initializer("w1", [4, 3, 3, 3]), numbers.batchNorm("bn1", channels: 4),
+      numbers.initializer("w2", [4, 1, 3, 3]), numbers.initializer("cb2", [4]), numbers.batchNorm("bn2", channels: 4),
+      numbers.initializer("w3", [4, 3, 2, 2]), numbers.batchNorm("bn3", channels: 6),
+      numbers.initializer("wg1", [6, 8]), numbers.initializer("cg1", [8]), numbers.batchNorm("bn4", channels: 8),
+      numbers.initializer("wg2", [5, 8]), numbers.initializer("cg2", [1, 5]), numbers.batchNorm("bn5", channels: 5),
+    ]
+    let p = BatchNormTestSupport.parameters
+    let text = """
+      <ir_version: 8, opset_import: ["" : 15]>
+      cnn (float[2,3,8,8] x) => (float[2,5] y) <\(constants.joined(separator: ", "))> {
+        [conv1] c1 = Conv <pads = [1, 1, 1, 1]> (x, w1)
+        [bn1] b1 = BatchNormalization (c1, \(p("bn1")))
+        r1 = Relu (b1)
+        [dw] c2 = Conv <group = 4, pads = [1, 1, 1, 1]> (r1, w2, cb2)
+        [bn2] b2 = BatchNormalization <epsilon = 0.001> (c2, \(p("bn2")))
+        r2 = Relu (b2)
+        [up] t = ConvTranspose <group = 2, strides = [2, 2]> (r2, w3)
+        [bn3] b3 = BatchNormalization (t, \(p("bn3")))
+        r3 = Relu (b3)
+        pool = GlobalAveragePool (r3)
+        f = Flatten (pool)
+        [fc1] g1 = Gemm (f, wg1, cg1)
+        [bn4] b4 = BatchNormalization (g1, \(p("bn4")))
+        r4 = Relu (b4)
+        [fc2] g2 = Gemm <transB = 1, alpha = 0.5, beta = 2.0> (r4, wg2, cg2)
+        [bn5] y = BatchNormalization (g2, \(p("bn5")))
+      }
+      """
+    let (model, log) = try BatchNormTestSupport.assertRewrites(
+      text,
+      fired: [
+        "fold-batchnorm-into-conv": 2, "fold-batchnorm-into-conv-transpose": 1, "fold-batchnorm-into-gemm": 2,
+        "decompose-batchnorm": 0,
+      ],
+      ops: [
+        "Conv", "Relu", "Conv", "Relu", "ConvTranspose", "Relu", "GlobalAveragePool", "Flatten", "Gemm", "Relu",
+        "Gemm",
+      ])
+    XCTAssertEqual(log.refusals, [])
+    XCTAssertEqual(model.graph.initializers.count, 10)
+  }
+}
