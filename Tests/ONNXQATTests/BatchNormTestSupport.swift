@@ -69,7 +69,8 @@ enum BatchNormTestSupport {
     XCTAssertTrue(before.graph.nodes.contains { $0.opType == "BatchNormalization" || $0.opType == "Add" })
     let log = try run(model)
     for (rule, count) in fired {
-      XCTAssertEqual(log.count(rule), count, "firings of \(rule); log:\n\(log.summary(explain: true))", file: file, line: line)
+      XCTAssertEqual(
+        log.count(rule), count, "firings of \(rule); log:\n\(log.summary(explain: true))", file: file, line: line)
     }
     XCTAssertEqual(model.graph.nodes.map(\.opType), ops, file: file, line: line)
     XCTAssertEqual(model.graph.outputs.map(\.name), before.graph.outputs.map(\.name), file: file, line: line)

@@ -30,7 +30,8 @@ final class DecomposeBatchNormTests: XCTestCase {
     for shape in [[5, 3], [2, 3, 7]] {
       let (model, _) = try BatchNormTestSupport.assertRewrites(
         batchNorm(shape, seed: UInt64(shape.count)), fired: [rule: 1], ops: ["Mul", "Add"])
-      XCTAssertEqual(model.graph.initializers.first?.initializer?.dims, [3] + Array(repeating: 1, count: shape.count - 2))
+      XCTAssertEqual(
+        model.graph.initializers.first?.initializer?.dims, [3] + Array(repeating: 1, count: shape.count - 2))
     }
   }
 

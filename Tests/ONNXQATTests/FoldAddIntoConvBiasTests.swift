@@ -10,7 +10,8 @@ final class FoldAddIntoConvBiasTests: XCTestCase {
   /// Conv (4 output channels, optional bias) then `y = Add(<operands>)` with a constant k of `kShape`.
   private func convAdd(kShape: [Int], bias: Bool, constantFirst: Bool, seed: UInt64, width: Int = 5) -> String {
     var numbers = BatchNormTestSupport.Numbers(seed: seed)
-    let constants = [numbers.initializer("w", [4, 3, 3, 3]), numbers.initializer("k", kShape)]
+    let constants =
+      [numbers.initializer("w", [4, 3, 3, 3]), numbers.initializer("k", kShape)]
       + (bias ? [numbers.initializer("cb", [4])] : [])
     return """
       <ir_version: 8, opset_import: ["" : 13]>

@@ -13,7 +13,8 @@ final class FoldBatchNormIntoConvTests: XCTestCase {
     extraOutputs: String = ""
   ) -> String {
     var numbers = BatchNormTestSupport.Numbers(seed: seed)
-    let constants = [numbers.initializer("w", [4, 3, 3, 3])] + (bias ? [numbers.initializer("cb", [4])] : [])
+    let constants =
+      [numbers.initializer("w", [4, 3, 3, 3])] + (bias ? [numbers.initializer("cb", [4])] : [])
       + [numbers.batchNorm("bn", channels: 4)]
     return """
       <ir_version: 8, opset_import: ["" : \(opset)]>
@@ -114,7 +115,8 @@ final class FoldBatchNormIntoConvTests: XCTestCase {
       """
     try BatchNormTestSupport.assertRefuses(
       text, rule: rule,
-      reason: "skip 6: var + epsilon of BatchNormalization 'bn' is not positive or the result is not finite at channel 1")
+      reason:
+        "skip 6: var + epsilon of BatchNormalization 'bn' is not positive or the result is not finite at channel 1")
   }
 
   /// The Conv's output also feeds a Relu: no fold (the Relu needs the unnormalized values); the

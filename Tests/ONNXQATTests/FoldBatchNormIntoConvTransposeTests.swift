@@ -12,7 +12,8 @@ final class FoldBatchNormIntoConvTransposeTests: XCTestCase {
   private func convTransposeBatchNorm(groups: Int, bias: Bool, seed: UInt64) -> String {
     let outputs = 3 * groups
     var numbers = BatchNormTestSupport.Numbers(seed: seed)
-    let constants = [numbers.initializer("w", [4, 3, 2, 2])] + (bias ? [numbers.initializer("tb", [outputs])] : [])
+    let constants =
+      [numbers.initializer("w", [4, 3, 2, 2])] + (bias ? [numbers.initializer("tb", [outputs])] : [])
       + [numbers.batchNorm("bn", channels: outputs)]
     return """
       <ir_version: 8, opset_import: ["" : 15]>

@@ -13,7 +13,8 @@ final class FoldBatchNormIntoGemmTests: XCTestCase {
     transA: Bool = false, transB: Bool, cShape: [Int]?, attributes: [String] = [], seed: UInt64
   ) -> String {
     var numbers = BatchNormTestSupport.Numbers(seed: seed)
-    let constants = [numbers.initializer("b", transB ? [5, 6] : [6, 5])]
+    let constants =
+      [numbers.initializer("b", transB ? [5, 6] : [6, 5])]
       + (cShape.map { [numbers.initializer("c", $0)] } ?? []) + [numbers.batchNorm("bn", channels: 5)]
     let allAttributes = attributes + (transA ? ["transA = 1"] : []) + (transB ? ["transB = 1"] : [])
     let attributeText = allAttributes.isEmpty ? "" : "<\(allAttributes.joined(separator: ", "))> "

@@ -66,7 +66,8 @@ final class FoldBatchNormIntoMatMulTests: XCTestCase {
     var numbers = BatchNormTestSupport.Numbers(seed: 34)
     let text = """
       <ir_version: 8, opset_import: ["" : 13]>
-      g (float[3,6] x) => (float[3,4] r) <\(numbers.initializer("w", [6, 4])), \(numbers.batchNorm("bn", channels: 4))> {
+      g (float[3,6] x) => (float[3,4] r) <\(numbers.initializer("w", [6, 4])), \
+      \(numbers.batchNorm("bn", channels: 4))> {
         a = Relu (x)
         [mm] p = MatMul (a, w)
         [bn] y = BatchNormalization (p, \(BatchNormTestSupport.parameters("bn")))

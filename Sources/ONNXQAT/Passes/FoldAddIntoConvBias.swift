@@ -76,7 +76,8 @@ public struct FoldAddIntoConvBias: RewriteRule {
     let oldBias = conv.input(2)
     if let b = oldBias {
       guard let read = BatchNormAffine.float32Constant(b, model: model), read.shape == [channels] else {
-        return .refused("skip 5: bias '\(b.name)' of \(label) is not a constant float32 initializer of shape [\(channels)]")
+        return .refused(
+          "skip 5: bias '\(b.name)' of \(label) is not a constant float32 initializer of shape [\(channels)]")
       }
       bias = read.values
     }

@@ -56,7 +56,8 @@ public struct FoldBatchNormIntoConv: RewriteRule {
     let oldBias = conv.input(2)
     if let b = oldBias {
       guard let read = BatchNormAffine.float32Constant(b, model: model), read.shape == [channels] else {
-        return .refused("skip 9: bias '\(b.name)' of \(label) is not a constant float32 initializer of shape [\(channels)]")
+        return .refused(
+          "skip 9: bias '\(b.name)' of \(label) is not a constant float32 initializer of shape [\(channels)]")
       }
       bias = read.values
     }

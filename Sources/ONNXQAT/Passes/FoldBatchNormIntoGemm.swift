@@ -67,7 +67,8 @@ public struct FoldBatchNormIntoGemm: RewriteRule {
         read.shape.count < 2 || read.shape[0] == 1, read.values.count == 1 || read.shape.last == channels
       else {
         return .refused(
-          "skip 9: C '\(c.name)' of \(label) is not a constant float32 initializer broadcast along rows ([\(channels)])")
+          "skip 9: C '\(c.name)' of \(label) is not a constant float32 initializer broadcast along rows ([\(channels)])"
+        )
       }
       offset = (0..<channels).map { beta * Double(read.values[read.values.count == 1 ? 0 : $0]) }
     }
