@@ -97,4 +97,47 @@ enum BatchNormTestSupport {
     }
     return (model, before, log)
   }
+
+  /// Runs `before` and `after` in onnxruntime on the same seeded inputs (Tests/interop/ort_reference.py)
+  /// and asserts equal outputs within `atol + rtol * |before|`. Returns the largest absolute difference.
+  @discardableResult
+  static func assertSameOutputsInOrt(
+    _ before: Model, _ after: Model, rtol: Double = 1e-5, atol: Double = 1e-5, file: StaticString = #filePath,
+    line: UInt = #line
+  ) throws -> Double {
+    try TestSupport.requirePython()
+    let folder = NSTemporaryDirectory() + "onnx-qat-bn-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    var outputs: [[HostTensor]] = []
+    for (label, model) in [("before", before), ("after", after)] {
+      try FileManager.default.createDirectory(atPath: folder + "/" + label, withIntermediateDirectories: true)
+      let path = "\(folder)/\(label).onnx"
+      try ModelSaver.save(model, to: path)
+      let result = try TestSupport.run(
+        TestSupport.python, [TestSupport.root + "/Tests/interop/ort_reference.py", folder + "/" + label, path])
+      XCTAssertEqual(result.status, 0, result.stdout + result.stderr, file: file, line: line)
+      outputs.append(
+        try model.graph.outputs.indices.map {
+          try HostTensor(try TensorFile.load(path: "\(folder)/\(label)/0/output_\($0).pb"))
+        })
+    }
+    var worst = 0.0
+    for (position, value) in before.graph.outputs.enumerated() {
+      let want = outputs[0][position]
+      let got = outputs[1][position]
+      XCTAssertEqual(got.shape, want.shape, "output '\(value.name)' shape", file: file, line: line)
+      guard got.shape == want.shape else { continue }
+      for index in 0..<want.count {
+        let difference = abs(got.element(at: index) - want.element(at: index))
+        worst = max(worst, difference)
+        if difference > atol + rtol * abs(want.element(at: index)) {
+          XCTFail(
+            "onnxruntime output '\(value.name)' element \(index): \(got.element(at: index)) after, "
+              + "\(want.element(at: index)) before", file: file, line: line)
+          break
+        }
+      }
+    }
+    return worst
+  }
 }
