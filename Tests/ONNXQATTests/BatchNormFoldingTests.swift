@@ -59,3 +59,38 @@ final class BatchNormFoldingTests: XCTestCase {
     print("small CNN: largest difference after folding: executor \(ours), onnxruntime \(worst)")
   }
 }
+
+extension BatchNormFoldingTests {
+  /// A Conv and BatchNormalization inside an If branch, the weight an initializer of the main
+  /// graph: the fold writes its folded weight into the branch; the outer weight stays for the
+  /// other branch.
+  func testFoldsInsideSubgraph() throws {
+    var numbers = BatchNormTestSupport.Numbers(seed: 71)
+    let text = """
+      <ir_version: 8, opset_import: ["" : 15]>
+      g (bool cond, float[2,3,5,5] x) => (float[2,4,5,5] y) <\(numbers.initializer("w", [4, 3, 3, 3])), \
+      \(numbers.batchNorm("bn", channels: 4))> {
+        y = If (cond) <
+          then_branch = then_graph () => (float[2,4,5,5] t) {
+            [conv] c = Conv <pads = [1, 1, 1, 1]> (x, w)
+            [bn] t = BatchNormalization (c, \(BatchNormTestSupport.parameters("bn")))
+          },
+          else_branch = else_graph () => (float[2,4,5,5] e) {
+            e = Conv <pads = [1, 1, 1, 1]> (x, w)
+          }
+        >
+      }
+      """
+    let (model, _) = try BatchNormTestSupport.assertRewrites(
+      text, fired: ["fold-batchnorm-into-conv": 1], ops: ["If"])
+    let branches = model.graph.allSubgraphs
+    XCTAssertEqual(branches.map { $0.nodes.map(\.opType) }, [["Conv"], ["Conv"]])
+    XCTAssertEqual(branches.map { $0.nodes.first?.input(1)?.name }, ["w_folded", "w"])
+    XCTAssertEqual(branches.first?.outputs.map(\.name), ["t"])
+    for value in [true, false] {
+      var inputs = RewriteTestSupport.randomInputs(model)
+      inputs["cond"] = HostTensor(.bool, shape: [], values: [UInt8(value ? 1 : 0)])
+      try RewriteTestSupport.assertSameOutputs(try RewriteTestSupport.model(text), model, inputs: inputs)
+    }
+  }
+}

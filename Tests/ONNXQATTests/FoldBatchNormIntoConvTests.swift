@@ -163,13 +163,14 @@ final class FoldBatchNormIntoConvTests: XCTestCase {
     XCTAssertEqual(model.graph.nodes.map { $0.output?.name }, ["y1", "y2", "y3"])
   }
 
-  /// Two BatchNormalizations in a row fold one after the other.
+  /// Two BatchNormalizations in a row fold one after the other (the first one's output has a
+  /// declared type, which stays valid).
   func testFoldsTwoBatchNormsInARow() throws {
     var numbers = BatchNormTestSupport.Numbers(seed: 7)
     let text = """
       <ir_version: 8, opset_import: ["" : 15]>
       g (float[2,3,5,5] x) => (float[2,4,5,5] y) <\(numbers.initializer("w", [4, 3, 3, 3])), \
-      \(numbers.batchNorm("bn1", channels: 4)), \(numbers.batchNorm("bn2", channels: 4))> {
+      \(numbers.batchNorm("bn1", channels: 4)), \(numbers.batchNorm("bn2", channels: 4)), float[2,4,5,5] b> {
         [conv] c = Conv <pads = [1, 1, 1, 1]> (x, w)
         [bn1] b = BatchNormalization (c, \(BatchNormTestSupport.parameters("bn1")))
         [bn2] y = BatchNormalization (b, \(BatchNormTestSupport.parameters("bn2")))
