@@ -94,3 +94,22 @@ extension BatchNormFoldingTests {
     }
   }
 }
+
+extension BatchNormFoldingTests {
+  /// The tiny_cnn fixture (built by Fixtures/generate.py): every BatchNormalization folds, and
+  /// the result computes the same in our executor and in onnxruntime.
+  func testTinyCNNFixtureFolds() throws {
+    let path = TestSupport.fixtures + "/tiny_cnn.onnx"
+    let before = try ModelLoader.load(path: path)
+    let model = try ModelLoader.load(path: path)
+    let batchNorms = model.graph.nodes.filter { $0.opType == "BatchNormalization" }.count
+    XCTAssertGreaterThan(batchNorms, 0)
+    let log = try BatchNormTestSupport.run(model)
+    XCTAssertEqual(log.firings.map(\.count).reduce(0, +), batchNorms, log.summary(explain: true))
+    XCTAssertFalse(model.graph.nodes.contains { $0.opType == "BatchNormalization" })
+    XCTAssertEqual(model.graph.nodes.count, before.graph.nodes.count - batchNorms)
+    try RewriteTestSupport.assertSameOutputs(before, model)
+    try RewriteTestSupport.assertValidInOnnxAndOrt(model)
+    try BatchNormTestSupport.assertSameOutputsInOrt(before, model)
+  }
+}
