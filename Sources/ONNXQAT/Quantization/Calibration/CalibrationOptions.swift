@@ -1,0 +1,40 @@
+import Foundation
+
+/// The settings of one calibration run: the method, its parameters, and how many samples to read.
+public struct CalibrationOptions: Sendable {
+  public var method: CalibrationMethod = .minmax
+  /// The percentile kept by `percentile` (`--percentile P`), in (0, 100].
+  public var percentile: Double = 99.999
+  /// `minmax` only: an exponential moving average of the per-sample minimum and maximum,
+  /// `m_k = m_{k-1} + c (x_k - m_{k-1})` with `m_1 = x_1` and `c = averagingConstant`.
+  public var movingAverage = false
+  /// The constant `c` of the moving average, in [0, 1].
+  public var averagingConstant = 0.01
+  /// Bins of each tensor's histogram: fixed, so memory per tensor does not depend on the number
+  /// of samples. Must be a positive multiple of 4 (the histogram halves its resolution by merging
+  /// pairs of bins and keeps zero on a bin edge).
+  public var histogramBins = 2048
+  /// Read at most this many samples (`--calib-samples N`); nil reads the whole source.
+  public var maxSamples: Int?
+  /// Options of the interpreter that runs each sample.
+  public var executionOptions = ExecutionOptions()
+
+  public init() {}
+
+  /// Checks the values, naming the one that is out of range.
+  public func validate() throws {
+    guard percentile > 0, percentile <= 100 else {
+      throw ONNXQATError.badArgument("calibration percentile \(percentile) is not in (0, 100]")
+    }
+    guard averagingConstant >= 0, averagingConstant <= 1 else {
+      throw ONNXQATError.badArgument("calibration averaging constant \(averagingConstant) is not in [0, 1]")
+    }
+    guard histogramBins >= 8, histogramBins % 4 == 0 else {
+      throw ONNXQATError.badArgument(
+        "calibration histogram bins \(histogramBins) is not a multiple of 4 of at least 8")
+    }
+    if let maxSamples, maxSamples < 1 {
+      throw ONNXQATError.badArgument("calibration sample limit \(maxSamples) is not positive")
+    }
+  }
+}
