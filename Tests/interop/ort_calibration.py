@@ -14,7 +14,8 @@ Usage:
     calibrators on MODEL with the .npz samples in SAMPLES_DIR (sorted by name) and prints JSON:
     {"ort": {config: {tensor: [low, high] or {...}}}, "exact": {tensor: {...}}}, where "exact"
     holds NumPy statistics of every calibrated tensor over all samples (min, max, the exponential
-    moving average of per-sample min/max, percentiles, mean, std), computed from onnxruntime's
+    moving average of per-sample min/max, percentiles as the smallest value whose cumulative count
+    reaches the fraction, mean, std), computed from onnxruntime's
     own activations.
 """
 
@@ -136,9 +137,10 @@ def exact_statistics(model_path, folder, percentile, constant):
             "min": float(every.min()),
             "max": float(every.max()),
             "ema": [low, high],
-            "percentile_abs": float(np.percentile(np.abs(every), percentile)),
-            "percentile_low": float(np.percentile(every, tail)),
-            "percentile_high": float(np.percentile(every, 100.0 - tail)),
+            # inverted_cdf: the smallest value whose cumulative count reaches the fraction.
+            "percentile_abs": float(np.percentile(np.abs(every), percentile, method="inverted_cdf")),
+            "percentile_low": float(np.percentile(every, tail, method="inverted_cdf")),
+            "percentile_high": float(np.percentile(every, 100.0 - tail, method="inverted_cdf")),
             "mean": float(every.mean()),
             "std": float(every.std()),
             "count": int(every.size),

@@ -10,9 +10,9 @@ public struct CalibrationOptions: Sendable {
   public var movingAverage = false
   /// The constant `c` of the moving average, in [0, 1].
   public var averagingConstant = 0.01
-  /// Bins of each tensor's histogram: fixed, so memory per tensor does not depend on the number
-  /// of samples. Must be a positive multiple of 4 (the histogram halves its resolution by merging
-  /// pairs of bins and keeps zero on a bin edge).
+  /// Bins of each tensor's histogram of `|x|` (the signed histogram behind it has twice as many,
+  /// `histogramBins` on each side of zero): fixed, so memory per tensor (16 bytes a bin) does not
+  /// depend on the number of samples. Must be even and at least 4.
   public var histogramBins = 2048
   /// Read at most this many samples (`--calib-samples N`); nil reads the whole source.
   public var maxSamples: Int?
@@ -29,9 +29,8 @@ public struct CalibrationOptions: Sendable {
     guard averagingConstant >= 0, averagingConstant <= 1 else {
       throw ONNXQATError.badArgument("calibration averaging constant \(averagingConstant) is not in [0, 1]")
     }
-    guard histogramBins >= 8, histogramBins % 4 == 0 else {
-      throw ONNXQATError.badArgument(
-        "calibration histogram bins \(histogramBins) is not a multiple of 4 of at least 8")
+    guard histogramBins >= 4, histogramBins % 2 == 0 else {
+      throw ONNXQATError.badArgument("calibration histogram bins \(histogramBins) is not an even number of at least 4")
     }
     if let maxSamples, maxSamples < 1 {
       throw ONNXQATError.badArgument("calibration sample limit \(maxSamples) is not positive")

@@ -20,7 +20,11 @@ import Foundation
 /// - asymmetric, both signs: windows `[-t, t]` centred on zero over the signed histogram, clipped on
 ///   both sides and split into `qmax - qmin + 1` groups (as onnxruntime's EntropyCalibrater),
 ///   then clipped to `[min, max]`.
-/// Fewer bins than levels: nothing to clip, the range is the observed one.
+/// Fewer bins than levels: nothing to clip, the range is the observed one. Candidates start at `L`
+/// bins (below that the histogram is coarser than the quantization grid, so there is no
+/// quantization loss to weigh against clipping): the threshold is at least `L w`, for int8
+/// symmetric with the default 2048 bins of `|x|` a sixteenth of `T` (under an eighth of
+/// `max |x|`); more bins lower this floor.
 ///
 /// Skip cases (nil): 1. no finite value was seen; 2. no histogram was collected.
 public enum EntropyRange {

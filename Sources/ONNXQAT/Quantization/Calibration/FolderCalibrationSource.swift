@@ -1,8 +1,8 @@
 import Foundation
 
-/// Calibration samples read from a folder, one at a time, in sorted name order:
-/// - one `.npz` archive per sample, whose member names are graph input names; or
-/// - ONNX test-data folders `test_data_set_*`, each holding `input_0.pb`, `input_1.pb`, ... in
+/// Calibration samples read from a folder, one at a time, in a deterministic order:
+/// - one `.npz` archive per sample, whose member names are graph input names, sorted by name; or
+/// - ONNX test-data folders `test_data_set_N` in the order of N, each holding `input_0.pb`, `input_1.pb`, ... in
 ///   the order of the graph's inputs (initializers excluded); or
 /// - the folder itself being one test-data folder (`input_*.pb`): a single sample.
 ///
@@ -35,7 +35,7 @@ public struct FolderCalibrationSource: CalibrationSource {
       var isSet: ObjCBool = false
       return name.hasPrefix("test_data_set_")
         && FileManager.default.fileExists(atPath: base + "/" + name, isDirectory: &isSet) && isSet.boolValue
-    }
+    }.sorted { (Self.setNumber($0), $0) < (Self.setNumber($1), $1) }
     let protos = names.filter { $0.hasPrefix("input_") && $0.hasSuffix(".pb") }
     if !archives.isEmpty {
       layout = .archives
@@ -56,6 +56,9 @@ public struct FolderCalibrationSource: CalibrationSource {
   }
 
   public var sampleCount: Int? { entries.count }
+
+  /// The number of `test_data_set_N` (so that 10 comes after 9); names without one sort last.
+  static func setNumber(_ name: String) -> Int { Int(name.dropFirst("test_data_set_".count)) ?? Int.max }
 
   public mutating func nextSample() throws -> [String: HostTensor]? {
     guard position < entries.count else { return nil }

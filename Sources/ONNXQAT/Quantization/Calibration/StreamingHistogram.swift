@@ -12,7 +12,7 @@ import Foundation
 ///
 /// Error this introduces: at the end `T < 2 max |x|` over all samples (or `T` is the first
 /// sample's maximum), so a value is known to within one bin, `w = 2T / B < 4 max |x| / B`
-/// (for B = 2048: under 0.2 % of `max |x|`). Values binned before a growth are known only to
+/// (for B = 4096, the default: under 0.1 % of `max |x|`). Values binned before a growth are known only to
 /// within the coarser bin they were merged into, which is the same `w` at the end. Thresholds read
 /// from the histogram inherit this error. The result depends on the order of samples (the first
 /// sample fixes the grid), which is deterministic for a given source.

@@ -22,8 +22,9 @@ public struct TensorStatistics: Equatable, Sendable {
   public private(set) var histogram: StreamingHistogram?
   let averagingConstant: Double
 
+  /// `histogramBins`: bins of `|x|` (the signed histogram has twice as many); nil for none.
   public init(histogramBins: Int?, averagingConstant: Double = 0.01) {
-    histogram = histogramBins.map { StreamingHistogram(binCount: $0) }
+    histogram = histogramBins.map { StreamingHistogram(binCount: 2 * $0) }
     self.averagingConstant = averagingConstant
   }
 
