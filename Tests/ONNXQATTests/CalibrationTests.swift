@@ -94,6 +94,23 @@ final class CalibrationTests: XCTestCase {
     XCTAssertNil(result.statistics["x"]?.histogram, "min-max keeps no histogram")
   }
 
+  func testNonFiniteValuesAreCountedAndIgnored() throws {
+    let model = try Self.reluModel()
+    let special: [Int: Float] = [3: .nan, 70: .infinity, 200: -.infinity]
+    let samples = [Self.sample(rows: 1) { special[$0] ?? Float($0 % 16) / 4 - 2 }]
+    for method in CalibrationMethod.allCases {
+      let result = try Self.calibrate(model, samples, tensors: ["x"]) { $0.method = method }
+      let statistics = try XCTUnwrap(result.statistics["x"])
+      XCTAssertEqual(statistics.nonFiniteCount, 3, "\(method)")
+      XCTAssertEqual(statistics.count, 253, "\(method)")
+      XCTAssertEqual(statistics.histogram?.total ?? 253, 253, "\(method)")
+      let range = try XCTUnwrap(result.range(of: "x", type: .uint8, symmetric: false), "\(method)")
+      XCTAssertTrue(range.min.isFinite && range.max.isFinite, "\(method): \(range)")
+      XCTAssertGreaterThanOrEqual(range.min, -2, "\(method)")
+      XCTAssertLessThanOrEqual(range.max, 1.75, "\(method)")
+    }
+  }
+
   func testMovingAverageFollowsTheFormula() throws {
     let model = try Self.reluModel()
     let samples = Self.normalSamples(count: 12, seed: 5).enumerated().map { index, sample in
@@ -174,6 +191,28 @@ final class CalibrationTests: XCTestCase {
     XCTAssertGreaterThan(relu.max, 2.5, "\(relu)")
   }
 
+  func testFastDivergenceEqualsTheDefinition() {
+    var generator = NormalGenerator(seed: 31)
+    for trial in 0..<40 {
+      let size = 64 + trial * 7
+      // Sparse counts with empty runs, so that groups with no mass and clipped mass meet.
+      let counts = (0..<size).map { _ in generator.uniform() < 0.4 ? 0 : Int(generator.uniform() * 50) }
+      let sums = EntropyRange.PrefixSums(counts)
+      let levels = [3, 8, 16, 40][trial % 4]
+      let lower = Int(generator.uniform() * Double(size / 3))
+      let upper = size - Int(generator.uniform() * Double(size / 3))
+      let left = Double(counts[..<lower].reduce(0, +))
+      let right = Double(counts[upper...].reduce(0, +))
+      let window = counts[lower..<upper].map(Double.init)
+      var reference = window
+      reference[0] += left
+      reference[reference.count - 1] += right
+      let fast = sums.divergence(lower: lower, upper: upper, left: left, right: right, levels: levels)
+      let plain = EntropyRange.divergence(reference: reference, window: window, levels: levels)
+      XCTAssertEqual(fast, plain, accuracy: 1e-9 * max(1, abs(plain)), "trial \(trial)")
+    }
+  }
+
   func testEntropyWithoutOutliersKeepsNearlyTheWholeRange() throws {
     let model = try Self.reluModel()
     var generator = NormalGenerator(seed: 21)
@@ -182,6 +221,15 @@ final class CalibrationTests: XCTestCase {
     let range = try XCTUnwrap(result.range(of: "x", type: .int8, symmetric: true))
     let observed = try XCTUnwrap(result.observedRange(of: "x"))
     XCTAssertGreaterThan(range.max, 0.9 * max(observed.max, -observed.min), "uniform data: little to clip")
+    // A Gaussian without outliers: an interior optimum, well above the search floor of 128 bins.
+    let normal = try Self.calibrate(model, Self.normalSamples(count: 20, seed: 23)) { $0.method = .entropy }
+    let gaussian = try XCTUnwrap(normal.range(of: "x", type: .int8, symmetric: true))
+    let width = try XCTUnwrap(normal.statistics["x"]?.histogram?.binWidth)
+    let largest = try XCTUnwrap(normal.observedRange(of: "x"))
+    XCTAssertGreaterThan(Double(gaussian.max), 2 * 128 * width, "\(gaussian), bin width \(width)")
+    XCTAssertGreaterThan(gaussian.max, 2.5, "\(gaussian)")
+    XCTAssertLessThan(gaussian.max, max(largest.max, -largest.min), "\(gaussian) \(largest)")
+    print("entropy of N(0, 1), int8 symmetric: \(gaussian.max) (max |x| \(max(largest.max, -largest.min)))")
   }
 
   func testMSEClipsLaplaceTailsButNotUniform() throws {
@@ -227,6 +275,49 @@ final class CalibrationTests: XCTestCase {
         let chosen = Self.quantizationError(data, range: range, type: type, symmetric: symmetric)
         let plain = Self.quantizationError(data, range: full, type: type, symmetric: symmetric)
         XCTAssertLessThanOrEqual(chosen, plain * 1.001, "\(label): chosen \(chosen), min-max \(plain)")
+      }
+    }
+  }
+
+  func testMSESearchFindsTheExhaustiveOptimum() {
+    var generator = NormalGenerator(seed: 41)
+    for (trial, skew) in [1.0, 0.3, 3.0].enumerated() {
+      // Laplace values, stretched on the positive side by `skew`, in a 64-bin |x| histogram.
+      var statistics = TensorStatistics(histogramBins: 64)
+      for _ in 0..<10 {
+        let values = (0..<500).map { _ -> Float in
+          let u = generator.uniform() - 0.5
+          let x = -(u < 0 ? -1.0 : 1.0) * Foundation.log(1 - 2 * abs(u))
+          return Float(x > 0 ? x * skew : x)
+        }
+        values.withUnsafeBufferPointer { statistics.add($0) }
+      }
+      guard let histogram = statistics.histogram else { return XCTFail("no histogram") }
+      let bins = MSERange.occupiedBins(histogram, min: Double(statistics.min), max: Double(statistics.max))
+      let edges = (0...histogram.binCount).map { histogram.edge($0) }
+      let lows = [Double(statistics.min)] + edges.filter { $0 > Double(statistics.min) && $0 <= 0 }
+      let highs = edges.filter { $0 >= 0 && $0 < Double(statistics.max) } + [Double(statistics.max)]
+      for type in [QuantType.uint8, QuantType(.uint4)] {
+        var exhaustive = Double.infinity
+        for low in lows {
+          for high in highs {
+            exhaustive = min(exhaustive, MSERange.expectedError(bins, low: low, high: high, type: type, symmetric: false))
+          }
+        }
+        guard let chosen = MSERange.range(statistics, type: type, symmetric: false) else { return XCTFail("no range") }
+        let found = MSERange.expectedError(
+          bins, low: Double(chosen.min), high: Double(chosen.max), type: type, symmetric: false)
+        XCTAssertLessThanOrEqual(found, exhaustive * 1.01, "trial \(trial) \(type.dataType.name): \(chosen)")
+        let maxAbs = Double(max(-statistics.min, statistics.max))
+        let magnitudes = edges.filter { $0 > 0 && $0 < maxAbs } + [maxAbs]
+        var symmetricBest = Double.infinity
+        for t in magnitudes {
+          symmetricBest = min(symmetricBest, MSERange.expectedError(bins, low: -t, high: t, type: type, symmetric: true))
+        }
+        guard let symmetric = MSERange.range(statistics, type: type, symmetric: true) else { return XCTFail("none") }
+        let symmetricFound = MSERange.expectedError(
+          bins, low: Double(symmetric.min), high: Double(symmetric.max), type: type, symmetric: true)
+        XCTAssertLessThanOrEqual(symmetricFound, symmetricBest * 1.01, "trial \(trial) symmetric \(type.dataType.name)")
       }
     }
   }

@@ -5,7 +5,7 @@ Usage:
   PYTHON Tests/interop/ort_calibration.py samples OUT_DIR --count N --shape 4,256 [--kind K]
       [--layout npz|test-data] [--input x] [--seed S] [--dtype float32]
     Writes N deterministic samples for a model with one float input: one OUT_DIR/sample_NNNN.npz
-    per sample (member = input name), or OUT_DIR/test_data_set_N/input_0.pb. K: gauss-outliers
+    per sample (member = input name; odd samples compressed), or OUT_DIR/test_data_set_N/input_0.pb. K: gauss-outliers
     (standard normal; samples 5, 15, 25, ... also hold +-20 and +-30), laplace, uniform. --dtype
     writes another element type (for bad-input tests).
   PYTHON Tests/interop/ort_calibration.py calibrate MODEL SAMPLES_DIR [--percentile P]
@@ -52,7 +52,9 @@ def make_samples(args):
             sys.exit(f"unknown kind {args.kind}")
         data = data.astype(np.dtype(args.dtype))
         if args.layout == "npz":
-            np.savez(os.path.join(args.out, f"sample_{index:04d}.npz"), **{args.input: data})
+            # Odd samples deflated (savez_compressed), even ones stored (savez).
+            save = np.savez_compressed if index % 2 else np.savez
+            save(os.path.join(args.out, f"sample_{index:04d}.npz"), **{args.input: data})
         else:
             folder = os.path.join(args.out, f"test_data_set_{index}")
             os.makedirs(folder, exist_ok=True)

@@ -27,7 +27,7 @@ public final class Calibrator {
     var constants: [(String, Tensor)] = []
     for name in tensors {
       guard let value = model.graph.value(named: name) else {
-        throw ONNXQATError.badArgument("calibration tensor '\(name)' is not a value of the main graph (error 1)")
+        throw ONNXQATError.badArgument("calibration tensor '\(name)' is not a value of the main graph")  // error 1
       }
       if let initializer = value.initializer {
         constants.append((name, initializer))
@@ -74,13 +74,13 @@ public final class Calibrator {
       do {
         _ = try interpreter.run(sample)
       } catch let error as ONNXQATError {
-        throw ONNXQATError.badArgument("calibration sample \(done + 1): \(error.description) (error 3)")
+        throw ONNXQATError.badArgument("calibration sample \(done + 1): \(error.description)")  // error 3
       }
       done += 1
       progress?(.after(done: done, total: total, elapsed: Date().timeIntervalSince(start)))
     }
     guard done > 0 else {
-      throw ONNXQATError.badArgument("the calibration source gave no samples (error 4)")
+      throw ONNXQATError.badArgument("the calibration source gave no samples")  // error 4
     }
     return CalibrationResult(samples: done, options: options, statistics: accumulator.statistics)
   }

@@ -16,10 +16,12 @@ import Foundation
 /// - symmetric: candidates `t` are the edges `k w` of the `|x|` histogram up to `max |x|` (and
 ///   `max |x|` itself), range `[-t, t]`;
 /// - asymmetric: candidate lower ends are the edges in `(min, 0]` and `min`, upper ends the edges
-///   in `[0, max)` and `max`; a coarse grid (every `m`-th candidate, at most 33 a side) is searched
-///   first, then each end in turn at full resolution within `m` candidates of the best, until
-///   neither moves.
-/// The first candidate with the smallest error wins.
+///   in `[0, max)` and `max`.
+/// The search (`search(sizes:error:)`) evaluates a coarse grid of candidates (about 32 for a
+/// symmetric range, 16 x 16 for an asymmetric one), then refines from the best by a pattern
+/// search with halving steps down to single bins: some 50 or 300 evaluations instead of thousands
+/// or millions. The error as a function of the range is smooth; a local minimum finer than the
+/// coarse grid could be missed.
 ///
 /// Skip cases (nil): 1. no finite value was seen; 2. no histogram was collected.
 public enum MSERange {
@@ -40,16 +42,10 @@ public enum MSERange {
         index += 1
       }
       candidates.append(maxAbs)
-      var best = maxAbs
-      var bestError = Double.infinity
-      for t in candidates {
-        let error = expectedError(bins, low: -t, high: t, type: type, symmetric: true)
-        if error < bestError {
-          bestError = error
-          best = t
-        }
+      let best = search(sizes: [candidates.count, 1]) { pick in
+        expectedError(bins, low: -candidates[pick[0]], high: candidates[pick[0]], type: type, symmetric: true)
       }
-      return (-Float(best), Float(best))
+      return (-Float(candidates[best[0]]), Float(candidates[best[0]]))
     }
     let low = Double(statistics.min)
     let high = Double(statistics.max)
@@ -63,40 +59,60 @@ public enum MSERange {
     highs.append(high)
     if low >= 0 { lows = [low] }
     if high <= 0 { highs = [high] }
-    func error(_ a: Int, _ b: Int) -> Double {
-      expectedError(bins, low: lows[a], high: highs[b], type: type, symmetric: false)
+    let best = search(sizes: [lows.count, highs.count]) { pick in
+      expectedError(bins, low: lows[pick[0]], high: highs[pick[1]], type: type, symmetric: false)
     }
-    let stepLow = Swift.max(1, (lows.count + 31) / 32)
-    let stepHigh = Swift.max(1, (highs.count + 31) / 32)
-    func grid(_ count: Int, _ step: Int) -> [Int] {
-      var indices = Array(stride(from: 0, to: count, by: step))
-      if indices.last != count - 1 { indices.append(count - 1) }
+    return (Float(lows[best[0]]), Float(highs[best[1]]))
+  }
+
+  /// The index pair (one index per axis of `sizes`) with the smallest `error`: every `m`-th index
+  /// of each axis first (about 32 indices for one axis, 16 an axis for two, the last index
+  /// included), then a pattern search from
+  /// the best of them that tries one step either way along each axis, moves while that helps,
+  /// and halves the steps until they are 1. Each pair is evaluated at most once; the first of
+  /// equal errors wins.
+  static func search(sizes: [Int], error: ([Int]) -> Double) -> [Int] {
+    var seen: [[Int]: Double] = [:]
+    func evaluate(_ pick: [Int]) -> Double {
+      if let known = seen[pick] { return known }
+      let value = error(pick)
+      seen[pick] = value
+      return value
+    }
+    let coarse = sizes.contains(1) ? 32 : 16
+    var steps = sizes.map { Swift.max(1, ($0 + coarse - 1) / coarse) }
+    func grid(_ axis: Int) -> [Int] {
+      var indices = Array(stride(from: 0, to: sizes[axis], by: steps[axis]))
+      if indices.last != sizes[axis] - 1 { indices.append(sizes[axis] - 1) }
       return indices
     }
-    var bestLow = 0
-    var bestHigh = highs.count - 1
+    var best = sizes.map { $0 - 1 }
     var bestError = Double.infinity
-    for a in grid(lows.count, stepLow) {
-      for b in grid(highs.count, stepHigh) {
-        let value = error(a, b)
-        if value < bestError {
-          (bestError, bestLow, bestHigh) = (value, a, b)
+    for first in grid(0) {
+      for second in grid(1) {
+        let value = evaluate([first, second])
+        if value < bestError { (bestError, best) = (value, [first, second]) }
+      }
+    }
+    while true {
+      var moved = false
+      for axis in 0..<sizes.count {
+        for direction in [-1, 1] {
+          var pick = best
+          pick[axis] += direction * steps[axis]
+          guard pick[axis] >= 0, pick[axis] < sizes[axis] else { continue }
+          let value = evaluate(pick)
+          if value < bestError {
+            (bestError, best) = (value, pick)
+            moved = true
+          }
         }
       }
+      if moved { continue }
+      if steps.allSatisfy({ $0 == 1 }) { break }
+      steps = steps.map { Swift.max(1, $0 / 2) }
     }
-    for _ in 0..<8 {
-      let before = (bestLow, bestHigh)
-      for a in Swift.max(0, bestLow - stepLow)...Swift.min(lows.count - 1, bestLow + stepLow) {
-        let value = error(a, bestHigh)
-        if value < bestError { (bestError, bestLow) = (value, a) }
-      }
-      for b in Swift.max(0, bestHigh - stepHigh)...Swift.min(highs.count - 1, bestHigh + stepHigh) {
-        let value = error(bestLow, b)
-        if value < bestError { (bestError, bestHigh) = (value, b) }
-      }
-      if before == (bestLow, bestHigh) { break }
-    }
-    return (Float(lows[bestLow]), Float(highs[bestHigh]))
+    return best
   }
 
   /// A nonempty bin: its extent (trimmed to the observed range) and count.

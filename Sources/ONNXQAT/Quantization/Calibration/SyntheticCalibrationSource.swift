@@ -22,13 +22,13 @@ public struct SyntheticCalibrationSource: CalibrationSource {
     for value in model.graph.inputs where !initializers.contains(ObjectIdentifier(value)) {
       guard let tensorType = value.type?.tensorType, let element = tensorType.elementType else {
         throw ONNXQATError.badArgument(
-          "synthetic calibration: input '\(value.name)' has no tensor element type (skip case 1)")
+          "synthetic calibration: input '\(value.name)' has no tensor element type")  // skip case 1
       }
       guard let dims = tensorType.shape?.dims else {
-        throw ONNXQATError.badArgument("synthetic calibration: input '\(value.name)' has unknown rank (skip case 2)")
+        throw ONNXQATError.badArgument("synthetic calibration: input '\(value.name)' has unknown rank")  // skip case 2
       }
       guard element != .string else {
-        throw ONNXQATError.badArgument("synthetic calibration: input '\(value.name)' is a string tensor (skip case 3)")
+        throw ONNXQATError.badArgument("synthetic calibration: input '\(value.name)' is a string tensor")  // skip case 3
       }
       let shape = dims.map { dimension -> Int in
         if case .known(let size) = dimension.size { return Int(size) }
