@@ -301,7 +301,8 @@ final class CalibrationTests: XCTestCase {
         var exhaustive = Double.infinity
         for low in lows {
           for high in highs {
-            exhaustive = min(exhaustive, MSERange.expectedError(bins, low: low, high: high, type: type, symmetric: false))
+            exhaustive = min(
+              exhaustive, MSERange.expectedError(bins, low: low, high: high, type: type, symmetric: false))
           }
         }
         guard let chosen = MSERange.range(statistics, type: type, symmetric: false) else { return XCTFail("no range") }
@@ -312,7 +313,8 @@ final class CalibrationTests: XCTestCase {
         let magnitudes = edges.filter { $0 > 0 && $0 < maxAbs } + [maxAbs]
         var symmetricBest = Double.infinity
         for t in magnitudes {
-          symmetricBest = min(symmetricBest, MSERange.expectedError(bins, low: -t, high: t, type: type, symmetric: true))
+          symmetricBest = min(
+            symmetricBest, MSERange.expectedError(bins, low: -t, high: t, type: type, symmetric: true))
         }
         guard let symmetric = MSERange.range(statistics, type: type, symmetric: true) else { return XCTFail("none") }
         let symmetricFound = MSERange.expectedError(
@@ -453,7 +455,8 @@ final class CalibrationTests: XCTestCase {
     XCTAssertEqual(results[0].observedRange(of: "r")?.min, 0)
     XCTAssertTrue(results[0].statistics["r"] == results[0].statistics["y"])
     // One test-data folder on its own is one sample.
-    var single: CalibrationSource = try CalibrationSources.make(spec: folder + "/test-data/test_data_set_3", model: model)
+    var single: CalibrationSource = try CalibrationSources.make(
+      spec: folder + "/test-data/test_data_set_3", model: model)
     XCTAssertEqual(single.sampleCount, 1)
     XCTAssertEqual(try single.nextSample()?["x"]?.shape, [3, 256])
     XCTAssertNil(try single.nextSample())
@@ -464,7 +467,9 @@ final class CalibrationTests: XCTestCase {
     let model = try Self.reluModel()
     let folder = try TestSupport.temporaryDirectory(self)
     let script = TestSupport.root + "/Tests/interop/ort_calibration.py"
-    func expectError(_ expected: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+    func expectError(
+      _ expected: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void
+    ) {
       XCTAssertThrowsError(try body(), file: file, line: line) { error in
         let message = (error as? ONNXQATError)?.description ?? "\(error)"
         for part in expected {
@@ -494,7 +499,8 @@ final class CalibrationTests: XCTestCase {
     for (name, arguments, expected) in cases {
       let made = try TestSupport.run(
         TestSupport.python,
-        [script, "samples", folder + "/" + name, "--count", "2"] + (arguments.contains("--shape") ? [] : ["--shape", "2,256"])
+        [script, "samples", folder + "/" + name, "--count", "2"]
+          + (arguments.contains("--shape") ? [] : ["--shape", "2,256"])
           + arguments)
       XCTAssertEqual(made.status, 0, made.stderr)
       expectError([folder + "/" + name + "/"] + expected) { try calibrate(folder + "/" + name) }
@@ -507,7 +513,8 @@ final class CalibrationTests: XCTestCase {
     // In-memory samples that do not fit name the sample number.
     expectError(["calibration sample 2", "input 'x'", "expected 256 on axis 1"]) {
       var source: CalibrationSource = ArrayCalibrationSource([
-        Self.sample(rows: 1) { _ in 0 }, ["x": HostTensor(.float, shape: [1, 3], values: [Float](repeating: 0, count: 3))],
+        Self.sample(rows: 1) { _ in 0 },
+        ["x": HostTensor(.float, shape: [1, 3], values: [Float](repeating: 0, count: 3))],
       ])
       _ = try Calibrator(model: model, tensors: ["x"], options: CalibrationOptions()).run(&source)
     }
@@ -585,7 +592,8 @@ final class CalibrationTests: XCTestCase {
       XCTAssertEqual(Double(observed.min), ortLow, "\(tensor): min-max min is exact")
       XCTAssertEqual(Double(observed.max), ortHigh, "\(tensor): min-max max is exact")
       let (ortSymLow, ortSymHigh) = try ortRange("minmax_symmetric", tensor)
-      let plain = CalibrationResult(samples: minmax.samples, options: CalibrationOptions(), statistics: minmax.statistics)
+      let plain = CalibrationResult(
+        samples: minmax.samples, options: CalibrationOptions(), statistics: minmax.statistics)
       let unaveraged = try XCTUnwrap(plain.range(of: tensor, type: .int8, symmetric: true))
       XCTAssertEqual([Double(unaveraged.min), Double(unaveraged.max)], [ortSymLow, ortSymHigh], tensor)
       let ema = try XCTUnwrap(exact[tensor]?["ema"] as? [Double])

@@ -158,7 +158,8 @@ public enum EntropyRange {
         }
         guard occupied > 0, reference > 0 else { continue }
         let share = groupMass / Double(occupied)
-        let logQ = share > 0 && windowTotal > 0 ? Foundation.log(share / windowTotal) : Foundation.log(EntropyRange.missingQ)
+        let logQ =
+          share > 0 && windowTotal > 0 ? Foundation.log(share / windowTotal) : Foundation.log(EntropyRange.missingQ)
         weighted += reference * logQ
       }
       return (sumPLogP - weighted) / referenceTotal - Foundation.log(referenceTotal)

@@ -25,10 +25,12 @@ public struct SyntheticCalibrationSource: CalibrationSource {
           "synthetic calibration: input '\(value.name)' has no tensor element type")  // skip case 1
       }
       guard let dims = tensorType.shape?.dims else {
-        throw ONNXQATError.badArgument("synthetic calibration: input '\(value.name)' has unknown rank")  // skip case 2
+        // skip case 2
+        throw ONNXQATError.badArgument("synthetic calibration: input '\(value.name)' has unknown rank")
       }
       guard element != .string else {
-        throw ONNXQATError.badArgument("synthetic calibration: input '\(value.name)' is a string tensor")  // skip case 3
+        // skip case 3
+        throw ONNXQATError.badArgument("synthetic calibration: input '\(value.name)' is a string tensor")
       }
       let shape = dims.map { dimension -> Int in
         if case .known(let size) = dimension.size { return Int(size) }
@@ -52,21 +54,29 @@ public struct SyntheticCalibrationSource: CalibrationSource {
       let elements = input.shape.reduce(1, *)
       switch input.type {
       case .float:
-        sample[input.name] = HostTensor(.float, shape: input.shape, values: (0..<elements).map { _ in
-          Float(generator.next())
-        })
+        sample[input.name] = HostTensor(
+          .float, shape: input.shape,
+          values: (0..<elements).map { _ in
+            Float(generator.next())
+          })
       case .double:
-        sample[input.name] = HostTensor(.double, shape: input.shape, values: (0..<elements).map { _ in
-          generator.next()
-        })
+        sample[input.name] = HostTensor(
+          .double, shape: input.shape,
+          values: (0..<elements).map { _ in
+            generator.next()
+          })
       case .float16:
-        sample[input.name] = HostTensor(.float16, shape: input.shape, values: (0..<elements).map { _ in
-          FloatBits.floatToFloat16(Float(generator.next()))
-        })
+        sample[input.name] = HostTensor(
+          .float16, shape: input.shape,
+          values: (0..<elements).map { _ in
+            FloatBits.floatToFloat16(Float(generator.next()))
+          })
       case .bfloat16:
-        sample[input.name] = HostTensor(.bfloat16, shape: input.shape, values: (0..<elements).map { _ in
-          FloatBits.floatToBFloat16(Float(generator.next()))
-        })
+        sample[input.name] = HostTensor(
+          .bfloat16, shape: input.shape,
+          values: (0..<elements).map { _ in
+            FloatBits.floatToBFloat16(Float(generator.next()))
+          })
       default:
         sample[input.name] = HostTensor(zeros: input.type, shape: input.shape)
       }
