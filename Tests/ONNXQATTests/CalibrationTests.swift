@@ -357,9 +357,9 @@ final class CalibrationTests: XCTestCase {
     for method in CalibrationMethod.allCases {
       var options = CalibrationOptions()
       options.method = method
-      var first: CalibrationSource = try SyntheticCalibrationSource(model: model, count: 6, seed: 4)
+      var first: CalibrationSource = SyntheticCalibrationSource(model: model, count: 6, seed: 4)
       var second: CalibrationSource = try CalibrationSources.make(spec: "synthetic:6", model: model)
-      var third: CalibrationSource = try SyntheticCalibrationSource(model: model, count: 6, seed: 4)
+      var third: CalibrationSource = SyntheticCalibrationSource(model: model, count: 6, seed: 4)
       let calibrator = try Calibrator(model: model, tensors: ["x", "r"], options: options)
       let a = try calibrator.run(&first)
       let b = try Calibrator(model: model, tensors: ["x", "r"], options: options).run(&third)
@@ -415,7 +415,7 @@ final class CalibrationTests: XCTestCase {
 
   func testSyntheticSourceIsStandardNormalWithDynamicDimsOne() throws {
     let model = try Self.reluModel()
-    var source = try SyntheticCalibrationSource(model: model, count: 40)
+    var source = SyntheticCalibrationSource(model: model, count: 40)
     var values: [Float] = []
     while let sample = try source.nextSample() {
       XCTAssertEqual(sample["x"]?.shape, [1, 256])
@@ -521,6 +521,20 @@ final class CalibrationTests: XCTestCase {
     expectError(["calibration source gave no samples"]) {
       var source: CalibrationSource = ArrayCalibrationSource([])
       _ = try Calibrator(model: model, tensors: ["x"], options: CalibrationOptions()).run(&source)
+    }
+    let strings = try RewriteTestSupport.model(
+      """
+      <ir_version: 8, opset_import: ["" : 13]>
+      g (string[2] s) => (string[2] t) {
+        t = Identity(s)
+      }
+      """)
+    expectError(["synthetic calibration: input 's' is a string tensor"]) {
+      var source = SyntheticCalibrationSource(model: strings, count: 2)
+      _ = try source.nextSample()
+    }
+    expectError(["synthetic calibration needs a positive number of samples, got 0"]) {
+      try SyntheticCalibrationSource(model: model, count: 0).validate()
     }
     expectError(["calibration tensor 'nope' is not a value of the main graph"]) {
       _ = try Calibrator(model: model, tensors: ["nope"], options: CalibrationOptions())

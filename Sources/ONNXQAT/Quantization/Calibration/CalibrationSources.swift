@@ -10,7 +10,9 @@ public enum CalibrationSources {
         throw ONNXQATError.badArgument(
           "calibration source '\(spec)': expected synthetic:N with N a positive number of samples")
       }
-      return try SyntheticCalibrationSource(model: model, count: count)
+      let source = SyntheticCalibrationSource(model: model, count: count)
+      try source.validate()
+      return source
     }
     guard !spec.isEmpty else {
       throw ONNXQATError.badArgument("calibration source is empty: expected a folder or synthetic:N")

@@ -5,24 +5,40 @@ import Foundation
 /// index, so each sample is the same on every run and machine); integer and bool inputs are
 /// zeros. Symbolic or unknown dimensions are 1.
 ///
-/// Skip cases (errors): 1. an input without a tensor type or element type; 2. an input of unknown
-/// rank; 3. a string input.
+/// Skip cases (errors, from `validate()` and `nextSample()`): 1. an input without a tensor type or
+/// element type; 2. an input of unknown rank; 3. a string input; 4. a count that is not positive.
 public struct SyntheticCalibrationSource: CalibrationSource {
   private let inputs: [(name: String, type: DataType, shape: [Int])]
+  private let problem: ONNXQATError?
   private let count: Int
   private let seed: UInt64
   private var position = 0
 
-  public init(model: Model, count: Int, seed: UInt64 = 0) throws {
-    guard count > 0 else {
-      throw ONNXQATError.badArgument("synthetic calibration needs a positive number of samples, got \(count)")
+  public init(model: Model, count: Int, seed: UInt64 = 0) {
+    self.count = count
+    self.seed = seed
+    do {
+      inputs = try Self.describeInputs(model)
+      problem = count > 0 ? nil : .badArgument("synthetic calibration needs a positive number of samples, got \(count)")
+    } catch {
+      inputs = []
+      problem = error as? ONNXQATError ?? .badArgument("synthetic calibration: \(error)")
     }
+  }
+
+  /// Throws when the model's inputs cannot be made up or the count is not positive.
+  public func validate() throws {
+    if let problem { throw problem }
+  }
+
+  /// Name, element type and shape (dynamic dimensions 1) of each input that is not an initializer.
+  private static func describeInputs(_ model: Model) throws -> [(name: String, type: DataType, shape: [Int])] {
     let initializers = Set(model.graph.initializers.map { ObjectIdentifier($0) })
     var inputs: [(name: String, type: DataType, shape: [Int])] = []
     for value in model.graph.inputs where !initializers.contains(ObjectIdentifier(value)) {
       guard let tensorType = value.type?.tensorType, let element = tensorType.elementType else {
-        throw ONNXQATError.badArgument(
-          "synthetic calibration: input '\(value.name)' has no tensor element type")  // skip case 1
+        // skip case 1
+        throw ONNXQATError.badArgument("synthetic calibration: input '\(value.name)' has no tensor element type")
       }
       guard let dims = tensorType.shape?.dims else {
         // skip case 2
@@ -38,14 +54,13 @@ public struct SyntheticCalibrationSource: CalibrationSource {
       }
       inputs.append((value.name, element, shape))
     }
-    self.inputs = inputs
-    self.count = count
-    self.seed = seed
+    return inputs
   }
 
-  public var sampleCount: Int? { count }
+  public var sampleCount: Int? { Swift.max(count, 0) }
 
   public mutating func nextSample() throws -> [String: HostTensor]? {
+    try validate()  // skip cases 1-4
     guard position < count else { return nil }
     defer { position += 1 }
     var generator = NormalGenerator(seed: seed &+ UInt64(position) &* 0x9E37_79B9_7F4A_7C15)
