@@ -108,6 +108,13 @@ final class CalibrationTests: XCTestCase {
       XCTAssertTrue(range.min.isFinite && range.max.isFinite, "\(method): \(range)")
       XCTAssertGreaterThanOrEqual(range.min, -2, "\(method)")
       XCTAssertLessThanOrEqual(range.max, 1.75, "\(method)")
+      // A tensor with no finite value has no range (skip case 1 of the range methods).
+      let empty = try Self.calibrate(model, [Self.sample(rows: 1) { _ in .nan }], tensors: ["x"]) {
+        $0.method = method
+      }
+      XCTAssertNil(empty.observedRange(of: "x"), "\(method)")
+      XCTAssertNil(empty.range(of: "x", type: .int8, symmetric: true), "\(method)")
+      XCTAssertEqual(empty.statistics["x"]?.nonFiniteCount, 256)
     }
   }
 
@@ -151,6 +158,14 @@ final class CalibrationTests: XCTestCase {
     let total = 10 * 1024
     let ramp = (0..<total).map { -1 + 2 * Float($0) / Float(total - 1) }
     let samples = (0..<10).map { index in Self.sample { ramp[($0 * 10 + index) % total] } }
+    let everything = try Self.calibrate(model, samples) {
+      $0.method = .percentile
+      $0.percentile = 100
+    }
+    let observed = try XCTUnwrap(everything.observedRange(of: "x"))
+    let whole = try XCTUnwrap(everything.range(of: "x", type: .uint8, symmetric: false))
+    XCTAssertEqual([whole.min, whole.max], [observed.min, observed.max], "P100 keeps everything")
+    XCTAssertEqual(everything.range(of: "x", type: .int8, symmetric: true)?.max, max(-observed.min, observed.max))
     for percentile in [99.0, 95.0, 90.0] {
       let result = try Self.calibrate(model, samples) {
         $0.method = .percentile
