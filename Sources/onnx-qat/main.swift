@@ -2,7 +2,9 @@ import Foundation
 import ONNXQAT
 
 /// onnx-qat: ONNX quantization-aware training toolchain. Parses the verb and hands over.
-let commands: [any Command.Type] = [InspectCommand.self, PrintCommand.self, ConvertCommand.self, RunCommand.self]
+let commands: [any Command.Type] = [
+  InspectCommand.self, PrintCommand.self, ConvertCommand.self, RunCommand.self, FoldCommand.self,
+]
 
 func rootHelp() -> String {
   var lines = [
