@@ -7,7 +7,8 @@ Inputs are the session inputs of A (initializers that are overridable inputs are
 B must have inputs of the same names, types and shapes. Symbolic or unknown dimensions are 1.
 Floating-point inputs are standard normal, integer inputs 0 or 1, booleans random. Outputs
 are matched by name: floating-point outputs must satisfy |b - a| <= atol + rtol * |a|
-(NaN where the other is NaN), integer, boolean and string outputs must be equal.
+(NaN where the other is NaN), integer, boolean and string outputs must be equal; sparse
+(COO) outputs are compared densified.
 Prints one line per output and ends with `compare: N outputs equal, M differ`;
 exit 0 when all are equal, 1 when any differs, 2 when the models cannot be compared.
 """
@@ -52,6 +53,21 @@ def feeds_for(sess: ort.InferenceSession, rng: np.random.Generator) -> dict:
     return feeds
 
 
+def dense(value) -> np.ndarray:
+    """A numpy array for an output: sparse (COO) outputs are densified."""
+    if hasattr(value, "get_coo_data") and hasattr(value, "dense_shape"):
+        shape = tuple(value.dense_shape())
+        values = np.asarray(value.values())
+        indices = np.asarray(value.get_coo_data().indices())
+        result = np.zeros(shape, dtype=values.dtype)
+        if indices.ndim == 1:
+            result.reshape(-1)[indices] = values
+        else:
+            result[tuple(indices.reshape(-1, len(shape)).T)] = values
+        return result
+    return np.asarray(value)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("a")
@@ -83,7 +99,7 @@ def main() -> int:
             print(f"{name}: missing in {args.b}")
             differ += 1
             continue
-        a, b = np.asarray(a), np.asarray(b)
+        a, b = dense(a), dense(b)
         if a.shape != b.shape or a.dtype != b.dtype:
             print(f"{name}: {a.dtype}{list(a.shape)} != {b.dtype}{list(b.shape)}")
             differ += 1

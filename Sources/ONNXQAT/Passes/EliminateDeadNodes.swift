@@ -30,7 +30,9 @@ import Foundation
 ///    input; in IR version 3, where every initializer must be an input, an unused one of the
 ///    main graph goes together with its input entry, but a subgraph's inputs are fixed by its op;
 /// 3. an initializer named by a quantization annotation stays;
-/// 4. sparse initializers stay.
+/// 4. sparse initializers stay;
+/// 5. in a model with `training_info`, the main graph's initializers stay: the training
+///    algorithms refer to them by name.
 public struct EliminateDeadNodes: ModelPass {
   public let name = "eliminate-dead-nodes"
 
@@ -58,6 +60,7 @@ public struct EliminateDeadNodes: ModelPass {
     }
     var removedInitializers = 0
     for graph in model.rewritableGraphs {
+      if graph === model.graph && !model.trainingInfo.isEmpty { continue }  // skip case 5
       let annotated = Set(
         graph.quantizationAnnotations.flatMap { annotation -> [String] in
           [annotation.tensorName].compactMap { $0 } + annotation.quantParameterTensorNames.map(\.value)

@@ -266,27 +266,29 @@ public struct FoldConstants: ModelPass {
 
   // MARK: Rewrite
 
-  /// Replaces `node` by initializers that keep its output names; returns the new values.
+  /// Replaces `node` by initializers that keep its output names; returns the new values. Uses
+  /// move to a placeholder first, so the name is free when the initializer is added (one name
+  /// check per output instead of a temporary name and a rename).
   private func replace(_ node: Node, with results: [(Value, Tensor)], in graph: Graph, model: Model) throws
     -> [Value]
   {
     let listAsInputs = graph === model.graph && (model.irVersion ?? 3) < 4
-    var created: [(old: Value, new: Value, tensor: Tensor)] = []
-    for (old, tensor) in results {
-      let new = try graph.addInitializer(named: graph.uniqueName(old.name + "_folded"), tensor)
-      created.append((old, new, tensor))
+    let placeholders = results.map { Value(name: $0.0.name) }
+    for ((old, _), placeholder) in zip(results, placeholders) {
+      try graph.replaceAllUses(of: old, with: placeholder)
     }
-    for entry in created { try graph.replaceAllUses(of: entry.old, with: entry.new) }
     try graph.remove(node)
-    for entry in created {
-      try graph.rename(entry.new, to: entry.old.name)
-      try graph.setInitializer(entry.new, entry.tensor)
-      graph.valueInfos.removeAll { $0 === entry.old }
+    var created: [Value] = []
+    for ((old, tensor), placeholder) in zip(results, placeholders) {
+      let new = try graph.addInitializer(named: old.name, tensor)
+      try graph.replaceAllUses(of: placeholder, with: new)
+      graph.valueInfos.removeAll { $0 === old }
       if listAsInputs {
-        entry.new.type = .tensor(entry.tensor.elementType, entry.tensor.dims.map { Dimension(.known($0)) })
-        graph.inputs.append(entry.new)
+        new.type = .tensor(tensor.elementType, tensor.dims.map { Dimension(.known($0)) })
+        graph.inputs.append(new)
       }
+      created.append(new)
     }
-    return created.map(\.new)
+    return created
   }
 }

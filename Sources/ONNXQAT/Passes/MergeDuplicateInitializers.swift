@@ -29,7 +29,9 @@ import Foundation
 ///    the main graph is a constant; the merged one leaves the inputs too);
 /// 2. an initializer that is a graph output;
 /// 3. an initializer named by a quantization annotation;
-/// 4. string tensors and tensors whose payload is not available (external data not mapped).
+/// 4. string tensors and tensors whose payload is not available (external data not mapped);
+/// 5. the main graph of a model with `training_info`: the training algorithms refer to its
+///    initializers by name.
 /// Function bodies hold no initializers and are not visited.
 public struct MergeDuplicateInitializers: ModelPass {
   public let name = "merge-duplicate-initializers"
@@ -46,6 +48,7 @@ public struct MergeDuplicateInitializers: ModelPass {
     var merged = 0
     var savedBytes = 0
     for graph in [model.graph] + model.graph.allSubgraphs {
+      if graph === model.graph && !model.trainingInfo.isEmpty { continue }  // skip case 5
       let annotated = Set(
         graph.quantizationAnnotations.flatMap { annotation -> [String] in
           [annotation.tensorName].compactMap { $0 } + annotation.quantParameterTensorNames.map(\.value)
