@@ -78,7 +78,7 @@ public struct FoldConstants: ModelPass {
     var createdInitializers = 0
     for graph in [model.graph] + model.graph.allSubgraphs {
       for node in graph.nodes where node.graph === graph {
-        let label = node.label
+        let label = Self.label(node)
         switch decide(node, in: graph, model: model, interpreter: interpreter, cache: cache) {
         case .leave:
           continue
@@ -117,17 +117,17 @@ public struct FoldConstants: ModelPass {
     guard staticShape != nil || inputs.allSatisfy({ $0.constantTensor(in: model) != nil }) else { return .leave }
 
     if node.isStandard && Self.nondeterministicOps.contains(node.opType) {
-      return .refuse("\(node.opType) \(node.label) is not deterministic (skip case 1)")
+      return .refuse("node \(Self.label(node)) is not deterministic (skip case 1)")
     }
     if !node.subgraphs.isEmpty {
-      return .refuse("node \(node.label) holds a subgraph (skip case 2)")
+      return .refuse("node \(Self.label(node)) holds a subgraph (skip case 2)")
     }
     if let output = outputs.first(where: isGraphOutput) {
-      return .refuse("output '\(output.name)' of node \(node.label) is a graph output (skip case 3)")
+      return .refuse("output '\(output.name)' of node \(Self.label(node)) is a graph output (skip case 3)")
     }
     if graph !== model.graph && (model.irVersion ?? 3) < 4 {
       return .refuse(
-        "node \(node.label) is in a subgraph of an ir version \(model.irVersion ?? 3) model, whose initializers "
+        "node \(Self.label(node)) is in a subgraph of an ir version \(model.irVersion ?? 3) model, whose initializers "
           + "must be subgraph inputs (skip case 8)")
     }
     if node.isStandard && node.opType == "Constant" {
@@ -140,7 +140,7 @@ public struct FoldConstants: ModelPass {
       let domain = node.domain.isEmpty ? "ai.onnx" : node.domain
       let version = model.opsetVersion(node.domain) ?? 1
       return .refuse(
-        "the executor has no kernel for \(node.opType) (\(domain), opset \(version)) at node \(node.label) "
+        "the executor has no kernel for \(node.opType) (\(domain), opset \(version)) at node \(Self.label(node)) "
           + "(skip case 5)")
     }
     if let reason = constantOfShapeTooLarge(node, model: model) { return .refuse(reason) }
@@ -158,27 +158,27 @@ public struct FoldConstants: ModelPass {
       do {
         hostInputs.append(try HostTensor(tensor))
       } catch {
-        return .refuse("input '\(input.name)' of node \(node.label) cannot be decoded: \(error) (skip case 6)")
+        return .refuse("input '\(input.name)' of node \(Self.label(node)) cannot be decoded: \(error) (skip case 6)")
       }
     }
     let results: [HostTensor?]
     do {
       results = try interpreter.evaluate(node, inputs: hostInputs)
     } catch {
-      return .refuse("the \(node.opType) kernel failed at node \(node.label): \(error) (skip case 6)")
+      return .refuse("the \(node.opType) kernel failed at node \(Self.label(node)): \(error) (skip case 6)")
     }
     var folded: [(Value, Tensor, HostTensor?)] = []
     for (index, output) in node.outputs.enumerated() {
       guard let output else { continue }
       guard index < results.count, let result = results[index] else {
         return .refuse(
-          "the \(node.opType) kernel produced no value for output '\(output.name)' of node \(node.label) "
+          "the \(node.opType) kernel produced no value for output '\(output.name)' of node \(Self.label(node)) "
             + "(skip case 6)")
       }
       let bytes = byteCount(result)
       if bytes > maximumOutputBytes {
         return .refuse(
-          "output '\(output.name)' of node \(node.label) would hold \(bytes) bytes, more than "
+          "output '\(output.name)' of node \(Self.label(node)) would hold \(bytes) bytes, more than "
             + "\(maximumOutputBytes) (skip case 4)")
       }
       folded.append((output, result.irTensor(name: output.name), result))
@@ -202,12 +202,12 @@ public struct FoldConstants: ModelPass {
       case ("value_strings", .strings(let values)):
         host = HostTensor(strings: values.map { String(decoding: $0, as: UTF8.self) }, shape: [values.count])
       case ("sparse_value", _):
-        return .refuse("Constant \(node.label) holds a sparse_value, which is not folded (skip case 7)")
+        return .refuse("Constant \(Self.label(node)) holds a sparse_value, which is not folded (skip case 7)")
       default: continue
       }
       return .fold([(output, host.irTensor(name: output.name), host)])
     }
-    return .refuse("Constant \(node.label) has no usable value attribute (skip case 7)")
+    return .refuse("Constant \(Self.label(node)) has no usable value attribute (skip case 7)")
   }
 
   /// The result of a Shape or Size node whose input has a fully static declared shape.
@@ -251,12 +251,19 @@ public struct FoldConstants: ModelPass {
     for size in shape.values(Int64.self) {
       let (next, overflow) = total.multipliedReportingOverflow(by: Int(clamping: max(size, 0)))
       if overflow || next > maximumOutputBytes {
-        return "output of node \(node.label) would hold more than \(maximumOutputBytes) bytes "
+        return "output of node \(Self.label(node)) would hold more than \(maximumOutputBytes) bytes "
           + "(shape \(shape.values(Int64.self))) (skip case 4)"
       }
       total = next
     }
     return nil
+  }
+
+  /// The node's label; an unnamed node is named by its first output, since indices shift as
+  /// folded nodes leave the graph.
+  static func label(_ node: Node) -> String {
+    guard node.name.isEmpty, let output = node.outputs.compactMap({ $0 }).first else { return node.label }
+    return "\(node.opType) -> '\(output.name)'"
   }
 
   private func byteCount(_ tensor: HostTensor) -> Int {
