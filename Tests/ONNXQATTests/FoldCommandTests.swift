@@ -136,7 +136,8 @@ final class FoldCommandTests: XCTestCase {
     let inputs = ["model_external.onnx", "model_external.onnx.data", "qdq_conv.onnx"].map { folder + "/" + $0 }
     let before = try inputs.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
     for model in [inputs[0], inputs[2]] {
-      let result = try TestSupport.cli("fold", model, "-o", model.replacingOccurrences(of: ".onnx", with: ".folded.onnx"))
+      let output = model.replacingOccurrences(of: ".onnx", with: ".folded.onnx")
+      let result = try TestSupport.cli("fold", model, "-o", output)
       XCTAssertEqual(result.status, 0, result.stderr)
     }
     let after = try inputs.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }

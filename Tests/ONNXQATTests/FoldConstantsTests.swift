@@ -263,6 +263,30 @@ final class FoldConstantsTests: XCTestCase {
     try assertUnchanged(model, folded)
   }
 
+  func testDequantizeLinearOfAWeightIsKeptUnlessAsked() throws {
+    let model = try RewriteTestSupport.model(
+      """
+      <ir_version: 8, opset_import: ["" : 13]>
+      g (float[2,2] x) => (float[2,2] y) <int8[2,2] wq = {1, -2, 3, 127}, float ws = {0.5}, int8 wz = {1}> {
+        w = DequantizeLinear (wq, ws, wz)
+        y = MatMul (x, w)
+      }
+      """)
+    let (kept, log) = try fold(model)
+    try assertUnchanged(model, kept)
+    XCTAssertEqual(log.refusals.count, 1)
+    XCTAssertTrue(log.refusals.first?.reason.hasSuffix("(skip case 9)") ?? false, "\(log.refusals)")
+    let (folded, _) = try fold(model, pass: FoldConstants(keepsDequantizeLinear: false))
+    XCTAssertEqual(folded.graph.nodes.map(\.opType), ["MatMul"])
+    let quantized = try XCTUnwrap(model.graph.value(named: "wq")?.constantFloats(in: model)).values
+    let scale = try XCTUnwrap(model.graph.value(named: "ws")?.constantFloats(in: model)).values[0]
+    let zeroPoint = try XCTUnwrap(model.graph.value(named: "wz")?.constantFloats(in: model)).values[0]
+    let weight = try XCTUnwrap(folded.graph.value(named: "w")?.constantFloats(in: folded))
+    XCTAssertEqual(weight.values, quantized.map { ($0 - zeroPoint) * scale })
+    try RewriteTestSupport.assertSameOutputs(model, folded)
+    try RewriteTestSupport.assertValidInOnnxAndOrt(folded)
+  }
+
   func testMissingKernelAndFailingKernelAreRefusedWithReasons() throws {
     let live = try RewriteTestSupport.model(
       """

@@ -81,7 +81,8 @@ final class MergeDuplicateInitializersTests: XCTestCase {
       <ir_version: 8, opset_import: ["" : 13]>
       g (float[2,2] x) => (float[2,2] y)
         <float[4] a = {1, 2, 3, 4}, float[2,2] b = {1, 2, 3, 4}, float[2,2] c = {1, 2, 3, 5},
-         int32[4] d = {1, 2, 3, 4}, int32[4] e = {1065353216, 1073741824, 1077936128, 1082130432}, int64[2] s = {2, 2}> {
+         int32[4] d = {1, 2, 3, 4}, int32[4] e = {1065353216, 1073741824, 1077936128, 1082130432},
+         int64[2] s = {2, 2}> {
         ar = Reshape (a, s)
         p = Add (x, ar)
         q = Mul (p, b)

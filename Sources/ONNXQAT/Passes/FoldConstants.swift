@@ -45,7 +45,10 @@ import Foundation
 /// 6. a kernel that throws (the reason is its error), or an input that cannot be decoded;
 /// 7. a Constant with `sparse_value` (or no value attribute at all);
 /// 8. a subgraph of an IR version 3 model: its initializers would have to be subgraph inputs,
-///    which are fixed by the op.
+///    which are fixed by the op;
+/// 9. DequantizeLinear (unless `keepsDequantizeLinear` is false): in a fake-quant (QDQ) model
+///    `DequantizeLinear(w_int8, scale, zero_point)` is how a quantized weight reaches its
+///    consumer, and lowering reads that pattern; folding it would leave a float weight.
 /// Nodes with a non-constant input, and nodes none of whose outputs is used, are left silently.
 public struct FoldConstants: ModelPass {
   public let name = "fold-constants"
@@ -56,8 +59,12 @@ public struct FoldConstants: ModelPass {
     "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli",
   ]
 
-  public init(maximumOutputBytes: Int = 256 << 20) {
+  /// Whether DequantizeLinear nodes stay (skip case 9).
+  public let keepsDequantizeLinear: Bool
+
+  public init(maximumOutputBytes: Int = 256 << 20, keepsDequantizeLinear: Bool = true) {
     self.maximumOutputBytes = maximumOutputBytes
+    self.keepsDequantizeLinear = keepsDequantizeLinear
   }
 
   /// What to do with one node.
@@ -118,6 +125,10 @@ public struct FoldConstants: ModelPass {
 
     if node.isStandard && Self.nondeterministicOps.contains(node.opType) {
       return .refuse("node \(Self.label(node)) is not deterministic (skip case 1)")
+    }
+    if keepsDequantizeLinear && node.opType == "DequantizeLinear" {
+      return .refuse(
+        "node \(Self.label(node)) is kept so that lowering sees the quantized weight (QDQ format) (skip case 9)")
     }
     if !node.subgraphs.isEmpty {
       return .refuse("node \(Self.label(node)) holds a subgraph (skip case 2)")
