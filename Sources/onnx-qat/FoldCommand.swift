@@ -30,10 +30,16 @@ enum FoldCommand: Command {
     let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
     report.model = input
     report.output = output
-    let written = try ModelSaver.save(model, to: output, externalData: .keep)
     let json = try report.json()
+    let written = try ModelSaver.save(model, to: output, externalData: .keep)
     if let path = arguments.value("--report") {
-      try AtomicFile.write(Data((json + "\n").utf8), to: path)
+      do {
+        try AtomicFile.write(Data((json + "\n").utf8), to: path)
+      } catch {
+        // All or nothing: without its report the run failed, so the model goes too.
+        for file in written { try? FileManager.default.removeItem(atPath: file) }
+        throw error
+      }
     }
     if arguments.has("--json") {
       print(json)

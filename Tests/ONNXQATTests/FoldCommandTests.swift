@@ -114,6 +114,10 @@ final class FoldCommandTests: XCTestCase {
       ["fold", fixture, fixture, "-o", output],
       ["fold", corrupt, "-o", corrupt],
     ]
+    let unwritableReport = folder + "/no-such-folder/report.json"
+    let reportFailure = try TestSupport.cli("fold", fixture, "-o", output, "--report", unwritableReport)
+    XCTAssertNotEqual(reportFailure.status, 0, "a report that cannot be written fails the run")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: output), "the model stays unwritten without its report")
     let corruptBytes = try Data(contentsOf: URL(fileURLWithPath: corrupt))
     for arguments in cases {
       let result = try TestSupport.run(TestSupport.binary, arguments)
