@@ -73,6 +73,44 @@ final class MergeDuplicateInitializersTests: XCTestCase {
     try RewriteTestSupport.assertValidInOnnxAndOrt(after)
   }
 
+  /// Two large weights (over the 2 x 64 KiB the bucket hash reads) with `values`; y = (x + a) * b.
+  private func largePair(_ a: [Float], _ b: [Float]) throws -> Model {
+    let graph = Graph(name: "g")
+    let x = Value(name: "x", type: .tensor(.float, [Dimension(integerLiteral: Int64(a.count))]))
+    graph.inputs = [x]
+    let first = try graph.addInitializer(named: "a", HostTensor.floats(a, shape: [a.count]).irTensor(name: "a"))
+    let second = try graph.addInitializer(named: "b", HostTensor.floats(b, shape: [b.count]).irTensor(name: "b"))
+    let add = Node(opType: "Add", inputs: [x, first], outputNames: ["s"])
+    try graph.append(add)
+    let mul = Node(opType: "Mul", inputs: [add.output, second], outputNames: ["y"])
+    try graph.append(mul)
+    let y = try XCTUnwrap(mul.output)
+    y.type = .tensor(.float, [Dimension(integerLiteral: Int64(a.count))])
+    graph.outputs = [y]
+    return Model(graph: graph, irVersion: 8, opsetImports: [OpsetImport(domain: "", version: 13)])
+  }
+
+  func testLargeTensorsAreComparedInFull() throws {
+    let count = 50_000
+    let values = (0..<count).map { Float($0 % 97) / 8 }
+    var middle = values
+    middle[count / 2] += 1
+    let different = try largePair(values, middle)
+    let (kept, _, keptModified) = try merge(different)
+    XCTAssertFalse(keptModified, "tensors differing only in the middle must not merge")
+    let payloads = try different.graph.initializers.map { try XCTUnwrap($0.initializer?.payloadBytes()) }
+    XCTAssertEqual(
+      MergeDuplicateInitializers.sampledHash(payloads[0]), MergeDuplicateInitializers.sampledHash(payloads[1]),
+      "the case is meant to share a bucket")
+    try RewriteTestSupport.assertSameOutputs(different, kept)
+    let equal = try largePair(values, values)
+    let (merged, log, modified) = try merge(equal)
+    XCTAssertTrue(modified)
+    XCTAssertEqual(merged.graph.initializers.map(\.name), ["a"])
+    XCTAssertEqual(log.notes.map(\.message), ["merged 1 duplicate initializer, saving \(count * 4) bytes"])
+    try RewriteTestSupport.assertSameOutputs(equal, merged)
+  }
+
   // MARK: Must not fire
 
   func testDifferentDimsTypesOrValuesAreKept() throws {

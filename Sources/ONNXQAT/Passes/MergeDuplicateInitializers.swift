@@ -4,9 +4,10 @@ import Foundation
 ///
 /// The maths: two constants with equal element type, dims and payload bytes are the same
 /// tensor, so every use of the later one can read the first instead; the later one is then
-/// removed, saving its bytes. Candidates are bucketed by (type, dims, hash of the payload) and
-/// merged only after a byte-for-byte comparison, so a hash collision never merges different
-/// tensors. Payloads are compared in `raw_data` form, whichever field stored them.
+/// removed, saving its bytes. Candidates are bucketed by (type, dims, hash of the payload's
+/// first and last 64 KiB) and merged only after a byte-for-byte comparison, so a collision
+/// never merges different tensors. Payloads are compared in `raw_data` form, whichever field
+/// stored them.
 ///
 /// Before:
 ///
@@ -62,9 +63,7 @@ public struct MergeDuplicateInitializers: ModelPass {
         if isInput && graph !== model.graph { continue }  // skip case 1 (subgraph input)
         if graph.outputs.contains(where: { $0 === value }) { continue }  // skip case 2
         if annotated.contains(value.name) { continue }  // skip case 3
-        var hasher = Hasher()
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        let key = Key(dataType: tensor.elementType, dims: tensor.dims, hash: hasher.finalize())
+        let key = Key(dataType: tensor.elementType, dims: tensor.dims, hash: Self.sampledHash(bytes))
         guard let first = buckets[key]?.first(where: { $0.bytes == bytes })?.value else {
           buckets[key, default: []].append((value, bytes))
           continue
@@ -82,5 +81,22 @@ public struct MergeDuplicateInitializers: ModelPass {
         name, "merged \(merged) duplicate initializer\(merged == 1 ? "" : "s"), saving \(savedBytes) bytes")
     }
     return PassResult(model: model, modified: merged > 0)
+  }
+
+  /// A hash of the first and last 64 KiB of `bytes` (all of them when shorter): enough to
+  /// bucket candidates, which are then compared in full, without reading large weights twice.
+  static func sampledHash(_ bytes: Data) -> Int {
+    let window = 64 << 10
+    var hasher = Hasher()
+    hasher.combine(bytes.count)
+    bytes.withUnsafeBytes { buffer in
+      if buffer.count <= 2 * window {
+        hasher.combine(bytes: buffer)
+      } else {
+        hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: buffer.prefix(window)))
+        hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: buffer.suffix(window)))
+      }
+    }
+    return hasher.finalize()
   }
 }
