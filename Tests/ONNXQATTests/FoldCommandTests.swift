@@ -86,6 +86,12 @@ final class FoldCommandTests: XCTestCase {
   }
 
   func testSummaryAndExplain() throws {
+    let help = try TestSupport.cli("fold", "--help")
+    XCTAssertEqual(help.status, 0)
+    XCTAssertTrue(help.stdout.contains("usage: onnx-qat fold MODEL -o OUT"), help.stdout)
+    for option in ["--report", "--json", "--explain"] { XCTAssertTrue(help.stdout.contains(option), option) }
+    let root = try TestSupport.cli("--help")
+    XCTAssertTrue(root.stdout.contains("  fold "), root.stdout)
     let folder = try TestSupport.temporaryDirectory(self)
     let model = TestSupport.fixtures + "/control_flow.onnx"
     let plain = try TestSupport.cli("fold", model, "-o", folder + "/a.onnx")
