@@ -230,6 +230,22 @@ final class UpgradeOpsetTests: XCTestCase {
     XCTAssertNil(dropout.attribute("ratio"))
   }
 
+  func testUnusedDropoutMaskBecomesBool() throws {
+    let (model, log) = try upgrade(
+      """
+      <ir_version: 4, opset_import: ["" : 9]>
+      g (float[2,3] x) => (float[2,3] y) <float[2,3] m> {
+        d, m = Dropout <ratio = 0.5> (x)
+        y = Relu (d)
+      }
+      """, irVersion: 4, to: 13)
+    let dropout = try node(model, "Dropout")
+    XCTAssertEqual(dropout.outputs.count, 2)
+    XCTAssertEqual(dropout.outputs[1]?.type?.tensorType?.elementType, .bool)
+    XCTAssertEqual(log.count("dropout-mask-type"), 1)
+    XCTAssertEqual(log.count("dropout-ratio-to-input"), 1)
+  }
+
   func testClipWithoutKnownElementTypeIsRefused() throws {
     try assertRefused(
       """
@@ -237,7 +253,7 @@ final class UpgradeOpsetTests: XCTestCase {
       g (float[2] x) => (float[2] y) { y = local.F (x) }
       <domain: "local", opset_import: ["" : 10]>
       F (a) => (b) { b = Clip <max = 1.0> (a) }
-      """, irVersion: 7, to: 13, ["Clip", "element type of input 'a'"])
+      """, irVersion: 7, to: 13, ["function 'F': ", "Clip", "element type of input 'a'"])
   }
 
   func testUpsampleLightModelStyleOpset9() throws {
@@ -291,7 +307,9 @@ final class UpgradeOpsetTests: XCTestCase {
   }
 
   func testResize10NearestRounding() throws {
-    for (scales, rounding, output) in [("1.0, 1.0, 2.0, 3.0", "floor", "2,2,6,9"), ("1.0, 1.0, 0.5, 0.5", "ceil", "2,2,1,1")] {
+    for (scales, rounding, output) in [
+      ("1.0, 1.0, 2.0, 3.0", "floor", "2,2,6,9"), ("1.0, 1.0, 0.5, 0.5", "ceil", "2,2,1,1"),
+    ] {
       let (model, _) = try upgrade(
         """
         <ir_version: 5, opset_import: ["" : 10]>
@@ -459,7 +477,7 @@ final class UpgradeOpsetTests: XCTestCase {
       g (float[2] x) => (float[2] y, float[2] mask) {
         y, mask = Dropout (x)
       }
-      """, irVersion: 7, to: 13, ["Dropout", "mask output 'mask'"])
+      """, irVersion: 7, to: 13, ["Dropout", "mask output 'mask'", "is used"])
   }
 
   func testNamedNodeAppearsInRefusal() throws {
@@ -531,7 +549,8 @@ final class UpgradeOpsetTests: XCTestCase {
         uncovered.append("\(opType): unreadable")
         continue
       }
-      for version in history.versions where version.change == .changed || (version.deprecated && version.change != .introduced) {
+      for version in history.versions
+      where version.change == .changed || (version.deprecated && version.change != .introduced) {
         let covered = OpsetConversionTable.entries.contains {
           $0.opTypes.contains(opType) && $0.changes.contains(version.since)
         }
@@ -545,46 +564,58 @@ final class UpgradeOpsetTests: XCTestCase {
 
   // MARK: ONNX's light models
 
+  /// Every light model (opset 9) upgraded to 13 and 21: valid in onnx.checker and onnxruntime,
+  /// and equal outputs in onnxruntime before and after. Our executor (a debug build here)
+  /// compares the two smallest networks too; the conversions themselves are checked through it
+  /// one by one above.
   func testLightModelsUpgradeTo13And21() throws {
     let paths = try TestSupport.onnxWheelModels(all: false)
-    XCTAssertFalse(paths.isEmpty)
+    XCTAssertEqual(paths.count, 9)
     let folder = try TestSupport.temporaryDirectory(self)
+    var written: [String] = []
     var pairs: [String] = []
-    var converted: [String] = []
+    var notes: [String] = []
     for path in paths {
       let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
       let original = try ModelLoader.load(path: path)
+      XCTAssertEqual(original.opsetVersion(""), 9, name)
+      let throughExecutor = ["light_squeezenet", "light_shufflenet"].contains(name)
       let feeds = RewriteTestSupport.randomInputs(original)
-      let expected = try Interpreter(model: original).run(feeds)
+      let expected = throughExecutor ? try Interpreter(model: original).run(feeds) : [:]
       for target: Int64 in [13, 21] {
         let model = try ModelLoader.load(path: path)
         let log = RewriteLog()
         XCTAssertTrue(try UpgradeOpset(target: target).run(model, log: log).modified, name)
         XCTAssertEqual(model.opsetVersion(""), target)
         XCTAssertTrue(nodes(model, "Unsqueeze").allSatisfy { $0.inputs.count == 2 && $0.attributes.isEmpty }, name)
-        let actual = try Interpreter(model: model).run(feeds)
-        for output in original.graph.outputs {
-          let want = try XCTUnwrap(expected[output.name])
-          let got = try XCTUnwrap(actual[output.name], "\(name): output \(output.name)")
-          XCTAssertEqual(got.shape, want.shape, name)
-          let worst = zip(got.doubles(), want.doubles()).map { abs($0 - $1) - 1e-5 * abs($1) }.max() ?? 0
-          XCTAssertLessThanOrEqual(worst, 1e-5, "\(name) at opset \(target)")
+        XCTAssertTrue(nodes(model, "Dropout").allSatisfy { $0.attribute("ratio") == nil }, name)
+        XCTAssertTrue(nodes(model, "Softmax").allSatisfy { $0.attribute("axis") != nil }, name)
+        if throughExecutor {
+          let actual = try Interpreter(model: model).run(feeds)
+          for output in original.graph.outputs {
+            let want = try XCTUnwrap(expected[output.name])
+            let got = try XCTUnwrap(actual[output.name], "\(name): output \(output.name)")
+            XCTAssertEqual(got.shape, want.shape, name)
+            let worst = zip(got.doubles(), want.doubles()).map { abs($0 - $1) - 1e-5 * abs($1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(name) at opset \(target)")
+          }
         }
-        let written = folder + "/\(name)-\(target).onnx"
-        try ModelSaver.save(model, to: written)
-        pairs.append(path + "=" + written)
-        converted.append("\(name) -> \(target): " + log.notes.map(\.message).joined())
+        let output = folder + "/\(name)-\(target).onnx"
+        try ModelSaver.save(model, to: output)
+        written.append(output)
+        pairs.append(path + "=" + output)
+        notes.append("\(name) -> \(target): " + log.notes.map(\.message).joined())
       }
     }
-    print(converted.joined(separator: "\n"))
+    print(notes.joined(separator: "\n"))
     let check = try TestSupport.run(
-      TestSupport.python, [TestSupport.root + "/Tests/interop/check_models.py", "--ort"] + pairs.map {
-        String($0.split(separator: "=").last ?? "")
-      })
+      TestSupport.python, [TestSupport.root + "/Tests/interop/check_models.py", "--ort"] + written)
     XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
     let compare = try TestSupport.run(
-      TestSupport.python, [TestSupport.root + "/Tests/interop/ort_compare.py", "--rtol", "1e-4", "--atol", "1e-5"] + pairs)
+      TestSupport.python,
+      [TestSupport.root + "/Tests/interop/ort_compare.py", "--rtol", "1e-4", "--atol", "1e-5"] + pairs)
     print(compare.stdout)
     XCTAssertEqual(compare.status, 0, compare.stdout + compare.stderr)
+    XCTAssertTrue(compare.stdout.hasSuffix("ort_compare: 18 passed, 0 failed\n"), compare.stdout)
   }
 }

@@ -60,7 +60,8 @@ def compare(original: str, changed: str, rtol: float, atol: float, seed: int) ->
             return f"output '{name}' missing", worst
         actual = got[name]
         if actual.shape != expected.shape or actual.dtype != expected.dtype:
-            return f"output '{name}': {actual.dtype}{list(actual.shape)} != {expected.dtype}{list(expected.shape)}", worst
+            found = f"{actual.dtype}{list(actual.shape)}"
+            return f"output '{name}': {found} != {expected.dtype}{list(expected.shape)}", worst
         if not np.issubdtype(expected.dtype, np.floating):
             if not np.array_equal(actual, expected):
                 return f"output '{name}' differs", worst

@@ -79,7 +79,7 @@ public struct UpgradeOpset: ModelPass {
             model: model, graph: graph, fromVersion: scope.fromVersion, targetVersion: target,
             constantsAsNodes: scope.constantsAsNodes, names: names)
           switch plan(node, context) {
-          case .failure(let reason): refusals.append(reason.message)
+          case .failure(let reason): refusals.append(scope.label + reason.message)
           case .success(let rewrites) where !rewrites.isEmpty:
             plans.append(Plan(node: node, graph: graph, scope: index, rewrites: rewrites))
           case .success: break

@@ -27,7 +27,9 @@ struct NoConversion: OpsetConversion {
   let kind: Kind
 
   static func compatible(_ name: String) -> NoConversion { NoConversion(name: name, kind: .compatible) }
-  static func refuse(_ name: String, _ reason: String) -> NoConversion { NoConversion(name: name, kind: .refuse(reason)) }
+  static func refuse(_ name: String, _ reason: String) -> NoConversion {
+    NoConversion(name: name, kind: .refuse(reason))
+  }
 
   func match(_ node: Node, _ context: OpsetConversionContext) -> RuleMatch {
     switch kind {

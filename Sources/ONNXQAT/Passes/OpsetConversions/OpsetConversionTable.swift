@@ -43,7 +43,8 @@ enum OpsetConversionTable {
       conversion: NoConversion.refuse("pad-1", "Pad-1 `paddings` has no conversion to `pads` here")),
     Entry(
       opTypes: ["Split"], changes: 2...2,
-      conversion: NoConversion.refuse("split-1", "Split-1 (split sizes as an input, no default axis) is not converted")),
+      conversion: NoConversion.refuse("split-1", "Split-1 (split sizes as an input, no default axis) is not converted")
+    ),
     Entry(
       opTypes: ["LpPool", "GlobalLpPool"], changes: 2...2,
       conversion: NoConversion(

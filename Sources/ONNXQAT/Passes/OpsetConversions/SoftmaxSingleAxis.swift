@@ -40,7 +40,8 @@ struct SoftmaxSingleAxis: OpsetConversion {
     return .rewrite { rewriter in
       guard let x = node.input(0) else { throw ONNXQATError.refusedEdit("\(node.label) lost its input") }
       let base = context.base(node)
-      let shape = try context.insertNode("Shape", name: base + "_shape", inputs: [x], output: x.name + "_shape", rewriter)
+      let shape = try context.insertNode(
+        "Shape", name: base + "_shape", inputs: [x], output: x.name + "_shape", rewriter)
       let flat = try context.insertNode(
         "Flatten", name: base + "_flatten", inputs: [x], output: x.name + "_2d", attributes: [.int("axis", axis)],
         rewriter)

@@ -29,9 +29,11 @@ struct UpsampleToResize: OpsetConversion {
     else {
       return .refused("\(node.label) has neither a scales attribute nor exactly the inputs X and scales")
     }
-    let constantScales = attributeScales.map { $0.map(Double.init) } ?? node.input(1).flatMap {
-      context.constantTensor(of: $0)?.doubles()
-    }
+    let constantScales =
+      attributeScales.map { $0.map(Double.init) }
+      ?? node.input(1).flatMap {
+        context.constantTensor(of: $0)?.doubles()
+      }
     if context.targetVersion < 10 {
       guard let attributeScales else { return .noMatch }
       return .rewrite { rewriter in
