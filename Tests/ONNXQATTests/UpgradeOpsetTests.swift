@@ -390,6 +390,44 @@ final class UpgradeOpsetTests: XCTestCase {
     XCTAssertNil(seven.graph.nodes.first?.attribute("spatial"))
   }
 
+  func testOpset3ConcatAndReshapeForms() throws {
+    let (model, log) = try upgrade(
+      """
+      <ir_version: 3, opset_import: ["" : 3]>
+      g (float[2,3] a, float[2,1] b) => (float[4,2] y) {
+        c = Concat (a, b)
+        y = Reshape <shape = [4, 2]> (c)
+      }
+      """, irVersion: 3, to: 13)
+    XCTAssertEqual(try node(model, "Concat").int("axis", default: 99), 1)
+    let reshape = try node(model, "Reshape")
+    XCTAssertTrue(reshape.attributes.isEmpty)
+    XCTAssertEqual(try int64s(reshape.input(1), in: model), [4, 2])
+    XCTAssertEqual(reshape.input(1)?.producer?.opType, "Constant")
+    XCTAssertEqual(log.count("concat-explicit-axis"), 1)
+  }
+
+  func testSeluKeepsItsOpset1Defaults() throws {
+    // Our executor applies the opset-6 defaults at every opset, so the upgraded model is
+    // compared with the opset-1 formula: gamma * (alpha * exp(x) - alpha) for x <= 0.
+    let model = try RewriteTestSupport.model(
+      """
+      <ir_version: 3, opset_import: ["" : 5]>
+      g (float[4] x) => (float[4] y) { y = Selu (x) }
+      """, irVersion: 3)
+    _ = try UpgradeOpset(target: 13).run(model, log: RewriteLog())
+    let selu = try node(model, "Selu")
+    XCTAssertEqual(selu.float("alpha", default: 0), 1.6732)
+    XCTAssertEqual(selu.float("gamma", default: 0), 1.0507)
+    let x: [Float] = [-2, -0.5, 0.5, 2]
+    let y = try XCTUnwrap(try Interpreter(model: model).run(["x": .floats(x, shape: [4])])["y"]).values(Float.self)
+    let expected = x.map {
+      $0 <= 0 ? Float(1.0507) * (Float(1.6732) * Foundation.exp($0) - Float(1.6732)) : 1.0507 * $0
+    }
+    for (got, want) in zip(y, expected) { XCTAssertEqual(got, want, accuracy: 1e-6) }
+    try RewriteTestSupport.assertValidInOnnxAndOrt(model)
+  }
+
   func testLegacyBroadcastOpset6() throws {
     // Neither our executor nor onnxruntime runs opset 6's Add, so the upgraded model is
     // compared with the sum computed here: B aligned with the trailing axis of A.
@@ -585,7 +623,9 @@ final class UpgradeOpsetTests: XCTestCase {
       for target: Int64 in [13, 21] {
         let model = try ModelLoader.load(path: path)
         let log = RewriteLog()
+        let start = Date()
         XCTAssertTrue(try UpgradeOpset(target: target).run(model, log: log).modified, name)
+        let milliseconds = Int(Date().timeIntervalSince(start) * 1000)
         XCTAssertEqual(model.opsetVersion(""), target)
         XCTAssertTrue(nodes(model, "Unsqueeze").allSatisfy { $0.inputs.count == 2 && $0.attributes.isEmpty }, name)
         XCTAssertTrue(nodes(model, "Dropout").allSatisfy { $0.attribute("ratio") == nil }, name)
@@ -604,7 +644,7 @@ final class UpgradeOpsetTests: XCTestCase {
         try ModelSaver.save(model, to: output)
         written.append(output)
         pairs.append(path + "=" + output)
-        notes.append("\(name) -> \(target): " + log.notes.map(\.message).joined())
+        notes.append("\(name) -> \(target) in \(milliseconds) ms: " + log.notes.map(\.message).joined())
       }
     }
     print(notes.joined(separator: "\n"))
