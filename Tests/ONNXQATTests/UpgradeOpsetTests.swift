@@ -428,6 +428,30 @@ final class UpgradeOpsetTests: XCTestCase {
     try RewriteTestSupport.assertValidInOnnxAndOrt(model)
   }
 
+  func testPReluChannelSlopeOpset6() throws {
+    // PRelu-6 applied a [C] slope per channel (axis 1); neither our executor nor onnxruntime
+    // runs opset 6, so the upgraded model is compared with that formula.
+    let model = try RewriteTestSupport.model(
+      """
+      <ir_version: 3, opset_import: ["" : 6]>
+      g (float[2,3,2] x, float[3] slope) => (float[2,3,2] y) <float[3] slope = {0.5, -1.0, 2.0}> {
+        y = PRelu (x, slope)
+      }
+      """, irVersion: 3)
+    let log = RewriteLog()
+    _ = try UpgradeOpset(target: 13).run(model, log: log)
+    XCTAssertEqual(log.count("prelu-channel-slope"), 1)
+    let prelu = try node(model, "PRelu")
+    XCTAssertEqual(prelu.input(1)?.producer?.opType, "Reshape")
+    XCTAssertEqual(try int64s(prelu.input(1)?.producer?.input(1), in: model), [-1, 1])
+    let x: [Float] = (0..<12).map { Float($0) - 6 }
+    let slope: [Float] = [0.5, -1, 2]
+    let y = try XCTUnwrap(try Interpreter(model: model).run(["x": .floats(x, shape: [2, 3, 2])])["y"])
+    let expected = x.indices.map { x[$0] < 0 ? slope[($0 / 2) % 3] * x[$0] : x[$0] }
+    XCTAssertEqual(y.values(Float.self), expected)
+    try RewriteTestSupport.assertValidInOnnxAndOrt(model)
+  }
+
   func testLegacyBroadcastOpset6() throws {
     // Neither our executor nor onnxruntime runs opset 6's Add, so the upgraded model is
     // compared with the sum computed here: B aligned with the trailing axis of A.
@@ -656,6 +680,55 @@ final class UpgradeOpsetTests: XCTestCase {
       [TestSupport.root + "/Tests/interop/ort_compare.py", "--rtol", "1e-4", "--atol", "1e-5"] + pairs)
     print(compare.stdout)
     XCTAssertEqual(compare.status, 0, compare.stdout + compare.stderr)
-    XCTAssertTrue(compare.stdout.hasSuffix("ort_compare: 18 passed, 0 failed\n"), compare.stdout)
+    XCTAssertTrue(compare.stdout.hasSuffix("ort_compare: 18 passed, 0 failed, 0 skipped\n"), compare.stdout)
+  }
+
+  /// Every model in the onnx wheel below the target opset (node-test-like simple models,
+  /// pytorch-converted and -operator models, real and light models, at opsets 6-12 and up to 20
+  /// for the target 21) either is refused with the node named, or upgrades to a model that
+  /// onnx.checker accepts, that onnxruntime runs when its original came from an opset older
+  /// than onnxruntime supports (7), and that computes what the original computes in onnxruntime
+  /// otherwise (pairs whose original onnxruntime cannot run on random inputs are skipped).
+  func testEveryONNXWheelModelUpgradesOrIsRefused() throws {
+    let folder = try TestSupport.temporaryDirectory(self)
+    var written: [String] = []
+    var ancient: [String] = []
+    var pairs: [String] = []
+    var refused: [String] = []
+    for (index, path) in try TestSupport.onnxWheelModels(all: true).enumerated() {
+      for target: Int64 in [13, 21] {
+        let model = try ModelLoader.load(path: path)
+        guard let from = model.opsetVersion(""), from < target else { continue }
+        do {
+          _ = try UpgradeOpset(target: target).run(model, log: RewriteLog())
+        } catch ONNXQATError.badArgument(let message) {
+          XCTAssertTrue(message.contains("' (") || message.contains(" #"), message)
+          refused.append("\(path) -> \(target): \(message)")
+          continue
+        }
+        let output = "\(folder)/\(index)-\(target).onnx"
+        try ModelSaver.save(model, to: output)
+        written.append(output)
+        if from >= 7 { pairs.append(path + "=" + output) } else { ancient.append(output) }
+      }
+    }
+    print("upgraded \(written.count), refused \(refused.count):\n" + refused.joined(separator: "\n"))
+    XCTAssertGreaterThan(written.count, 200)
+    let check = try TestSupport.run(TestSupport.python, [TestSupport.root + "/Tests/interop/check_models.py"] + written)
+    XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+    let run = try TestSupport.run(
+      TestSupport.python, [TestSupport.root + "/Tests/interop/check_models.py", "--ort"] + ancient)
+    XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+    let compare = try TestSupport.run(
+      TestSupport.python,
+      [
+        TestSupport.root + "/Tests/interop/ort_compare.py", "--rtol", "1e-4", "--atol", "1e-5",
+        "--skip-failing-original",
+      ]
+        + pairs)
+    XCTAssertEqual(compare.status, 0, compare.stdout + compare.stderr)
+    print(
+      [check.stdout, run.stdout, compare.stdout].compactMap { $0.split(separator: "\n").last }.joined(separator: "\n"))
+    print(compare.stdout.split(separator: "\n").filter { $0.contains("skipped,") }.joined(separator: "\n"))
   }
 }

@@ -72,6 +72,7 @@ enum OpsetConversionTable {
     // Opset 7.
     Entry(opTypes: ["BatchNormalization", "Dropout"], changes: 7...7, conversion: RemoveIsTest()),
     Entry(opTypes: legacyBroadcastOps, changes: 7...7, conversion: LegacyBroadcast()),
+    Entry(opTypes: ["PRelu"], changes: 7...7, conversion: PReluChannelSlope()),
     Entry(
       opTypes: ["GRU", "LSTM", "RNN"], changes: 7...7,
       conversion: NoConversion(
