@@ -333,6 +333,44 @@ final class UpgradeOpsetTests: XCTestCase {
     XCTAssertNil(resize.attribute("nearest_mode"))
   }
 
+  /// Saves both models and compares them in onnxruntime on the same random inputs.
+  private func assertSameInOnnxRuntime(
+    _ original: Model, _ upgraded: Model, file: StaticString = #filePath, line: UInt = #line
+  ) throws {
+    let folder = try TestSupport.temporaryDirectory(self)
+    try ModelSaver.save(original, to: folder + "/original.onnx")
+    try ModelSaver.save(upgraded, to: folder + "/upgraded.onnx")
+    let result = try TestSupport.run(
+      TestSupport.python,
+      [TestSupport.root + "/Tests/interop/ort_compare.py", folder + "/original.onnx=" + folder + "/upgraded.onnx"])
+    XCTAssertEqual(result.status, 0, result.stdout + result.stderr, file: file, line: line)
+  }
+
+  func testResizeTfHalfPixelForNNOpset11To13() throws {
+    for (rounding, replacement) in [("floor", "round_prefer_ceil"), ("round_prefer_floor", "ceil")] {
+      let text = """
+        <ir_version: 7, opset_import: ["" : 11]>
+        g (float[1,2,4,5] x) => (float[1,2,6,3] y)
+          <float[0] roi = {}, float[4] s = {1.0, 1.0, 1.7, 0.6}> {
+          y = Resize <mode = "nearest", coordinate_transformation_mode = "tf_half_pixel_for_nn",
+                      nearest_mode = "\(rounding)"> (x, roi, s)
+        }
+        """
+      let (model, _) = try upgrade(text, irVersion: 7, to: 13)
+      let resize = try node(model, "Resize")
+      XCTAssertEqual(resize.stringAttribute("coordinate_transformation_mode", default: ""), "half_pixel")
+      XCTAssertEqual(resize.stringAttribute("nearest_mode", default: ""), replacement)
+      try assertSameInOnnxRuntime(try RewriteTestSupport.model(text, irVersion: 7), model)
+    }
+    try assertRefused(
+      """
+      <ir_version: 7, opset_import: ["" : 11]>
+      g (float[1,1,4,4] x) => (float[1,1,8,8] y) <float[0] roi = {}, float[4] s = {1.0, 1.0, 2.0, 2.0}> {
+        y = Resize <mode = "linear", coordinate_transformation_mode = "tf_half_pixel_for_nn"> (x, roi, s)
+      }
+      """, irVersion: 7, to: 13, ["Resize", "'linear' at tf_half_pixel_for_nn"])
+  }
+
   func testResize10MixedScalesAreRefused() throws {
     try assertRefused(
       """

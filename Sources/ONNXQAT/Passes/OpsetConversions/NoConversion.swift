@@ -3,8 +3,8 @@ import Foundation
 /// Opset changes a node either survives unchanged or cannot be converted.
 ///
 /// `.compatible` marks a reviewed change that keeps an old node valid and equal in meaning,
-/// e.g. Gemm-11 making C optional, Constant-11 making `value` optional, Resize-13 making `roi`
-/// and `scales` optional, Clip-6 giving `min` and `max` defaults equal to "no bound".
+/// e.g. Gemm-11 making C optional, Constant-11 making `value` optional, GRU-3 fixing the spelling
+/// of its default direction.
 /// `.refuse(reason)` marks a change without a conversion here, e.g. GroupNormalization-21
 /// (scale and bias per channel instead of per group); `.refuseAttribute` refuses only when a
 /// node sets an attribute whose meaning changed (LpPool-2's float `p`).

@@ -7,7 +7,9 @@ import Foundation
 /// `UpgradeOpset` requires every change that `OpsetSchemaVersions` marks as changed ("N!") or
 /// deprecated, between the node's opset and the target, to be covered by an entry; changes of
 /// types only or additive ones need none. Reviewed changes that keep old nodes valid are
-/// listed as `.compatible`.
+/// listed as `.compatible`. Some entries cover changes of meaning that the schema signature
+/// does not show (PRelu-7 slope broadcasting, Dropout-10 mask type, Resize-13 coordinate modes,
+/// GroupNormalization-21 scale and bias).
 ///
 /// Before (opset 11, Unsqueeze entry 13...13):  `y = Unsqueeze <axes = [0]> (x)`
 /// After (opset 13):                              `y = Unsqueeze (x, axes)`
@@ -125,7 +127,7 @@ enum OpsetConversionTable {
       opTypes: ["Split"], changes: 13...13,
       conversion: AttributesToInputs(
         name: "split-sizes-to-input", moves: [Move(attribute: "split", required: false)])),
-    Entry(opTypes: ["Resize"], changes: 13...13, conversion: NoConversion.compatible("resize-13")),
+    Entry(opTypes: ["Resize"], changes: 13...13, conversion: ResizeTfHalfPixelForNN()),
     // Opsets 14-21.
     Entry(opTypes: ["BatchNormalization"], changes: 14...14, conversion: BatchNormalizationOutputs()),
     Entry(
