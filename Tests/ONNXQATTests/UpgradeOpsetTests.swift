@@ -580,6 +580,20 @@ final class UpgradeOpsetTests: XCTestCase {
       """, irVersion: 7, to: 13, ["Dropout", "mask output 'mask'", "is used"])
   }
 
+  func testTrainingInfoIsRefused() throws {
+    let model = try RewriteTestSupport.model(
+      """
+      <ir_version: 7, opset_import: ["" : 11]>
+      g (float[2] x) => (float[1,2] y) { y = Unsqueeze <axes = [0]> (x) }
+      """, irVersion: 7)
+    model.trainingInfo = [Data()]
+    XCTAssertThrowsError(try UpgradeOpset(target: 13).run(model, log: RewriteLog())) { error in
+      XCTAssertTrue("\(error)".contains("training_info"), "\(error)")
+    }
+    XCTAssertEqual(model.opsetVersion(""), 11)
+    XCTAssertEqual(model.graph.nodes.first?.inputs.count, 1)
+  }
+
   func testNamedNodeAppearsInRefusal() throws {
     let model = try RewriteTestSupport.model(
       """

@@ -34,6 +34,8 @@ import Foundation
 /// 3. A node's operator changed between the node's opset and the target without a conversion
 ///    in the table, or is deprecated at the target without one.
 /// 4. A conversion refused the node (its reason is included).
+/// 5. The model has `training_info` graphs, which share the model's import and which onnx-qat
+///    keeps as bytes without converting.
 public struct UpgradeOpset: ModelPass {
   public let target: Int64
   public var name: String { "upgrade-opset" }
@@ -69,6 +71,12 @@ public struct UpgradeOpset: ModelPass {
     }
     let scopes = self.scopes(of: model)
     guard !scopes.isEmpty else { return PassResult(model: model, modified: false) }
+    // Skip 5.
+    if !model.trainingInfo.isEmpty && scopes.contains(where: { $0.function == nil }) {
+      throw ONNXQATError.badArgument(
+        "cannot upgrade ai.onnx opset to \(target): the model's training_info graphs use the same import"
+          + " and are not converted")
+    }
     let names = ModelNames(model)
     var plans: [Plan] = []
     var refusals: [String] = []
