@@ -16,15 +16,15 @@ import Foundation
 ///
 /// Skip cases:
 /// 1. The node has neither a `scales` attribute (opsets 7-8) nor a `scales` input (9); refused.
-/// 2. A mode other than nearest or linear, or constant scales below 1 with nearest mode that
-///    also upsample (see `ResizeTenToEleven`); refused.
+/// 2. A mode other than nearest or linear, or (nearest mode, invalid for Upsample) constant
+///    scales both above and below 1 (see `ResizeTenToEleven`); refused.
 struct UpsampleToResize: OpsetConversion {
   let name = "upsample-to-resize"
 
   func match(_ node: Node, _ context: OpsetConversionContext) -> RuleMatch {
     let attributeScales = node.floatsAttribute("scales")
     // Skip 1.
-    guard let input = node.input(0), input === node.inputs.first ?? nil,
+    guard node.input(0) != nil,
       (attributeScales != nil && node.inputs.count == 1) || (attributeScales == nil && node.inputs.count == 2)
     else {
       return .refused("\(node.label) has neither a scales attribute nor exactly the inputs X and scales")
