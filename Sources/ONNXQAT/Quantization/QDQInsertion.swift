@@ -29,6 +29,7 @@ public enum QDQInsertion {
     if opsetBefore < options.requiredOpset {
       _ = try UpgradeOpset(target: options.requiredOpset).run(model, log: log)
     }
+    _ = try RaiseIRVersion().run(model, log: log)
     seconds.fold = Date().timeIntervalSince(start)
 
     let types = try probeTypes(model, calibration: calibration, execution: options.calibration.executionOptions)
