@@ -7,6 +7,14 @@ public final class Rewriter {
   public let model: Model
   /// The node the rule matched; new names derive from it.
   public let anchor: Node
+  /// How the report names this firing (default: the anchor's label); set before editing,
+  /// since labels of unnamed nodes count positions.
+  public var subjectLabel: String?
+  /// Facts the rule wants reported (e.g. "bias re-quantized"), logged with the rule's name.
+  public private(set) var notes: [String] = []
+
+  /// Records a fact for the report.
+  public func note(_ message: String) { notes.append(message) }
 
   init(graph: Graph, model: Model, anchor: Node) {
     self.graph = graph
@@ -62,6 +70,7 @@ public final class Rewriter {
     let isGraphOutput = graph.outputs.contains { $0 === old }
     try graph.replaceAllUses(of: old, with: new, replacingGraphOutputs: true)
     if isGraphOutput {
+      if new.type == nil { new.type = old.type }
       let outputName = old.name
       try graph.rename(old, to: graph.uniqueName(outputName + "_replaced"))
       try graph.rename(new, to: outputName)
