@@ -10,7 +10,7 @@ import XCTest
 final class InsertCommandTests: XCTestCase {
   private let model = TestSupport.fixtures + "/tiny_cnn.onnx"
 
-  private func validate(_ schema: String, _ documents: [String]) throws -> ProcessResult {
+  private func validate(_ schema: String, _ documents: [String]) throws -> TestSupport.ProcessResult {
     try TestSupport.run(
       TestSupport.python,
       [TestSupport.root + "/Tests/interop/validate_json.py", TestSupport.root + "/Schemas/" + schema] + documents)

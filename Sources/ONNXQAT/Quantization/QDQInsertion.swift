@@ -14,6 +14,13 @@ public enum QDQInsertion {
     _ model: Model, options: QuantizationOptions, calibration: SourceFactory, synthetic: Bool = false,
     log: RewriteLog = RewriteLog(), progress: ((CalibrationProgress) -> Void)? = nil
   ) throws -> InsertReport {
+    let quantizeOps: Set<String> = ["QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"]
+    let existing = model.graph.allNodes.filter { quantizeOps.contains($0.opType) }
+    if let first = existing.first {
+      throw ONNXQATError.badArgument(
+        "the model is already quantized: \(existing.count) node\(existing.count == 1 ? "" : "s") such as \(first.label);"
+          + " insert takes a float model (lower takes a fake-quant one)")
+    }
     let start = Date()
     var seconds = InsertReport.Seconds()
     let nodesBefore = model.graph.nodes.count

@@ -1,0 +1,92 @@
+import Foundation
+
+/// Runs calibration samples through the model with our interpreter and gathers, for each
+/// requested tensor, the statistics its quantization range is chosen from.
+///
+/// Each sample runs once; the interpreter's `observer` sees every graph input and main-graph node
+/// output as it is computed, and only the requested tensors are summarized (`TensorStatistics`):
+/// no activation is kept, so memory does not grow with the number of samples. Requested
+/// initializers are summarized once, from their constant value.
+///
+/// Errors: 1. a requested name that is not a value of the main graph; 2. options out of range;
+/// 3. a sample that does not fit the graph (the message names the sample); 4. a source with no
+/// samples.
+public final class Calibrator {
+  public let model: Model
+  public let tensors: [String]
+  public let options: CalibrationOptions
+  private let interpreter: Interpreter
+  /// Requested values computed while running, by identity.
+  private let watched: [ObjectIdentifier: String]
+  /// Requested initializers.
+  private let constants: [(String, Tensor)]
+
+  public init(model: Model, tensors: [String], options: CalibrationOptions) throws {
+    try options.validate()
+    var watched: [ObjectIdentifier: String] = [:]
+    var constants: [(String, Tensor)] = []
+    for name in tensors {
+      guard let value = model.graph.value(named: name) else {
+        throw ONNXQATError.badArgument("calibration tensor '\(name)' is not a value of the main graph")  // error 1
+      }
+      if let initializer = value.initializer {
+        constants.append((name, initializer))
+      } else {
+        watched[ObjectIdentifier(value)] = name
+      }
+    }
+    self.model = model
+    self.tensors = tensors
+    self.options = options
+    self.watched = watched
+    self.constants = constants
+    interpreter = try Interpreter(model: model, options: options.executionOptions)
+  }
+
+  /// Reads samples from `source` (up to `options.maxSamples`) and returns the statistics.
+  /// `progress` is called after each sample.
+  public func run(_ source: inout CalibrationSource, progress: ((CalibrationProgress) -> Void)? = nil) throws
+    -> CalibrationResult
+  {
+    let bins = options.method.needsHistogram ? options.histogramBins : nil
+    let accumulator = Accumulator()
+    for name in tensors {
+      accumulator.statistics[name] = TensorStatistics(histogramBins: bins, averagingConstant: options.averagingConstant)
+    }
+    for (name, tensor) in constants {
+      do {
+        accumulator.statistics[name]?.add(try HostTensor(tensor))
+      } catch {
+        throw ONNXQATError.badArgument("calibration tensor '\(name)': cannot read the initializer: \(error)")
+      }
+    }
+    let watched = self.watched
+    interpreter.observer = { value, tensor in
+      guard let name = watched[ObjectIdentifier(value)] else { return }
+      accumulator.statistics[name]?.add(tensor)
+    }
+    defer { interpreter.observer = nil }
+    var total = source.sampleCount
+    if let limit = options.maxSamples { total = total.map { Swift.min($0, limit) } ?? limit }
+    let start = Date()
+    var done = 0
+    while options.maxSamples.map({ done < $0 }) ?? true, let sample = try source.nextSample() {
+      do {
+        _ = try interpreter.run(sample)
+      } catch let error as ONNXQATError {
+        throw ONNXQATError.badArgument("calibration sample \(done + 1): \(error.description)")  // error 3
+      }
+      done += 1
+      progress?(.after(done: done, total: total, elapsed: Date().timeIntervalSince(start)))
+    }
+    guard done > 0 else {
+      throw ONNXQATError.badArgument("the calibration source gave no samples")  // error 4
+    }
+    return CalibrationResult(samples: done, options: options, statistics: accumulator.statistics)
+  }
+
+  /// The statistics being gathered, shared with the interpreter's observer.
+  private final class Accumulator {
+    var statistics: [String: TensorStatistics] = [:]
+  }
+}
