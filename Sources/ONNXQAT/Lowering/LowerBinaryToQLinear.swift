@@ -41,10 +41,8 @@ struct LowerBinaryToQLinear: RewriteRule {
           right.parameters.scaleValue, try zeroPoint(right, rewriter), output.scaleValue,
           try zeroPointOrDefault(result, rewriter),
         ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"])
-      guard let loweredOutput = lowered.output, let quantized = result.quantize.output else { return }
-      try rewriter.replaceAllUses(of: quantized, with: loweredOutput)
-      try rewriter.removeIfUnused([result.quantize, op])
-      try rewriter.removeIfUnused([left.dequantize, right.dequantize])
+      guard let loweredOutput = lowered.output else { return }
+      try result.replace(with: loweredOutput, removing: [op], operands: [left, right], rewriter: rewriter)
     }
   }
 }

@@ -62,12 +62,10 @@ struct LowerConvToQLinearConv: RewriteRule {
       let lowered = try rewriter.insertNode(
         "QLinearConv", name: conv.name.isEmpty ? "" : conv.name + "_quant", inputs: inputs,
         outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: attributes)
-      guard let loweredOutput = lowered.output, let quantized = result.quantize.output else { return }
+      guard let loweredOutput = lowered.output else { return }
       let final = try IntegerClamp.apply(
         clampBounds, to: loweredOutput, type: output.type, rewriter: rewriter, name: (result.clamp?.name ?? "") + "_int")
-      try rewriter.replaceAllUses(of: quantized, with: final)
-      try rewriter.removeIfUnused([result.quantize] + [result.clamp].compactMap { $0 } + [conv])
-      try rewriter.removeIfUnused([input.dequantize, weight.dequantize])
+      try result.replace(with: final, removing: [conv], operands: [input, weight], rewriter: rewriter)
     }
   }
 

@@ -77,10 +77,8 @@ struct LowerDataMovement: RewriteRule {
       let lowered = try rewriter.insertNode(
         op.opType, name: op.name.isEmpty ? "" : op.name + "_quant", inputs: inputs,
         outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: op.attributes)
-      guard let loweredOutput = lowered.output, let quantized = result.quantize.output else { return }
-      try rewriter.replaceAllUses(of: quantized, with: loweredOutput)
-      try rewriter.removeIfUnused([result.quantize, op])
-      try rewriter.removeIfUnused([input.dequantize])
+      guard let loweredOutput = lowered.output else { return }
+      try result.replace(with: loweredOutput, removing: [op], operands: [input], rewriter: rewriter)
     }
   }
 }

@@ -72,12 +72,10 @@ struct LowerGemmToQGemm: RewriteRule {
           right.parameters.scaleValue, try zeroPoint(right, rewriter), biasValue, output.scaleValue,
           try zeroPointOrDefault(result, rewriter),
         ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: attributes)
-      guard let loweredOutput = lowered.output, let quantized = result.quantize.output else { return }
+      guard let loweredOutput = lowered.output else { return }
       let final = try IntegerClamp.apply(
         clampBounds, to: loweredOutput, type: output.type, rewriter: rewriter, name: (result.clamp?.name ?? "") + "_int")
-      try rewriter.replaceAllUses(of: quantized, with: final)
-      try rewriter.removeIfUnused([result.quantize] + [result.clamp].compactMap { $0 } + [gemm])
-      try rewriter.removeIfUnused([left.dequantize, right.dequantize])
+      try result.replace(with: final, removing: [gemm], operands: [left, right], rewriter: rewriter)
     }
   }
 }

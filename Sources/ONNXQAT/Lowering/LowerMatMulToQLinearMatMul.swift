@@ -41,10 +41,8 @@ struct LowerMatMulToQLinearMatMul: RewriteRule {
           right.parameters.scaleValue, try zeroPoint(right, rewriter), output.scaleValue,
           try zeroPointOrDefault(result, rewriter),
         ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"])
-      guard let loweredOutput = lowered.output, let quantized = result.quantize.output else { return }
-      try rewriter.replaceAllUses(of: quantized, with: loweredOutput)
-      try rewriter.removeIfUnused([result.quantize, matmul])
-      try rewriter.removeIfUnused([left.dequantize, right.dequantize])
+      guard let loweredOutput = lowered.output else { return }
+      try result.replace(with: loweredOutput, removing: [matmul], operands: [left, right], rewriter: rewriter)
     }
   }
 }

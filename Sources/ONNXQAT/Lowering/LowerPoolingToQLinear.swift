@@ -40,10 +40,8 @@ struct LowerPoolingToQLinear: RewriteRule {
           input.integer, input.parameters.scaleValue, try zeroPoint(input, rewriter), output.scaleValue,
           try zeroPointOrDefault(result, rewriter),
         ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: attributes)
-      guard let loweredOutput = lowered.output, let quantized = result.quantize.output else { return }
-      try rewriter.replaceAllUses(of: quantized, with: loweredOutput)
-      try rewriter.removeIfUnused([result.quantize, op])
-      try rewriter.removeIfUnused([input.dequantize])
+      guard let loweredOutput = lowered.output else { return }
+      try result.replace(with: loweredOutput, removing: [op], operands: [input], rewriter: rewriter)
     }
   }
 }

@@ -58,10 +58,8 @@ struct LowerUnaryToLookupTable: RewriteRule {
       let gather = try rewriter.insertNode(
         "Gather", name: op.name.isEmpty ? "" : op.name + "_lookup", inputs: [tableValue, cast.output],
         outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: [.int("axis", 0)])
-      guard let loweredOutput = gather.output, let quantized = result.quantize.output else { return }
-      try rewriter.replaceAllUses(of: quantized, with: loweredOutput)
-      try rewriter.removeIfUnused([result.quantize, op])
-      try rewriter.removeIfUnused([input.dequantize])
+      guard let loweredOutput = gather.output else { return }
+      try result.replace(with: loweredOutput, removing: [op], operands: [input], rewriter: rewriter)
     }
   }
 

@@ -53,3 +53,19 @@ public struct QuantizedResult {
     }
   }
 }
+
+extension QuantizedResult {
+  /// Completes a lowering: the integer value `final` takes the place of the QuantizeLinear's
+  /// output, under the same name (so that the integer graph's tensors can be compared with the
+  /// fake-quant graph's by name), and the float nodes and DequantizeLinears left without users
+  /// are removed.
+  func replace(with final: Value, removing nodes: [Node], operands: [QuantizedOperand], rewriter: Rewriter) throws {
+    guard let quantized = quantize.output else { return }
+    let name = quantized.name
+    let isGraphOutput = rewriter.graph.outputs.contains { $0 === quantized }
+    try rewriter.replaceAllUses(of: quantized, with: final)
+    try rewriter.removeIfUnused([quantize] + [clamp].compactMap { $0 } + nodes)
+    try rewriter.removeIfUnused(operands.map(\.dequantize))
+    if !isGraphOutput, quantize.graph == nil { try rewriter.graph.rename(final, to: name) }
+  }
+}

@@ -77,19 +77,26 @@ public final class Rewriter {
     }
   }
 
-  /// Removes nodes whose outputs nothing uses any more, and initializers left without users.
+  /// Removes those of `nodes` whose outputs nothing uses any more (repeatedly, so a chain whose
+  /// last node goes takes the others with it), and initializers left without users.
   public func removeIfUnused(_ nodes: [Node], initializers: [Value] = []) throws {
-    let unused = nodes.filter { node in
-      node.graph === graph
-        && node.outputs.compactMap { $0 }.allSatisfy { output in
-          output.uses.isEmpty && !graph.outputs.contains { $0 === output }
-        }
+    var remaining = nodes
+    while true {
+      let unused = remaining.filter { node in
+        node.graph === graph
+          && node.outputs.compactMap { $0 }.allSatisfy { output in
+            output.uses.isEmpty && !graph.outputs.contains { $0 === output }
+          }
+      }
+      if unused.isEmpty { break }
+      try graph.remove(unused)
+      remaining.removeAll { node in unused.contains { $0 === node } }
     }
-    if !unused.isEmpty { try graph.remove(unused) }
     for value in initializers where value.uses.isEmpty && !graph.outputs.contains(where: { $0 === value }) {
       if graph.initializers.contains(where: { $0 === value }) && !graph.inputs.contains(where: { $0 === value }) {
         try graph.removeInitializer(value)
       }
     }
   }
+
 }
