@@ -198,4 +198,37 @@ final class LoweringTests: XCTestCase {
     }
     try Self.assertOrtEqualsExecutor(lowered, test: self)
   }
+
+  /// onnxruntime's quantize_static QDQ models (Benchmarks/executor_models.py): lowered by us and
+  /// fused by onnxruntime's own optimizer. Ours leaves no more float compute than onnxruntime's
+  /// graph, runs in onnxruntime with outputs equal to our executor's, and verifies.
+  func testOnnxRuntimeQDQModelsLowerAtLeastAsFarAsOnnxRuntimeFuses() throws {
+    try TestSupport.requirePython()
+    let folder = try TestSupport.temporaryDirectory(self)
+    let generate = try TestSupport.run(
+      TestSupport.python, [TestSupport.root + "/Benchmarks/executor_models.py", folder, "--small"])
+    XCTAssertEqual(generate.status, 0, generate.stderr)
+    for stem in ["resnet_block", "mobilenet_block"] {
+      let qdq = try ModelLoader.load(path: "\(folder)/\(stem)_qdq.onnx")
+      let (lowered, report) = try lower(qdq)
+      let path = "\(folder)/\(stem)_ours.onnx"
+      try ModelSaver.save(lowered, to: path)
+      let counts = try TestSupport.run(
+        TestSupport.python, [TestSupport.root + "/Tests/interop/float_ops.py", path, "\(folder)/\(stem)_qlinear.onnx"])
+      XCTAssertEqual(counts.status, 0, counts.stderr)
+      let lines = counts.stdout.split(separator: "\n").map { String($0) }
+      let floats = try lines.map { line -> Int in
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        return object?["float_ops"] as? Int ?? -1
+      }
+      print("\(stem): float ops ours \(floats[0]), onnxruntime's fusion \(floats[1]); islands \(report.islands.map(\.node))")
+      print("\(stem) ours: \(lines[0])\n\(stem) onnxruntime: \(lines[1])")
+      XCTAssertLessThanOrEqual(floats[0], floats[1], stem)
+      try Self.assertOrtEqualsExecutor(lowered, test: self)
+      let proof = try verify(qdq, lowered)
+      for output in proof.outputs {
+        print("\(stem) verify \(output.name): \(output.differing)/\(output.elements) differ, max \(output.maxLSB) LSB")
+      }
+    }
+  }
 }

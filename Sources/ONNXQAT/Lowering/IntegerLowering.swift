@@ -13,7 +13,8 @@ public enum IntegerLowering {
     [
       LowerConvToQLinearConv(), LowerMatMulToQLinearMatMul(), LowerGemmToQGemm(target: options.target),
       LowerBinaryToQLinear(target: options.target), LowerPoolingToQLinear(target: options.target),
-      LowerDataMovement(), LowerUnaryToLookupTable(),
+      LowerSoftmaxToQLinearSoftmax(target: options.target), LowerConcat(target: options.target), LowerDataMovement(),
+      LowerUnaryToLookupTable(),
     ]
   }
 
