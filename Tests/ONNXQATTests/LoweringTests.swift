@@ -176,6 +176,26 @@ final class LoweringTests: XCTestCase {
     XCTAssertThrowsError(try lower(dynamicScale)) { XCTAssertTrue("\($0)".contains("is not a float32 constant"), "\($0)") }
   }
 
+  func testFloatIslandIsReportedAndStrictRefusesIt() throws {
+    let qdq = try RewriteTestSupport.model(
+      """
+      <ir_version: 8, opset_import: ["" : 17]>
+      g (float[2,8] x) => (float[2,8] y) <float s = {0.05}, uint8 z = {128}, float[8] g = {1,1,1,1,1,1,1,1}> {
+        xq = QuantizeLinear(x, s, z)
+        xd = DequantizeLinear(xq, s, z)
+        n = LayerNormalization(xd, g)
+        nq = QuantizeLinear(n, s, z)
+        y = DequantizeLinear(nq, s, z)
+      }
+      """)
+    let (_, report) = try lower(qdq)
+    XCTAssertEqual(report.islands.map(\.opType), ["LayerNormalization"])
+    XCTAssertTrue(report.islands[0].reason.contains("no lowering rule"), report.islands[0].reason)
+    var strict = LoweringOptions()
+    strict.strict = true
+    XCTAssertThrowsError(try lower(qdq, strict)) { XCTAssertTrue("\($0)".contains("--strict: 1 float island"), "\($0)") }
+  }
+
   // MARK: Whole models
 
   func testTinyCNNFromInsertLowersAndVerifies() throws {
