@@ -3,8 +3,8 @@ import ONNXQAT
 
 /// onnx-qat: ONNX quantization-aware training toolchain. Parses the verb and hands over.
 let commands: [any Command.Type] = [
-  InspectCommand.self, PrintCommand.self, ConvertCommand.self, RunCommand.self, InsertCommand.self, LowerCommand.self,
-  VerifyCommand.self,
+  InspectCommand.self, PrintCommand.self, ConvertCommand.self, RunCommand.self, FoldCommand.self,
+  InsertCommand.self, LowerCommand.self, VerifyCommand.self,
 ]
 
 func rootHelp() -> String {

@@ -17,7 +17,7 @@ public final class Graph {
 
   public var name: String?
   public var docString: String?
-  public var inputs: [Value] = []
+  public var inputs: [Value] = [] { didSet { nameCache = nil } }
   public var outputs: [Value] = []
   public private(set) var initializers: [Value] = []
   public private(set) var sparseInitializers: [Value] = []
@@ -31,6 +31,24 @@ public final class Graph {
 
   public init(name: String? = nil) { self.name = name }
 
+  /// The set of `definedNames` and of node names, built on first use and kept up to date by the
+  /// edits below, so that name checks and `uniqueName` cost O(1) in large graphs.
+  private var nameCache: Set<String>?
+  private var nodeNameCache: Set<String>?
+
+  /// Whether `name` is defined in this graph (an input, initializer or node output).
+  public func isDefined(_ name: String) -> Bool {
+    if let cache = nameCache { return cache.contains(name) }
+    let cache = Set(definedNames)
+    nameCache = cache
+    return cache.contains(name)
+  }
+
+  private func noteDefined(_ node: Node) {
+    for output in node.outputs.compactMap({ $0 }) { nameCache?.insert(output.name) }
+    nodeNameCache?.insert(node.name)
+  }
+
   // MARK: Nodes
 
   /// Appends `node` at the end of the node list.
@@ -38,6 +56,7 @@ public final class Graph {
     try checkInsertable(node)
     nodes.append(node)
     node.graph = self
+    noteDefined(node)
   }
 
   /// Inserts `node` just before `anchor`.
@@ -48,6 +67,7 @@ public final class Graph {
     }
     nodes.insert(node, at: index)
     node.graph = self
+    noteDefined(node)
   }
 
   /// Inserts `node` just after `anchor`.
@@ -58,14 +78,14 @@ public final class Graph {
     }
     nodes.insert(node, at: index + 1)
     node.graph = self
+    noteDefined(node)
   }
 
   private func checkInsertable(_ node: Node) throws {
     if node.graph != nil {
       throw ONNXQATError.refusedEdit("node \(node.label) already belongs to a graph")
     }
-    let taken = Set(definedNames)
-    for output in node.outputs.compactMap({ $0 }) where taken.contains(output.name) {
+    for output in node.outputs.compactMap({ $0 }) where isDefined(output.name) {
       throw ONNXQATError.refusedEdit(
         "node \(node.label) output '\(output.name)' is already defined in graph '\(name ?? "")'")
     }
@@ -101,6 +121,8 @@ public final class Graph {
       node.graph = nil
     }
     nodes.removeAll { doomedIDs.contains(ObjectIdentifier($0)) }
+    nameCache = nil
+    nodeNameCache = nil
   }
 
   /// Moves every use of `old` to `new`: node inputs here and in subgraphs that capture `old`.
@@ -126,7 +148,7 @@ public final class Graph {
   /// Adds a dense initializer named `name` holding `tensor` and returns its value.
   @discardableResult
   public func addInitializer(named name: String, _ tensor: Tensor) throws -> Value {
-    if definedNames.contains(name) {
+    if isDefined(name) {
       throw ONNXQATError.refusedEdit("name '\(name)' is already defined in graph '\(self.name ?? "")'")
     }
     let value = Value(name: name)
@@ -135,6 +157,7 @@ public final class Graph {
     value.initializer = stored
     value.owningGraph = self
     initializers.append(value)
+    nameCache?.insert(name)
     return value
   }
 
@@ -160,6 +183,7 @@ public final class Graph {
       throw ONNXQATError.refusedEdit("initializer '\(value.name)' is a graph output")
     }
     initializers.remove(at: index)
+    nameCache = nil
     value.initializer = nil
     if !inputs.contains(where: { $0 === value }) { value.owningGraph = nil }
   }
@@ -169,17 +193,21 @@ public final class Graph {
     value.initializer = dense
     value.owningGraph = self
     if !initializers.contains(where: { $0 === value }) { initializers.append(value) }
+    nameCache = nil
   }
 
   func attachSparseInitializer(_ value: Value, sparse: SparseTensor) {
     value.sparseInitializer = sparse
     value.owningGraph = self
     sparseInitializers.append(value)
+    nameCache = nil
   }
 
   func attachNodesFromLoader(_ loaded: [Node]) {
     nodes = loaded
     for node in loaded { node.graph = self }
+    nameCache = nil
+    nodeNameCache = nil
   }
 
   // MARK: Names
@@ -187,10 +215,12 @@ public final class Graph {
   /// Renames `value`. Refused when another value of this graph already has the name.
   public func rename(_ value: Value, to newName: String) throws {
     guard value.name != newName else { return }
-    if definedNames.contains(newName) {
+    if isDefined(newName) {
       throw ONNXQATError.refusedEdit("name '\(newName)' is already defined in graph '\(name ?? "")'")
     }
+    nameCache?.remove(value.name)
     value.name = newName
+    nameCache?.insert(newName)
   }
 
   /// Every value name defined in this graph: inputs, initializers and node outputs.
@@ -201,7 +231,17 @@ public final class Graph {
 
   /// A name not defined in this graph, derived from `base`.
   public func uniqueName(_ base: String) -> String {
-    let taken = Set(definedNames)
+    if !isDefined(base) { return base }
+    var counter = 1
+    while isDefined("\(base)_\(counter)") { counter += 1 }
+    return "\(base)_\(counter)"
+  }
+
+  /// A node name not used by a node of this graph, derived from `base` (empty stays empty).
+  public func uniqueNodeName(_ base: String) -> String {
+    guard !base.isEmpty else { return base }
+    let taken = nodeNameCache ?? Set(nodes.map(\.name))
+    nodeNameCache = taken
     if !taken.contains(base) { return base }
     var counter = 1
     while taken.contains("\(base)_\(counter)") { counter += 1 }

@@ -37,6 +37,7 @@ public enum IntegerLowering {
     _ = try Folding.fold(model, log: log)
     let ruleSet = RuleSet(name: "lower", rules: rules(options))
     _ = try ruleSet.run(model, log: log)
+    _ = try EliminateDeadNodes().run(model, log: log)
     if model.graph.allNodes.contains(where: { $0.domain == "com.microsoft" }),
       model.opsetVersion("com.microsoft") == nil
     {

@@ -129,20 +129,31 @@ struct BatchNormAffine {
     return name
   }
 
-  /// Points input 1 of `node` (Conv, ConvTranspose, Gemm) at a new initializer holding `weight`
-  /// and input 2 at one holding `bias` (appending it when the node had none). The new names derive
-  /// from the old ones.
+  /// Gives input 1 of `node` (Conv, ConvTranspose, Gemm) the payload `weight` and input 2 the
+  /// payload `bias` (appending it when the node had none). An initializer that only this node
+  /// uses keeps its name and takes the new payload; a shared one stays as it is for its other
+  /// users and the node gets a new initializer, named after the old one with `_folded`.
   static func setWeightAndBias(of node: Node, weight: Tensor, bias: Tensor, rewriter: Rewriter) throws {
     let nodeBase = node.name.isEmpty ? node.opType.lowercased() : node.name
-    let weightBase = node.input(1)?.name ?? nodeBase + "_weight"
-    let biasBase = node.input(2)?.name ?? nodeBase + "_bias"
-    let newWeight = try rewriter.addConstant(weightBase + "_folded", weight)
-    let newBias = try rewriter.addConstant(biasBase + "_folded", bias)
-    try node.replaceInput(at: 1, with: newWeight)
-    if node.inputs.count > 2 {
-      try node.replaceInput(at: 2, with: newBias)
+    try setConstant(of: node, at: 1, to: weight, base: nodeBase + "_weight", rewriter: rewriter)
+    try setConstant(of: node, at: 2, to: bias, base: nodeBase + "_bias", rewriter: rewriter)
+  }
+
+  private static func setConstant(of node: Node, at index: Int, to tensor: Tensor, base: String, rewriter: Rewriter)
+    throws
+  {
+    let graph = rewriter.graph
+    if let old = node.input(index), old.uses.count == 1, graph.initializers.contains(where: { $0 === old }),
+      !graph.inputs.contains(where: { $0 === old }), !graph.outputs.contains(where: { $0 === old })
+    {
+      try graph.setInitializer(old, tensor)
+      return
+    }
+    let value = try rewriter.addConstant((node.input(index)?.name).map { $0 + "_folded" } ?? base, tensor)
+    if node.inputs.count > index {
+      try node.replaceInput(at: index, with: value)
     } else {
-      node.appendInput(newBias)
+      node.appendInput(value)
     }
   }
 

@@ -69,17 +69,10 @@ struct InsertQDQ {
     -> Node
   {
     Node(
-      opType: opType, name: uniqueNodeName(base + "_" + opType), inputs: inputs,
+      opType: opType, name: graph.uniqueNodeName(base + "_" + opType), inputs: inputs,
       outputNames: [graph.uniqueName(output)], attributes: attributes)
   }
 
-  private func uniqueNodeName(_ base: String) -> String {
-    let taken = Set(graph.nodes.map(\.name))
-    if !taken.contains(base) { return base }
-    var counter = 1
-    while taken.contains("\(base)_\(counter)") { counter += 1 }
-    return "\(base)_\(counter)"
-  }
 
   /// Q -> DQ after the tensor's producer (or first in the graph for a graph input).
   private func quantizeActivation(

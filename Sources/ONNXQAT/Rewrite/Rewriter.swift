@@ -35,16 +35,14 @@ public final class Rewriter {
     _ opType: String, domain: String = "", name: String, inputs: [Value?], outputBases: [String],
     attributes: [Attribute] = []
   ) throws -> Node {
-    var taken = Set(graph.definedNames)
     var names: [String] = []
     for base in outputBases {
       var candidate = base
       var counter = 1
-      while taken.contains(candidate) {
+      while graph.isDefined(candidate) || names.contains(candidate) {
         candidate = "\(base)_\(counter)"
         counter += 1
       }
-      taken.insert(candidate)
       names.append(candidate)
     }
     let node = Node(
@@ -55,14 +53,8 @@ public final class Rewriter {
   }
 
   /// A node name not used in the graph, derived from `base` (empty stays empty).
-  public func uniqueNodeName(_ base: String) -> String {
-    guard !base.isEmpty else { return base }
-    let taken = Set(graph.nodes.map(\.name))
-    if !taken.contains(base) { return base }
-    var counter = 1
-    while taken.contains("\(base)_\(counter)") { counter += 1 }
-    return "\(base)_\(counter)"
-  }
+  public func uniqueNodeName(_ base: String) -> String { graph.uniqueNodeName(base) }
+
 
   /// Moves every use of `old` to `new`, graph outputs included: the graph output keeps its name,
   /// because `new` takes it over when `old` was a graph output.
