@@ -36,6 +36,7 @@ public enum IntegerLowering {
     let before = LoweringReport.histogram(model.graph)
     _ = try Folding.fold(model, log: log)
     let ruleSet = RuleSet(name: "lower", rules: rules(options))
+    let ruleNames = Set(ruleSet.rules.map(\.name))
     _ = try ruleSet.run(model, log: log)
     _ = try EliminateDeadNodes().run(model, log: log)
     if model.graph.allNodes.contains(where: { $0.domain == "com.microsoft" }),
@@ -50,7 +51,8 @@ public enum IntegerLowering {
     }
     return LoweringReport(
       target: options.target.rawValue, requantization: options.requantization.rawValue,
-      lowered: log.firings.map { .init(rule: $0.rule, nodes: $0.nodes) }, islands: islands,
+      lowered: log.firings.filter { ruleNames.contains($0.rule) }.map { .init(rule: $0.rule, nodes: $0.nodes) },
+      islands: islands,
       notes: log.notes.map { "\($0.pass): \($0.message)" }, opsBefore: before,
       opsAfter: LoweringReport.histogram(model.graph), seconds: Date().timeIntervalSince(start))
   }
