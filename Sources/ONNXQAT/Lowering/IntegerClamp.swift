@@ -38,14 +38,15 @@ enum IntegerClamp {
   }
 
   /// Appends `Clip(value, lo, hi)` on integers when `bounds` is not nil; returns the clamped value.
-  static func apply(_ bounds: (Int32, Int32)?, to value: Value, type: DataType, rewriter: Rewriter, name: String) throws
-    -> Value
+  static func apply(_ bounds: (Int32, Int32)?, to value: Value, type: DataType, rewriter: Rewriter, clamp: Node?)
+    throws -> Value
   {
     guard let (lo, hi) = bounds else { return value }
     let low = try rewriter.addConstant(
-      name + "_min", QuantizedValues.tensor([lo], type: type, shape: []).irTensor(name: nil))
+      value.name + "_min", QuantizedValues.tensor([lo], type: type, shape: []).irTensor(name: nil))
     let high = try rewriter.addConstant(
-      name + "_max", QuantizedValues.tensor([hi], type: type, shape: []).irTensor(name: nil))
+      value.name + "_max", QuantizedValues.tensor([hi], type: type, shape: []).irTensor(name: nil))
+    let name = clamp.map { $0.name.isEmpty ? "" : $0.name + "_int" } ?? ""
     let clip = try rewriter.insertNode(
       "Clip", name: name, inputs: [value, low, high], outputBases: [value.name + "_clamped"])
     guard let output = clip.output else { return value }

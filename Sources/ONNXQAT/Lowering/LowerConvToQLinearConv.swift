@@ -64,7 +64,7 @@ struct LowerConvToQLinearConv: RewriteRule {
         outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: attributes)
       guard let loweredOutput = lowered.output else { return }
       let final = try IntegerClamp.apply(
-        clampBounds, to: loweredOutput, type: output.type, rewriter: rewriter, name: (result.clamp?.name ?? "") + "_int")
+        clampBounds, to: loweredOutput, type: output.type, rewriter: rewriter, clamp: result.clamp)
       try result.replace(with: final, removing: [conv], operands: [input, weight], rewriter: rewriter)
     }
   }

@@ -74,7 +74,7 @@ struct LowerGemmToQGemm: RewriteRule {
         ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: attributes)
       guard let loweredOutput = lowered.output else { return }
       let final = try IntegerClamp.apply(
-        clampBounds, to: loweredOutput, type: output.type, rewriter: rewriter, name: (result.clamp?.name ?? "") + "_int")
+        clampBounds, to: loweredOutput, type: output.type, rewriter: rewriter, clamp: result.clamp)
       try result.replace(with: final, removing: [gemm], operands: [left, right], rewriter: rewriter)
     }
   }
