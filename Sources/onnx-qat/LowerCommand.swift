@@ -6,7 +6,7 @@ enum LowerCommand: Command {
   static let name = "lower"
   static let summary = "Turn a fake-quant (Q/DQ) graph into an integer graph: QLinearConv, QLinearMatMul, lookup tables."
   static let usage = """
-    MODEL -o OUT [--target ort|onnx] [--requant float|fixed-point] [--strict] [--report FILE.json] [--json] [--explain]
+    MODEL -o OUT [--target ort|onnx] [--requant float|fixed-point] [--strict] [--int-io] [--report FILE.json] [--json] [--explain]
     """
   static let options = [
     OptionSpec(names: ["-o", "--output"], kind: .value, help: "output model path (required)"),
@@ -14,6 +14,9 @@ enum LowerCommand: Command {
       names: ["--target"], kind: .value, help: "ort (default: QLinear ops and com.microsoft ops) or onnx (ai.onnx only)"),
     OptionSpec(names: ["--requant"], kind: .value, help: "float (default, onnxruntime's arithmetic) or fixed-point"),
     OptionSpec(names: ["--strict"], kind: .flag, help: "fail when any float island is left"),
+    OptionSpec(
+      names: ["--int-io"], kind: .flag,
+      help: "integer graph inputs and outputs; their scales and zero points go into the metadata"),
     OptionSpec(names: ["--report"], kind: .value, help: "write the JSON report (Schemas/lower-report.schema.json)"),
     OptionSpec(names: ["--json"], kind: .flag, help: "print the JSON report instead of the summary"),
     OptionSpec(names: ["--explain"], kind: .flag, help: "also print every rule that did not apply and why"),
@@ -39,6 +42,7 @@ enum LowerCommand: Command {
       options.requantization = parsed
     }
     options.strict = arguments.has("--strict")
+    options.integerIO = arguments.has("--int-io")
     let model = try loadInput(arguments.positionals[0])
     let log = RewriteLog()
     let report = try IntegerLowering.lower(model, options: options, log: log)

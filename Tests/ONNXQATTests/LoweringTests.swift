@@ -251,4 +251,30 @@ final class LoweringTests: XCTestCase {
       }
     }
   }
+
+  /// --int-io: integer inputs and outputs, their parameters in the metadata; onnxruntime runs it
+  /// and agrees with our executor; dequantizing its output gives the float-IO graph's output.
+  func testIntegerIOExposesIntegersAndRecordsTheirParameters() throws {
+    let qdq = try RewriteTestSupport.model(Self.convText)
+    var options = LoweringOptions()
+    options.integerIO = true
+    let (lowered, _) = try lower(qdq, options)
+    XCTAssertEqual(lowered.graph.inputs.first?.type?.tensorType?.elementType, .uint8)
+    XCTAssertEqual(lowered.graph.outputs.first?.type?.tensorType?.elementType, .uint8)
+    XCTAssertEqual(lowered.graph.inputs.map(\.name), ["x"])
+    XCTAssertEqual(lowered.graph.outputs.map(\.name), ["y"])
+    let metadata = Dictionary(uniqueKeysWithValues: lowered.metadataProps.map { ($0.key, $0.value) })
+    XCTAssertEqual(metadata["onnx-qat.io.x"], #"{"type": "uint8", "scale": 0.03125, "zero_point": 128}"#)
+    XCTAssertEqual(metadata["onnx-qat.io.y"], #"{"type": "uint8", "scale": 0.0625, "zero_point": 0}"#)
+    XCTAssertFalse(lowered.graph.nodes.contains { $0.opType == "QuantizeLinear" || $0.opType == "DequantizeLinear" })
+    try Self.assertOrtEqualsExecutor(lowered, test: self)
+    let (floatIO, _) = try lower(qdq)
+    let input = RewriteTestSupport.randomInputs(qdq)["x"]
+    let x = try XCTUnwrap(input)
+    let xq = (0..<x.count).map { UInt8(min(max((x.values(Float.self)[$0] / 0.03125).rounded(.toNearestOrEven) + 128, 0), 255)) }
+    let integerOut = try XCTUnwrap(
+      try Interpreter(model: lowered).run(["x": HostTensor(.uint8, shape: x.shape, values: xq)])["y"])
+    let floatOut = try XCTUnwrap(try Interpreter(model: floatIO).run(["x": x])["y"])
+    XCTAssertEqual(integerOut.values(UInt8.self).map { Float(Int32($0) - 0) * 0.0625 }, floatOut.values(Float.self))
+  }
 }

@@ -39,6 +39,7 @@ public enum IntegerLowering {
     let ruleNames = Set(ruleSet.rules.map(\.name))
     _ = try ruleSet.run(model, log: log)
     _ = try EliminateDeadNodes().run(model, log: log)
+    if options.integerIO { try ExposeIntegerIO.run(model, log: log) }
     if model.graph.allNodes.contains(where: { $0.domain == "com.microsoft" }),
       model.opsetVersion("com.microsoft") == nil
     {
