@@ -9,7 +9,7 @@ enum InsertCommand: Command {
   static let usage = """
     MODEL -o OUT --calib DIR|synthetic:N [--calib-samples N] [--method minmax|percentile|entropy|mse]
             [--percentile P] [--moving-average] [--preset ort|tensorrt|tflite] [--recipe FILE.json]
-            [--activations uint8|int8|uint16|int16] [--weights int8|int4] [--block-size B] [--per-tensor]
+            [--activations uint8|int8|uint16|int16] [--weights int8|int4] [--block-size B] [--per-tensor] [--reduce-range]
             [--weights-form qdq|dq] [--exclude NAME_OR_OPTYPE ...] [--keep-io-float]
             [--report FILE.json] [--json] [--explain]
     """
@@ -28,6 +28,9 @@ enum InsertCommand: Command {
     OptionSpec(names: ["--weights"], kind: .value, help: "weight type: int8 (default) or int4"),
     OptionSpec(names: ["--block-size"], kind: .value, help: "blocked weights with B elements per block (opset 21)"),
     OptionSpec(names: ["--per-tensor"], kind: .flag, help: "one weight scale per tensor instead of per channel"),
+    OptionSpec(
+      names: ["--reduce-range"], kind: .flag,
+      help: "7-bit weights, for onnxruntime's AVX2 uint8 x int8 kernels (no VNNI), which saturate int16 pair sums"),
     OptionSpec(
       names: ["--weights-form"], kind: .value,
       help: "qdq (float weights behind Q->DQ, default) or dq (integer weights behind DQ)"),

@@ -51,6 +51,7 @@ enum InsertOptionParsing {
       options.blockSize = size
     }
     if arguments.has("--per-tensor") { options.perChannel = false }
+    if arguments.has("--reduce-range") { options.reduceRange = true }
     if let name = arguments.value("--weights-form") {
       guard let form = QuantizationOptions.WeightsForm(rawValue: name) else {
         throw UsageError("--weights-form must be qdq or dq, not '\(name)'")

@@ -4,7 +4,7 @@ import ONNXQAT
 /// onnx-qat: ONNX quantization-aware training toolchain. Parses the verb and hands over.
 let commands: [any Command.Type] = [
   InspectCommand.self, PrintCommand.self, ConvertCommand.self, RunCommand.self, FoldCommand.self,
-  InsertCommand.self,
+  InsertCommand.self, LowerCommand.self, VerifyCommand.self,
 ]
 
 func rootHelp() -> String {

@@ -140,6 +140,7 @@ public enum QDQInsertion {
       case .weight(let axis, let blockAxis):
         guard let floats = value?.constantFloats(in: model) else { continue }
         type = override?.type ?? options.weightType
+        if options.reduceRange { type = QuantType.reduced(type) }
         let weightSymmetric = override?.symmetric ?? options.weightSymmetric
         let chosenAxis = override?.perChannelAxis.map { $0 < 0 ? nil : $0 } ?? axis
         parameters[name] = WeightQuantization.parameters(

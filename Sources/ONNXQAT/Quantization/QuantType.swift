@@ -39,6 +39,17 @@ public struct QuantType: Equatable, Hashable, Sendable, Codable {
     self.init(type, restricted: restricted)
   }
 
+  /// The 7-bit range of an 8-bit type (int8 [-64, 64], uint8 [0, 127]); other types unchanged.
+  public static func reduced(_ type: QuantType) -> QuantType {
+    var reduced = type
+    switch type.dataType {
+    case .int8: (reduced.qmin, reduced.qmax) = (-64, 64)
+    case .uint8: (reduced.qmin, reduced.qmax) = (0, 127)
+    default: break
+    }
+    return reduced
+  }
+
   /// Whether the type is signed.
   public var isSigned: Bool { dataType.isSigned }
 

@@ -17,6 +17,10 @@ public struct QuantizationOptions: Sendable {
   /// int8 or int4 weights; symmetric weights use the restricted range.
   public var weightType: QuantType = .int8Restricted
   public var weightSymmetric = true
+  /// 7-bit weights ([-64, 64] for int8), as onnxruntime's `reduce_range`: onnxruntime's AVX2
+  /// uint8 x int8 kernels (CPUs without VNNI) add pairs of products in int16 with saturation,
+  /// which full-range int8 weights can overflow; 7-bit weights cannot.
+  public var reduceRange = false
   /// Per-channel along each op's output-channel axis (false: one scale per weight).
   public var perChannel = true
   /// Block size for blocked weights (int4 with --block-size); nil: per channel or per tensor.

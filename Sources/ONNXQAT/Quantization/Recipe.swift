@@ -21,6 +21,7 @@ public struct Recipe: Equatable, Sendable {
   public var weights: QuantType?
   public var blockSize: Int?
   public var perTensor: Bool?
+  public var reduceRange: Bool?
   public var weightsForm: QuantizationOptions.WeightsForm?
   public var exclude: [String] = []
   public var keepIOFloat: Bool?
@@ -31,7 +32,7 @@ public struct Recipe: Equatable, Sendable {
 
   static let topLevelKeys: Set<String> = [
     "$schema", "preset", "method", "percentile", "moving-average", "calib-samples", "activations", "weights",
-    "block-size", "per-tensor", "weights-form", "exclude", "keep-io-float", "op-types", "tensors",
+    "block-size", "per-tensor", "reduce-range", "weights-form", "exclude", "keep-io-float", "op-types", "tensors",
   ]
   static let overrideKeys: Set<String> = ["keep-float", "type", "symmetric", "per-channel-axis", "scale", "zero-point"]
 
@@ -85,6 +86,7 @@ public struct Recipe: Equatable, Sendable {
     recipe.weights = try string("weights", ["int8", "int4"]).flatMap { QuantType(name: $0, restricted: true) }
     recipe.blockSize = try integer(root, "block-size", "block-size", minimum: 2)
     recipe.perTensor = try bool(root, "per-tensor", "per-tensor")
+    recipe.reduceRange = try bool(root, "reduce-range", "reduce-range")
     recipe.weightsForm = try string("weights-form", ["qdq", "dq"]).flatMap(QuantizationOptions.WeightsForm.init)
     recipe.keepIOFloat = try bool(root, "keep-io-float", "keep-io-float")
     if let raw = root["exclude"] {
@@ -142,6 +144,7 @@ public struct Recipe: Equatable, Sendable {
     if let weights { options.weightType = weights }
     if let blockSize { options.blockSize = blockSize }
     if let perTensor { options.perChannel = !perTensor }
+    if let reduceRange { options.reduceRange = reduceRange }
     if let weightsForm { options.weightsForm = weightsForm }
     if let keepIOFloat { options.keepIOFloat = keepIOFloat }
     options.exclude += exclude

@@ -7,6 +7,14 @@ public final class Rewriter {
   public let model: Model
   /// The node the rule matched; new names derive from it.
   public let anchor: Node
+  /// How the report names this firing (default: the anchor's label); set before editing,
+  /// since labels of unnamed nodes count positions.
+  public var subjectLabel: String?
+  /// Facts the rule wants reported (e.g. "bias re-quantized"), logged with the rule's name.
+  public private(set) var notes: [String] = []
+
+  /// Records a fact for the report.
+  public func note(_ message: String) { notes.append(message) }
 
   init(graph: Graph, model: Model, anchor: Node) {
     self.graph = graph
@@ -54,25 +62,33 @@ public final class Rewriter {
     let isGraphOutput = graph.outputs.contains { $0 === old }
     try graph.replaceAllUses(of: old, with: new, replacingGraphOutputs: true)
     if isGraphOutput {
+      if new.type == nil { new.type = old.type }
       let outputName = old.name
       try graph.rename(old, to: graph.uniqueName(outputName + "_replaced"))
       try graph.rename(new, to: outputName)
     }
   }
 
-  /// Removes nodes whose outputs nothing uses any more, and initializers left without users.
+  /// Removes those of `nodes` whose outputs nothing uses any more (repeatedly, so a chain whose
+  /// last node goes takes the others with it), and initializers left without users.
   public func removeIfUnused(_ nodes: [Node], initializers: [Value] = []) throws {
-    let unused = nodes.filter { node in
-      node.graph === graph
-        && node.outputs.compactMap { $0 }.allSatisfy { output in
-          output.uses.isEmpty && !graph.outputs.contains { $0 === output }
-        }
+    var remaining = nodes
+    while true {
+      let unused = remaining.filter { node in
+        node.graph === graph
+          && node.outputs.compactMap { $0 }.allSatisfy { output in
+            output.uses.isEmpty && !graph.outputs.contains { $0 === output }
+          }
+      }
+      if unused.isEmpty { break }
+      try graph.remove(unused)
+      remaining.removeAll { node in unused.contains { $0 === node } }
     }
-    if !unused.isEmpty { try graph.remove(unused) }
     for value in initializers where value.uses.isEmpty && !graph.outputs.contains(where: { $0 === value }) {
       if graph.initializers.contains(where: { $0 === value }) && !graph.inputs.contains(where: { $0 === value }) {
         try graph.removeInitializer(value)
       }
     }
   }
+
 }

@@ -28,8 +28,11 @@ public struct RuleSet: ModelPass {
               log.recordRefusal(rule: rule.name, node: node.label, reason: reason)
               continue
             case .rewrite(let perform):
-              try perform(Rewriter(graph: graph, model: model, anchor: node))
-              log.recordFiring(rule: rule.name, node: node.label)
+              let label = node.label
+              let rewriter = Rewriter(graph: graph, model: model, anchor: node)
+              try perform(rewriter)
+              log.recordFiring(rule: rule.name, node: rewriter.subjectLabel ?? label)
+              for message in rewriter.notes { log.note(rule.name, message) }
               fired = true
             }
             break

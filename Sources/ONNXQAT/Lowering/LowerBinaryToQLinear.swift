@@ -1,0 +1,48 @@
+import Foundation
+
+/// Lowers `DequantizeLinear -> Add|Mul -> QuantizeLinear` to onnxruntime's
+/// `com.microsoft.QLinearAdd` / `QLinearMul` (target ort).
+///
+/// Maths: `y_q = saturate(round((s_a (a_q - a_zp) + s_b (b_q - b_zp)) / s_y) + y_zp)` (Add) or
+/// `round(s_a s_b (a_q - a_zp)(b_q - b_zp) / s_y) + y_zp` (Mul), as onnxruntime computes them.
+/// ```
+/// before: s = Add(a_dq, b_dq)   y_q = QuantizeLinear(s, sy, zy)
+/// after:  y_q = com.microsoft.QLinearAdd(a_q, sa, za, b_q, sb, zb, sy, zy)
+/// ```
+/// Skip cases: 1. an operand is not behind a DequantizeLinear; 2. operands and output not all
+/// 8-bit of one type; 3. not per tensor; 4. the target is onnx.
+struct LowerBinaryToQLinear: RewriteRule {
+  let name = "Add/Mul -> QLinearAdd/QLinearMul"
+  let target: LoweringOptions.Target
+
+  func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
+    guard let found = QuantizedResult.match(node, model: model, ops: ["Add", "Mul"]) else { return .noMatch }
+    guard case .success(let result) = found else { return refusal(found) }
+    guard result.clamp == nil else { return .noMatch }
+    let op = result.op
+    guard target == .ort else { return .refused("skip 4: \(op.label): QLinear\(op.opType) is an onnxruntime op") }
+    let a = QuantizedOperand.of(op.input(0), in: model, role: "input A")
+    let b = QuantizedOperand.of(op.input(1), in: model, role: "input B")
+    guard case .success(let left) = a else { return refusal(a) }
+    guard case .success(let right) = b else { return refusal(b) }
+    let output = result.parameters
+    guard left.isEightBit, left.parameters.type == right.parameters.type, left.parameters.type == output.type else {
+      return .refused("skip 2: \(op.label): A, B and the output must share one 8-bit type")
+    }
+    guard left.parameters.isPerTensor, right.parameters.isPerTensor, output.isPerTensor else {
+      return .refused("skip 3: \(op.label): parameters must be per tensor")
+    }
+    return .rewrite { rewriter in
+      rewriter.subjectLabel = op.label
+      let lowered = try rewriter.insertNode(
+        "QLinear" + op.opType, domain: "com.microsoft", name: op.name.isEmpty ? "" : op.name + "_quant",
+        inputs: [
+          left.integer, left.parameters.scaleValue, try zeroPoint(left, rewriter), right.integer,
+          right.parameters.scaleValue, try zeroPoint(right, rewriter), output.scaleValue,
+          try zeroPointOrDefault(result, rewriter),
+        ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"])
+      guard let loweredOutput = lowered.output else { return }
+      try result.replace(with: loweredOutput, removing: [op], operands: [left, right], rewriter: rewriter)
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Lowers `DequantizeLinear -> Concat -> QuantizeLinear`: a plain integer `Concat` when every
+/// input has the output's parameters (exact), otherwise onnxruntime's
+/// `com.microsoft.QLinearConcat`, which requantizes the inputs that differ (target ort).
+/// ```
+/// before: c = Concat<axis=1>(a_dq, b_dq)   y_q = QuantizeLinear(c, sy, zy)
+/// after:  y_q = Concat<axis=1>(a_q, b_q)                                       (equal parameters)
+///         y_q = com.microsoft.QLinearConcat<axis=1>(sy, zy, a_q, sa, za, b_q, sb, zb)   (otherwise)
+/// ```
+/// Skip cases: 1. an input is not behind a DequantizeLinear; 2. inputs and output not one 8-bit
+/// type per tensor; 3. parameters differ and the target is onnx.
+struct LowerConcat: RewriteRule {
+  let name = "Concat -> integer Concat/QLinearConcat"
+  let target: LoweringOptions.Target
+
+  func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
+    guard let found = QuantizedResult.match(node, model: model, ops: ["Concat"]) else { return .noMatch }
+    guard case .success(let result) = found else { return refusal(found) }
+    guard result.clamp == nil else { return .noMatch }
+    let op = result.op
+    var operands: [QuantizedOperand] = []
+    for (index, value) in op.inputs.enumerated() {
+      let operand = QuantizedOperand.of(value, in: model, role: "input \(index)")
+      guard case .success(let found) = operand else { return refusal(operand) }
+      operands.append(found)
+    }
+    let output = result.parameters
+    guard output.type == .int8 || output.type == .uint8, output.isPerTensor,
+      operands.allSatisfy({ $0.parameters.type == output.type && $0.parameters.isPerTensor })
+    else { return .refused("skip 2: \(op.label): inputs and output must share one 8-bit type, per tensor") }
+    let equal = operands.allSatisfy {
+      $0.parameters.scales == output.scales && $0.parameters.zeroPoints == output.zeroPoints
+    }
+    guard equal || target == .ort else {
+      return .refused("skip 3: \(op.label): input parameters differ from the output's (QLinearConcat is an onnxruntime op)")
+    }
+    return .rewrite { rewriter in
+      rewriter.subjectLabel = op.label
+      let base = (result.quantize.output?.name ?? "y") + "_int"
+      let lowered: Node
+      if equal {
+        lowered = try rewriter.insertNode(
+          "Concat", name: op.name.isEmpty ? "" : op.name + "_quant", inputs: operands.map(\.integer),
+          outputBases: [base], attributes: op.attributes)
+      } else {
+        var inputs: [Value?] = [output.scaleValue, try zeroPointOrDefault(result, rewriter)]
+        for operand in operands {
+          inputs += [operand.integer, operand.parameters.scaleValue, try zeroPoint(operand, rewriter)]
+        }
+        lowered = try rewriter.insertNode(
+          "QLinearConcat", domain: "com.microsoft", name: op.name.isEmpty ? "" : op.name + "_quant", inputs: inputs,
+          outputBases: [base], attributes: op.attributes)
+      }
+      guard let loweredOutput = lowered.output else { return }
+      try result.replace(with: loweredOutput, removing: [op], operands: operands, rewriter: rewriter)
+    }
+  }
+}
