@@ -27,7 +27,8 @@ final class InsertCommandTests: XCTestCase {
     try json.stdout.write(toFile: folder + "/stdout.json", atomically: true, encoding: .utf8)
     let validation = try validate("report.schema.json", [folder + "/stdout.json", folder + "/r.json"])
     XCTAssertEqual(validation.status, 0, validation.stdout)
-    let report = try JSONDecoder().decode(InsertReport.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/r.json")))
+    let report = try JSONDecoder().decode(
+      InsertReport.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/r.json")))
     XCTAssertTrue(report.synthetic)
     XCTAssertEqual(report.samples, 3)
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), before, "the input is untouched")
@@ -91,7 +92,8 @@ final class InsertCommandTests: XCTestCase {
     for (index, (text, message)) in cases.enumerated() {
       let path = "\(folder)/bad\(index).json"
       try text.write(toFile: path, atomically: true, encoding: .utf8)
-      let result = try TestSupport.cli("insert", model, "-o", folder + "/q.onnx", "--calib", "synthetic:1", "--recipe", path)
+      let result = try TestSupport.cli(
+        "insert", model, "-o", folder + "/q.onnx", "--calib", "synthetic:1", "--recipe", path)
       XCTAssertEqual(result.status, 2, text)
       XCTAssertTrue(result.stderr.contains(message), "\(text): \(result.stderr)")
       XCTAssertTrue(result.stderr.contains(path), "the recipe file is named: \(result.stderr)")
@@ -111,7 +113,9 @@ final class InsertCommandTests: XCTestCase {
       (["insert", model, "-o", output, "--calib", "synthetic:2", "--weights", "int3"], "--weights must be"),
       (["insert", model, "-o", output, "--calib", "synthetic:2", "--preset", "x"], "--preset must be"),
       (["insert", folder + "/missing.onnx", "-o", output, "--calib", "synthetic:2"], "missing.onnx"),
-      (["insert", TestSupport.fixtures + "/qdq_conv.onnx", "-o", output, "--calib", "synthetic:2"], "already quantized"),
+      (
+        ["insert", TestSupport.fixtures + "/qdq_conv.onnx", "-o", output, "--calib", "synthetic:2"], "already quantized"
+      ),
     ]
     for (arguments, message) in cases {
       let result = try TestSupport.run(TestSupport.binary, arguments)

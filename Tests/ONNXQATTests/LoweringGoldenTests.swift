@@ -12,7 +12,8 @@ final class LoweringGoldenTests: XCTestCase {
   func testEveryLoweringGolden() throws {
     try TestSupport.requirePython()
     let folder = TestSupport.fixtures + "/golden/lowering"
-    let inputs = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".input.txt") }.sorted()
+    let inputs = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".input.txt") }
+      .sorted()
     XCTAssertGreaterThanOrEqual(inputs.count, 10)
     for input in inputs {
       let name = String(input.dropLast(".input.txt".count))
@@ -20,7 +21,8 @@ final class LoweringGoldenTests: XCTestCase {
       var options = LoweringOptions()
       if name.contains("_onnx_target") { options.target = .onnx }
       let report = try IntegerLowering.lower(model, options: options)
-      var text = "# lowered: " + report.lowered.map { "\($0.rule) \($0.nodes.joined(separator: ", "))" }.joined(separator: "; ")
+      var text =
+        "# lowered: " + report.lowered.map { "\($0.rule) \($0.nodes.joined(separator: ", "))" }.joined(separator: "; ")
       text += "\n# islands: " + report.islands.map { "\($0.node): \($0.reason)" }.joined(separator: "; ") + "\n"
       text += TextPrinter().print(model)
       try GoldenFile.check(text, golden: "lowering/\(name).txt")

@@ -18,7 +18,9 @@ final class LoweringTests: XCTestCase {
   }
 
   /// onnxruntime runs `model` on seeded inputs; our executor must give the same outputs bit for bit.
-  static func assertOrtEqualsExecutor(_ model: Model, test: XCTestCase, file: StaticString = #filePath, line: UInt = #line)
+  static func assertOrtEqualsExecutor(
+    _ model: Model, test: XCTestCase, file: StaticString = #filePath, line: UInt = #line
+  )
     throws
   {
     let folder = try TestSupport.temporaryDirectory(test)
@@ -27,7 +29,8 @@ final class LoweringTests: XCTestCase {
       TestSupport.python, [TestSupport.root + "/Tests/interop/check_models.py", "--ort", folder + "/model.onnx"])
     XCTAssertEqual(check.status, 0, check.stdout + check.stderr, file: file, line: line)
     let reference = try TestSupport.run(
-      TestSupport.python, [TestSupport.root + "/Tests/interop/ort_reference.py", folder + "/ort", folder + "/model.onnx"])
+      TestSupport.python,
+      [TestSupport.root + "/Tests/interop/ort_reference.py", folder + "/ort", folder + "/model.onnx"])
     XCTAssertEqual(reference.status, 0, reference.stdout + reference.stderr, file: file, line: line)
     let initializers = Set(model.graph.initializers.map(\.name))
     var inputs: [String: HostTensor] = [:]
@@ -92,7 +95,8 @@ final class LoweringTests: XCTestCase {
   }
 
   func testReluBeforeNonZeroZeroPointBecomesIntegerClip() throws {
-    let qdq = try RewriteTestSupport.model(Self.convText.replacingOccurrences(of: "uint8 yz = {0}", with: "uint8 yz = {10}"))
+    let qdq = try RewriteTestSupport.model(
+      Self.convText.replacingOccurrences(of: "uint8 yz = {0}", with: "uint8 yz = {10}"))
     let (lowered, report) = try lower(qdq)
     XCTAssertEqual(report.opsAfter["Clip"], 1)
     XCTAssertEqual(try verify(qdq, lowered).outputs.first?.maxLSB ?? 9, 1, accuracy: 1)
@@ -144,7 +148,8 @@ final class LoweringTests: XCTestCase {
     let report = try IntegerLowering.lower(copy, log: log)
     XCTAssertEqual(report.lowered.first?.nodes.count, 1, "only the Transpose with equal parameters moves")
     XCTAssertEqual(report.islands.count, 1)
-    XCTAssertTrue(log.refusals.contains { $0.reason.contains("skip 2") && $0.reason.contains("differ") }, "\(log.refusals)")
+    XCTAssertTrue(
+      log.refusals.contains { $0.reason.contains("skip 2") && $0.reason.contains("differ") }, "\(log.refusals)")
     XCTAssertEqual(try verify(qdq, copy).outputs.map(\.differing), [0, 0])
     try Self.assertOrtEqualsExecutor(copy, test: self)
   }
@@ -173,7 +178,9 @@ final class LoweringTests: XCTestCase {
         y = DequantizeLinear(q, s, z)
       }
       """)
-    XCTAssertThrowsError(try lower(dynamicScale)) { XCTAssertTrue("\($0)".contains("is not a float32 constant"), "\($0)") }
+    XCTAssertThrowsError(try lower(dynamicScale)) {
+      XCTAssertTrue("\($0)".contains("is not a float32 constant"), "\($0)")
+    }
   }
 
   func testFloatIslandIsReportedAndStrictRefusesIt() throws {
@@ -193,7 +200,9 @@ final class LoweringTests: XCTestCase {
     XCTAssertTrue(report.islands[0].reason.contains("no lowering rule"), report.islands[0].reason)
     var strict = LoweringOptions()
     strict.strict = true
-    XCTAssertThrowsError(try lower(qdq, strict)) { XCTAssertTrue("\($0)".contains("--strict: 1 float island"), "\($0)") }
+    XCTAssertThrowsError(try lower(qdq, strict)) {
+      XCTAssertTrue("\($0)".contains("--strict: 1 float island"), "\($0)")
+    }
   }
 
   // MARK: Whole models
@@ -208,7 +217,9 @@ final class LoweringTests: XCTestCase {
     options.reduceRange = true
     _ = try QDQInsertionTests.insert(qdq, options)
     let (lowered, report) = try lower(qdq)
-    print("tiny_cnn lowered: \(report.lowered.map { "\($0.rule) \($0.nodes.count)" }), islands \(report.islands.map(\.node))")
+    print(
+      "tiny_cnn lowered: \(report.lowered.map { "\($0.rule) \($0.nodes.count)" }), islands \(report.islands.map(\.node))"
+    )
     XCTAssertNil(report.opsAfter["Conv"])
     XCTAssertEqual(report.opsAfter["QLinearConv"], 3)
     let proof = try verify(qdq, lowered)
@@ -241,7 +252,9 @@ final class LoweringTests: XCTestCase {
         let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         return object?["float_ops"] as? Int ?? -1
       }
-      print("\(stem): float ops ours \(floats[0]), onnxruntime's fusion \(floats[1]); islands \(report.islands.map(\.node))")
+      print(
+        "\(stem): float ops ours \(floats[0]), onnxruntime's fusion \(floats[1]); islands \(report.islands.map(\.node))"
+      )
       print("\(stem) ours: \(lines[0])\n\(stem) onnxruntime: \(lines[1])")
       XCTAssertLessThanOrEqual(floats[0], floats[1], stem)
       try Self.assertOrtEqualsExecutor(lowered, test: self)
@@ -271,7 +284,9 @@ final class LoweringTests: XCTestCase {
     let (floatIO, _) = try lower(qdq)
     let input = RewriteTestSupport.randomInputs(qdq)["x"]
     let x = try XCTUnwrap(input)
-    let xq = (0..<x.count).map { UInt8(min(max((x.values(Float.self)[$0] / 0.03125).rounded(.toNearestOrEven) + 128, 0), 255)) }
+    let xq = (0..<x.count).map {
+      UInt8(min(max((x.values(Float.self)[$0] / 0.03125).rounded(.toNearestOrEven) + 128, 0), 255))
+    }
     let integerOut = try XCTUnwrap(
       try Interpreter(model: lowered).run(["x": HostTensor(.uint8, shape: x.shape, values: xq)])["y"])
     let floatOut = try XCTUnwrap(try Interpreter(model: floatIO).run(["x": x])["y"])

@@ -23,7 +23,9 @@ final class QDQInsertionTests: XCTestCase {
   /// executor: integer tensors exactly, float outputs within tolerance. Returns the number of
   /// integer tensors compared.
   @discardableResult
-  static func assertMatchesOnnxRuntime(_ model: Model, test: XCTestCase, file: StaticString = #filePath, line: UInt = #line)
+  static func assertMatchesOnnxRuntime(
+    _ model: Model, test: XCTestCase, file: StaticString = #filePath, line: UInt = #line
+  )
     throws -> Int
   {
     let folder = try TestSupport.temporaryDirectory(test)
@@ -83,7 +85,7 @@ final class QDQInsertionTests: XCTestCase {
     XCTAssertEqual(roles["f"], "shared")
     XCTAssertEqual(report.tensors.first { $0.name == "f" }?.sharedWith, "r")
     XCTAssertEqual(roles["y"], "activation")
-    XCTAssertEqual(report.absorbed.map(\.clamp), ["Relu #1"])
+    XCTAssertEqual(report.absorbed.map(\.clamp), ["Relu -> 'r'"])
     XCTAssertEqual(report.tensors.first { $0.name == "r" }?.zeroPoint, 0, "a Relu output starts at zero")
     XCTAssertEqual(report.tensors.first { $0.name == "w" }?.axis, 0)
     XCTAssertEqual(report.tensors.first { $0.name == "m" }?.axis, 1, "MatMul weights are per column")
@@ -102,7 +104,8 @@ final class QDQInsertionTests: XCTestCase {
     XCTAssertEqual(report.weightsForm, "dq")
     let graph = model.graph
     guard let weight = graph.value(named: "w_quantized")?.initializer,
-      let scale = graph.value(named: "w_scale")?.initializer, let zero = graph.value(named: "w_zero_point")?.initializer,
+      let scale = graph.value(named: "w_scale")?.initializer,
+      let zero = graph.value(named: "w_zero_point")?.initializer,
       let floatWeight = float.graph.value(named: "w")?.initializer
     else { return XCTFail("dq weight initializers missing: \(graph.initializers.map(\.name))") }
     XCTAssertNil(graph.value(named: "w"), "the float weight is gone in the dq form")
@@ -131,7 +134,8 @@ final class QDQInsertionTests: XCTestCase {
   func testBiasThatWouldOverflowInt32RaisesTheWeightScale() throws {
     let model = try convReluReshapeModel()
     guard let b = model.graph.value(named: "b") else { return XCTFail("no bias") }
-    try model.graph.setInitializer(b, HostTensor(.float, shape: [3], values: [Float(1e9), -0.2, 0.3]).irTensor(name: "b"))
+    try model.graph.setInitializer(
+      b, HostTensor(.float, shape: [3], values: [Float(1e9), -0.2, 0.3]).irTensor(name: "b"))
     var options = QuantizationOptions()
     options.weightsForm = .dq
     let report = try Self.insert(model, options)
@@ -147,7 +151,8 @@ final class QDQInsertionTests: XCTestCase {
     let report = try Self.insert(model, QuantizationOptions(preset: .tensorrt))
     let names = Set(report.tensors.map(\.name))
     XCTAssertEqual(names, ["x", "w", "f", "m"])
-    XCTAssertTrue(report.tensors.filter { $0.role == "activation" }.allSatisfy { $0.type == "int8" && $0.zeroPoint == 0 })
+    XCTAssertTrue(
+      report.tensors.filter { $0.role == "activation" }.allSatisfy { $0.type == "int8" && $0.zeroPoint == 0 })
     try RewriteTestSupport.assertValidInOnnxAndOrt(model)
     try Self.assertMatchesOnnxRuntime(model, test: self)
   }

@@ -12,7 +12,9 @@ final class RewriteEngineTests: XCTestCase {
     let name = "drop-identity"
     func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
       guard node.opType == "Identity", let input = node.input(0), let output = node.output else { return .noMatch }
-      if graph.outputs.contains(where: { $0 === output }) { return .refused("output '\(output.name)' is a graph output") }
+      if graph.outputs.contains(where: { $0 === output }) {
+        return .refused("output '\(output.name)' is a graph output")
+      }
       return .rewrite { rewriter in
         try rewriter.replaceAllUses(of: output, with: input)
         try rewriter.removeIfUnused([node])

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Expose every QuantizeLinear output of a fake-quant model as a graph output and run it in
-onnxruntime, so that a test can compare the integer Q/DQ values (bit for bit) and the float
-outputs (within a tolerance) with our executor.
+"""Expose every QuantizeLinear output (and its float input) of a fake-quant model as graph
+outputs and run it in onnxruntime, so that a test can check our QuantizeLinear bit for bit on
+onnxruntime's own inputs and compare both executors' integer and float values.
 
 Usage: PYTHON Tests/interop/qdq_crosscheck.py OUT_DIR MODEL [--seed N] [--samples FILE.npz]
 
@@ -34,6 +34,7 @@ def main() -> int:
     existing = {o.name for o in model.graph.output}
     exposed = 0
     skipped = 0
+    graph_inputs = {i.name for i in model.graph.input}
     for node in model.graph.node:
         if node.op_type != "QuantizeLinear" or node.output[0] in existing:
             continue
@@ -42,6 +43,11 @@ def main() -> int:
             skipped += 1  # shape inference gave no rank: a graph output needs one
             continue
         model.graph.output.append(info)
+        existing.add(node.output[0])
+        source = node.input[0]
+        if source not in existing and source not in graph_inputs and source not in initializers and source in inferred:
+            model.graph.output.append(inferred[source])
+            existing.add(source)
         exposed += 1
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "exposed.onnx")

@@ -21,7 +21,7 @@ public final class Graph {
   public var outputs: [Value] = []
   public private(set) var initializers: [Value] = []
   public private(set) var sparseInitializers: [Value] = []
-  public private(set) var nodes: [Node] = []
+  public private(set) var nodes: [Node] = [] { didSet { indexCache = nil } }
   /// Values that carry a `value_info` entry, in file order.
   public var valueInfos: [Value] = []
   public var quantizationAnnotations: [TensorAnnotation] = []
@@ -33,19 +33,39 @@ public final class Graph {
 
   /// The set of `definedNames` and of node names, built on first use and kept up to date by the
   /// edits below, so that name checks and `uniqueName` cost O(1) in large graphs.
-  private var nameCache: Set<String>?
+  private var nameCache: [String: Value]?
+  /// Positions of the nodes, built on first use after a change of the node list.
+  private var indexCache: [ObjectIdentifier: Int]?
+
+  /// The position of `node` in `nodes`, if it is there.
+  public func index(of node: Node) -> Int? {
+    if let cache = indexCache { return cache[ObjectIdentifier(node)] }
+    var cache: [ObjectIdentifier: Int] = [:]
+    cache.reserveCapacity(nodes.count)
+    for (index, node) in nodes.enumerated() { cache[ObjectIdentifier(node)] = index }
+    indexCache = cache
+    return cache[ObjectIdentifier(node)]
+  }
   private var nodeNameCache: Set<String>?
 
   /// Whether `name` is defined in this graph (an input, initializer or node output).
-  public func isDefined(_ name: String) -> Bool {
-    if let cache = nameCache { return cache.contains(name) }
-    let cache = Set(definedNames)
+  public func isDefined(_ name: String) -> Bool { value(named: name) != nil }
+
+  /// The value defined in this graph with the given name (inputs first, then initializers,
+  /// sparse initializers and node outputs, as the names are looked up in a model).
+  public func value(named name: String) -> Value? {
+    if let cache = nameCache { return cache[name] }
+    var cache: [String: Value] = [:]
+    let defined = inputs + initializers + sparseInitializers + nodes.flatMap { $0.outputs.compactMap { $0 } }
+    for value in defined where cache[value.name] == nil { cache[value.name] = value }
     nameCache = cache
-    return cache.contains(name)
+    return cache[name]
   }
 
   private func noteDefined(_ node: Node) {
-    for output in node.outputs.compactMap({ $0 }) { nameCache?.insert(output.name) }
+    for output in node.outputs.compactMap({ $0 }) where nameCache?[output.name] == nil {
+      nameCache?[output.name] = output
+    }
     nodeNameCache?.insert(node.name)
   }
 
@@ -68,6 +88,68 @@ public final class Graph {
     nodes.insert(node, at: index)
     node.graph = self
     noteDefined(node)
+  }
+
+  /// A placement for `insert(_:)`: a new node and where it goes.
+  public struct Placement {
+    public var node: Node
+    /// The node it goes next to; nil puts it first in the graph.
+    public var anchor: Node?
+    /// After the anchor (true) or before it (false).
+    public var after: Bool
+    public init(_ node: Node, anchor: Node?, after: Bool) {
+      self.node = node
+      self.anchor = anchor
+      self.after = after
+    }
+  }
+
+  /// Inserts many nodes at once, in one pass over the node list (inserting one at a time costs a
+  /// search of the list each). Nodes placed at the same spot keep their order. Everything is
+  /// checked first: a refused placement leaves the graph untouched.
+  public func insert(_ placements: [Placement]) throws {
+    var newNames = Set<String>()
+    for placement in placements {
+      let node = placement.node
+      if node.graph != nil {
+        throw ONNXQATError.refusedEdit("node \(node.label) already belongs to a graph")
+      }
+      for output in node.outputs.compactMap({ $0 })
+      where isDefined(output.name) || !newNames.insert(output.name).inserted {
+        throw ONNXQATError.refusedEdit(
+          "node \(node.label) output '\(output.name)' is already defined in graph '\(name ?? "")'")
+      }
+      if let anchor = placement.anchor, anchor.graph !== self {
+        throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
+      }
+    }
+    var before: [ObjectIdentifier: [Node]] = [:]
+    var after: [ObjectIdentifier: [Node]] = [:]
+    var first: [Node] = []
+    for placement in placements {
+      guard let anchor = placement.anchor else {
+        first.append(placement.node)
+        continue
+      }
+      if placement.after {
+        after[ObjectIdentifier(anchor), default: []].append(placement.node)
+      } else {
+        before[ObjectIdentifier(anchor), default: []].append(placement.node)
+      }
+    }
+    var result = first
+    result.reserveCapacity(nodes.count + placements.count)
+    for node in nodes {
+      let id = ObjectIdentifier(node)
+      result += before[id] ?? []
+      result.append(node)
+      result += after[id] ?? []
+    }
+    nodes = result
+    for placement in placements {
+      placement.node.graph = self
+      noteDefined(placement.node)
+    }
   }
 
   /// Inserts `node` just after `anchor`.
@@ -121,8 +203,9 @@ public final class Graph {
       node.graph = nil
     }
     nodes.removeAll { doomedIDs.contains(ObjectIdentifier($0)) }
-    nameCache = nil
-    nodeNameCache = nil
+    for output in doomed.flatMap({ $0.outputs.compactMap { $0 } }) where nameCache?[output.name] === output {
+      nameCache?[output.name] = nil
+    }
   }
 
   /// Moves every use of `old` to `new`: node inputs here and in subgraphs that capture `old`.
@@ -157,7 +240,7 @@ public final class Graph {
     value.initializer = stored
     value.owningGraph = self
     initializers.append(value)
-    nameCache?.insert(name)
+    nameCache?[name] = value
     return value
   }
 
@@ -218,9 +301,9 @@ public final class Graph {
     if isDefined(newName) {
       throw ONNXQATError.refusedEdit("name '\(newName)' is already defined in graph '\(name ?? "")'")
     }
-    nameCache?.remove(value.name)
+    if nameCache?[value.name] === value { nameCache?[value.name] = nil }
     value.name = newName
-    nameCache?.insert(newName)
+    nameCache?[newName] = value
   }
 
   /// Every value name defined in this graph: inputs, initializers and node outputs.
@@ -246,17 +329,6 @@ public final class Graph {
     var counter = 1
     while taken.contains("\(base)_\(counter)") { counter += 1 }
     return "\(base)_\(counter)"
-  }
-
-  /// The value defined in this graph with the given name.
-  public func value(named name: String) -> Value? {
-    if let value = inputs.first(where: { $0.name == name }) { return value }
-    if let value = initializers.first(where: { $0.name == name }) { return value }
-    if let value = sparseInitializers.first(where: { $0.name == name }) { return value }
-    for node in nodes {
-      if let value = node.outputs.first(where: { $0?.name == name }) { return value }
-    }
-    return nil
   }
 
   /// This graph's nodes followed, depth first, by the nodes of every subgraph.

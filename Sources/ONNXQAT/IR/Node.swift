@@ -70,10 +70,13 @@ public final class Node {
     for (index, input) in inputs.enumerated() { input?.addUse(self, index) }
   }
 
-  /// A short label for messages: `'name' (OpType)` or `OpType #index` for unnamed nodes.
+  /// A short label for messages: `'name' (OpType)`; for an unnamed node `OpType -> 'output'`
+  /// (its first output, which `print` shows), or `OpType #index` when it has no output.
   public var label: String {
     if !name.isEmpty { return "'\(name)' (\(opType))" }
-    let index = graph?.nodes.firstIndex { $0 === self }
+    if let output = outputs.first(where: { $0 != nil }) ?? nil { return "\(opType) -> '\(output.name)'" }
+    let index = graph?.index(of: self)
     return index.map { "\(opType) #\($0)" } ?? opType
   }
+
 }

@@ -42,21 +42,34 @@ public struct EliminateDeadNodes: ModelPass {
     var removedNodes = 0
     var nonStandard: [String: Int] = [:]
     for graph in model.rewritableGraphs.reversed() {
+      // One backward sweep finds every dead node (a node is dead when all of its outputs are
+      // used only by dead nodes), then one removal takes them all out.
+      var doomed: [Node] = []
+      var doomedIDs = Set<ObjectIdentifier>()
       for node in graph.nodes.reversed() where node.graph === graph {
-        let outputs = node.outputs.compactMap { $0 }
-        let dead = outputs.allSatisfy { output in
-          output.uses.isEmpty && !graph.outputs.contains { $0 === output }  // skip case 1
+        let dead = node.outputs.compactMap { $0 }.allSatisfy { output in
+          !graph.outputs.contains { $0 === output }  // skip case 1
+            && output.uses.allSatisfy { use in use.node.map { doomedIDs.contains(ObjectIdentifier($0)) } ?? true }
         }
         guard dead else { continue }
-        try graph.remove(node)
-        // The removed node's subgraphs no longer capture outer values.
-        for subgraph in node.subgraphs {
-          for inner in subgraph.allNodes { inner.detachInputs() }
-        }
-        graph.valueInfos.removeAll { info in outputs.contains { $0 === info } }
+        doomed.append(node)
+        doomedIDs.insert(ObjectIdentifier(node))
+        // Values its subgraphs capture lose those uses with it.
+        for inner in node.subgraphs.flatMap(\.allNodes) { doomedIDs.insert(ObjectIdentifier(inner)) }
+      }
+      guard !doomed.isEmpty else { continue }
+      // The doomed nodes' subgraphs no longer capture outer values.
+      for node in doomed {
+        for inner in node.subgraphs.flatMap(\.allNodes) { inner.detachInputs() }
+      }
+      try graph.remove(doomed)
+      var removedOutputs = Set<ObjectIdentifier>()
+      for node in doomed {
+        for output in node.outputs.compactMap({ $0 }) { removedOutputs.insert(ObjectIdentifier(output)) }
         removedNodes += 1
         if !node.isStandard { nonStandard[node.domain, default: 0] += 1 }
       }
+      graph.valueInfos.removeAll { removedOutputs.contains(ObjectIdentifier($0)) }
     }
     var removedInitializers = 0
     for graph in model.rewritableGraphs {

@@ -15,7 +15,7 @@ import Foundation
 /// Weight, `--weights-form dq` (integer initializer): `w_dq = DequantizeLinear<axis=0>(w_quantized, ...)`.
 /// Bias in the `dq` form: `b_dq = DequantizeLinear<axis=0>(b_quantized, b_scale = s_x * s_w, 0)` with
 /// int32 `b_quantized`; in the `qdq` form the bias stays float (it is trained; `lower` quantizes it).
-struct InsertQDQ {
+final class InsertQDQ {
   let model: Model
   let plan: QuantizationPlan
   let parameters: [String: QuantParameters]
@@ -31,8 +31,29 @@ struct InsertQDQ {
   }
 
   private var graph: Graph { model.graph }
+  /// New nodes and where they go: inserted together at the end, in one pass over the graph.
+  private var placements: [Graph.Placement] = []
+  /// Edits that need the new nodes in the graph first (uses moved to DequantizeLinear outputs).
+  private var redirects: [() throws -> Void] = []
+  /// Names given to new values and nodes that are not in the graph yet.
+  private var reservedNames = Set<String>()
+  private var reservedNodeNames = Set<String>()
+  /// Positions of the original nodes, to find a constant's first user.
+  private var position: [ObjectIdentifier: Int] = [:]
+
+  init(
+    model: Model, plan: QuantizationPlan, parameters: [String: QuantParameters], biases: [BiasResult],
+    form: QuantizationOptions.WeightsForm
+  ) {
+    self.model = model
+    self.plan = plan
+    self.parameters = parameters
+    self.biases = biases
+    self.form = form
+  }
 
   func run() throws {
+    for (index, node) in graph.nodes.enumerated() { position[ObjectIdentifier(node)] = index }
     var parameterValues: [String: (scale: Value, zeroPoint: Value)] = [:]
     for (name, role) in plan.tensors {
       guard let value = graph.value(named: name) else { continue }
@@ -43,8 +64,8 @@ struct InsertQDQ {
         constants = existing
       } else {
         constants = (
-          try graph.addInitializer(named: graph.uniqueName(root + "_scale"), parameters.scaleTensor(name: nil)),
-          try graph.addInitializer(named: graph.uniqueName(root + "_zero_point"), parameters.zeroPointTensor(name: nil))
+          try graph.addInitializer(named: reserve(root + "_scale"), parameters.scaleTensor(name: nil)),
+          try graph.addInitializer(named: reserve(root + "_zero_point"), parameters.zeroPointTensor(name: nil))
         )
         parameterValues[root] = constants
       }
@@ -56,6 +77,8 @@ struct InsertQDQ {
       }
     }
     for bias in biases { try quantizeBias(bias) }
+    try graph.insert(placements)
+    for redirect in redirects { try redirect() }
   }
 
   private func axisAttributes(_ parameters: QuantParameters) -> [Attribute] {
@@ -65,14 +88,30 @@ struct InsertQDQ {
     return attributes
   }
 
+  /// A fresh name from `base`: unused in the graph and among the names this run gave out.
+  private func reserve(_ base: String, nodeName: Bool = false) -> String {
+    func taken(_ name: String) -> Bool {
+      nodeName
+        ? reservedNodeNames.contains(name) || graph.uniqueNodeName(name) != name
+        : reservedNames.contains(name) || graph.isDefined(name)
+    }
+    var candidate = base
+    var counter = 1
+    while taken(candidate) {
+      candidate = "\(base)_\(counter)"
+      counter += 1
+    }
+    if nodeName { reservedNodeNames.insert(candidate) } else { reservedNames.insert(candidate) }
+    return candidate
+  }
+
   private func makeNode(_ opType: String, _ base: String, inputs: [Value?], output: String, _ attributes: [Attribute])
     -> Node
   {
     Node(
-      opType: opType, name: graph.uniqueNodeName(base + "_" + opType), inputs: inputs,
-      outputNames: [graph.uniqueName(output)], attributes: attributes)
+      opType: opType, name: reserve(base + "_" + opType, nodeName: true), inputs: inputs,
+      outputNames: [reserve(output)], attributes: attributes)
   }
-
 
   /// Q -> DQ after the tensor's producer (or first in the graph for a graph input).
   private func quantizeActivation(
@@ -88,15 +127,10 @@ struct InsertQDQ {
       "DequantizeLinear", value.name, inputs: [quantized, constants.scale, constants.zeroPoint],
       output: value.name + "_dequantized", attributes)
     guard let dequantized = dequantize.output else { return }
-    if let producer = value.producer {
-      try graph.insert(quantize, after: producer)
-    } else if let first = graph.nodes.first {
-      try graph.insert(quantize, before: first)
-    } else {
-      try graph.append(quantize)
-    }
-    try graph.insert(dequantize, after: quantize)
-    try redirect(users, from: value, to: dequantized)
+    let anchor = value.producer
+    placements.append(Graph.Placement(quantize, anchor: anchor, after: true))
+    placements.append(Graph.Placement(dequantize, anchor: anchor, after: true))
+    redirects.append { [unowned self] in try self.redirect(users, from: value, to: dequantized) }
   }
 
   /// Every use of `value` by `users` now reads `replacement`; a graph output keeps its name.
@@ -115,38 +149,46 @@ struct InsertQDQ {
     for slot in outputSlots { graph.outputs[slot] = replacement }
   }
 
+  /// The first node, in graph order, among `users`.
+  private func firstUser(_ users: [Node]) -> Node? {
+    users.min { (position[ObjectIdentifier($0)] ?? Int.max) < (position[ObjectIdentifier($1)] ?? Int.max) }
+  }
+
   /// A weight or constant operand: Q -> DQ of the float initializer, or DQ of an integer one.
   private func quantizeConstant(
     _ value: Value, _ parameters: QuantParameters, _ constants: (scale: Value, zeroPoint: Value)
   ) throws {
     let users = value.uses.compactMap(\.node)
-    guard let anchor = graph.nodes.first(where: { node in users.contains { $0 === node } }) else { return }
+    guard let anchor = firstUser(users) else { return }
     let attributes = axisAttributes(parameters)
     let source: Value
     if form == .qdq {
       let quantize = makeNode(
         "QuantizeLinear", value.name, inputs: [value, constants.scale, constants.zeroPoint],
         output: value.name + "_quantized", attributes)
-      try graph.insert(quantize, before: anchor)
+      placements.append(Graph.Placement(quantize, anchor: anchor, after: false))
       guard let output = quantize.output else { return }
       source = output
     } else {
       guard let tensor = value.constantTensor(in: model) else { return }
       let floats = try HostTensor(tensor)
-      let integers = WeightQuantization.quantize(
-        floats.values(Float.self), shape: floats.shape, parameters)
-      source = try graph.addInitializer(named: graph.uniqueName(value.name + "_quantized"), integers.irTensor(name: nil))
+      let integers = WeightQuantization.quantize(floats.values(Float.self), shape: floats.shape, parameters)
+      source = try graph.addInitializer(named: reserve(value.name + "_quantized"), integers.irTensor(name: nil))
     }
     let dequantize = makeNode(
       "DequantizeLinear", value.name, inputs: [source, constants.scale, constants.zeroPoint],
       output: value.name + "_dequantized", attributes)
-    try graph.insert(dequantize, before: anchor)
+    placements.append(Graph.Placement(dequantize, anchor: anchor, after: false))
     guard let dequantized = dequantize.output else { return }
-    try redirect(users, from: value, to: dequantized)
-    if form == .dq, value.uses.isEmpty, !graph.outputs.contains(where: { $0 === value }),
-      !graph.inputs.contains(where: { $0 === value })
-    {
-      try graph.removeInitializer(value)
+    let form = self.form
+    redirects.append { [unowned self] in
+      try self.redirect(users, from: value, to: dequantized)
+      let graph = self.graph
+      if form == .dq, value.uses.isEmpty, !graph.outputs.contains(where: { $0 === value }),
+        !graph.inputs.contains(where: { $0 === value })
+      {
+        try graph.removeInitializer(value)
+      }
     }
   }
 
@@ -155,28 +197,31 @@ struct InsertQDQ {
     let base = bias.bias.name
     let perChannel = bias.scales.count > 1
     let scale = try graph.addInitializer(
-      named: graph.uniqueName(base + "_scale"),
+      named: reserve(base + "_scale"),
       HostTensor(.float, shape: perChannel ? [bias.scales.count] : [], values: bias.scales).irTensor(name: nil))
     let zeroPoint = try graph.addInitializer(
-      named: graph.uniqueName(base + "_zero_point"),
+      named: reserve(base + "_zero_point"),
       HostTensor(
         .int32, shape: perChannel ? [bias.scales.count] : [],
         values: [Int32](repeating: 0, count: bias.scales.count)
       ).irTensor(name: nil))
     let quantized = try graph.addInitializer(
-      named: graph.uniqueName(base + "_quantized"), bias.quantized.irTensor(name: nil))
+      named: reserve(base + "_quantized"), bias.quantized.irTensor(name: nil))
     let dequantize = makeNode(
       "DequantizeLinear", base, inputs: [quantized, scale, zeroPoint], output: base + "_dequantized",
       perChannel ? [.int("axis", 0)] : [])
-    try graph.insert(dequantize, before: bias.node)
+    placements.append(Graph.Placement(dequantize, anchor: bias.node, after: false))
     guard let output = dequantize.output else { return }
-    for (index, input) in bias.node.inputs.enumerated() where input === bias.bias {
-      try bias.node.replaceInput(at: index, with: output)
-    }
-    if bias.bias.uses.isEmpty, !graph.outputs.contains(where: { $0 === bias.bias }),
-      !graph.inputs.contains(where: { $0 === bias.bias }), bias.bias.initializer != nil
-    {
-      try graph.removeInitializer(bias.bias)
+    redirects.append { [unowned self] in
+      for (index, input) in bias.node.inputs.enumerated() where input === bias.bias {
+        try bias.node.replaceInput(at: index, with: output)
+      }
+      let graph = self.graph
+      if bias.bias.uses.isEmpty, !graph.outputs.contains(where: { $0 === bias.bias }),
+        !graph.inputs.contains(where: { $0 === bias.bias }), bias.bias.initializer != nil
+      {
+        try graph.removeInitializer(bias.bias)
+      }
     }
   }
 }
