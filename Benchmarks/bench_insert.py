@@ -17,7 +17,8 @@ Usage: PYTHON Benchmarks/bench_insert.py --onnx-qat PATH [--repeat N] [--samples
 2. Scaling (Benchmarks/scaling_graph.py): chains of 1k, 10k and 100k nodes (Conv 1x1 on 4
    channels, BatchNormalization, Relu, residual Add, Mul by 0.5), timing `onnx-qat fold` (when
    the binary has that verb) and `onnx-qat insert --calib synthetic:4`; prints the growth per
-   10x nodes (1 means linear time per node).
+   10x nodes (10x is linear). A run over --timeout seconds (default 300) is killed and the larger
+   sizes are skipped.
 3. Memory: peak RSS of `onnx-qat insert` on the ResNet-style CNN with 8 and with 64 calibration
    samples (it should not grow with the number of samples: calibration streams).
 Models are cached in .build/bench/insert/. The machine may be shared: ratios are indicative.
@@ -40,23 +41,48 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CACHE = os.path.join(ROOT, ".build", "bench", "insert")
 DIGITS = os.path.join(ROOT, "Fixtures", "digits")
+GNU_TIME = "/usr/bin/time"
 sys.path.insert(0, HERE)
 
 import executor_models  # noqa: E402
 import scaling_graph  # noqa: E402
 
 
-def run_child(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one child process; raises when it fails."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}: {stderr.strip()[-2000:]}")
-    return elapsed, usage.ru_maxrss
+def run_child(command: list[str], timeout: float | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process; raises when it fails or, after
+    `timeout` seconds, kills it and raises TimeoutError."""
+    # The kernel's peak RSS of a forked child starts at its parent's (this Python process, with
+    # onnxruntime loaded) and survives exec, so when GNU time is there it measures from a small parent.
+    peak_file = None
+    if os.access(GNU_TIME, os.X_OK):
+        peak_file = tempfile.NamedTemporaryFile(suffix=".rss", delete=False)
+        peak_file.close()
+        command = [GNU_TIME, "-f", "%M", "-o", peak_file.name] + command
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid != 0:
+                break
+            if timeout is not None and time.perf_counter() - start > timeout:
+                process.kill()
+                os.wait4(process.pid, 0)
+                process.returncode = -9
+                raise TimeoutError(f"{' '.join(command)}: over {timeout:.0f} s")
+            time.sleep(0.002)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()[-2000:]
+            raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}: {message}")
+    peak = usage.ru_maxrss
+    if peak_file is not None:
+        with open(peak_file.name) as f:
+            peak = int(f.read().split()[-1])
+        os.remove(peak_file.name)
+    return elapsed, peak
 
 
 def best_of(repeat: int, action) -> float:
@@ -95,8 +121,16 @@ def models(samples: int) -> list[tuple[str, str, str]]:
     return built
 
 
-def ours(binary: str, model: str, calib: str, out: str, extra: list[str] | None = None) -> tuple[float, int]:
-    return run_child([binary, "insert", model, "-o", out, "--calib", calib] + (extra or []))
+def ours(binary: str, model: str, calib: str, out: str, timeout: float | None = None) -> tuple[float, int]:
+    return run_child([binary, "insert", model, "-o", out, "--calib", calib], timeout)
+
+
+def repeated(args, action) -> tuple[float, int]:
+    """Best time and largest peak RSS over --repeat runs; a single run when it takes over 10 s."""
+    runs = [action()]
+    while len(runs) < args.repeat and runs[0][0] < 10:
+        runs.append(action())
+    return min(r[0] for r in runs), max(r[1] for r in runs)
 
 
 def onnxruntime_quantize(model: str, calib: str, out: str) -> float:
@@ -128,6 +162,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--samples", type=int, default=32)
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per scaling run before giving up")
     args = parser.parse_args()
     binary = os.path.abspath(args.onnx_qat)
     work = tempfile.mkdtemp(prefix="onnx-qat-bench-insert-")
@@ -158,11 +193,16 @@ def main() -> int:
                 if not os.path.exists(path):
                     onnx.save(scaling_graph.chain(nodes), path)
                 out = os.path.join(work, f"chain_{nodes}")
-                fold_time = None
-                if fold:
-                    fold_time = best_of(args.repeat, lambda: run_child([binary, "fold", path, "-o", out + "_fold.onnx"])[0])
-                runs = [ours(binary, path, "synthetic:4", out + "_insert.onnx") for _ in range(args.repeat)]
-                insert_time, rss = min(r[0] for r in runs), max(r[1] for r in runs)
+                try:
+                    fold_time = None
+                    if fold:
+                        fold_time = repeated(args, lambda: run_child(
+                            [binary, "fold", path, "-o", out + "_fold.onnx"], args.timeout))[0]
+                    insert_time, rss = repeated(args, lambda: ours(
+                        binary, path, "synthetic:4", out + "_insert.onnx", timeout=args.timeout))
+                except TimeoutError as error:
+                    print(f"{nodes:>7} timed out ({error}); larger sizes skipped")
+                    break
                 fold_growth = (f"{fold_time / previous[0]:.1f}x" if previous and previous[0] and fold_time
                                else "")
                 insert_growth = f"{insert_time / previous[1]:.1f}x" if previous else ""

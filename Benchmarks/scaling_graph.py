@@ -50,15 +50,17 @@ def chain(nodes: int) -> onnx.ModelProto:
         out = "output" if index == blocks - 1 else f"{p}.out"
         graph_nodes += [
             helper.make_node("Conv", [x, f"{p}.w", f"{p}.b"], [f"{p}.conv"], name=f"{p}.conv"),
-            helper.make_node("BatchNormalization", [f"{p}.conv"] + [f"{p}.{k}" for k in ("gamma", "beta", "mean", "var")],
-                             [f"{p}.bn"], name=f"{p}.bn"),
+            helper.make_node("BatchNormalization",
+                             [f"{p}.conv"] + [f"{p}.{k}" for k in ("gamma", "beta", "mean", "var")], [f"{p}.bn"],
+                             name=f"{p}.bn"),
             helper.make_node("Relu", [f"{p}.bn"], [f"{p}.relu"], name=f"{p}.relu"),
             helper.make_node("Add", [x, f"{p}.relu"], [f"{p}.add"], name=f"{p}.add"),
             helper.make_node("Mul", [f"{p}.add", "half"], [out], name=f"{p}.mul"),
         ]
         x = out
     shape = [1, CHANNELS, 4, 4]
-    graph = helper.make_graph(graph_nodes, f"chain_{nodes}", [helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)],
+    graph = helper.make_graph(graph_nodes, f"chain_{nodes}",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)],
                               [helper.make_tensor_value_info("output", TensorProto.FLOAT, shape)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="onnx-qat bench")
     model.ir_version = 8

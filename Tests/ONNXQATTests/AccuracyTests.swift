@@ -61,6 +61,9 @@ final class AccuracyTests: XCTestCase {
     return Double(correct) / Double(labels.count)
   }
 
+  static func percent(_ fraction: Double) -> String { String(format: "%.2f%%", 100 * fraction) }
+  static func decibels(_ value: Double) -> String { String(format: "%.2f dB", value) }
+
   static func snr(_ reference: HostTensor, _ actual: HostTensor) -> Double {
     var metrics = ErrorMetrics(output: "logits")
     metrics.add(reference: reference, actual: actual)
@@ -88,7 +91,7 @@ final class AccuracyTests: XCTestCase {
     let test = try Self.testSet()
     let float = try Self.logits(try ModelLoader.load(path: Self.modelPath), test)
     let accuracy = Self.accuracy(float, test.labels)
-    print("digits float accuracy (our executor): \(String(format: "%.2f", 100 * accuracy))%")
+    print("digits float accuracy (our executor): \(Self.percent(accuracy))")
     XCTAssertGreaterThan(accuracy, 0.9)
     XCTAssertEqual(Set(test.labels), Set(0...9), "the test set holds every digit")
   }
@@ -102,8 +105,8 @@ final class AccuracyTests: XCTestCase {
       XCTAssertGreaterThan(model.graph.nodes.filter { $0.opType == "DequantizeLinear" }.count, 3)
       let accuracy = Self.accuracy(try Self.logits(model, test), test.labels)
       print(
-        "digits \(form.rawValue) weights: fake-quant accuracy \(String(format: "%.2f", 100 * accuracy))%,"
-          + " float \(String(format: "%.2f", 100 * floatAccuracy))%")
+        "digits \(form.rawValue) weights: fake-quant accuracy \(Self.percent(accuracy)),"
+          + " float \(Self.percent(floatAccuracy))")
       XCTAssertGreaterThanOrEqual(accuracy, floatAccuracy - Self.accuracyMargin, "\(form.rawValue) weights")
     }
   }
@@ -117,7 +120,7 @@ final class AccuracyTests: XCTestCase {
     let (model, report) = try quantized(Self.options(.qdq), samples: blank)
     XCTAssertFalse(report.warnings.filter { $0.contains("zero range") }.isEmpty, "\(report.warnings)")
     let accuracy = Self.accuracy(try Self.logits(model, test), test.labels)
-    print("digits calibrated on a blank image: accuracy \(String(format: "%.2f", 100 * accuracy))%")
+    print("digits calibrated on a blank image: accuracy \(Self.percent(accuracy))")
     XCTAssertLessThan(accuracy, floatAccuracy - Self.accuracyMargin)
   }
 
@@ -151,7 +154,8 @@ final class AccuracyTests: XCTestCase {
       return tensor
     }
     return OnnxRuntimeRun(
-      qdq: try ModelLoader.load(path: out + "/ort_qdq.onnx"), prepared: try ModelLoader.load(path: out + "/ort_prepared.onnx"),
+      qdq: try ModelLoader.load(path: out + "/ort_qdq.onnx"),
+      prepared: try ModelLoader.load(path: out + "/ort_prepared.onnx"),
       floatLogits: try logits("float_outputs.npy"), qdqLogits: try logits("ort_qdq_outputs.npy"))
   }
 
@@ -170,8 +174,8 @@ final class AccuracyTests: XCTestCase {
     let ortSNR = Self.snr(float, ortLogits)
     let ortAccuracy = Self.accuracy(ortLogits, test.labels)
     print(
-      "digits onnxruntime quantize_static: SNR \(String(format: "%.2f", ortSNR)) dB,"
-        + " accuracy \(String(format: "%.2f", 100 * ortAccuracy))% (float \(String(format: "%.2f", 100 * floatAccuracy))%)"
+      "digits onnxruntime quantize_static: SNR \(Self.decibels(ortSNR)),"
+        + " accuracy \(Self.percent(ortAccuracy)) (float \(Self.percent(floatAccuracy)))"
     )
     for form in [QuantizationOptions.WeightsForm.qdq, .dq] {
       let (model, _) = try quantized(Self.options(form))
@@ -183,8 +187,8 @@ final class AccuracyTests: XCTestCase {
       let ours = Self.snr(float, logits)
       let accuracy = Self.accuracy(logits, test.labels)
       print(
-        "digits onnx-qat insert (\(form.rawValue) weights): SNR \(String(format: "%.2f", ours)) dB,"
-          + " accuracy \(String(format: "%.2f", 100 * accuracy))%")
+        "digits onnx-qat insert (\(form.rawValue) weights): SNR \(Self.decibels(ours)),"
+          + " accuracy \(Self.percent(accuracy))")
       XCTAssertGreaterThanOrEqual(
         ours, ortSNR - Self.snrMargin, "\(form.rawValue) weights: SNR against the float logits below onnxruntime's")
       try RewriteTestSupport.assertValidInOnnxAndOrt(model)
@@ -205,7 +209,8 @@ final class AccuracyTests: XCTestCase {
 
     func parameters(_ model: Model) -> [String: [Double]] {
       var result: [String: [Double]] = [:]
-      for value in model.graph.initializers where value.name.hasSuffix("_scale") || value.name.hasSuffix("_zero_point") {
+      for value in model.graph.initializers where value.name.hasSuffix("_scale") || value.name.hasSuffix("_zero_point")
+      {
         if let tensor = value.initializer, let host = try? HostTensor(tensor) { result[value.name] = host.doubles() }
       }
       return result
@@ -226,8 +231,8 @@ final class AccuracyTests: XCTestCase {
     let ortSNR = Self.snr(float, try Self.logits(ort.qdq, test))
     let oursSNR = Self.snr(float, try Self.logits(model, test))
     print(
-      "digits, BatchNormalization folded by onnxruntime: onnx-qat insert SNR \(String(format: "%.2f", oursSNR)) dB,"
-        + " onnxruntime \(String(format: "%.2f", ortSNR)) dB")
+      "digits, BatchNormalization folded by onnxruntime: onnx-qat insert SNR \(Self.decibels(oursSNR)),"
+        + " onnxruntime \(Self.decibels(ortSNR))")
     XCTAssertGreaterThanOrEqual(oursSNR, ortSNR - Self.snrMargin)
   }
 }
