@@ -111,8 +111,9 @@ final class AccuracyTests: XCTestCase {
     }
   }
 
-  /// The accuracy check can fail: calibrating on blank images gives every activation a range
-  /// of zero (scale 1 after the zero-range fallback), which rounds the small activations away.
+  /// The accuracy check can fail: calibrating on one blank image gives the input a range of zero
+  /// (scale 1 after the zero-range fallback: pixels round to 0 or 1) and every other activation
+  /// the narrow range a blank image produces, so real digits saturate.
   func testCalibratingOnBlankImagesLosesAccuracy() throws {
     let test = try Self.testSet()
     let floatAccuracy = Self.accuracy(try Self.logits(try ModelLoader.load(path: Self.modelPath), test), test.labels)
