@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Insert benchmark: `onnx-qat insert` against onnxruntime's static quantization, side by side in
+one run, on the same models and the same calibration samples.
+
+Usage: PYTHON Benchmarks/bench_insert.py --onnx-qat PATH [--repeat N] [--samples N] [--skip-scaling]
+
+1. End to end, best of --repeat (default 3) wall times:
+   ours:        `onnx-qat insert MODEL -o OUT --calib DIR` (a child process: load, fold, calibrate,
+                insert, measure the error, save)
+   onnxruntime: `quant_pre_process` + `quantize_static(QuantFormat.QDQ, per_channel=True,
+                CalibrationMethod.MinMax)` called in this process (Python start-up and the
+                onnxruntime import, printed once, are not counted against it)
+   on the digits CNN (Fixtures/digits, its 32 calibration images), the ResNet-style CNN (224x224)
+   and the MobileNet-style CNN (112x112) of Benchmarks/executor_models.py, each with --samples
+   (default 32) standard-normal samples written to a temporary folder as .npz files. Prints
+   milliseconds and the ratio onnxruntime / ours (target: ours at least 10x faster).
+2. Scaling (Benchmarks/scaling_graph.py): chains of 1k, 10k and 100k nodes (Conv 1x1 on 4
+   channels, BatchNormalization, Relu, residual Add, Mul by 0.5), timing `onnx-qat fold` (when
+   the binary has that verb) and `onnx-qat insert --calib synthetic:4`; prints the growth per
+   10x nodes (10x is linear). A run over --timeout seconds (default 300) is killed and the larger
+   sizes are skipped.
+3. Memory: peak RSS of `onnx-qat insert` on the ResNet-style CNN with 8 and with 64 calibration
+   samples (it should not grow with the number of samples: calibration streams).
+Models are cached in .build/bench/insert/. The machine may be shared: ratios are indicative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CACHE = os.path.join(ROOT, ".build", "bench", "insert")
+DIGITS = os.path.join(ROOT, "Fixtures", "digits")
+GNU_TIME = "/usr/bin/time"
+sys.path.insert(0, HERE)
+
+import executor_models  # noqa: E402
+import scaling_graph  # noqa: E402
+
+
+def run_child(command: list[str], timeout: float | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process; raises when it fails or, after
+    `timeout` seconds, kills it and raises TimeoutError."""
+    # The kernel's peak RSS of a forked child starts at its parent's (this Python process, with
+    # onnxruntime loaded) and survives exec, so when GNU time is there it measures from a small parent.
+    peak_file = None
+    if os.access(GNU_TIME, os.X_OK):
+        peak_file = tempfile.NamedTemporaryFile(suffix=".rss", delete=False)
+        peak_file.close()
+        command = [GNU_TIME, "-f", "%M", "-o", peak_file.name] + command
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid != 0:
+                break
+            if timeout is not None and time.perf_counter() - start > timeout:
+                process.kill()
+                os.wait4(process.pid, 0)
+                process.returncode = -9
+                raise TimeoutError(f"{' '.join(command)}: over {timeout:.0f} s")
+            time.sleep(0.002)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()[-2000:]
+            raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}: {message}")
+    peak = usage.ru_maxrss
+    if peak_file is not None:
+        with open(peak_file.name) as f:
+            peak = int(f.read().split()[-1])
+        os.remove(peak_file.name)
+    return elapsed, peak
+
+
+def best_of(repeat: int, action) -> float:
+    return min(action() for _ in range(repeat))
+
+
+def write_samples(model_path: str, folder: str, count: int, seed: int) -> None:
+    """`count` standard-normal samples for every graph input, one .npz per sample."""
+    model = onnx.load(model_path, load_external_data=False)
+    initializers = {t.name for t in model.graph.initializer}
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    for index in range(count):
+        arrays = {}
+        for value in model.graph.input:
+            if value.name in initializers:
+                continue
+            shape = [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]
+            arrays[value.name] = rng.standard_normal(shape).astype(np.float32)
+        np.savez(os.path.join(folder, f"sample_{index:03d}.npz"), **arrays)
+
+
+def models(samples: int) -> list[tuple[str, str, str]]:
+    """(label, model path, calibration folder) for the end-to-end comparison."""
+    os.makedirs(CACHE, exist_ok=True)
+    built = [("digits_cnn", os.path.join(DIGITS, "digits_cnn.onnx"), os.path.join(DIGITS, "calib"))]
+    for stem, build in (("resnet_block", lambda: executor_models.resnet(224)),
+                        ("mobilenet_block", lambda: executor_models.mobilenet(112))):
+        path = os.path.join(CACHE, stem + ".onnx")
+        if not os.path.exists(path):
+            onnx.save(build(), path)
+        calib = os.path.join(CACHE, f"{stem}_calib_{samples}")
+        if not os.path.isdir(calib):
+            write_samples(path, calib, samples, seed=7)
+        built.append((stem, path, calib))
+    return built
+
+
+def ours(binary: str, model: str, calib: str, out: str, timeout: float | None = None) -> tuple[float, int]:
+    return run_child([binary, "insert", model, "-o", out, "--calib", calib], timeout)
+
+
+def repeated(args, action) -> tuple[float, int]:
+    """Best time and largest peak RSS over --repeat runs; a single run when it takes over 10 s."""
+    runs = [action()]
+    while len(runs) < args.repeat and runs[0][0] < 10:
+        runs.append(action())
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def onnxruntime_quantize(model: str, calib: str, out: str) -> float:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    sys.path.insert(0, os.path.join(ROOT, "Tests", "interop"))
+    from ort_quantize_static import FolderReader
+
+    start = time.perf_counter()
+    prepared = out + ".prepared.onnx"
+    quant_pre_process(model, prepared, skip_symbolic_shape=True)
+    quantize_static(prepared, out, FolderReader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
+                    calibrate_method=CalibrationMethod.MinMax, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8)
+    elapsed = time.perf_counter() - start
+    os.remove(prepared)
+    return elapsed
+
+
+def has_verb(binary: str, verb: str) -> bool:
+    result = subprocess.run([binary, verb, "--help"], capture_output=True)
+    return result.returncode == 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--onnx-qat", required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per scaling run before giving up")
+    args = parser.parse_args()
+    binary = os.path.abspath(args.onnx_qat)
+    work = tempfile.mkdtemp(prefix="onnx-qat-bench-insert-")
+    try:
+        start = time.perf_counter()
+        import onnxruntime  # noqa: F401
+        import onnxruntime.quantization  # noqa: F401
+
+        print(f"onnxruntime {onnxruntime.__version__}: import takes {1000 * (time.perf_counter() - start):.0f} ms "
+              "(not counted)")
+        print(f"\n== insert end to end, {args.samples} calibration samples (digits: its 32), best of {args.repeat}")
+        print(f"{'model':<18} {'nodes':>6} {'onnx-qat ms':>12} {'onnxruntime ms':>15} {'ort/ours':>9}")
+        for label, path, calib in models(args.samples):
+            out = os.path.join(work, label)
+            nodes = len(onnx.load(path, load_external_data=False).graph.node)
+            mine = best_of(args.repeat, lambda: ours(binary, path, calib, out + "_ours.onnx")[0])
+            theirs = best_of(args.repeat, lambda: onnxruntime_quantize(path, calib, out + "_ort.onnx"))
+            print(f"{label:<18} {nodes:>6} {1000 * mine:>12.1f} {1000 * theirs:>15.1f} {theirs / mine:>8.1f}x")
+
+        if not args.skip_scaling:
+            fold = has_verb(binary, "fold")
+            print("\n== scaling: Conv/BatchNormalization/Relu/Add/Mul chain, best of "
+                  f"{args.repeat}" + ("" if fold else " (fold: this binary has no fold verb, column skipped)"))
+            print(f"{'nodes':>7} {'fold ms':>10} {'growth':>7} {'insert ms':>10} {'growth':>7} {'peak RSS MiB':>13}")
+            previous: tuple[float | None, float] | None = None
+            for nodes in (1_000, 10_000, 100_000):
+                path = os.path.join(CACHE, f"chain_{nodes}.onnx")
+                if not os.path.exists(path):
+                    onnx.save(scaling_graph.chain(nodes), path)
+                out = os.path.join(work, f"chain_{nodes}")
+                try:
+                    fold_time = None
+                    if fold:
+                        fold_time = repeated(args, lambda: run_child(
+                            [binary, "fold", path, "-o", out + "_fold.onnx"], args.timeout))[0]
+                    insert_time, rss = repeated(args, lambda: ours(
+                        binary, path, "synthetic:4", out + "_insert.onnx", timeout=args.timeout))
+                except TimeoutError as error:
+                    print(f"{nodes:>7} timed out ({error}); larger sizes skipped")
+                    break
+                fold_growth = (f"{fold_time / previous[0]:.1f}x" if previous and previous[0] and fold_time
+                               else "")
+                insert_growth = f"{insert_time / previous[1]:.1f}x" if previous else ""
+                fold_text = f"{1000 * fold_time:.1f}" if fold_time is not None else "-"
+                print(f"{nodes:>7} {fold_text:>10} {fold_growth:>7} {1000 * insert_time:>10.1f} {insert_growth:>7} "
+                      f"{rss / 1024:>13.1f}")
+                previous = (fold_time, insert_time)
+            print("growth: time ratio to the previous size (10x the nodes); 10x is linear")
+
+        print("\n== peak RSS of onnx-qat insert on resnet_block (224x224) by calibration samples")
+        path = os.path.join(CACHE, "resnet_block.onnx")
+        for count in (8, 64):
+            calib = os.path.join(work, f"resnet_calib_{count}")
+            write_samples(path, calib, count, seed=11)
+            elapsed, rss = ours(binary, path, calib, os.path.join(work, f"resnet_{count}.onnx"))
+            print(f"{count:>3} samples: peak RSS {rss / 1024:.1f} MiB, {1000 * elapsed:.0f} ms")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
