@@ -4,7 +4,7 @@ PREFIX       ?= /usr/local
 VENV         := .build/venv
 PYTHON       := $(VENV)/bin/python
 APT_PACKAGES := libprotobuf-c-dev libonnx-dev protobuf-c-compiler pkg-config
-PIP_PACKAGES := onnx==1.23.2 onnxruntime==1.32.0 numpy jsonschema
+PIP_PACKAGES := onnx==1.23.2 onnxruntime==1.32.0 numpy jsonschema scikit-learn==1.9.1
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/debug/onnx-qat
 RELEASE_BIN  := .build/release/onnx-qat
@@ -47,18 +47,23 @@ release: apt
 test: deps build release
 	$(SWIFT) test --disable-swift-testing
 
-## demo: inspect and print the demo model shipped in Fixtures/.
+## demo: fold, insert (calibrated on real samples), lower and verify a trained CNN from Fixtures/digits.
 demo: apt build
-	$(BIN) inspect Fixtures/tiny_cnn.onnx
-	$(BIN) print Fixtures/tiny_cnn.onnx
 	@mkdir -p .build/demo
-	$(BIN) convert Fixtures/tiny_cnn.onnx -o .build/demo/tiny_cnn_external.onnx --external-data=256
-	$(BIN) inspect .build/demo/tiny_cnn_external.onnx
+	$(BIN) inspect Fixtures/digits/digits_cnn.onnx
+	$(BIN) fold Fixtures/digits/digits_cnn.onnx -o .build/demo/digits_folded.onnx
+	$(BIN) insert Fixtures/digits/digits_cnn.onnx -o .build/demo/digits_qdq.onnx --calib Fixtures/digits/calib
+	$(BIN) lower .build/demo/digits_qdq.onnx -o .build/demo/digits_int.onnx
+	$(BIN) verify --qdq .build/demo/digits_qdq.onnx --int .build/demo/digits_int.onnx \
+	  --float Fixtures/digits/digits_cnn.onnx --data Fixtures/digits/calib
+	$(BIN) print .build/demo/digits_int.onnx
 
-## bench: load+save of a ~500 MB model against Python's onnx; the executor against onnxruntime.
+## bench: load+save of a ~500 MB model against Python's onnx; the executor against onnxruntime;
+## insert against onnxruntime's quantize_static, and fold/insert on 1k, 10k and 100k-node graphs.
 bench: deps release
 	$(PYTHON) Benchmarks/bench_roundtrip.py --onnx-qat $(RELEASE_BIN)
 	$(PYTHON) Benchmarks/bench_executor.py --onnx-qat $(RELEASE_BIN)
+	$(PYTHON) Benchmarks/bench_insert.py --onnx-qat $(RELEASE_BIN)
 
 ## fuzz: libFuzzer on the loader (FUZZ_SECONDS, default 60).
 fuzz: apt
@@ -79,6 +84,7 @@ proto: apt
 ## fixtures: rebuild the fixture models from Fixtures/generate.py.
 fixtures: venv
 	$(PYTHON) Fixtures/generate.py
+	$(PYTHON) Fixtures/digits/generate.py
 
 clean:
 	rm -rf .build

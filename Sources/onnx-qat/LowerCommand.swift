@@ -4,14 +4,16 @@ import ONNXQAT
 /// `onnx-qat lower MODEL -o OUT`: fake-quant graph to integer graph.
 enum LowerCommand: Command {
   static let name = "lower"
-  static let summary = "Turn a fake-quant (Q/DQ) graph into an integer graph: QLinearConv, QLinearMatMul, lookup tables."
+  static let summary =
+    "Turn a fake-quant (Q/DQ) graph into an integer graph: QLinearConv, QLinearMatMul, lookup tables."
   static let usage = """
     MODEL -o OUT [--target ort|onnx] [--requant float|fixed-point] [--strict] [--int-io] [--report FILE.json] [--json] [--explain]
     """
   static let options = [
     OptionSpec(names: ["-o", "--output"], kind: .value, help: "output model path (required)"),
     OptionSpec(
-      names: ["--target"], kind: .value, help: "ort (default: QLinear ops and com.microsoft ops) or onnx (ai.onnx only)"),
+      names: ["--target"], kind: .value, help: "ort (default: QLinear ops and com.microsoft ops) or onnx (ai.onnx only)"
+    ),
     OptionSpec(names: ["--requant"], kind: .value, help: "float (default, onnxruntime's arithmetic) or fixed-point"),
     OptionSpec(names: ["--strict"], kind: .flag, help: "fail when any float island is left"),
     OptionSpec(

@@ -15,7 +15,8 @@ final class ProgressBar {
     if let total = progress.total, total > 0 {
       let width = 30
       let filled = min(width, progress.done * width / total)
-      line += "/\(total) [" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "]"
+      line +=
+        "/\(total) [" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "]"
     }
     if let remaining = progress.estimatedRemaining { line += String(format: " ETA %.1fs", remaining) }
     FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))

@@ -15,7 +15,8 @@ enum VerifyCommand: Command {
     OptionSpec(names: ["--data"], kind: .value, help: "a folder of .npz samples or test_data_set_* folders"),
     OptionSpec(names: ["--calib"], kind: .value, help: "synthetic:N standard-normal samples (or a folder)"),
     OptionSpec(names: ["--samples"], kind: .value, help: "use at most N samples"),
-    OptionSpec(names: ["--requant"], kind: .value, help: "integer requantization in the executor: float or fixed-point"),
+    OptionSpec(
+      names: ["--requant"], kind: .value, help: "integer requantization in the executor: float or fixed-point"),
     OptionSpec(names: ["--json"], kind: .flag, help: "print the JSON report"),
   ]
   static let positionalCount = 0...0
@@ -49,24 +50,31 @@ enum VerifyCommand: Command {
       print(String(decoding: try report.json(), as: UTF8.self))
       return 0
     }
-    var lines = ["\(report.samples) sample\(report.samples == 1 ? "" : "s"), \(report.tensorsCompared) integer tensors compared"]
+    var lines = [
+      "\(report.samples) sample\(report.samples == 1 ? "" : "s"), \(report.tensorsCompared) integer tensors compared"
+    ]
     for output in report.outputs {
       var line = "  \(output.name): \(output.differing) of \(output.elements) elements differ"
-      line += String(format: " (max %.2f LSB; 0/1/2+ LSB: %d/%d/%d)", output.maxLSB, output.histogram[0],
+      line += String(
+        format: " (max %.2f LSB; 0/1/2+ LSB: %d/%d/%d)", output.maxLSB, output.histogram[0],
         output.histogram[1], output.histogram[2])
       lines.append(line)
       if let a = output.fakeQuantVsFloat, let b = output.integerVsFloat {
-        lines.append(String(format: "    vs float: fake-quant SNR %.2f dB cos %.6f; integer SNR %.2f dB cos %.6f, max error %.4g",
-          a.snrDecibels, a.cosine, b.snrDecibels, b.cosine, b.maxAbsError))
+        lines.append(
+          String(
+            format: "    vs float: fake-quant SNR %.2f dB cos %.6f; integer SNR %.2f dB cos %.6f, max error %.4g",
+            a.snrDecibels, a.cosine, b.snrDecibels, b.cosine, b.maxAbsError))
       }
       if let top1 = output.top1IntegerVsFakeQuant {
-        lines.append(String(format: "    top-1 agreement: %.2f%% with fake-quant", top1 * 100)
-          + (output.top1IntegerVsFloat.map { String(format: ", %.2f%% with float", $0 * 100) } ?? ""))
+        lines.append(
+          String(format: "    top-1 agreement: %.2f%% with fake-quant", top1 * 100)
+            + (output.top1IntegerVsFloat.map { String(format: ", %.2f%% with float", $0 * 100) } ?? ""))
       }
     }
     if let departure = report.firstDeparture {
       lines.append(
-        "first departure: '\(departure.name)' from \(departure.node): \(departure.differing) of \(departure.elements) differ, max \(departure.maxDifference)")
+        "first departure: '\(departure.name)' from \(departure.node): \(departure.differing) of \(departure.elements) differ, max \(departure.maxDifference)"
+      )
     } else {
       lines.append("no integer tensor departs")
     }

@@ -40,7 +40,8 @@ enum ExposeIntegerIO {
         case .success(let parameters) = QDQParameters.read(dequantize, model: model), parameters.isPerTensor,
         let integer = dequantize.input(0), output.uses.isEmpty, !graph.inputs.contains(where: { $0 === integer })
       else {
-        log.note("int-io", "output '\(output.name)' stays float (skip 2: not produced by a per-tensor DequantizeLinear)")
+        log.note(
+          "int-io", "output '\(output.name)' stays float (skip 2: not produced by a per-tensor DequantizeLinear)")
         continue
       }
       let name = output.name

@@ -36,9 +36,11 @@ enum Int32Bias {
       let stored = operand.integer.constantHostTensor(in: model), stored.dataType == .int32,
       stored.count == channels
     else {
-      return .failure(.init("bias '\(bias.name)' is neither a float constant nor an int32 constant behind DequantizeLinear"))
+      return .failure(
+        .init("bias '\(bias.name)' is neither a float constant nor an int32 constant behind DequantizeLinear"))
     }
-    let given = operand.parameters.scales.count == 1
+    let given =
+      operand.parameters.scales.count == 1
       ? [Float](repeating: operand.parameters.scales[0], count: channels) : operand.parameters.scales
     let zeroPoints = operand.parameters.zeroPoints
     if given == scales && zeroPoints.allSatisfy({ $0 == 0 }) {

@@ -48,7 +48,8 @@ public enum IntegerLowering {
     let islands = findIslands(model, log: log)
     if options.strict, let first = islands.first {
       throw ONNXQATError.badArgument(
-        "--strict: \(islands.count) float island\(islands.count == 1 ? "" : "s") left, first \(first.node): \(first.reason)")
+        "--strict: \(islands.count) float island\(islands.count == 1 ? "" : "s") left, first \(first.node): \(first.reason)"
+      )
     }
     return LoweringReport(
       target: options.target.rawValue, requantization: options.requantization.rawValue,

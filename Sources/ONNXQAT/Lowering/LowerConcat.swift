@@ -33,7 +33,8 @@ struct LowerConcat: RewriteRule {
       $0.parameters.scales == output.scales && $0.parameters.zeroPoints == output.zeroPoints
     }
     guard equal || target == .ort else {
-      return .refused("skip 3: \(op.label): input parameters differ from the output's (QLinearConcat is an onnxruntime op)")
+      return .refused(
+        "skip 3: \(op.label): input parameters differ from the output's (QLinearConcat is an onnxruntime op)")
     }
     return .rewrite { rewriter in
       rewriter.subjectLabel = op.label

@@ -47,6 +47,7 @@ struct LowerConvToQLinearConv: RewriteRule {
     }
     return .rewrite { rewriter in
       rewriter.subjectLabel = conv.label
+      SaturationWarning.check(input: input, weight: weight, op: conv, model: model, rewriter: rewriter)
       var inputs: [Value?] = [
         input.integer, input.parameters.scaleValue, try zeroPoint(input, rewriter), weight.integer,
         weight.parameters.scaleValue, try zeroPoint(weight, rewriter), output.scaleValue,
@@ -56,7 +57,8 @@ struct LowerConvToQLinearConv: RewriteRule {
         if let old = int32Bias.requantizedFrom {
           rewriter.note("bias of \(conv.label) re-quantized from scale \(old.first ?? 0) to s_x * s_w")
         }
-        inputs.append(try rewriter.addConstant((conv.input(2)?.name ?? conv.name) + "_int32", int32Bias.tensor.irTensor(name: nil)))
+        inputs.append(
+          try rewriter.addConstant((conv.input(2)?.name ?? conv.name) + "_int32", int32Bias.tensor.irTensor(name: nil)))
       }
       let attributes = conv.attributes
       let lowered = try rewriter.insertNode(

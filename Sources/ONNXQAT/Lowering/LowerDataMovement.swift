@@ -32,7 +32,8 @@ struct LowerDataMovement: RewriteRule {
     guard input.parameters.isPerTensor, result.parameters.isPerTensor else {
       return .refused("skip 3: \(op.label): parameters are per axis")
     }
-    guard input.parameters.scales == result.parameters.scales, input.parameters.zeroPoints == result.parameters.zeroPoints,
+    guard input.parameters.scales == result.parameters.scales,
+      input.parameters.zeroPoints == result.parameters.zeroPoints,
       input.parameters.type == result.parameters.type
     else {
       return .refused(
@@ -64,7 +65,8 @@ struct LowerDataMovement: RewriteRule {
       if case .some(let value?) = padValue, let floats = value.constantFloats(in: model)?.values,
         let range = QuantizedValues.range(input.parameters.type)
       {
-        let q = (floats[0] / input.parameters.scales[0]).rounded(.toNearestOrEven) + Float(input.parameters.zeroPoints[0])
+        let q =
+          (floats[0] / input.parameters.scales[0]).rounded(.toNearestOrEven) + Float(input.parameters.zeroPoints[0])
         let clamped = Int32(min(max(q, Float(range.lowerBound)), Float(range.upperBound)))
         inputs[2] = try rewriter.addConstant(
           value.name + "_quantized",

@@ -56,6 +56,7 @@ struct LowerGemmToQGemm: RewriteRule {
     }
     return .rewrite { rewriter in
       rewriter.subjectLabel = gemm.label
+      SaturationWarning.check(input: left, weight: right, op: gemm, model: model, rewriter: rewriter)
       var biasValue: Value?
       if let int32Bias {
         if let old = int32Bias.requantizedFrom {

@@ -28,12 +28,14 @@ struct LowerMatMulToQLinearMatMul: RewriteRule {
     guard left.isEightBit, right.isEightBit, output.type == .int8 || output.type == .uint8 else {
       return .refused("skip 2: \(matmul.label): A, B and the output must be 8-bit")
     }
-    let rightRank = right.integer.constantTensor(in: model)?.dims.count ?? right.integer.type?.tensorType?.shape?.dims.count
+    let rightRank =
+      right.integer.constantTensor(in: model)?.dims.count ?? right.integer.type?.tensorType?.shape?.dims.count
     guard left.parameters.isPerTensor, output.isPerTensor, right.parameters.blockSize == nil,
       right.parameters.isPerTensor || (rightRank == 2 && (right.parameters.axis == 1 || right.parameters.axis == -1))
     else { return .refused("skip 3: \(matmul.label): A and the output per tensor, B per tensor or per column") }
     return .rewrite { rewriter in
       rewriter.subjectLabel = matmul.label
+      SaturationWarning.check(input: left, weight: right, op: matmul, model: model, rewriter: rewriter)
       let lowered = try rewriter.insertNode(
         "QLinearMatMul", name: matmul.name.isEmpty ? "" : matmul.name + "_quant",
         inputs: [

@@ -26,7 +26,8 @@ struct LowerSoftmaxToQLinearSoftmax: RewriteRule {
     let x = QuantizedOperand.of(op.input(0), in: model, role: "input")
     guard case .success(let input) = x else { return refusal(x) }
     let output = result.parameters
-    guard input.isEightBit, input.parameters.type == output.type, input.parameters.isPerTensor, output.isPerTensor else {
+    guard input.isEightBit, input.parameters.type == output.type, input.parameters.isPerTensor, output.isPerTensor
+    else {
       return .refused("skip 2: \(op.label): input and output must share one 8-bit type, per tensor")
     }
     let opset = model.opsetVersion("") ?? 13

@@ -29,7 +29,8 @@ public struct QDQParameters: Equatable {
     }
     let scales = scale.values(Float.self)
     if let bad = scales.first(where: { !($0 > 0) || !$0.isFinite }) {
-      return .failure(.init("scale '\(scaleValue.name)' of \(node.label) holds \(bad); scales must be positive and finite"))
+      return .failure(
+        .init("scale '\(scaleValue.name)' of \(node.label) holds \(bad); scales must be positive and finite"))
     }
     var zeroPoints = [Int32](repeating: 0, count: scales.count)
     var type: DataType = node.opType == "QuantizeLinear" ? .uint8 : .undefined
@@ -39,13 +40,17 @@ public struct QDQParameters: Equatable {
         return .failure(.init("zero point '\(zeroPointValue.name)' of \(node.label) is not a constant"))
       }
       guard let values = QuantizedValues.int32s(zeroPoint), let range = QuantizedValues.range(zeroPoint.dataType) else {
-        return .failure(.init("zero point '\(zeroPointValue.name)' of \(node.label) has type \(zeroPoint.dataType.name)"))
+        return .failure(
+          .init("zero point '\(zeroPointValue.name)' of \(node.label) has type \(zeroPoint.dataType.name)"))
       }
       if let bad = values.first(where: { !range.contains($0) }) {
         return .failure(.init("zero point '\(zeroPointValue.name)' of \(node.label) holds \(bad), outside \(range)"))
       }
       guard values.count == scales.count else {
-        return .failure(.init("zero point '\(zeroPointValue.name)' of \(node.label) has \(values.count) values for \(scales.count) scales"))
+        return .failure(
+          .init(
+            "zero point '\(zeroPointValue.name)' of \(node.label) has \(values.count) values for \(scales.count) scales"
+          ))
       }
       zeroPoints = values
       type = zeroPoint.dataType

@@ -34,7 +34,9 @@ public struct QuantizedResult {
   public var clamp: Node?
 
   /// Reads the chain ending at `quantize`; nil when the pattern does not apply.
-  public static func match(_ quantize: Node, model: Model, ops: Set<String>) -> Result<QuantizedResult, LoweringRefusal>? {
+  public static func match(_ quantize: Node, model: Model, ops: Set<String>) -> Result<
+    QuantizedResult, LoweringRefusal
+  >? {
     guard quantize.opType == "QuantizeLinear", quantize.isStandard, let input = quantize.input(0),
       var producer = input.producer, producer.isStandard
     else { return nil }

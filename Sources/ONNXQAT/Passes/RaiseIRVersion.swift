@@ -40,7 +40,10 @@ public struct RaiseIRVersion: ModelPass {
       graph.inputs.removeAll { $0.initializer != nil }
       dropped = before - graph.inputs.count
     }
-    log.note(name, "ir_version \(current) -> \(needed)" + (dropped > 0 ? "; \(dropped) initializers no longer listed as inputs" : ""))
+    log.note(
+      name,
+      "ir_version \(current) -> \(needed)" + (dropped > 0 ? "; \(dropped) initializers no longer listed as inputs" : "")
+    )
     return PassResult(model: model, modified: true)
   }
 }

@@ -182,7 +182,8 @@ public struct QuantizationPlan {
       case .none:
         break
       case .calibrated:
-        assign(absorbingClamp(output, graph: graph, model: model, isFloat: isFloat, keepsFloat: keepsFloat), .activation)
+        assign(
+          absorbingClamp(output, graph: graph, model: model, isFloat: isFloat, keepsFloat: keepsFloat), .activation)
       case .fixedRange(let low, let high):
         assign(output.name, .fixed(low, high))
       case .sharesInput:

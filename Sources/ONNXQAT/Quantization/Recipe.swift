@@ -46,7 +46,8 @@ public struct Recipe: Equatable, Sendable {
     }
     var recipe = Recipe()
     for key in root.keys.sorted() where !topLevelKeys.contains(key) {
-      throw fail(key, "no such field (known: \(topLevelKeys.filter { $0 != "$schema" }.sorted().joined(separator: ", ")))")
+      throw fail(
+        key, "no such field (known: \(topLevelKeys.filter { $0 != "$schema" }.sorted().joined(separator: ", ")))")
     }
     func string(_ key: String, _ choices: [String]) throws -> String? {
       guard let raw = root[key] else { return nil }

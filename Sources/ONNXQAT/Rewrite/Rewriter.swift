@@ -55,7 +55,6 @@ public final class Rewriter {
   /// A node name not used in the graph, derived from `base` (empty stays empty).
   public func uniqueNodeName(_ base: String) -> String { graph.uniqueNodeName(base) }
 
-
   /// Moves every use of `old` to `new`, graph outputs included: the graph output keeps its name,
   /// because `new` takes it over when `old` was a graph output.
   public func replaceAllUses(of old: Value, with new: Value) throws {

@@ -56,7 +56,9 @@ public struct ErrorMetrics: Codable, Equatable, Sendable {
     try container.encode(samples, forKey: .samples)
     try container.encode(elements, forKey: .elements)
     // JSON has no infinity: an exact match is reported as null SNR.
-    if snrDecibels.isFinite { try container.encode(snrDecibels, forKey: .snrDb) } else {
+    if snrDecibels.isFinite {
+      try container.encode(snrDecibels, forKey: .snrDb)
+    } else {
       try container.encodeNil(forKey: .snrDb)
     }
     try container.encode(cosine, forKey: .cosine)
