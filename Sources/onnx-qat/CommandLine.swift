@@ -148,3 +148,19 @@ func readingInput<T>(_ body: () throws -> T) throws -> T {
 func loadInput(_ path: String) throws -> Model {
   try readingInput { try ModelLoader.load(path: path) }
 }
+
+/// Saves `model` to `output` and, when asked, its JSON report to `reportPath`, all or nothing: if
+/// the report cannot be written the run failed, so the model files go too. Returns the files
+/// written for the model.
+@discardableResult
+func saveModel(_ model: Model, to output: String, report json: String, reportPath: String?) throws -> [String] {
+  let written = try ModelSaver.save(model, to: output, externalData: .keep)
+  guard let reportPath else { return written }
+  do {
+    try AtomicFile.write(Data((json + "\n").utf8), to: reportPath)
+  } catch {
+    for file in written { try? FileManager.default.removeItem(atPath: file) }
+    throw error
+  }
+  return written
+}

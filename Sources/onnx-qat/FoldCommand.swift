@@ -31,16 +31,7 @@ enum FoldCommand: Command {
     report.model = input
     report.output = output
     let json = try report.json()
-    let written = try ModelSaver.save(model, to: output, externalData: .keep)
-    if let path = arguments.value("--report") {
-      do {
-        try AtomicFile.write(Data((json + "\n").utf8), to: path)
-      } catch {
-        // All or nothing: without its report the run failed, so the model goes too.
-        for file in written { try? FileManager.default.removeItem(atPath: file) }
-        throw error
-      }
-    }
+    let written = try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
     if arguments.has("--json") {
       print(json)
       return 0

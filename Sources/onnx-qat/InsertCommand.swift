@@ -61,11 +61,10 @@ enum InsertCommand: Command {
     let report = try QDQInsertion.insert(
       model, options: options, calibration: factory, synthetic: synthetic, progress: bar.update)
     bar.finish()
-    try ModelSaver.save(model, to: output)
     let json = try report.json()
-    if let reportPath = arguments.value("--report") { try AtomicFile.write(json, to: reportPath) }
+    try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
     if arguments.has("--json") {
-      print(String(decoding: json, as: UTF8.self))
+      print(json)
     } else {
       print(InsertSummary.text(report, output: output, explain: arguments.has("--explain")))
     }

@@ -48,11 +48,10 @@ enum LowerCommand: Command {
     let model = try loadInput(arguments.positionals[0])
     let log = RewriteLog()
     let report = try IntegerLowering.lower(model, options: options, log: log)
-    try ModelSaver.save(model, to: output)
     let json = try report.json()
-    if let path = arguments.value("--report") { try AtomicFile.write(json, to: path) }
+    try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
     if arguments.has("--json") {
-      print(String(decoding: json, as: UTF8.self))
+      print(json)
       return 0
     }
     var lines = ["wrote \(output) (target \(report.target))"]

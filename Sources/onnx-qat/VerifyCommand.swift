@@ -47,7 +47,7 @@ enum VerifyCommand: Command {
     let report = try Verifier.verify(
       qdq: qdq, integer: integer, float: float, samples: source, options: options, maxSamples: limit)
     if arguments.has("--json") {
-      print(String(decoding: try report.json(), as: UTF8.self))
+      print(try report.json())
       return 0
     }
     var lines = [

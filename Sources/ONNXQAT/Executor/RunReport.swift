@@ -2,7 +2,7 @@ import Foundation
 
 /// What `onnx-qat run --json` prints: per sample, each output's type and statistics, and the
 /// time the run took. Schema: `Schemas/run.schema.json`.
-public struct RunReport: Codable, Equatable, Sendable {
+public struct RunReport: JSONReport, Codable, Equatable, Sendable {
   public struct Output: Codable, Equatable, Sendable {
     public var name: String
     public var dtype: String
@@ -52,11 +52,6 @@ public struct RunReport: Codable, Equatable, Sendable {
     self.samples = samples
   }
 
-  public func json() throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(self), as: UTF8.self)
-  }
 
   /// File name for an output: the name with characters outside `[A-Za-z0-9_.-]` replaced by `_`.
   public static func fileName(for output: String) -> String {

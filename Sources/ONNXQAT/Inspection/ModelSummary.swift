@@ -2,7 +2,7 @@ import Foundation
 
 /// What `onnx-qat inspect` reports about a model. Encodes to the JSON described by
 /// `Schemas/inspect.schema.json`.
-public struct ModelSummary: Codable, Equatable, Sendable {
+public struct ModelSummary: JSONReport, Codable, Equatable, Sendable {
   public struct Opset: Codable, Equatable, Sendable {
     public var domain: String
     public var version: Int64
@@ -100,12 +100,6 @@ public struct ModelSummary: Codable, Equatable, Sendable {
     metadata = Dictionary(model.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
   }
 
-  /// Stable, pretty JSON (sorted keys), as printed by `inspect --json`.
-  public func json() throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(self), as: UTF8.self)
-  }
 
   /// The human-readable report of `inspect`.
   public var text: String {

@@ -2,7 +2,7 @@ import Foundation
 
 /// What `lower` did, as printed by `--json` and written by `--report`
 /// (Schemas/lower-report.schema.json).
-public struct LoweringReport: Codable, Equatable {
+public struct LoweringReport: JSONReport, Codable, Equatable {
   /// One op that became integer ops.
   public struct Lowered: Codable, Equatable {
     public var rule: String
@@ -27,12 +27,6 @@ public struct LoweringReport: Codable, Equatable {
   public var opsAfter: [String: Int]
   public var seconds: Double
 
-  /// The report as pretty-printed JSON with sorted keys.
-  public func json() throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return try encoder.encode(self)
-  }
 
   static func histogram(_ graph: Graph) -> [String: Int] {
     var counts: [String: Int] = [:]

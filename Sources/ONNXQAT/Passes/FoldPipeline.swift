@@ -45,7 +45,7 @@ public enum Folding {
 
 /// What `Folding.fold` did: sizes before and after, each pass, rule firings, refusals with their
 /// reasons, and the passes' notes (`Schemas/fold-report.schema.json`).
-public struct FoldReport: Codable, Equatable {
+public struct FoldReport: JSONReport, Codable, Equatable {
   /// Sizes of a model over all its graphs (subgraphs and function bodies included).
   public struct Counts: Codable, Equatable {
     public var nodes: Int
@@ -95,10 +95,4 @@ public struct FoldReport: Codable, Equatable {
     self.notes = notes
   }
 
-  /// The report as pretty-printed JSON with sorted keys.
-  public func json() throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(self), as: UTF8.self)
-  }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// What `insert` did, as printed by `--json` and written by `--report`; its JSON Schema is
 /// `Schemas/report.schema.json`.
-public struct InsertReport: Codable, Equatable {
+public struct InsertReport: JSONReport, Codable, Equatable {
   /// One quantized tensor and its scheme.
   public struct QuantizedTensor: Codable, Equatable {
     /// activation, shared, fixed, weight, constant or bias.
@@ -79,12 +79,4 @@ public struct InsertReport: Codable, Equatable {
   public var error: [ErrorMetrics]
   public var seconds: Seconds
 
-  /// The report as pretty-printed JSON with sorted keys.
-  public func json() throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return try encoder.encode(self)
-  }
 }

@@ -82,7 +82,7 @@ public enum Verifier {
 }
 
 /// What `verify` found (Schemas/verify.schema.json).
-public struct VerifyReport: Codable, Equatable {
+public struct VerifyReport: JSONReport, Codable, Equatable {
   /// One graph output compared across the graphs.
   public struct Output: Codable, Equatable {
     public var name: String
@@ -179,12 +179,4 @@ public struct VerifyReport: Codable, Equatable {
   /// The first integer tensor, in the integer graph's order, where the graphs differ.
   public var firstDeparture: Tensor?
 
-  /// The report as pretty-printed JSON with sorted keys.
-  public func json() throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return try encoder.encode(self)
-  }
 }

@@ -1,0 +1,20 @@
+import Foundation
+
+/// A report that `--json` prints and `--report` writes: pretty-printed JSON with sorted keys and
+/// unescaped slashes, so that it is stable across runs; infinities and NaN (JSON has none) as
+/// the strings "inf", "-inf" and "nan".
+public protocol JSONReport: Encodable {}
+
+extension JSONReport {
+  /// The report as JSON bytes.
+  public func jsonData() throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return try encoder.encode(self)
+  }
+
+  /// The report as JSON text.
+  public func json() throws -> String { String(decoding: try jsonData(), as: UTF8.self) }
+}
