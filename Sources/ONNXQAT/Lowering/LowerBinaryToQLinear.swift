@@ -36,11 +36,8 @@ struct LowerBinaryToQLinear: RewriteRule {
       rewriter.subjectLabel = op.label
       let lowered = try rewriter.insertNode(
         "QLinear" + op.opType, domain: "com.microsoft", name: op.name.isEmpty ? "" : op.name + "_quant",
-        inputs: [
-          left.integer, left.parameters.scaleValue, try zeroPoint(left, rewriter), right.integer,
-          right.parameters.scaleValue, try zeroPoint(right, rewriter), output.scaleValue,
-          try zeroPointOrDefault(result, rewriter),
-        ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"])
+        inputs: try left.triple(rewriter) + right.triple(rewriter) + result.outputPair(rewriter),
+        outputBases: [(result.quantize.output?.name ?? "y") + "_int"])
       guard let loweredOutput = lowered.output else { return }
       try result.replace(with: loweredOutput, removing: [op], operands: [left, right], rewriter: rewriter)
     }

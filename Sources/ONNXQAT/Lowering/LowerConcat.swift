@@ -45,9 +45,9 @@ struct LowerConcat: RewriteRule {
           "Concat", name: op.name.isEmpty ? "" : op.name + "_quant", inputs: operands.map(\.integer),
           outputBases: [base], attributes: op.attributes)
       } else {
-        var inputs: [Value?] = [output.scaleValue, try zeroPointOrDefault(result, rewriter)]
+        var inputs = try result.outputPair(rewriter)
         for operand in operands {
-          inputs += [operand.integer, operand.parameters.scaleValue, try zeroPoint(operand, rewriter)]
+          inputs += try operand.triple(rewriter)
         }
         lowered = try rewriter.insertNode(
           "QLinearConcat", domain: "com.microsoft", name: op.name.isEmpty ? "" : op.name + "_quant", inputs: inputs,

@@ -48,11 +48,7 @@ struct LowerConvToQLinearConv: RewriteRule {
     return .rewrite { rewriter in
       rewriter.subjectLabel = conv.label
       SaturationWarning.check(input: input, weight: weight, op: conv, model: model, rewriter: rewriter)
-      var inputs: [Value?] = [
-        input.integer, input.parameters.scaleValue, try zeroPoint(input, rewriter), weight.integer,
-        weight.parameters.scaleValue, try zeroPoint(weight, rewriter), output.scaleValue,
-        try zeroPointOrDefault(result, rewriter),
-      ]
+      var inputs = try input.triple(rewriter) + weight.triple(rewriter) + result.outputPair(rewriter)
       if let int32Bias {
         if let old = int32Bias.requantizedFrom {
           rewriter.note("bias of \(conv.label) re-quantized from scale \(old.first ?? 0) to s_x * s_w")
@@ -77,21 +73,26 @@ struct LowerConvToQLinearConv: RewriteRule {
   }
 }
 
-/// The zero point of an operand for an integer node: the one in the graph, or a new constant 0
-/// of the operand's type when the DequantizeLinear had none.
-func zeroPoint(_ operand: QuantizedOperand, _ rewriter: Rewriter) throws -> Value {
-  if let value = operand.parameters.zeroPointValue { return value }
-  return try rewriter.addConstant(
-    operand.integer.name + "_zero_point",
-    QuantizedValues.tensor([0], type: operand.parameters.type, shape: []).irTensor(name: nil))
+extension QuantizedOperand {
+  /// The operand as the (value, scale, zero point) triple QLinear ops take; a missing zero point
+  /// becomes a new constant 0 of the operand's type.
+  func triple(_ rewriter: Rewriter) throws -> [Value?] {
+    if let zeroPoint = parameters.zeroPointValue { return [integer, parameters.scaleValue, zeroPoint] }
+    let zero = try rewriter.addConstant(
+      integer.name + "_zero_point", QuantizedValues.tensor([0], type: parameters.type, shape: []).irTensor(name: nil))
+    return [integer, parameters.scaleValue, zero]
+  }
 }
 
-/// The output zero point of the QuantizeLinear a rule anchors at (uint8 0 when absent).
-func zeroPointOrDefault(_ result: QuantizedResult, _ rewriter: Rewriter) throws -> Value {
-  if let value = result.parameters.zeroPointValue { return value }
-  return try rewriter.addConstant(
-    (result.quantize.output?.name ?? "y") + "_zero_point",
-    QuantizedValues.tensor([0], type: .uint8, shape: []).irTensor(name: nil))
+extension QuantizedResult {
+  /// The output's (scale, zero point) pair; uint8 0 when the QuantizeLinear had no zero point.
+  func outputPair(_ rewriter: Rewriter) throws -> [Value?] {
+    if let zeroPoint = parameters.zeroPointValue { return [parameters.scaleValue, zeroPoint] }
+    let zero = try rewriter.addConstant(
+      (quantize.output?.name ?? "y") + "_zero_point",
+      QuantizedValues.tensor([0], type: .uint8, shape: []).irTensor(name: nil))
+    return [parameters.scaleValue, zero]
+  }
 }
 
 /// A refusal from a failed read, prefixed with the skip case it belongs to.

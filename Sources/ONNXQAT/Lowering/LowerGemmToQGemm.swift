@@ -68,11 +68,8 @@ struct LowerGemmToQGemm: RewriteRule {
       let attributes = gemm.attributes.filter { ["transA", "transB", "alpha"].contains($0.name) }
       let lowered = try rewriter.insertNode(
         "QGemm", domain: "com.microsoft", name: gemm.name.isEmpty ? "" : gemm.name + "_quant",
-        inputs: [
-          left.integer, left.parameters.scaleValue, try zeroPoint(left, rewriter), right.integer,
-          right.parameters.scaleValue, try zeroPoint(right, rewriter), biasValue, output.scaleValue,
-          try zeroPointOrDefault(result, rewriter),
-        ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: attributes)
+        inputs: try left.triple(rewriter) + right.triple(rewriter) + [biasValue] + result.outputPair(rewriter),
+        outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: attributes)
       guard let loweredOutput = lowered.output else { return }
       let final = try IntegerClamp.apply(
         clampBounds, to: loweredOutput, type: output.type, rewriter: rewriter, clamp: result.clamp)

@@ -38,11 +38,8 @@ struct LowerMatMulToQLinearMatMul: RewriteRule {
       SaturationWarning.check(input: left, weight: right, op: matmul, model: model, rewriter: rewriter)
       let lowered = try rewriter.insertNode(
         "QLinearMatMul", name: matmul.name.isEmpty ? "" : matmul.name + "_quant",
-        inputs: [
-          left.integer, left.parameters.scaleValue, try zeroPoint(left, rewriter), right.integer,
-          right.parameters.scaleValue, try zeroPoint(right, rewriter), output.scaleValue,
-          try zeroPointOrDefault(result, rewriter),
-        ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"])
+        inputs: try left.triple(rewriter) + right.triple(rewriter) + result.outputPair(rewriter),
+        outputBases: [(result.quantize.output?.name ?? "y") + "_int"])
       guard let loweredOutput = lowered.output else { return }
       try result.replace(with: loweredOutput, removing: [matmul], operands: [left, right], rewriter: rewriter)
     }

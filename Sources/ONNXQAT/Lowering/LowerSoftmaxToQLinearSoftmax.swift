@@ -37,10 +37,8 @@ struct LowerSoftmaxToQLinearSoftmax: RewriteRule {
       attributes.append(.int("opset", opset))
       let lowered = try rewriter.insertNode(
         "QLinearSoftmax", domain: "com.microsoft", name: op.name.isEmpty ? "" : op.name + "_quant",
-        inputs: [
-          input.integer, input.parameters.scaleValue, try zeroPoint(input, rewriter), output.scaleValue,
-          try zeroPointOrDefault(result, rewriter),
-        ], outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: attributes)
+        inputs: try input.triple(rewriter) + result.outputPair(rewriter),
+        outputBases: [(result.quantize.output?.name ?? "y") + "_int"], attributes: attributes)
       guard let loweredOutput = lowered.output else { return }
       try result.replace(with: loweredOutput, removing: [op], operands: [input], rewriter: rewriter)
     }

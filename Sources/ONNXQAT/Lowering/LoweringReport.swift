@@ -27,7 +27,6 @@ public struct LoweringReport: JSONReport, Codable, Equatable {
   public var opsAfter: [String: Int]
   public var seconds: Double
 
-
   static func histogram(_ graph: Graph) -> [String: Int] {
     var counts: [String: Int] = [:]
     for node in graph.allNodes {
