@@ -33,7 +33,11 @@ public final class RewriteLog {
   public private(set) var passes: [PassRecord] = []
   private var firingsByRule: [String: Firing] = [:]
   private var ruleOrder: [String] = []
-  private var refusalSet: [Refusal] = []
+  /// Refusals in the order found, a set to keep each once, and the (rule, node) pairs that fired
+  /// later (their refusals are stale): constant time per record in large graphs.
+  private var refusalOrder: [Refusal] = []
+  private var refusalKeys = Set<Refusal>()
+  private var firedPairs = Set<[String]>()
   public private(set) var notes: [Note] = []
 
   public init() {}
@@ -50,13 +54,13 @@ public final class RewriteLog {
     }
     firingsByRule[rule]?.count += 1
     firingsByRule[rule]?.nodes.append(node)
-    refusalSet.removeAll { $0.rule == rule && $0.node == node }
+    firedPairs.insert([rule, node])
   }
 
   /// Records that `rule` declined `node` for `reason` (once per rule, node and reason).
   public func recordRefusal(rule: String, node: String, reason: String) {
     let refusal = Refusal(rule: rule, node: node, reason: reason)
-    if !refusalSet.contains(refusal) { refusalSet.append(refusal) }
+    if refusalKeys.insert(refusal).inserted { refusalOrder.append(refusal) }
   }
 
   /// Adds a note of `pass`.
@@ -68,7 +72,9 @@ public final class RewriteLog {
   public var firings: [Firing] { ruleOrder.compactMap { firingsByRule[$0] } }
 
   /// Refusals in the order they were found.
-  public var refusals: [Refusal] { refusalSet }
+  public var refusals: [Refusal] {
+    firedPairs.isEmpty ? refusalOrder : refusalOrder.filter { !firedPairs.contains([$0.rule, $0.node]) }
+  }
 
   /// How many times `rule` fired.
   public func count(_ rule: String) -> Int { firingsByRule[rule]?.count ?? 0 }
