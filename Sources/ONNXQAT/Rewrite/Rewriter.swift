@@ -22,10 +22,17 @@ public final class Rewriter {
     self.anchor = anchor
   }
 
-  /// Adds an initializer with a fresh name derived from `base`.
+  /// Adds an initializer with a fresh name derived from `base` (also listed as a graph input in
+  /// an IR 3 model's main graph, as that version requires).
   @discardableResult
   public func addConstant(_ base: String, _ tensor: Tensor) throws -> Value {
-    try graph.addInitializer(named: graph.uniqueName(base), tensor)
+    let value = try graph.addInitializer(named: graph.uniqueName(base), tensor)
+    if graph === model.graph && (model.irVersion ?? 3) < 4 {
+      // IR 3 requires every initializer of the main graph to be listed among its inputs.
+      value.type = .tensor(tensor.elementType, tensor.dims.map { Dimension(.known($0)) })
+      graph.inputs.append(value)
+    }
+    return value
   }
 
   /// Creates a node with fresh output names derived from `outputBases` and inserts it just
