@@ -34,10 +34,7 @@ enum LowerCommand: Command {
       }
       options.target = target
     }
-    if let mode = arguments.value("--requant") {
-      guard let parsed = ExecutionOptions.Requantization(rawValue: mode) else {
-        throw UsageError("--requant must be float or fixed-point, not '\(mode)'")
-      }
+    if let parsed = try arguments.requantization() {
       guard parsed == .float else {
         throw UsageError("--requant fixed-point is not available yet; lower writes onnxruntime's float requantization")
       }

@@ -24,10 +24,7 @@ enum RunCommand: Command {
 
   static func run(_ arguments: ParsedArguments) throws -> Int32 {
     var options = ExecutionOptions()
-    if let mode = arguments.value("--requant") {
-      guard let parsed = ExecutionOptions.Requantization(rawValue: mode) else {
-        throw UsageError("--requant must be float or fixed-point, not '\(mode)'")
-      }
+    if let parsed = try arguments.requantization() {
       options.requantization = parsed
     }
     if let text = arguments.value("--threads") {

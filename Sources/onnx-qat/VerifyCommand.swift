@@ -29,10 +29,7 @@ enum VerifyCommand: Command {
       throw UsageError("give the samples with --data DIR or --calib synthetic:N")
     }
     var options = ExecutionOptions()
-    if let mode = arguments.value("--requant") {
-      guard let parsed = ExecutionOptions.Requantization(rawValue: mode) else {
-        throw UsageError("--requant must be float or fixed-point, not '\(mode)'")
-      }
+    if let parsed = try arguments.requantization() {
       options.requantization = parsed
     }
     var limit: Int?

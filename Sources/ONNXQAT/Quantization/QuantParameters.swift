@@ -91,7 +91,7 @@ public struct QuantParameters: Equatable, Sendable {
 
   /// The zero-point tensor in the quantized type, shaped like the scale tensor.
   public func zeroPointTensor(name: String?) -> Tensor {
-    WeightQuantization.integerTensor(zeroPoints, type: type.dataType, shape: parameterShape).irTensor(name: name)
+    QuantizedValues.tensor(zeroPoints, type: type.dataType, shape: parameterShape).irTensor(name: name)
   }
 
 }

@@ -83,17 +83,7 @@ enum WeightQuantization {
       let q = (value / parameters.scales[p]).rounded(.toNearestOrEven) + Float(parameters.zeroPoints[p])
       return Int32(min(max(q.isNaN ? 0 : q, low), high))
     }
-    return integerTensor(quantized, type: parameters.type.dataType, shape: shape)
+    return QuantizedValues.tensor(quantized, type: parameters.type.dataType, shape: shape)
   }
 
-  /// A tensor of `dataType` holding `values` (which fit the type).
-  static func integerTensor(_ values: [Int32], type dataType: DataType, shape: [Int]) -> HostTensor {
-    switch dataType {
-    case .int8, .int4: return HostTensor(dataType, shape: shape, values: values.map { Int8($0) })
-    case .uint8, .uint4: return HostTensor(dataType, shape: shape, values: values.map { UInt8($0) })
-    case .int16: return HostTensor(.int16, shape: shape, values: values.map { Int16($0) })
-    case .uint16: return HostTensor(.uint16, shape: shape, values: values.map { UInt16($0) })
-    default: return HostTensor(.int32, shape: shape, values: values)
-    }
-  }
 }
