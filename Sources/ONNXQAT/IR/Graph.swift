@@ -19,9 +19,12 @@ public final class Graph {
   public var docString: String?
   public var inputs: [Value] = [] { didSet { nameCache = nil } }
   public var outputs: [Value] = []
-  public private(set) var initializers: [Value] = []
+  /// Dense initializers, in file order.
+  public var initializers: [Value] { initializerOrder.ordered() }
   public private(set) var sparseInitializers: [Value] = []
-  public private(set) var nodes: [Node] = [] { didSet { indexCache = nil } }
+  /// The nodes in order. Edits cost O(1) amortized (`OrderedObjectList`); reading the list after
+  /// an edit costs one walk of it, so passes read it once and edit through the methods below.
+  public var nodes: [Node] { nodeOrder.ordered() }
   /// Values that carry a `value_info` entry, in file order.
   public var valueInfos: [Value] = []
   public var quantizationAnnotations: [TensorAnnotation] = []
@@ -34,18 +37,22 @@ public final class Graph {
   /// The set of `definedNames` and of node names, built on first use and kept up to date by the
   /// edits below, so that name checks and `uniqueName` cost O(1) in large graphs.
   private var nameCache: [String: Value]?
-  /// Positions of the nodes, built on first use after a change of the node list.
-  private var indexCache: [ObjectIdentifier: Int]?
+  /// The node order, with O(1) edits.
+  private var nodeOrder = OrderedObjectList<Node>()
+  /// The dense initializers, with O(1) membership and removal.
+  private var initializerOrder = OrderedObjectList<Value>()
 
   /// The position of `node` in `nodes`, if it is there.
-  public func index(of node: Node) -> Int? {
-    if let cache = indexCache { return cache[ObjectIdentifier(node)] }
-    var cache: [ObjectIdentifier: Int] = [:]
-    cache.reserveCapacity(nodes.count)
-    for (index, node) in nodes.enumerated() { cache[ObjectIdentifier(node)] = index }
-    indexCache = cache
-    return cache[ObjectIdentifier(node)]
-  }
+  public func index(of node: Node) -> Int? { nodeOrder.position(of: node) }
+
+  /// The number of nodes (without building the ordered list).
+  public var nodeCount: Int { nodeOrder.count }
+
+  /// Whether `node` is one of this graph's nodes (O(1)).
+  public func contains(_ node: Node) -> Bool { nodeOrder.contains(node) }
+
+  /// Whether `value` is a dense initializer of this graph (O(1)).
+  public func isInitializer(_ value: Value) -> Bool { initializerOrder.contains(value) }
   private var nodeNameCache: Set<String>?
 
   /// Whether `name` is defined in this graph (an input, initializer or node output).
@@ -74,7 +81,7 @@ public final class Graph {
   /// Appends `node` at the end of the node list.
   public func append(_ node: Node) throws {
     try checkInsertable(node)
-    nodes.append(node)
+    nodeOrder.append(node)
     node.graph = self
     noteDefined(node)
   }
@@ -82,10 +89,10 @@ public final class Graph {
   /// Inserts `node` just before `anchor`.
   public func insert(_ node: Node, before anchor: Node) throws {
     try checkInsertable(node)
-    guard let index = nodes.firstIndex(where: { $0 === anchor }) else {
+    guard nodeOrder.contains(anchor) else {
       throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
     }
-    nodes.insert(node, at: index)
+    nodeOrder.insert(node, before: anchor)
     node.graph = self
     noteDefined(node)
   }
@@ -119,33 +126,27 @@ public final class Graph {
         throw ONNXQATError.refusedEdit(
           "node \(node.label) output '\(output.name)' is already defined in graph '\(name ?? "")'")
       }
-      if let anchor = placement.anchor, anchor.graph !== self {
+      if let anchor = placement.anchor, anchor.graph !== self || !nodeOrder.contains(anchor) {
         throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
       }
     }
-    var before: [ObjectIdentifier: [Node]] = [:]
-    var after: [ObjectIdentifier: [Node]] = [:]
-    var first: [Node] = []
+    // Each placement goes after the last node placed at the same spot, so such nodes keep their
+    // order: before an anchor, inserting just before it does that by itself.
+    var lastPlacedAfter: [ObjectIdentifier: Node] = [:]
+    var lastPlacedFirst: Node?
     for placement in placements {
       guard let anchor = placement.anchor else {
-        first.append(placement.node)
+        nodeOrder.insert(placement.node, after: lastPlacedFirst)
+        lastPlacedFirst = placement.node
         continue
       }
       if placement.after {
-        after[ObjectIdentifier(anchor), default: []].append(placement.node)
+        nodeOrder.insert(placement.node, after: lastPlacedAfter[ObjectIdentifier(anchor)] ?? anchor)
+        lastPlacedAfter[ObjectIdentifier(anchor)] = placement.node
       } else {
-        before[ObjectIdentifier(anchor), default: []].append(placement.node)
+        nodeOrder.insert(placement.node, before: anchor)
       }
     }
-    var result = first
-    result.reserveCapacity(nodes.count + placements.count)
-    for node in nodes {
-      let id = ObjectIdentifier(node)
-      result += before[id] ?? []
-      result.append(node)
-      result += after[id] ?? []
-    }
-    nodes = result
     for placement in placements {
       placement.node.graph = self
       noteDefined(placement.node)
@@ -155,10 +156,10 @@ public final class Graph {
   /// Inserts `node` just after `anchor`.
   public func insert(_ node: Node, after anchor: Node) throws {
     try checkInsertable(node)
-    guard let index = nodes.firstIndex(where: { $0 === anchor }) else {
+    guard nodeOrder.contains(anchor) else {
       throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
     }
-    nodes.insert(node, at: index + 1)
+    nodeOrder.insert(node, after: anchor)
     node.graph = self
     noteDefined(node)
   }
@@ -198,11 +199,10 @@ public final class Graph {
         }
       }
     }
-    for node in doomed {
+    for node in doomed where nodeOrder.remove(node) {
       node.detachInputs()
       node.graph = nil
     }
-    nodes.removeAll { doomedIDs.contains(ObjectIdentifier($0)) }
     for output in doomed.flatMap({ $0.outputs.compactMap { $0 } }) where nameCache?[output.name] === output {
       nameCache?[output.name] = nil
     }
@@ -239,14 +239,14 @@ public final class Graph {
     stored.name = name
     value.initializer = stored
     value.owningGraph = self
-    initializers.append(value)
+    initializerOrder.append(value)
     nameCache?[name] = value
     return value
   }
 
   /// Replaces the payload of an existing initializer (same name), e.g. after folding.
   public func setInitializer(_ value: Value, _ tensor: Tensor) throws {
-    guard initializers.contains(where: { $0 === value }) else {
+    guard initializerOrder.contains(value) else {
       throw ONNXQATError.refusedEdit("'\(value.name)' is not an initializer of graph '\(name ?? "")'")
     }
     var stored = tensor
@@ -256,7 +256,7 @@ public final class Graph {
 
   /// Removes an initializer. Refused while a node uses it or it is a graph output.
   public func removeInitializer(_ value: Value) throws {
-    guard let index = initializers.firstIndex(where: { $0 === value }) else {
+    guard initializerOrder.contains(value) else {
       throw ONNXQATError.refusedEdit("'\(value.name)' is not an initializer of graph '\(name ?? "")'")
     }
     if let user = value.uses.first?.node {
@@ -265,17 +265,19 @@ public final class Graph {
     if outputs.contains(where: { $0 === value }) {
       throw ONNXQATError.refusedEdit("initializer '\(value.name)' is a graph output")
     }
-    initializers.remove(at: index)
-    nameCache = nil
+    initializerOrder.remove(value)
     value.initializer = nil
-    if !inputs.contains(where: { $0 === value }) { value.owningGraph = nil }
+    if !inputs.contains(where: { $0 === value }) {
+      value.owningGraph = nil
+      if nameCache?[value.name] === value { nameCache?[value.name] = nil }
+    }
   }
 
   /// Declares `value` (already created, with its payload set) as an initializer; used by the loader.
   func attachInitializer(_ value: Value, dense: Tensor) {
     value.initializer = dense
     value.owningGraph = self
-    if !initializers.contains(where: { $0 === value }) { initializers.append(value) }
+    if !initializerOrder.contains(value) { initializerOrder.append(value) }
     nameCache = nil
   }
 
@@ -287,7 +289,7 @@ public final class Graph {
   }
 
   func attachNodesFromLoader(_ loaded: [Node]) {
-    nodes = loaded
+    nodeOrder.replaceAll(with: loaded)
     for node in loaded { node.graph = self }
     nameCache = nil
     nodeNameCache = nil
@@ -333,11 +335,22 @@ public final class Graph {
 
   /// This graph's nodes followed, depth first, by the nodes of every subgraph.
   public var allNodes: [Node] {
-    nodes.flatMap { [$0] + $0.subgraphs.flatMap(\.allNodes) }
+    var result: [Node] = []
+    result.reserveCapacity(nodeOrder.count)
+    for node in nodes {
+      result.append(node)
+      if node.attributes.isEmpty { continue }
+      for subgraph in node.subgraphs { result += subgraph.allNodes }
+    }
+    return result
   }
 
   /// Every subgraph nested anywhere below this graph.
   public var allSubgraphs: [Graph] {
-    nodes.flatMap { $0.subgraphs.flatMap { [$0] + $0.allSubgraphs } }
+    var result: [Graph] = []
+    for node in nodes where !node.attributes.isEmpty {
+      for subgraph in node.subgraphs { result += [subgraph] + subgraph.allSubgraphs }
+    }
+    return result
   }
 }

@@ -42,6 +42,12 @@ public final class Value {
   /// The consumers of this value, in the order they were attached.
   public var uses: [Use] { useList.filter { $0.node != nil } }
 
+  /// The first consumer of this value, without building the use list (O(1) in the common case).
+  public var firstUser: Node? {
+    for use in useList { if let node = use.node { return node } }
+    return nil
+  }
+
   /// The graph this value belongs to: its producer's graph, or the graph declaring it.
   public var graph: Graph? { producer?.graph ?? owningGraph }
 

@@ -145,7 +145,7 @@ struct BatchNormAffine {
     let graph = rewriter.graph
     // An initializer listed as an input is a constant only before IR 4 (Value.constantTensor).
     let listedIsConstant = graph === rewriter.model.graph && (rewriter.model.irVersion ?? 3) < 4
-    if let old = node.input(index), old.uses.count == 1, graph.initializers.contains(where: { $0 === old }),
+    if let old = node.input(index), old.uses.count == 1, graph.isInitializer(old),
       listedIsConstant || !graph.inputs.contains(where: { $0 === old }), !graph.outputs.contains(where: { $0 === old })
     {
       try graph.setInitializer(old, tensor)

@@ -49,7 +49,7 @@ public struct QuantizationOptions: Sendable {
   /// constant (weight, bias) by the op type of its first consumer.
   public func override(for value: Value) -> TensorOverride? {
     if let byName = tensorOverrides[value.name] { return byName }
-    let opType = value.producer?.opType ?? (value.initializer != nil ? value.uses.first?.node?.opType : nil)
+    let opType = value.producer?.opType ?? (value.initializer != nil ? value.firstUser?.opType : nil)
     return opType.flatMap { opTypeOverrides[$0] }
   }
 

@@ -91,7 +91,7 @@ public final class Rewriter {
       remaining.removeAll { node in unused.contains { $0 === node } }
     }
     for value in initializers where value.uses.isEmpty && !graph.outputs.contains(where: { $0 === value }) {
-      if graph.initializers.contains(where: { $0 === value }) && !graph.inputs.contains(where: { $0 === value }) {
+      if graph.isInitializer(value) && !graph.inputs.contains(where: { $0 === value }) {
         try graph.removeInitializer(value)
       }
     }

@@ -44,10 +44,12 @@ public final class Calibrator {
   }
 
   /// Reads samples from `source` (up to `options.maxSamples`) and returns the statistics.
-  /// `progress` is called after each sample.
-  public func run(_ source: inout CalibrationSource, progress: ((CalibrationProgress) -> Void)? = nil) throws
-    -> CalibrationResult
-  {
+  /// `progress` is called after each sample; `outputs`, when given, receives each sample's graph
+  /// outputs (the float reference of the error measurement, without running the model again).
+  public func run(
+    _ source: inout CalibrationSource, progress: ((CalibrationProgress) -> Void)? = nil,
+    outputs: (([String: HostTensor]) throws -> Void)? = nil
+  ) throws -> CalibrationResult {
     let bins = options.method.needsHistogram ? options.histogramBins : nil
     let accumulator = Accumulator()
     for name in tensors {
@@ -71,11 +73,13 @@ public final class Calibrator {
     let start = Date()
     var done = 0
     while options.maxSamples.map({ done < $0 }) ?? true, let sample = try source.nextSample() {
+      let results: [String: HostTensor]
       do {
-        _ = try interpreter.run(sample)
+        results = try interpreter.run(sample)
       } catch let error as ONNXQATError {
         throw ONNXQATError.badArgument("calibration sample \(done + 1): \(error.description)")  // error 3
       }
+      try outputs?(results)
       done += 1
       progress?(.after(done: done, total: total, elapsed: Date().timeIntervalSince(start)))
     }
