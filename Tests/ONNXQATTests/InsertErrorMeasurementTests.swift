@@ -21,6 +21,14 @@ final class InsertErrorMeasurementTests: XCTestCase {
       reference: reference, quantized: quantized, calibration: { ArrayCalibrationSource(samples) }, options: options)
     XCTAssertFalse(rerun.isEmpty, file: file, line: line)
     XCTAssertEqual(report.error, rerun, file: file, line: line)
+    // The folded measurement (taken by insert when it pays) against a spool filled by calibration.
+    let spool = try ReferenceOutputSpool(outputNames: reference.graph.outputs.map(\.name))
+    var source: CalibrationSource = ArrayCalibrationSource(samples)
+    _ = try Calibrator(model: reference, tensors: [], options: options.calibration).run(&source, outputs: spool.record)
+    let folded = try QDQInsertion.measureError(
+      reference: spool, quantized: try QDQInsertion.weightsFolded(quantized),
+      calibration: { ArrayCalibrationSource(samples) }, options: options)
+    XCTAssertEqual(folded, rerun, file: file, line: line)
     let expectedSamples = min(samples.count, options.calibration.maxSamples ?? samples.count)
     XCTAssertTrue(rerun.allSatisfy { $0.samples == expectedSamples }, file: file, line: line)
     XCTAssertTrue(rerun.contains { $0.snrDecibels.isFinite }, "quantization changed the outputs", file: file, line: line)
@@ -48,6 +56,14 @@ final class InsertErrorMeasurementTests: XCTestCase {
     var samples: [[String: HostTensor]] = []
     while samples.count < 6, let sample = try source.nextSample() { samples.append(sample) }
     try assertReportedErrorEqualsARerun(model, options: QuantizationOptions(), samples: samples)
+  }
+
+  func testWeightsAreFoldedOnlyWhenTheSamplesRecomputeEnoughElements() throws {
+    let model = try convModel()
+    _ = try QDQInsertionTests.insert(model)
+    // Weights here: w (6 elements), m (288), b (3), each behind a Q/DQ pair or a DQ.
+    XCTAssertFalse(QDQInsertion.foldingWeightsPays(model, samples: 4))
+    XCTAssertTrue(QDQInsertion.foldingWeightsPays(model, samples: 100_000))
   }
 
   func testWeightFoldingRemovesEveryConstantQuantizer() throws {

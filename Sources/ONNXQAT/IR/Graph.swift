@@ -17,7 +17,22 @@ public final class Graph {
 
   public var name: String?
   public var docString: String?
-  public var inputs: [Value] = [] { didSet { nameCache = nil } }
+  public var inputs: [Value] = [] { didSet { if !isAppendingInput { nameCache = nil } } }
+  /// True while `appendInput` edits `inputs`, which keeps the name cache up to date itself.
+  private var isAppendingInput = false
+
+  /// Appends a graph input, keeping the name cache (assigning `inputs` rebuilds it on next use,
+  /// which in a loop of appends to an IR 3 model's inputs would cost O(n) each).
+  public func appendInput(_ value: Value) {
+    isAppendingInput = true
+    inputs.append(value)
+    isAppendingInput = false
+    if let existing = nameCache?[value.name], existing !== value {
+      nameCache = nil  // another value had the name: rebuild with the lookup order's precedence
+    } else {
+      nameCache?[value.name] = value
+    }
+  }
   public var outputs: [Value] = []
   /// Dense initializers, in file order.
   public var initializers: [Value] { initializerOrder.ordered() }

@@ -84,6 +84,10 @@ public struct FoldConstants: ModelPass {
     var foldedNodes = 0
     var createdInitializers = 0
     for graph in [model.graph] + model.graph.allSubgraphs {
+      var replaced = Set<ObjectIdentifier>()
+      defer {
+        if !replaced.isEmpty { graph.valueInfos.removeAll { replaced.contains(ObjectIdentifier($0)) } }
+      }
       for node in graph.nodes where node.graph === graph {
         let label = Self.label(node)
         switch decide(node, in: graph, model: model, interpreter: interpreter, cache: cache) {
@@ -95,6 +99,7 @@ public struct FoldConstants: ModelPass {
           let created = try replace(node, with: results.map { ($0.0, $0.1) }, in: graph, model: model)
           for (value, result) in zip(created, results) {
             if let host = result.2 { cache[ObjectIdentifier(value)] = host }
+            replaced.insert(ObjectIdentifier(result.0))
           }
           log.recordFiring(rule: name, node: label)
           foldedNodes += 1
@@ -300,10 +305,10 @@ public struct FoldConstants: ModelPass {
     for ((old, tensor), placeholder) in zip(results, placeholders) {
       let new = try graph.addInitializer(named: old.name, tensor)
       try graph.replaceAllUses(of: placeholder, with: new)
-      graph.valueInfos.removeAll { $0 === old }
+      // The value infos of replaced outputs go in one sweep at the end of the graph (run).
       if listAsInputs {
         new.type = .tensor(tensor.elementType, tensor.dims.map { Dimension(.known($0)) })
-        graph.inputs.append(new)
+        graph.appendInput(new)
       }
       created.append(new)
     }

@@ -30,7 +30,7 @@ public final class Rewriter {
     if graph === model.graph && (model.irVersion ?? 3) < 4 {
       // IR 3 requires every initializer of the main graph to be listed among its inputs.
       value.type = .tensor(tensor.elementType, tensor.dims.map { Dimension(.known($0)) })
-      graph.inputs.append(value)
+      graph.appendInput(value)
     }
     return value
   }
