@@ -35,7 +35,9 @@ final class GraphStorageTests: XCTestCase {
     XCTAssertEqual(graph.nodes.map(\.name), expected.map(\.name), file: file, line: line)
     XCTAssertEqual(graph.nodeCount, expected.count, file: file, line: line)
     for (position, node) in expected.enumerated() where graph.index(of: node) != position {
-      XCTFail("index(of: \(node.name)) is \(String(describing: graph.index(of: node))), not \(position)", file: file, line: line)
+      XCTFail(
+        "index(of: \(node.name)) is \(String(describing: graph.index(of: node))), not \(position)", file: file,
+        line: line)
       return
     }
   }
@@ -129,7 +131,9 @@ final class GraphStorageTests: XCTestCase {
     // A batch whose last placement clashes with an existing output name: none goes in.
     let clash = Node(opType: "Relu", name: "clash", inputs: [x], outputNames: [nodes[3].output?.name])
     XCTAssertThrowsError(
-      try graph.insert([.init(node(503, reading: x), anchor: nodes[1], after: false), .init(clash, anchor: nil, after: true)]))
+      try graph.insert([
+        .init(node(503, reading: x), anchor: nodes[1], after: false), .init(clash, anchor: nil, after: true),
+      ]))
     XCTAssertThrowsError(try graph.insert([.init(node(504, reading: x), anchor: outsider, after: true)]))
     // Removing a node still used, together with an unused one: neither goes.
     let user = Node(opType: "Relu", name: "user", inputs: [nodes[5].output], outputNames: ["u"])

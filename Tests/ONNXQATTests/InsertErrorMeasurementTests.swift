@@ -31,7 +31,8 @@ final class InsertErrorMeasurementTests: XCTestCase {
     XCTAssertEqual(folded, rerun, file: file, line: line)
     let expectedSamples = min(samples.count, options.calibration.maxSamples ?? samples.count)
     XCTAssertTrue(rerun.allSatisfy { $0.samples == expectedSamples }, file: file, line: line)
-    XCTAssertTrue(rerun.contains { $0.snrDecibels.isFinite }, "quantization changed the outputs", file: file, line: line)
+    XCTAssertTrue(
+      rerun.contains { $0.snrDecibels.isFinite }, "quantization changed the outputs", file: file, line: line)
   }
 
   private func convModel() throws -> Model { try RewriteTestSupport.model(QDQInsertionTests.convReluReshape) }
