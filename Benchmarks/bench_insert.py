@@ -249,15 +249,19 @@ def main() -> int:
                             [binary, "fold", path, "-o", out + "_fold.onnx"], args.timeout))[0]
                     insert_time, rss = repeated(args, lambda: ours(
                         binary, path, "synthetic:4", out + "_insert.onnx", timeout=args.timeout))
-                    lower_time = repeated(args, lambda: run_child(
-                        [binary, "lower", out + "_insert.onnx", "-o", out + "_lower.onnx"], args.timeout))[0]
                 except TimeoutError as error:
                     print(f"{nodes:>7} timed out ({error}); larger sizes skipped")
                     break
+                try:
+                    lower_time = repeated(args, lambda: run_child(
+                        [binary, "lower", out + "_insert.onnx", "-o", out + "_lower.onnx"], args.timeout))[0]
+                except TimeoutError:
+                    lower_time = None  # printed as "timeout"; fold and insert go on to the next size
                 fold_text = f"{1000 * fold_time:.1f}" if fold_time is not None else "-"
+                lower_text = f"{1000 * lower_time:.1f}" if lower_time is not None else "timeout"
                 print(f"{nodes:>7} {fold_text:>10} {growth(fold_time, previous[0]):>7} {1000 * insert_time:>10.1f} "
-                      f"{growth(insert_time, previous[1]):>7} {1000 * lower_time:>10.1f} "
-                      f"{growth(lower_time, previous[2]):>7} {rss / 1024:>13.1f}")
+                      f"{growth(insert_time, previous[1]):>7} {lower_text:>10} "
+                      f"{growth(lower_time, previous[2]):>7} {rss / 1024:>13.1f}", flush=True)
                 previous = (fold_time, insert_time, lower_time)
             print("growth: time ratio to the previous size (10x the nodes); 10x is linear")
 

@@ -146,6 +146,26 @@ final class GraphStorageTests: XCTestCase {
     XCTAssertTrue(nodes.allSatisfy { $0.graph === graph })
   }
 
+  func testASharedValueKeepsItsUsesInOrderThroughManyRemovals() throws {
+    let (graph, x) = emptyGraph()
+    var expected = (0..<300).map { node($0, reading: x) }
+    for node in expected { try graph.append(node) }
+    var generator = Generator(state: 7)
+    while expected.count > 3 {
+      let doomed = expected.remove(at: generator.next(expected.count))
+      try graph.remove(doomed)
+      if expected.count % 37 == 0 {
+        XCTAssertEqual(x.uses.map { $0.node?.name }, expected.map(\.name))
+        XCTAssertTrue(x.hasUses && x.firstUser === expected[0])
+      }
+    }
+    try expected[1].replaceInput(at: 0, with: nil)
+    XCTAssertEqual(x.uses.map { $0.node?.name }, [expected[0].name, expected[2].name])
+    XCTAssertNil(x.soleUser)
+    try graph.remove([expected[0], expected[2]])
+    XCTAssertTrue(x.soleUser == nil && !x.hasUses && x.uses.isEmpty)
+  }
+
   func testInitializersKeepOrderThroughRemovalsAndRefusals() throws {
     let (graph, x) = emptyGraph()
     let tensor = Tensor(name: nil, dataType: .float, dims: [1], rawData: Data(count: 4))

@@ -207,8 +207,7 @@ public final class Graph {
           throw ONNXQATError.refusedEdit(
             "node \(node.label) output '\(output.name)' is a graph output")
         }
-        let users = output.uses.compactMap(\.node)
-        if let user = users.first(where: { !doomedIDs.contains(ObjectIdentifier($0)) }) {
+        if let user = output.users.first(where: { !doomedIDs.contains(ObjectIdentifier($0)) }) {
           throw ONNXQATError.refusedEdit(
             "node \(node.label) output '\(output.name)' is still used by node \(user.label)")
         }
@@ -274,7 +273,7 @@ public final class Graph {
     guard initializerOrder.contains(value) else {
       throw ONNXQATError.refusedEdit("'\(value.name)' is not an initializer of graph '\(name ?? "")'")
     }
-    if let user = value.uses.first?.node {
+    if let user = value.firstUser {
       throw ONNXQATError.refusedEdit("initializer '\(value.name)' is still used by node \(user.label)")
     }
     if outputs.contains(where: { $0 === value }) {

@@ -27,9 +27,11 @@ extension Value {
 
   /// The single user of this value, when it has exactly one use and is not a graph output.
   public var soleUser: Node? {
-    let uses = self.uses
-    guard uses.count == 1, let graph = self.graph, !graph.outputs.contains(where: { $0 === self }) else { return nil }
-    return uses[0].node
+    var users = self.users.makeIterator()
+    guard let user = users.next(), users.next() == nil, let graph = self.graph,
+      !graph.outputs.contains(where: { $0 === self })
+    else { return nil }
+    return user
   }
 }
 

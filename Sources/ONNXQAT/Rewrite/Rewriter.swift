@@ -83,14 +83,14 @@ public final class Rewriter {
       let unused = remaining.filter { node in
         node.graph === graph
           && node.outputs.compactMap { $0 }.allSatisfy { output in
-            output.uses.isEmpty && !graph.outputs.contains { $0 === output }
+            !output.hasUses && !graph.outputs.contains { $0 === output }
           }
       }
       if unused.isEmpty { break }
       try graph.remove(unused)
       remaining.removeAll { node in unused.contains { $0 === node } }
     }
-    for value in initializers where value.uses.isEmpty && !graph.outputs.contains(where: { $0 === value }) {
+    for value in initializers where !value.hasUses && !graph.outputs.contains(where: { $0 === value }) {
       if graph.isInitializer(value) && !graph.inputs.contains(where: { $0 === value }) {
         try graph.removeInitializer(value)
       }
