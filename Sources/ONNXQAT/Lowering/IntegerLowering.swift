@@ -11,7 +11,11 @@ public enum IntegerLowering {
   /// The rule table for a target, in the order rules are tried.
   public static func rules(_ options: LoweringOptions) -> [RewriteRule] {
     [
-      LowerConvToQLinearConv(), LowerMatMulToQLinearMatMul(), LowerGemmToQGemm(target: options.target),
+      LowerConvToQLinearConv(requantization: options.requantization),
+      LowerConvToConvInteger(requantization: options.requantization),
+      LowerMatMulToQLinearMatMul(requantization: options.requantization),
+      LowerGemmToQGemm(target: options.target, requantization: options.requantization),
+      LowerMatMulToMatMulInteger(requantization: options.requantization),
       LowerBinaryToQLinear(target: options.target), LowerPoolingToQLinear(target: options.target),
       LowerSoftmaxToQLinearSoftmax(target: options.target), LowerConcat(target: options.target), LowerDataMovement(),
       LowerUnaryToLookupTable(),
