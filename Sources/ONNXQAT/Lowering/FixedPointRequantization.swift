@@ -30,38 +30,41 @@ import Foundation
 /// Constants `m`, `hneg`, `hpos`, `e`, `zp` hold one value per channel, shaped to broadcast along
 /// the channel axis (`channelShape`), or are scalars when every channel has the same multiplier.
 enum FixedPointRequantization {
-  /// The per-channel integer constants of step 1-4, as Swift computes them at lowering time.
+  /// The per-channel integer constants of steps 1-3, as Swift computes them at lowering time.
+  /// `preShift` multiplies the input by `2^preShift` first (TFLite's Add shifts by 20);
+  /// `inputZeroPoint` is subtracted from the input (folded into the offset of step 2); `addend`
+  /// is added to the result (the output zero point in step 4, or 0).
   struct Constants: Equatable {
     var multipliers: [Int64]
+    var highMulOffsets: [Int64]
     var rightShifts: [Int64]
     var roundingPositive: [Int64]
     var roundingNegative: [Int64]
     var offsets: [Int64]
 
-    init(realScales: [Double], zeroPoint: Int32) {
+    init(realScales: [Double], preShift: Int = 0, inputZeroPoint: Int32 = 0, addend: Int64) {
       var multipliers: [Int64] = []
       var rightShifts: [Int64] = []
       for real in realScales {
         let (multiplier, shift) = Requantizer.quantizeMultiplier(real)
-        multipliers.append(Int64(multiplier) << Int64(max(shift, 0)))
+        multipliers.append(Int64(multiplier) << Int64(max(shift, 0) + preShift))
         rightShifts.append(Int64(max(-shift, 0)))
       }
       self.multipliers = multipliers
       self.rightShifts = rightShifts
+      highMulOffsets = multipliers.map { FixedPointRequantization.highMulOffset - Int64(inputZeroPoint) * $0 }
       let halves = rightShifts.map { $0 > 0 ? Int64(1) << ($0 - 1) : 0 }
       roundingPositive = halves.map { $0 + twoTo31 }
       roundingNegative = zip(halves, rightShifts).map { $0 - ($1 > 0 ? 1 : 0) + twoTo31 }
-      offsets = rightShifts.map { Int64(zeroPoint) - ((Int64(1) << 32) >> $0) }
+      offsets = rightShifts.map { addend - ((Int64(1) << 32) >> $0) }
     }
 
-    /// The same computation on one accumulator in Swift, step by step as the graph does it.
-    func apply(_ accumulator: Int32, channel: Int, range: ClosedRange<Int32>) -> Int32 {
+    /// The same computation on one input in Swift, step by step as the graph does it.
+    func apply(_ input: Int64, channel: Int) -> Int64 {
       let c = multipliers.count == 1 ? 0 : channel
-      let p = Int64(accumulator) * multipliers[c]
-      let w = Int64(UInt64(p + FixedPointRequantization.highMulOffset) >> 31)
+      let w = Int64(UInt64(input * multipliers[c] + highMulOffsets[c]) >> 31)
       let z = w + (w < twoTo31 ? roundingNegative[c] : roundingPositive[c])
-      let q = Int64(UInt64(z) >> UInt64(rightShifts[c])) + offsets[c]
-      return Int32(min(max(q, Int64(range.lowerBound)), Int64(range.upperBound)))
+      return Int64(UInt64(z) >> UInt64(rightShifts[c])) + offsets[c]
     }
   }
 
@@ -77,57 +80,89 @@ enum FixedPointRequantization {
     _ accumulator: Value, realScales: [Double], zeroPoint: Int32, type: DataType, bounds: (Int32, Int32)?,
     channelShape: [Int], name: String, rewriter: Rewriter
   ) throws -> Value {
-    guard let range = QuantizedValues.range(type) else {
-      throw ONNXQATError.badArgument("requantization of '\(accumulator.name)' to \(type.name): not an 8-bit type")
-    }
+    let scaled = try multiply(
+      accumulator, realScales: realScales, addend: Int64(zeroPoint), channelShape: channelShape, name: name,
+      rewriter: rewriter)
+    return try narrow(scaled, type: type, bounds: bounds, name: name, rewriter: rewriter)
+  }
+
+  /// Steps 1-3 (and the addend): `MultiplyByQuantizedMultiplier((x - inputZeroPoint) << preShift)
+  /// + addend` as an int64 tensor, for an integer `input` of any width up to int64.
+  static func multiply(
+    _ input: Value, realScales: [Double], preShift: Int = 0, inputZeroPoint: Int32 = 0, addend: Int64 = 0,
+    channelShape: [Int], name: String, rewriter: Rewriter
+  ) throws -> Value {
     let uniform = Set(realScales).count == 1
-    let constants = Constants(realScales: uniform ? [realScales[0]] : realScales, zeroPoint: zeroPoint)
-    let shape = uniform ? [] : channelShape
-    let base = accumulator.name
+    let constants = Constants(
+      realScales: uniform ? [realScales[0]] : realScales, preShift: preShift, inputZeroPoint: inputZeroPoint,
+      addend: addend)
+    let builder = Builder(base: input.name, name: name, shape: uniform ? [] : channelShape, rewriter: rewriter)
+    let right = [Attribute.string("direction", "RIGHT")]
+    let wide = try builder.node("Cast", [input], [.int("to", Int64(DataType.int64.rawValue))])
+    let product = try builder.node("Mul", [wide, try builder.constant("multiplier", constants.multipliers)])
+    let nudged = try builder.node(
+      "Add", [product, try builder.constant("high_mul_offset", constants.highMulOffsets)])
+    let unsigned = try builder.node("Cast", [nudged], [.int("to", Int64(DataType.uint64.rawValue))])
+    let high = try builder.node(
+      "BitShift", [unsigned, try builder.constant("shift31", [31], .uint64, scalar: true)], right)
+    let w = try builder.node("Cast", [high], [.int("to", Int64(DataType.int64.rawValue))])
+    let negative = try builder.node("Less", [w, try builder.constant("sign_threshold", [twoTo31], scalar: true)])
+    let rounding = try builder.node(
+      "Where",
+      [
+        negative, try builder.constant("rounding_negative", constants.roundingNegative),
+        try builder.constant("rounding_positive", constants.roundingPositive),
+      ])
+    let rounded = try builder.node("Add", [w, rounding])
+    let roundedUnsigned = try builder.node("Cast", [rounded], [.int("to", Int64(DataType.uint64.rawValue))])
+    let shifted = try builder.node(
+      "BitShift", [roundedUnsigned, try builder.constant("right_shift", constants.rightShifts, .uint64)], right)
+    let signed = try builder.node("Cast", [shifted], [.int("to", Int64(DataType.int64.rawValue))])
+    return try builder.node("Add", [signed, try builder.constant("offset", constants.offsets)])
+  }
+
+  /// Step 4: an int64 tensor clamped to `type`'s range (narrowed by `bounds`) and cast to it.
+  static func narrow(_ value: Value, type: DataType, bounds: (Int32, Int32)?, name: String, rewriter: Rewriter)
+    throws -> Value
+  {
+    guard let range = QuantizedValues.range(type) else {
+      throw ONNXQATError.badArgument("requantization of '\(value.name)' to \(type.name): not an integer type")
+    }
+    let builder = Builder(base: value.name, name: name, shape: [], rewriter: rewriter)
+    let low = max(range.lowerBound, bounds?.0 ?? range.lowerBound)
+    let high = min(range.upperBound, bounds?.1 ?? range.upperBound)
+    let clipped = try builder.node(
+      "Clip", [value, try builder.constant("min", [Int64(low)]), try builder.constant("max", [Int64(high)])])
+    return try builder.node("Cast", [clipped], [.int("to", Int64(type.rawValue))])
+  }
+
+  /// Adds the constants and nodes of one requantization, named after its input.
+  private struct Builder {
+    let base: String
+    let name: String
+    /// The shape of per-channel constants ([] when uniform).
+    let shape: [Int]
+    let rewriter: Rewriter
+
     func constant(_ suffix: String, _ values: [Int64], _ dataType: DataType = .int64, scalar: Bool = false)
       throws -> Value
     {
+      let dims = scalar || values.count == 1 ? [] : shape
       let tensor =
         dataType == .uint64
-        ? HostTensor(.uint64, shape: scalar ? [] : shape, values: values.map { UInt64($0) })
-        : HostTensor(.int64, shape: scalar ? [] : shape, values: values)
+        ? HostTensor(.uint64, shape: dims, values: values.map { UInt64($0) })
+        : HostTensor(.int64, shape: dims, values: values)
       return try rewriter.addConstant(base + "_" + suffix, tensor.irTensor(name: nil))
     }
-    var step = 0
+
     func node(_ opType: String, _ inputs: [Value], _ attributes: [Attribute] = []) throws -> Value {
-      step += 1
       let created = try rewriter.insertNode(
-        opType, name: name.isEmpty ? "" : "\(name)_requant\(step)", inputs: inputs,
-        outputBases: ["\(base)_rq\(step)"], attributes: attributes)
+        opType, name: name.isEmpty ? "" : "\(name)_\(opType)", inputs: inputs,
+        outputBases: ["\(base)_\(opType.lowercased())"], attributes: attributes)
       guard let output = created.output else {
         throw ONNXQATError.badArgument("requantization of '\(base)': \(opType) made no output")
       }
       return output
     }
-    let right = [Attribute.string("direction", "RIGHT")]
-    let wide = try node("Cast", [accumulator], [.int("to", Int64(DataType.int64.rawValue))])
-    let product = try node("Mul", [wide, try constant("multiplier", constants.multipliers)])
-    let nudged = try node("Add", [product, try constant("high_mul_offset", [highMulOffset], scalar: true)])
-    let unsigned = try node("Cast", [nudged], [.int("to", Int64(DataType.uint64.rawValue))])
-    let high = try node("BitShift", [unsigned, try constant("shift31", [31], .uint64, scalar: true)], right)
-    let w = try node("Cast", [high], [.int("to", Int64(DataType.int64.rawValue))])
-    let negative = try node("Less", [w, try constant("sign_threshold", [twoTo31], scalar: true)])
-    let rounding = try node(
-      "Where",
-      [
-        negative, try constant("rounding_negative", constants.roundingNegative),
-        try constant("rounding_positive", constants.roundingPositive),
-      ])
-    let rounded = try node("Add", [w, rounding])
-    let roundedUnsigned = try node("Cast", [rounded], [.int("to", Int64(DataType.uint64.rawValue))])
-    let shifted = try node("BitShift", [roundedUnsigned, try constant("right_shift", constants.rightShifts, .uint64)], right)
-    let signed = try node("Cast", [shifted], [.int("to", Int64(DataType.int64.rawValue))])
-    let offset = try node("Add", [signed, try constant("zero_point_offset", constants.offsets)])
-    let low = max(range.lowerBound, bounds?.0 ?? range.lowerBound)
-    let highBound = min(range.upperBound, bounds?.1 ?? range.upperBound)
-    let clipped = try node(
-      "Clip",
-      [offset, try constant("min", [Int64(low)], scalar: true), try constant("max", [Int64(highBound)], scalar: true)])
-    return try node("Cast", [clipped], [.int("to", Int64(type.rawValue))])
   }
 }

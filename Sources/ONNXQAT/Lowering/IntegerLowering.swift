@@ -14,10 +14,10 @@ public enum IntegerLowering {
       LowerConvToQLinearConv(requantization: options.requantization),
       LowerConvToConvInteger(requantization: options.requantization),
       LowerMatMulToQLinearMatMul(requantization: options.requantization),
-      LowerGemmToQGemm(target: options.target, requantization: options.requantization),
-      LowerMatMulToMatMulInteger(requantization: options.requantization),
-      LowerBinaryToQLinear(target: options.target), LowerPoolingToQLinear(target: options.target),
-      LowerSoftmaxToQLinearSoftmax(target: options.target), LowerConcat(target: options.target), LowerDataMovement(),
+      LowerGemmToQGemm(options: options), LowerMatMulToMatMulInteger(options: options),
+      LowerBinaryToQLinear(options: options), LowerBinaryToInteger(options: options),
+      LowerPoolingToQLinear(options: options), LowerPoolingToInteger(options: options),
+      LowerSoftmaxToQLinearSoftmax(target: options.target), LowerConcat(options: options), LowerDataMovement(),
       LowerUnaryToLookupTable(),
     ]
   }

@@ -10,17 +10,18 @@ import Foundation
 /// after:  y_q = com.microsoft.QLinearAdd(a_q, sa, za, b_q, sb, zb, sy, zy)
 /// ```
 /// Skip cases: 1. an operand is not behind a DequantizeLinear; 2. operands and output not all
-/// 8-bit of one type; 3. not per tensor; 4. the target is onnx.
+/// 8-bit of one type; 3. not per tensor; 4. the target is onnx or the requantization fixed-point
+/// (LowerBinaryToInteger applies).
 struct LowerBinaryToQLinear: RewriteRule {
   let name = "Add/Mul -> QLinearAdd/QLinearMul"
-  let target: LoweringOptions.Target
+  let options: LoweringOptions
 
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
-    guard let found = QuantizedResult.match(node, model: model, ops: ["Add", "Mul"]) else { return .noMatch }
+    guard !options.integerArithmetic, let found = QuantizedResult.match(node, model: model, ops: ["Add", "Mul"])
+    else { return .noMatch }
     guard case .success(let result) = found else { return refusal(found) }
     guard result.clamp == nil else { return .noMatch }
     let op = result.op
-    guard target == .ort else { return .refused("skip 4: \(op.label): QLinear\(op.opType) is an onnxruntime op") }
     let a = QuantizedOperand.of(op.input(0), in: model, role: "input A")
     let b = QuantizedOperand.of(op.input(1), in: model, role: "input B")
     guard case .success(let left) = a else { return refusal(a) }

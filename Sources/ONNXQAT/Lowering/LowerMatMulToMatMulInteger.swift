@@ -2,7 +2,8 @@ import Foundation
 
 /// Lowers `DequantizeLinear -> MatMul|Gemm [-> Relu|Clip] -> QuantizeLinear` to `MatMulInteger`,
 /// an int32 bias `Add` (Gemm) and the integer requantization of FixedPointRequantization
-/// (`--requant fixed-point`, either target): no float anywhere.
+/// (`--requant fixed-point`, either target; Gemm also for `--target onnx`, which has no QGemm):
+/// no float anywhere.
 ///
 /// Maths: `acc = (a_q - a_zp) @ (b_q - b_zp[n]) + c_q` in int32 (c_q at `s_a * s_b[n]`), then
 /// `y_q = clamp(MultiplyByQuantizedMultiplier(acc, M[n], shift[n]) + y_zp)` with `(M, shift)` =
@@ -18,15 +19,16 @@ import Foundation
 /// 8-bit; 3. A or the output not per tensor, B not per tensor or per output column (2-D);
 /// 4. Gemm with transA, with beta other than 1, or with a bias and alpha other than 1; 5. Gemm
 /// with transB whose B is not a constant; 6. the bias cannot be made int32; 7. the clamp's
-/// bounds are not constants; 8. the requantization is float (QLinearMatMul / QGemm apply).
+/// bounds are not constants; 8. float requantization (QLinearMatMul applies to MatMul, and to
+/// Gemm QGemm for the ort target).
 struct LowerMatMulToMatMulInteger: RewriteRule {
   let name = "MatMul/Gemm -> MatMulInteger + fixed-point requantization"
-  let requantization: ExecutionOptions.Requantization
+  let options: LoweringOptions
 
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
-    guard requantization == .fixedPoint,
-      let found = QuantizedResult.match(node, model: model, ops: ["MatMul", "Gemm"])
-    else { return .noMatch }
+    let ops: Set<String> =
+      options.requantization == .fixedPoint ? ["MatMul", "Gemm"] : options.integerArithmetic ? ["Gemm"] : []
+    guard !ops.isEmpty, let found = QuantizedResult.match(node, model: model, ops: ops) else { return .noMatch }
     guard case .success(let result) = found else { return refusal(found) }
     let op = result.op
     let isGemm = op.opType == "Gemm"

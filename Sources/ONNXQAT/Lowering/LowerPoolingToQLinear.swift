@@ -11,19 +11,21 @@ import Foundation
 /// after:  y_q = com.microsoft.QLinearGlobalAveragePool<channels_last=0>(x_q, sx, zx, sy, zy)
 /// ```
 /// Skip cases: 1. the input is not behind a DequantizeLinear; 2. input and output not one 8-bit
-/// type per tensor; 3. the target is onnx.
+/// type per tensor; 3. the target is onnx or the requantization fixed-point
+/// (LowerPoolingToInteger applies).
 struct LowerPoolingToQLinear: RewriteRule {
   let name = "AveragePool -> QLinearAveragePool"
-  let target: LoweringOptions.Target
+  let options: LoweringOptions
 
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
-    guard let found = QuantizedResult.match(node, model: model, ops: ["AveragePool", "GlobalAveragePool"]) else {
+    guard !options.integerArithmetic,
+      let found = QuantizedResult.match(node, model: model, ops: ["AveragePool", "GlobalAveragePool"])
+    else {
       return .noMatch
     }
     guard case .success(let result) = found else { return refusal(found) }
     guard result.clamp == nil else { return .noMatch }
     let op = result.op
-    guard target == .ort else { return .refused("skip 3: \(op.label): QLinear\(op.opType) is an onnxruntime op") }
     let x = QuantizedOperand.of(op.input(0), in: model, role: "input")
     guard case .success(let input) = x else { return refusal(x) }
     let output = result.parameters
