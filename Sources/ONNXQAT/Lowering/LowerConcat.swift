@@ -5,8 +5,8 @@ import Foundation
 /// `com.microsoft.QLinearConcat`, which requantizes the inputs that differ (target ort, float
 /// requantization), or, for the onnx target and fixed-point requantization, a plain `Concat`
 /// after each differing input is requantized with integer ops
-/// (`clamp(MBQM(x_q - x_zp, s_x / s_y) + y_zp)`, FixedPointRequantization; at most 1 LSB from
-/// the fake-quant graph).
+/// (`clamp(MBQM((x_q - x_zp) << 20, s_x / (s_y * 2^20)) + y_zp)`, FixedPointRequantization;
+/// at most 1 LSB from the fake-quant graph).
 /// ```
 /// before: c = Concat<axis=1>(a_dq, b_dq)   y_q = QuantizeLinear(c, sy, zy)
 /// after:  y_q = Concat<axis=1>(a_q, b_q)                                       (equal parameters)
@@ -50,8 +50,11 @@ struct LowerConcat: RewriteRule {
             inputs.append(operand.integer)
             continue
           }
+          // Shifted left by 20 bits first, as TFLite's Add does, so that the high multiply
+          // keeps the fraction and only the final shift rounds.
+          let real = Double(operand.parameters.scales[0]) / Double(output.scales[0])
           let scaled = try FixedPointRequantization.multiply(
-            operand.integer, realScales: [Double(operand.parameters.scales[0]) / Double(output.scales[0])],
+            operand.integer, realScales: [real / Double(1 << 20)], preShift: 20,
             inputZeroPoint: operand.parameters.zeroPoints[0], addend: Int64(output.zeroPoints[0]), channelShape: [],
             name: name, rewriter: rewriter)
           inputs.append(try FixedPointRequantization.narrow(scaled, type: output.type, bounds: nil, name: name, rewriter: rewriter))

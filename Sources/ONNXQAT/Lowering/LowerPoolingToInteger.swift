@@ -22,6 +22,8 @@ import Foundation
 struct LowerPoolingToInteger: RewriteRule {
   let name = "AveragePool -> integer sum + fixed-point requantization"
   let options: LoweringOptions
+  /// Input shapes of the pools (PoolInputShapes), by input value.
+  var shapes: [ObjectIdentifier: [Int]] = [:]
 
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
     guard options.integerArithmetic,
@@ -35,9 +37,9 @@ struct LowerPoolingToInteger: RewriteRule {
     let output = result.parameters
     guard input.isEightBit, input.parameters.type == output.type, input.parameters.isPerTensor, output.isPerTensor
     else { return .refused("skip 2: \(op.label): input and output must share one 8-bit type, per tensor") }
-    let shape = Self.staticShape(input.integer) ?? op.input(0).flatMap(Self.staticShape)
+    let shape = Self.staticShape(input.integer) ?? op.input(0).flatMap { shapes[ObjectIdentifier($0)] }
     let isGlobal = op.opType == "GlobalAveragePool"
-    guard let shape, shape.count >= 3, !isGlobal || shape[2...].allSatisfy({ $0 > 0 }), shape[1] > 0 else {
+    guard let shape, shape.count >= 3, shape[1...].allSatisfy({ $0 > 0 }) else {
       return .refused("skip 3: \(op.label): the input's shape is not known statically")
     }
     let kernel = op.ints("kernel_shape", default: [])
