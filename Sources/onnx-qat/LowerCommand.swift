@@ -14,7 +14,9 @@ enum LowerCommand: Command {
     OptionSpec(
       names: ["--target"], kind: .value, help: "ort (default: QLinear ops and com.microsoft ops) or onnx (ai.onnx only)"
     ),
-    OptionSpec(names: ["--requant"], kind: .value, help: "float (default: QLinear ops, onnxruntime's arithmetic) or fixed-point (ConvInteger/MatMulInteger + integer multiply and shift)"),
+    OptionSpec(
+      names: ["--requant"], kind: .value,
+      help: "float (default: QLinear ops, onnxruntime's arithmetic) or fixed-point (integer multiply and shift only)"),
     OptionSpec(names: ["--strict"], kind: .flag, help: "fail when any float island is left"),
     OptionSpec(
       names: ["--int-io"], kind: .flag,

@@ -189,7 +189,10 @@ final class FixedPointLoweringTests: XCTestCase {
     try TestSupport.requirePython()
     var total = LSBCount()
     let texts =
-      [LoweringTests.convText, LoweringTests.convText.replacingOccurrences(of: "uint8 yz = {0}", with: "uint8 yz = {10}")]
+      [
+        LoweringTests.convText,
+        LoweringTests.convText.replacingOccurrences(of: "uint8 yz = {0}", with: "uint8 yz = {10}"),
+      ]
       + (1...8).map { Self.randomConvText(seed: UInt64($0)) }
     for (index, text) in texts.enumerated() {
       let qdq = try RewriteTestSupport.model(text)
@@ -283,7 +286,9 @@ final class FixedPointLoweringTests: XCTestCase {
         qdq: qdq, integer: lowered, float: nil,
         samples: ArrayCalibrationSource(QDQInsertionTests.samples(qdq, count: 4)))
       for output in proof.outputs {
-        print("onnx target (\(requantization.rawValue)) \(output.name) vs fake-quant: \(output.differing)/\(output.elements) differ, max \(output.maxLSB) LSB")
+        print(
+          "onnx target (\(requantization.rawValue)) \(output.name) vs fake-quant: \(output.differing)/\(output.elements) differ, max \(output.maxLSB) LSB"
+        )
         XCTAssertLessThanOrEqual(output.maxLSB.rounded(), 1, "\(output.name) (LSB measured on dequantized floats)")
       }
     }
@@ -316,7 +321,8 @@ final class FixedPointLoweringTests: XCTestCase {
     try TestSupport.requirePython()
     let digits = try ModelLoader.load(path: AccuracyTests.modelPath)
     let calibration = try AccuracyTests.calibrationSamples(digits)
-    _ = try QDQInsertion.insert(digits, options: QuantizationOptions(), calibration: { ArrayCalibrationSource(calibration) })
+    _ = try QDQInsertion.insert(
+      digits, options: QuantizationOptions(), calibration: { ArrayCalibrationSource(calibration) })
     let folder = try TestSupport.temporaryDirectory(self)
     for integerIO in [true, false] {
       let fixed = try Self.lowered(digits, Self.onnxFixedPoint, integerIO: integerIO)

@@ -14,7 +14,9 @@ final class VerifyIntegerIOTests: XCTestCase {
     var quantization = QuantizationOptions()
     quantization.reduceRange = true
     _ = try QDQInsertionTests.insert(qdq, quantization)
-    for (target, requantization) in [(LoweringOptions.Target.ort, ExecutionOptions.Requantization.float), (.onnx, .fixedPoint)] {
+    for (target, requantization) in [
+      (LoweringOptions.Target.ort, ExecutionOptions.Requantization.float), (.onnx, .fixedPoint),
+    ] {
       var options = LoweringOptions()
       options.target = target
       options.requantization = requantization
@@ -37,13 +39,19 @@ final class VerifyIntegerIOTests: XCTestCase {
 
   func testMalformedIntegerIOMetadataIsNamed() throws {
     let model = Model(graph: Graph(name: "g"), opsetImports: [OpsetImport(domain: "", version: 13)])
-    model.metadataProps = [StringPair(key: "onnx-qat.io.x", value: #"{"type": "float", "scale": 0.1, "zero_point": 0}"#)]
+    model.metadataProps = [
+      StringPair(key: "onnx-qat.io.x", value: #"{"type": "float", "scale": 0.1, "zero_point": 0}"#)
+    ]
     XCTAssertThrowsError(try IntegerIOParameters(model)) {
       XCTAssertTrue("\($0)".contains("metadata 'onnx-qat.io.x'"), "\($0)")
     }
-    model.metadataProps = [StringPair(key: "onnx-qat.io.x", value: #"{"type": "uint8", "scale": 0.5, "zero_point": 3}"#)]
+    model.metadataProps = [
+      StringPair(key: "onnx-qat.io.x", value: #"{"type": "uint8", "scale": 0.5, "zero_point": 3}"#)
+    ]
     let parameters = try IntegerIOParameters(model)
-    let quantized = try parameters.quantize(["x": HostTensor(.float, shape: [4], values: [Float]([0.25, 0.75, -10, 200]))])
+    let quantized = try parameters.quantize([
+      "x": HostTensor(.float, shape: [4], values: [Float]([0.25, 0.75, -10, 200]))
+    ])
     XCTAssertEqual(quantized["x"].flatMap { QuantizedValues.int32s($0) }, [3, 5, 0, 255], "half to even, saturated")
     let back = parameters.dequantize(["x": QuantizedValues.tensor([3, 5, 255], type: .uint8, shape: [3])])
     XCTAssertEqual(back["x"]?.values(Float.self), [0, 1, 126])

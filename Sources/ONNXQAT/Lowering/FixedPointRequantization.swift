@@ -5,30 +5,33 @@ import Foundation
 /// equal bit for bit to the executor's `fixed-point` mode (Requantizer).
 ///
 /// Maths, per channel `c`, with `(M, shift) = QuantizeMultiplier(real[c])` computed here in Swift
-/// (M a Q31 multiplier in [2^30, 2^31), `l = max(shift, 0)`, `e = max(-shift, 0)`):
-/// 1. `p = acc * (M << l)` in int64 (TFLite's `acc << l` then `* M`; equal unless `acc << l`
-///    overflows int32, where TFLite wraps).
+/// (M a Q31 multiplier in [2^30, 2^31), `l = max(shift, 0)`, `e = max(-shift, 0)`), for an
+/// integer input `x` (an int32 accumulator, or 8-bit values whose zero point `x_zp` is folded in):
+/// 1. `p = (x - x_zp) * (M << (l + pre))` in int64 (TFLite's `x << l` then `* M`; equal unless
+///    `x << l` overflows int32, where TFLite wraps; `pre` is an extra left shift, 20 for Add).
 /// 2. SaturatingRoundingDoublingHighMul is `trunc((p + nudge) / 2^31)` with `nudge = 2^30` for
 ///    `p >= 0` and `1 - 2^30` otherwise, which equals `v = floor((p + 2^30) / 2^31)` for every
 ///    `p` (ties go toward +infinity either way; M > 0 rules out its one saturating case).
-///    BitShift is unsigned only, so the floor is taken on `p + 2^30 + 2^62` (non-negative and
-///    below 2^63 since `|p| < 2^62`), cast to uint64, shifted right by 31: `w = v + 2^31`.
+///    BitShift is unsigned only, so the floor is taken on `x * m + k` with
+///    `k = 2^62 + 2^30 - x_zp * m` (non-negative and below 2^63 since `|p| < 2^62`), cast to
+///    uint64 and shifted right by 31: `w = v + 2^31`.
 /// 3. RoundingDivideByPOT (ties away from zero) is `floor((v + h - [v < 0]) / 2^e)` with
 ///    `h = 2^(e-1)` (both terms 0 when `e = 0`); `v < 0` is `w < 2^31`, and the floor is taken
 ///    on `w + (h - [v < 0]) + 2^31 = v + ... + 2^32` (non-negative, below 2^34), shifted right by
-///    `e`, minus `2^32 >> e`.
-/// 4. Plus the output zero point, clamped to the type's range (intersected with the bounds of
-///    an absorbed Relu/Clip), cast to the 8-bit type.
+///    `e`; then `2^32 >> e` is taken off and the addend (the output zero point) added, in one Add.
+/// 4. Clamped to the type's range (intersected with the bounds of an absorbed Relu/Clip) and
+///    cast to the 8-bit type.
 /// ```
 /// before: acc: int32[N,C,H,W] (ConvInteger + int32 bias)
 /// after:  a = Cast<to=INT64>(acc)   p = Mul(a, m)   y = Add(p, k)   yu = Cast<to=UINT64>(y)
 ///         vu = BitShift<direction="RIGHT">(yu, s31)   w = Cast<to=INT64>(vu)   n = Less(w, t)
 ///         r = Where(n, hneg, hpos)   z = Add(w, r)   zu = Cast<to=UINT64>(z)
-///         qu = BitShift<direction="RIGHT">(zu, e)   q = Cast<to=INT64>(qu)   o = Add(q, zp)
+///         qu = BitShift<direction="RIGHT">(zu, e)   q = Cast<to=INT64>(qu)   o = Add(q, offset)
 ///         c = Clip(o, lo, hi)   y_q = Cast<to=UINT8>(c)
 /// ```
-/// Constants `m`, `hneg`, `hpos`, `e`, `zp` hold one value per channel, shaped to broadcast along
-/// the channel axis (`channelShape`), or are scalars when every channel has the same multiplier.
+/// Constants `m`, `k`, `hneg`, `hpos`, `e`, `offset` hold one value per channel, shaped to
+/// broadcast along the channel axis (`channelShape`), or are scalars when every channel has the
+/// same multiplier.
 enum FixedPointRequantization {
   /// The per-channel integer constants of steps 1-3, as Swift computes them at lowering time.
   /// `preShift` multiplies the input by `2^preShift` first (TFLite's Add shifts by 20);

@@ -18,7 +18,7 @@ public enum IntegerLowering {
       LowerBinaryToQLinear(options: options), LowerBinaryToInteger(options: options),
       LowerPoolingToQLinear(options: options), LowerPoolingToInteger(options: options, shapes: poolShapes),
       LowerSoftmaxToQLinearSoftmax(target: options.target), LowerConcat(options: options), LowerDataMovement(),
-      LowerUnaryToLookupTable(),
+      LowerUnaryToLookupTable(), ConvTransposeStaysFloat(),
     ]
   }
 

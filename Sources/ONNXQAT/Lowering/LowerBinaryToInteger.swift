@@ -59,7 +59,8 @@ struct LowerBinaryToInteger: RewriteRule {
       } else {
         let da = try Self.centred(left, name: name, rewriter: rewriter)
         let db = try Self.centred(right, name: name, rewriter: rewriter)
-        let product = try Self.node("Mul", [da, db], base: left.integer.name + "_product", name: name, rewriter: rewriter)
+        let product = try Self.node(
+          "Mul", [da, db], base: left.integer.name + "_product", name: name, rewriter: rewriter)
         final = try FixedPointRequantization.build(
           product, realScales: [sa * sb / sy], zeroPoint: zy, type: output.type, bounds: nil, channelShape: [],
           name: name, rewriter: rewriter)

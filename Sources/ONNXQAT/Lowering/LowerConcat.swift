@@ -57,7 +57,8 @@ struct LowerConcat: RewriteRule {
             operand.integer, realScales: [real / Double(1 << 20)], preShift: 20,
             inputZeroPoint: operand.parameters.zeroPoints[0], addend: Int64(output.zeroPoints[0]), channelShape: [],
             name: name, rewriter: rewriter)
-          inputs.append(try FixedPointRequantization.narrow(scaled, type: output.type, bounds: nil, name: name, rewriter: rewriter))
+          inputs.append(
+            try FixedPointRequantization.narrow(scaled, type: output.type, bounds: nil, name: name, rewriter: rewriter))
         }
         lowered = try rewriter.insertNode(
           "Concat", name: name, inputs: inputs, outputBases: [base], attributes: op.attributes)

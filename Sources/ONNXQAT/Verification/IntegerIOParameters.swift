@@ -43,7 +43,8 @@ public struct IntegerIOParameters: Equatable {
   public func quantize(_ sample: [String: HostTensor]) throws -> [String: HostTensor] {
     var result = sample
     for (name, tensor) in sample {
-      guard let parameters = tensors[name], tensor.dataType == .float, let range = QuantizedValues.range(parameters.type)
+      guard let parameters = tensors[name], tensor.dataType == .float,
+        let range = QuantizedValues.range(parameters.type)
       else { continue }
       let values = tensor.values(Float.self).map { x -> Int32 in
         let q = (x / parameters.scale).rounded(.toNearestOrEven)
