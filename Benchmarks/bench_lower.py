@@ -38,7 +38,6 @@ import time
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -48,6 +47,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "Tests", "interop"))
 
 import scaling_graph  # noqa: E402
+from bench_executor import inputs_for as feeds_for  # noqa: E402
 
 
 def wall(command: list[str], timeout: float | None = None) -> float:
@@ -71,20 +71,6 @@ def ort_fusion_seconds(qdq: str, out: str) -> float:
     start = time.perf_counter()
     ort.InferenceSession(qdq, options, providers=["CPUExecutionProvider"])
     return time.perf_counter() - start
-
-
-def feeds_for(path: str) -> dict[str, np.ndarray]:
-    model = onnx.load(path)
-    initializers = {t.name for t in model.graph.initializer}
-    rng = np.random.default_rng(0)
-    feeds = {}
-    for value in model.graph.input:
-        if value.name in initializers:
-            continue
-        shape = [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]
-        feeds[value.name] = rng.standard_normal(shape).astype(
-            helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
-    return feeds
 
 
 def ort_run_ms(path: str, feeds, threads: int, runs: int) -> float:

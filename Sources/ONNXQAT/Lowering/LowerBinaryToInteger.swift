@@ -22,22 +22,10 @@ struct LowerBinaryToInteger: RewriteRule {
   let options: LoweringOptions
 
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
-    guard options.integerArithmetic, let found = QuantizedResult.match(node, model: model, ops: ["Add", "Mul"])
-    else { return .noMatch }
-    guard case .success(let result) = found else { return refusal(found) }
-    guard result.clamp == nil else { return .noMatch }
-    let op = result.op
-    let a = QuantizedOperand.of(op.input(0), in: model, role: "input A")
-    let b = QuantizedOperand.of(op.input(1), in: model, role: "input B")
-    guard case .success(let left) = a else { return refusal(a) }
-    guard case .success(let right) = b else { return refusal(b) }
+    guard options.integerArithmetic, let found = QuantizedBinary.read(node, model: model) else { return .noMatch }
+    guard case .success(let binary) = found else { return refusal(found, "") }
+    let (result, left, right, op) = (binary.result, binary.left, binary.right, binary.result.op)
     let output = result.parameters
-    guard left.isEightBit, left.parameters.type == right.parameters.type, left.parameters.type == output.type else {
-      return .refused("skip 2: \(op.label): A, B and the output must share one 8-bit type")
-    }
-    guard left.parameters.isPerTensor, right.parameters.isPerTensor, output.isPerTensor else {
-      return .refused("skip 3: \(op.label): parameters must be per tensor")
-    }
     let (sa, sb, sy) = (Double(left.parameters.scales[0]), Double(right.parameters.scales[0]), Double(output.scales[0]))
     let (za, zb, zy) = (left.parameters.zeroPoints[0], right.parameters.zeroPoints[0], output.zeroPoints[0])
     return .rewrite { rewriter in

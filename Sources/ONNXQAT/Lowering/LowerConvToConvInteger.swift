@@ -21,6 +21,15 @@ struct LowerConvToConvInteger: RewriteRule {
   let name = "Conv -> ConvInteger + fixed-point requantization"
   let requantization: ExecutionOptions.Requantization
 
+  /// `Add(accumulator, bias)` on int32 when there is a bias, else the accumulator.
+  static func addBias(_ bias: Value?, to accumulator: Value, name: String, rewriter: Rewriter) throws -> Value {
+    guard let bias else { return accumulator }
+    let add = try rewriter.insertNode(
+      "Add", name: name.isEmpty ? "" : name + "_bias", inputs: [accumulator, bias],
+      outputBases: [accumulator.name + "_bias"])
+    return add.output ?? accumulator
+  }
+
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
     guard requantization == .fixedPoint, let found = QuantizedConv.read(node, model: model) else { return .noMatch }
     guard case .success(let match) = found else { return refusal(found, "") }
@@ -46,13 +55,9 @@ struct LowerConvToConvInteger: RewriteRule {
       let convInteger = try rewriter.insertNode(
         "ConvInteger", name: nodeName, inputs: [x[0], weight.integer, x[2], weightZero],
         outputBases: [base + "_acc"], attributes: conv.attributes)
-      guard var accumulator = convInteger.output else { return }
-      if let bias = try match.biasConstant(shape: broadcast, rewriter: rewriter) {
-        let add = try rewriter.insertNode(
-          "Add", name: nodeName.isEmpty ? "" : nodeName + "_bias", inputs: [accumulator, bias],
-          outputBases: [base + "_acc_bias"])
-        if let sum = add.output { accumulator = sum }
-      }
+      guard let product = convInteger.output else { return }
+      let accumulator = try Self.addBias(
+        try match.biasConstant(shape: broadcast, rewriter: rewriter), to: product, name: nodeName, rewriter: rewriter)
       let final = try FixedPointRequantization.build(
         accumulator, realScales: realScales, zeroPoint: output.zeroPoints[0], type: output.type,
         bounds: match.clampBounds, channelShape: broadcast, name: nodeName, rewriter: rewriter)

@@ -89,19 +89,16 @@ struct LowerMatMulToMatMulInteger: RewriteRule {
       let product = try rewriter.insertNode(
         "MatMulInteger", name: nodeName, inputs: [aTriple[0], weight, aTriple[2], bTriple[2]],
         outputBases: [base + "_acc"])
-      guard var accumulator = product.output else { return }
+      guard let sum = product.output else { return }
       let columns = realScales.count
+      var bias: Value?
       if let int32Bias {
         if let old = int32Bias.requantizedFrom {
           rewriter.note("bias of \(op.label) re-quantized from scale \(old.first ?? 0) to s_a * s_b")
         }
-        let bias = try rewriter.addConstant(
-          (op.input(2)?.name ?? op.name) + "_int32", int32Bias.tensor.irTensor(name: nil))
-        let add = try rewriter.insertNode(
-          "Add", name: nodeName.isEmpty ? "" : nodeName + "_bias", inputs: [accumulator, bias],
-          outputBases: [base + "_acc_bias"])
-        if let sum = add.output { accumulator = sum }
+        bias = try rewriter.addConstant((op.input(2)?.name ?? op.name) + "_int32", int32Bias.tensor.irTensor(name: nil))
       }
+      let accumulator = try LowerConvToConvInteger.addBias(bias, to: sum, name: nodeName, rewriter: rewriter)
       let final = try FixedPointRequantization.build(
         accumulator, realScales: realScales, zeroPoint: output.zeroPoints[0], type: output.type,
         bounds: clampBounds, channelShape: [columns], name: nodeName, rewriter: rewriter)

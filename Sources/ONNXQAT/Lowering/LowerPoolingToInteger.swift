@@ -26,17 +26,9 @@ struct LowerPoolingToInteger: RewriteRule {
   var shapes: [ObjectIdentifier: [Int]] = [:]
 
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
-    guard options.integerArithmetic,
-      let found = QuantizedResult.match(node, model: model, ops: ["AveragePool", "GlobalAveragePool"])
-    else { return .noMatch }
-    guard case .success(let result) = found else { return refusal(found) }
-    guard result.clamp == nil else { return .noMatch }
-    let op = result.op
-    let x = QuantizedOperand.of(op.input(0), in: model, role: "input")
-    guard case .success(let input) = x else { return refusal(x) }
-    let output = result.parameters
-    guard input.isEightBit, input.parameters.type == output.type, input.parameters.isPerTensor, output.isPerTensor
-    else { return .refused("skip 2: \(op.label): input and output must share one 8-bit type, per tensor") }
+    guard options.integerArithmetic, let found = QuantizedPool.read(node, model: model) else { return .noMatch }
+    guard case .success(let pool) = found else { return refusal(found, "") }
+    let (result, input, op, output) = (pool.result, pool.input, pool.result.op, pool.result.parameters)
     let shape = Self.staticShape(input.integer) ?? op.input(0).flatMap { shapes[ObjectIdentifier($0)] }
     let isGlobal = op.opType == "GlobalAveragePool"
     guard let shape, shape.count >= 3, shape[1...].allSatisfy({ $0 > 0 }) else {
