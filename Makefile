@@ -64,6 +64,7 @@ bench: deps release
 	$(PYTHON) Benchmarks/bench_roundtrip.py --onnx-qat $(RELEASE_BIN)
 	$(PYTHON) Benchmarks/bench_executor.py --onnx-qat $(RELEASE_BIN)
 	$(PYTHON) Benchmarks/bench_insert.py --onnx-qat $(RELEASE_BIN)
+	$(PYTHON) Benchmarks/bench_lower.py --onnx-qat $(RELEASE_BIN)
 
 ## fuzz: libFuzzer on the loader (FUZZ_SECONDS, default 60).
 fuzz: apt

@@ -14,7 +14,9 @@ enum LowerCommand: Command {
     OptionSpec(
       names: ["--target"], kind: .value, help: "ort (default: QLinear ops and com.microsoft ops) or onnx (ai.onnx only)"
     ),
-    OptionSpec(names: ["--requant"], kind: .value, help: "float (default, onnxruntime's arithmetic) or fixed-point"),
+    OptionSpec(
+      names: ["--requant"], kind: .value,
+      help: "float (default: QLinear ops, onnxruntime's arithmetic) or fixed-point (integer multiply and shift only)"),
     OptionSpec(names: ["--strict"], kind: .flag, help: "fail when any float island is left"),
     OptionSpec(
       names: ["--int-io"], kind: .flag,
@@ -34,12 +36,7 @@ enum LowerCommand: Command {
       }
       options.target = target
     }
-    if let parsed = try arguments.requantization() {
-      guard parsed == .float else {
-        throw UsageError("--requant fixed-point is not available yet; lower writes onnxruntime's float requantization")
-      }
-      options.requantization = parsed
-    }
+    if let parsed = try arguments.requantization() { options.requantization = parsed }
     options.strict = arguments.has("--strict")
     options.integerIO = arguments.has("--int-io")
     let model = try loadInput(arguments.positionals[0])

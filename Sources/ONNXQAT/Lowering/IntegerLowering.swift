@@ -8,13 +8,17 @@ import Foundation
 /// after TVM's FakeQuantizationToInteger); 3. every float op left is a float island, named with
 /// the reason its rule refused (or that no rule exists); `strict` makes any island an error.
 public enum IntegerLowering {
-  /// The rule table for a target, in the order rules are tried.
-  public static func rules(_ options: LoweringOptions) -> [RewriteRule] {
+  /// The rule table for a target, in the order rules are tried (`poolShapes`: PoolInputShapes).
+  public static func rules(_ options: LoweringOptions, poolShapes: [ObjectIdentifier: [Int]] = [:]) -> [RewriteRule] {
     [
-      LowerConvToQLinearConv(), LowerMatMulToQLinearMatMul(), LowerGemmToQGemm(target: options.target),
-      LowerBinaryToQLinear(target: options.target), LowerPoolingToQLinear(target: options.target),
-      LowerSoftmaxToQLinearSoftmax(target: options.target), LowerConcat(target: options.target), LowerDataMovement(),
-      LowerUnaryToLookupTable(),
+      LowerConvToQLinearConv(requantization: options.requantization),
+      LowerConvToConvInteger(requantization: options.requantization),
+      LowerMatMulToQLinearMatMul(requantization: options.requantization),
+      LowerGemmToQGemm(options: options), LowerMatMulToMatMulInteger(options: options),
+      LowerBinaryToQLinear(options: options), LowerBinaryToInteger(options: options),
+      LowerPoolingToQLinear(options: options), LowerPoolingToInteger(options: options, shapes: poolShapes),
+      LowerSoftmaxToQLinearSoftmax(target: options.target), LowerConcat(options: options), LowerDataMovement(),
+      LowerUnaryToLookupTable(), ConvTransposeStaysFloat(),
     ]
   }
 
@@ -35,11 +39,15 @@ public enum IntegerLowering {
     }
     let before = LoweringReport.histogram(model.graph)
     _ = try Folding.fold(model, log: log)
-    let ruleSet = RuleSet(name: "lower", rules: rules(options))
+    let poolShapes = options.integerArithmetic ? PoolInputShapes.probe(model) : [:]
+    let ruleSet = RuleSet(name: "lower", rules: rules(options, poolShapes: poolShapes))
     let ruleNames = Set(ruleSet.rules.map(\.name))
     _ = try ruleSet.run(model, log: log)
     _ = try EliminateDeadNodes().run(model, log: log)
-    if options.integerIO { try ExposeIntegerIO.run(model, log: log) }
+    if options.integerIO {
+      try ExposeIntegerIO.run(model, log: log)
+      _ = try EliminateDeadNodes().run(model, log: log)
+    }
     if model.graph.allNodes.contains(where: { $0.domain == "com.microsoft" }),
       model.opsetVersion("com.microsoft") == nil
     {

@@ -12,17 +12,19 @@ import Foundation
 /// ```
 /// Skip cases: 1. an operand is not behind a DequantizeLinear; 2. not 8-bit; 3. A or the output
 /// not per tensor, B not per tensor or per output column; 4. beta is not 1 or alpha is not 1
-/// with a bias; 5. the bias cannot be made int32; 6. the target is onnx (no QGemm there);
-/// 7. the clamp's bounds are not constants.
+/// with a bias; 5. the bias cannot be made int32; 6. (retired); 7. the clamp's bounds are not
+/// constants; 8. the target is onnx or the requantization fixed-point (LowerMatMulToMatMulInteger
+/// applies).
 struct LowerGemmToQGemm: RewriteRule {
   let name = "Gemm -> QGemm"
-  let target: LoweringOptions.Target
+  let options: LoweringOptions
 
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
-    guard let found = QuantizedResult.match(node, model: model, ops: ["Gemm"]) else { return .noMatch }
+    guard !options.integerArithmetic, let found = QuantizedResult.match(node, model: model, ops: ["Gemm"]) else {
+      return .noMatch
+    }
     guard case .success(let result) = found else { return refusal(found) }
     let gemm = result.op
-    guard target == .ort else { return .refused("skip 6: \(gemm.label): QGemm is an onnxruntime op (--target ort)") }
     let a = QuantizedOperand.of(gemm.input(0), in: model, role: "input A")
     let b = QuantizedOperand.of(gemm.input(1), in: model, role: "input B")
     guard case .success(let left) = a else { return refusal(a) }

@@ -11,12 +11,16 @@ import Foundation
 /// ```
 /// Skip cases: 1. an operand is not behind a DequantizeLinear; 2. a, b or y is not 8-bit;
 /// 3. a or y is not per tensor, or b is quantized along an axis other than its last of two;
-/// 4. a clamp between MatMul and Q (left to a separate integer Clip: not matched here).
+/// 4. a clamp between MatMul and Q (left to a separate integer Clip: not matched here); 5. the
+/// requantization is fixed-point (LowerMatMulToMatMulInteger applies).
 struct LowerMatMulToQLinearMatMul: RewriteRule {
   let name = "MatMul -> QLinearMatMul"
+  let requantization: ExecutionOptions.Requantization
 
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
-    guard let found = QuantizedResult.match(node, model: model, ops: ["MatMul"]) else { return .noMatch }
+    guard requantization == .float, let found = QuantizedResult.match(node, model: model, ops: ["MatMul"]) else {
+      return .noMatch
+    }
     guard case .success(let result) = found else { return refusal(found) }
     guard result.clamp == nil else { return .refused("skip 4: a clamp follows \(result.op.label)") }
     let matmul = result.op

@@ -11,26 +11,16 @@ import Foundation
 /// after:  y_q = com.microsoft.QLinearGlobalAveragePool<channels_last=0>(x_q, sx, zx, sy, zy)
 /// ```
 /// Skip cases: 1. the input is not behind a DequantizeLinear; 2. input and output not one 8-bit
-/// type per tensor; 3. the target is onnx.
+/// type per tensor; 3. the target is onnx or the requantization fixed-point
+/// (LowerPoolingToInteger applies).
 struct LowerPoolingToQLinear: RewriteRule {
   let name = "AveragePool -> QLinearAveragePool"
-  let target: LoweringOptions.Target
+  let options: LoweringOptions
 
   func match(_ node: Node, in graph: Graph, model: Model) -> RuleMatch {
-    guard let found = QuantizedResult.match(node, model: model, ops: ["AveragePool", "GlobalAveragePool"]) else {
-      return .noMatch
-    }
-    guard case .success(let result) = found else { return refusal(found) }
-    guard result.clamp == nil else { return .noMatch }
-    let op = result.op
-    guard target == .ort else { return .refused("skip 3: \(op.label): QLinear\(op.opType) is an onnxruntime op") }
-    let x = QuantizedOperand.of(op.input(0), in: model, role: "input")
-    guard case .success(let input) = x else { return refusal(x) }
-    let output = result.parameters
-    guard input.isEightBit, input.parameters.type == output.type, input.parameters.isPerTensor, output.isPerTensor
-    else {
-      return .refused("skip 2: \(op.label): input and output must share one 8-bit type, per tensor")
-    }
+    guard !options.integerArithmetic, let found = QuantizedPool.read(node, model: model) else { return .noMatch }
+    guard case .success(let pool) = found else { return refusal(found, "") }
+    let (result, input, op) = (pool.result, pool.input, pool.result.op)
     return .rewrite { rewriter in
       rewriter.subjectLabel = op.label
       var attributes = op.attributes
@@ -42,5 +32,28 @@ struct LowerPoolingToQLinear: RewriteRule {
       guard let loweredOutput = lowered.output else { return }
       try result.replace(with: loweredOutput, removing: [op], operands: [input], rewriter: rewriter)
     }
+  }
+}
+
+/// `DequantizeLinear -> AveragePool|GlobalAveragePool -> QuantizeLinear` read and checked once for
+/// both pooling rules (skip cases 1-2 of LowerPoolingToQLinear and LowerPoolingToInteger); nil
+/// when the pattern does not apply.
+struct QuantizedPool {
+  var result: QuantizedResult
+  var input: QuantizedOperand
+
+  static func read(_ node: Node, model: Model) -> Result<QuantizedPool, LoweringRefusal>? {
+    guard let found = QuantizedResult.match(node, model: model, ops: ["AveragePool", "GlobalAveragePool"]) else {
+      return nil
+    }
+    guard case .success(let result) = found else { return .failure(prefixed(found, "skip 1")) }
+    guard result.clamp == nil else { return nil }
+    let op = result.op
+    let x = QuantizedOperand.of(op.input(0), in: model, role: "input")
+    guard case .success(let input) = x else { return .failure(prefixed(x, "skip 1")) }
+    let output = result.parameters
+    guard input.isEightBit, input.parameters.type == output.type, input.parameters.isPerTensor, output.isPerTensor
+    else { return .failure(.init("skip 2: \(op.label): input and output must share one 8-bit type, per tensor")) }
+    return .success(QuantizedPool(result: result, input: input))
   }
 }

@@ -9,6 +9,9 @@ import Foundation
 /// both graphs; top-1 agreement for outputs shaped like class scores ([N, C], C > 1). Every
 /// integer tensor that both graphs name alike (lowering keeps the QuantizeLinear outputs'
 /// names) is compared too, in the integer graph's node order, to find the first departure.
+/// An integer graph written by `lower --int-io` (integer inputs and outputs, their parameters in
+/// the metadata) gets the float samples quantized and its outputs dequantized through that
+/// metadata (IntegerIOParameters).
 public enum Verifier {
   public static func verify(
     qdq: Model, integer: Model, float: Model?, samples source: CalibrationSource,
@@ -22,8 +25,9 @@ public enum Verifier {
     for name in outputNames where !integer.graph.outputs.contains(where: { $0.name == name }) {
       throw ONNXQATError.badArgument("output '\(name)' of the fake-quant model is not an output of the integer model")
     }
+    let io = try IntegerIOParameters(integer)
     var outputs = outputNames.map { name in
-      VerifyReport.Output(name: name, lsb: lsbScale(of: name, in: integer))
+      VerifyReport.Output(name: name, lsb: lsbScale(of: name, in: integer) ?? io.tensors[name]?.scale)
     }
     var tensors: [String: VerifyReport.Tensor] = [:]
     var order: [String: Int] = [:]
@@ -47,7 +51,7 @@ public enum Verifier {
       qdqIntegers = [:]
       pending = [:]
       let expected = try qdqRun.run(sample)
-      let actual = try intRun.run(sample)
+      let actual = io.dequantize(try intRun.run(try io.quantize(sample)))
       let reference = try floatRun?.run(sample)
       for index in outputs.indices {
         let name = outputs[index].name
