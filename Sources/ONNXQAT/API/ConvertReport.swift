@@ -1,16 +1,11 @@
 import Foundation
 
-/// What `convert` did (Schemas/convert.schema.json): the files written, or for a model
-/// serialized to memory, no files and the byte count.
+/// What `convert` did (Schemas/convert.schema.json): the files written (none when the model was
+/// serialized to memory), as `onnx-qat convert --json` prints them.
 public struct ConvertReport: JSONReport, Codable, Equatable {
   /// The files written: the model, then its external data file if any.
   public var files: [String]
-  /// The size of the serialized model, when it was serialized to memory.
-  public var bytes: Int?
 
   /// A report.
-  public init(files: [String], bytes: Int? = nil) {
-    self.files = files
-    self.bytes = bytes
-  }
+  public init(files: [String]) { self.files = files }
 }
