@@ -19,7 +19,7 @@ let package = Package(
     .target(name: "ONNXQAT", dependencies: ["ONNXProto"]),
     .target(name: "ONNXQATC", dependencies: ["ONNXQAT"], exclude: ["onnxqat.h"]),
     .executableTarget(name: "onnx-qat", dependencies: ["ONNXQAT"]),
-    .testTarget(name: "ONNXQATTests", dependencies: ["ONNXQAT"]),
+    .testTarget(name: "ONNXQATTests", dependencies: ["ONNXQAT", "ONNXQATC"]),
   ],
   swiftLanguageModes: [.v5]
 )

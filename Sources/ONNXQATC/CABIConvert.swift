@@ -2,15 +2,17 @@ import Foundation
 import ONNXQAT
 
 /// `onnx-qat convert` through the C ABI.
-private let convertVerb = CABIModelVerb(savesItself: true, body: { session, model, options, input, output in
-  guard let output else {
-    if case .externalize = try options.externalDataPolicy() {
-      throw ONNXQATError.badArgument("convert: 'external-data' needs output_path; the buffer form returns one buffer")
+private let convertVerb = CABIModelVerb(
+  savesItself: true,
+  body: { session, model, options, input, output in
+    guard let output else {
+      if case .externalize = try options.externalDataPolicy() {
+        throw ONNXQATError.badArgument("convert: 'external-data' needs output_path; the buffer form returns one buffer")
+      }
+      return ConvertReport(files: [])
     }
-    return ConvertReport(files: [])
-  }
-  return try session.save(model, to: output, options: options)
-})
+    return try session.save(model, to: output, options: options)
+  })
 
 /// `int onnxqat_convert(input_path, output_path, options_json, progress, user, report_json)`.
 @_cdecl("onnxqat_convert")

@@ -2,7 +2,8 @@ import Foundation
 import ONNXQAT
 
 /// `onnxqat_progress_fn`: stage, done, total (-1 when unknown), user pointer; non-zero cancels.
-public typealias CABIProgressFunction = @convention(c) (UnsafePointer<CChar>?, Int64, Int64, UnsafeMutableRawPointer?) ->
+public typealias CABIProgressFunction =
+  @convention(c) (UnsafePointer<CChar>?, Int64, Int64, UnsafeMutableRawPointer?) ->
   Int32
 
 /// A session whose progress goes to the caller's C callback; a non-zero return sets the

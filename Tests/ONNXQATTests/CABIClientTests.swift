@@ -70,13 +70,17 @@ final class CABIClientTests: XCTestCase {
     for (report, schema) in schemas.sorted(by: { $0.key < $1.key }) {
       let result = try TestSupport.run(
         TestSupport.python,
-        [TestSupport.root + "/Tests/interop/validate_json.py", TestSupport.root + "/Schemas/" + schema, folder + "/" + report])
+        [
+          TestSupport.root + "/Tests/interop/validate_json.py", TestSupport.root + "/Schemas/" + schema,
+          folder + "/" + report,
+        ])
       XCTAssertEqual(result.status, 0, "\(report) against \(schema): \(result.stdout)\(result.stderr)")
     }
   }
 
   private let clientReports = [
-    "fold.json": "fold-report.schema.json", "insert.json": "report.schema.json", "lower.json": "lower-report.schema.json",
+    "fold.json": "fold-report.schema.json", "insert.json": "report.schema.json",
+    "lower.json": "lower-report.schema.json",
     "error.json": "error.schema.json", "cancelled.json": "error.schema.json",
   ]
 
@@ -89,7 +93,8 @@ final class CABIClientTests: XCTestCase {
     XCTAssertTrue(pc.contains("Requires.private: libprotobuf-c"), pc)
     let version = try TestSupport.run(prefix + "/bin/onnx-qat", ["--version"])
     XCTAssertEqual(version.status, 0, version.stderr)
-    let flags = try shell("pkg-config --modversion onnxqat", environment: ["PKG_CONFIG_PATH": prefix + "/lib/pkgconfig"])
+    let flags = try shell(
+      "pkg-config --modversion onnxqat", environment: ["PKG_CONFIG_PATH": prefix + "/lib/pkgconfig"])
     XCTAssertEqual(version.stdout, "onnx-qat \(flags.stdout)")
 
     let result = try TestSupport.run(
@@ -98,7 +103,8 @@ final class CABIClientTests: XCTestCase {
     var left: [String] = []
     for file in files(under: prefix) {
       var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: prefix + "/" + file, isDirectory: &isDirectory), !isDirectory.boolValue {
+      if FileManager.default.fileExists(atPath: prefix + "/" + file, isDirectory: &isDirectory), !isDirectory.boolValue
+      {
         left.append(file)
       }
     }

@@ -43,9 +43,13 @@ final class ONNXQATSessionTests: XCTestCase {
     XCTAssertEqual(try bytes(folder + "/api_int.onnx"), try bytes(folder + "/cli_int.onnx"), "lower: same as the CLI")
 
     let qdq = try session.load(bytes: try bytes(folder + "/cli_qdq.onnx"), name: "qdq")
+    let integer = try session.load(bytes: try bytes(folder + "/cli_qdq.onnx"), name: "integer")
+    _ = try session.lower(integer)
     let verify = try session.verify(
-      qdq: qdq, integer: model, float: try session.load(path: tinyCNN), options: ["calib": "synthetic:2"])
+      qdq: qdq, integer: integer, float: try session.load(path: tinyCNN), options: ["calib": "synthetic:2"])
     XCTAssertEqual(verify.samples, 2)
+    XCTAssertLessThanOrEqual(
+      verify.firstDeparture?.maxDifference ?? 0, 1, "integer and fake-quant: at most 1 LSB apart")
   }
 
   func testCalibrationFromSpecArraysAndClosureAgree() throws {
@@ -70,7 +74,9 @@ final class ONNXQATSessionTests: XCTestCase {
     let session = ONNXQATSession()
     let cases: [(VerbOptions, String)] = [
       (["calib": "synthetic:2", "methd": "entropy"], "insert: unknown option 'methd'"),
-      (["calib": "synthetic:2", "method": "magic"], "'method' must be minmax, percentile, entropy or mse, not 'magic'"),
+      (
+        ["calib": "synthetic:2", "method": "magic"], "'method' must be minmax, percentile, entropy or mse, not 'magic'"
+      ),
       (["calib": "synthetic:2", "calib-samples": 0], "'calib-samples' must be a positive number, not '0'"),
       (["calib": "synthetic:2", "keep-io-float": "yes"], "'keep-io-float' must be true or false, not 'yes'"),
       (["calib": "synthetic:2", "exclude": [1]], "'exclude' must be an array of strings"),

@@ -12,7 +12,8 @@ final class PrintStabilityTests: XCTestCase {
   private func models(in folder: String) throws -> [String] {
     let qdq = folder + "/tiny_cnn_qdq.onnx"
     let lowered = folder + "/tiny_cnn_int.onnx"
-    let insert = try TestSupport.cli("insert", TestSupport.fixtures + "/tiny_cnn.onnx", "-o", qdq, "--calib", "synthetic:2")
+    let insert = try TestSupport.cli(
+      "insert", TestSupport.fixtures + "/tiny_cnn.onnx", "-o", qdq, "--calib", "synthetic:2")
     XCTAssertEqual(insert.status, 0, insert.stderr)
     let lower = try TestSupport.cli("lower", qdq, "-o", lowered)
     XCTAssertEqual(lower.status, 0, lower.stderr)

@@ -45,7 +45,9 @@ extension VerbOptions {
     }
     if let name = try string("activations") {
       let names = ["uint8", "int8", "uint16", "int16"]
-      guard names.contains(name), let type = QuantType(name: name) else { throw invalid("activations", oxfordOr(names)) }
+      guard names.contains(name), let type = QuantType(name: name) else {
+        throw invalid("activations", oxfordOr(names))
+      }
       options.activationType = type
     }
     if let name = try string("weights") {
