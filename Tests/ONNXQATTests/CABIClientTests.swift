@@ -13,17 +13,47 @@ final class CABIClientTests: XCTestCase {
   private let calib = TestSupport.fixtures + "/digits/calib"
   private let installed = ["bin/onnx-qat", "lib/libonnxqat.so", "include/onnxqat.h", "lib/pkgconfig/onnxqat.pc"]
 
-  /// Runs `make install PREFIX=<fresh temporary prefix>` and returns the prefix. make builds the
-  /// release configuration first (incrementally: `make test` has built it already), so what gets
-  /// installed is never stale.
+  /// Runs `make install PREFIX=<fresh temporary prefix> INSTALL_BUILD=no` and returns the prefix.
+  /// make cannot build here: `swift test` holds the package's build lock while tests run, so a
+  /// `swift build` started by a test waits forever. The release build must therefore exist and be
+  /// newer than every library source (`make install` once, or `swift build -c release
+  /// --product onnxqat` with the Makefile's RELEASE_FLAGS); otherwise the test is skipped, saying so.
   private func install() throws -> String {
+    let release = TestSupport.root + "/.build/release"
+    let library = release + "/libonnxqat.so"
+    let hint = "run `make install PREFIX=/tmp/onnxqat` once (it builds the release library), then the tests again"
+    guard FileManager.default.isExecutableFile(atPath: release + "/onnx-qat"),
+      FileManager.default.fileExists(atPath: library)
+    else { throw XCTSkip("no release build of onnx-qat and libonnxqat.so in \(release): \(hint)") }
+    let built = try modificationDate(library)
+    if let newer = try newestSource(), newer.date > built {
+      throw XCTSkip("\(library) is older than \(newer.path): \(hint)")
+    }
     let prefix = try TestSupport.temporaryDirectory(self) + "/prefix"
-    let result = try TestSupport.run("/usr/bin/env", ["make", "-C", TestSupport.root, "install", "PREFIX=" + prefix])
+    let result = try TestSupport.run(
+      "/usr/bin/env", ["make", "-C", TestSupport.root, "install", "PREFIX=" + prefix, "INSTALL_BUILD=no"])
     XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
     for file in installed {
       XCTAssertTrue(FileManager.default.fileExists(atPath: prefix + "/" + file), "make install wrote no \(file)")
     }
     return prefix
+  }
+
+  private func modificationDate(_ path: String) throws -> Date {
+    try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date ?? .distantPast
+  }
+
+  /// The most recently modified Swift or C source of the library and the tool.
+  private func newestSource() throws -> (path: String, date: Date)? {
+    var newest: (path: String, date: Date)?
+    for folder in ["Sources/ONNXQAT", "Sources/ONNXQATC", "Sources/ONNXProto", "Sources/onnx-qat"] {
+      let root = TestSupport.root + "/" + folder
+      for file in files(under: root) where file.hasSuffix(".swift") || file.hasSuffix(".c") {
+        let date = try modificationDate(root + "/" + file)
+        if date > newest?.date ?? .distantPast { newest = (root + "/" + file, date) }
+      }
+    }
+    return newest
   }
 
   /// Every path under `folder`, relative to it, sorted.
