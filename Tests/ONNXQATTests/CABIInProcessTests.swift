@@ -84,8 +84,12 @@ final class CABIInProcessTests: XCTestCase {
     let verify = report.map { String(cString: $0) } ?? ""
     onnxqat_free(report)
     XCTAssertEqual(status, 0, verify)
+    let folder = try TestSupport.temporaryDirectory(self)
+    let cli = try TestSupport.cli("convert", tinyCNN, "-o", folder + "/copy.onnx", "--json")
+    XCTAssertEqual(cli.status, 0, cli.stderr)
     try validate([
-      (fold.report, "fold-report.schema.json"), (insert.report, "report.schema.json"),
+      (cli.stdout, "convert.schema.json"), (fold.report, "fold-report.schema.json"),
+      (insert.report, "report.schema.json"),
       (lower.report, "lower-report.schema.json"), (convert.report, "convert.schema.json"),
       (verify, "verify.schema.json"),
     ])
