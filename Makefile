@@ -3,7 +3,7 @@ SWIFT        ?= swift
 PREFIX       ?= /usr/local
 VENV         := .build/venv
 PYTHON       := $(VENV)/bin/python
-APT_PACKAGES := libprotobuf-c-dev libonnx-dev protobuf-c-compiler pkg-config
+APT_PACKAGES := libprotobuf-c-dev libonnx-dev protobuf-c-compiler pkg-config cmake
 PIP_PACKAGES := onnx==1.23.2 onnxruntime==1.32.0 numpy jsonschema scikit-learn==1.9.1
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/debug/onnx-qat
@@ -15,7 +15,7 @@ RELEASE_FLAGS ?= $(shell grep -q avx2 /proc/cpuinfo 2>/dev/null && grep -q fma /
 
 export ONNXQAT_PYTHON := $(abspath $(PYTHON))
 
-.PHONY: all deps apt venv build release test demo bench fuzz lint goldens proto clean
+.PHONY: all deps apt venv build release test demo bench fuzz lint goldens proto clean install uninstall
 
 all: build
 
@@ -86,6 +86,31 @@ proto: apt
 fixtures: venv
 	$(PYTHON) Fixtures/generate.py
 	$(PYTHON) Fixtures/digits/generate.py
+
+## install: the release onnx-qat, libonnxqat.so, onnxqat.h and onnxqat.pc under $(DESTDIR)$(PREFIX)
+## (bin/, lib/, include/, lib/pkgconfig/). INSTALL_BUILD=no installs what .build/release holds without
+## building it first. uninstall: removes exactly those four files.
+INSTALL_BUILD ?= yes
+INSTALL_FILES := bin/onnx-qat lib/libonnxqat.so include/onnxqat.h lib/pkgconfig/onnxqat.pc
+install:
+	@if [ "$(INSTALL_BUILD)" = yes ]; then $(MAKE) --no-print-directory apt && \
+	  $(SWIFT) build -c release $(RELEASE_FLAGS) --product onnx-qat && \
+	  $(SWIFT) build -c release $(RELEASE_FLAGS) --product onnxqat; fi
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 .build/release/onnx-qat $(DESTDIR)$(PREFIX)/bin/onnx-qat
+	install -m 755 .build/release/libonnxqat.so $(DESTDIR)$(PREFIX)/lib/libonnxqat.so
+	install -m 644 Sources/ONNXQATC/onnxqat.h $(DESTDIR)$(PREFIX)/include/onnxqat.h
+	@version=$$(sed -n 's/.*string = "\(.*\)".*/\1/p' Sources/ONNXQAT/Version.swift); \
+	printf '%s\n' 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' 'libdir=$${exec_prefix}/lib' \
+	  'includedir=$${prefix}/include' '' 'Name: onnxqat' \
+	  'Description: onnx-qat: ONNX quantization-aware training to integer-only graphs (C ABI)' \
+	  "Version: $$version" 'Requires.private: libprotobuf-c' \
+	  'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -lonnxqat' 'Cflags: -I$${includedir}' \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/onnxqat.pc
+	@echo "installed $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALL_FILES))"
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALL_FILES))
 
 clean:
 	rm -rf .build

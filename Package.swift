@@ -6,6 +6,8 @@ let package = Package(
   products: [
     .library(name: "ONNXQAT", targets: ["ONNXQAT"]),
     .executable(name: "onnx-qat", targets: ["onnx-qat"]),
+    // libonnxqat: the C ABI (Sources/ONNXQATC/onnxqat.h), installed by `make install`.
+    .library(name: "onnxqat", type: .dynamic, targets: ["ONNXQATC"]),
   ],
   targets: [
     .systemLibrary(
@@ -15,8 +17,9 @@ let package = Package(
     ),
     .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
     .target(name: "ONNXQAT", dependencies: ["ONNXProto"]),
+    .target(name: "ONNXQATC", dependencies: ["ONNXQAT"], exclude: ["onnxqat.h"]),
     .executableTarget(name: "onnx-qat", dependencies: ["ONNXQAT"]),
-    .testTarget(name: "ONNXQATTests", dependencies: ["ONNXQAT"]),
+    .testTarget(name: "ONNXQATTests", dependencies: ["ONNXQAT", "ONNXQATC"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -15,6 +15,8 @@ public enum ONNXQATError: Error, CustomStringConvertible, Equatable {
   case refusedEdit(String)
   /// The caller asked for something that does not fit the input (bad flag value, unknown name).
   case badArgument(String)
+  /// The caller cancelled the run (a `CancellationFlag` or Swift task cancellation); names the stage.
+  case cancelled(stage: String)
 
   public var description: String {
     switch self {
@@ -25,13 +27,14 @@ public enum ONNXQATError: Error, CustomStringConvertible, Equatable {
       return "\(path): tensor '\(tensor)': external data: \(reason)"
     case .refusedEdit(let reason): return "refused edit: \(reason)"
     case .badArgument(let reason): return reason
+    case .cancelled(let stage): return "cancelled during \(stage)"
     }
   }
 
   /// True for errors caused by the input (exit code 2 in the CLI), false for environment failures.
   public var isBadInput: Bool {
     switch self {
-    case .io: return false
+    case .io, .cancelled: return false
     default: return true
     }
   }

@@ -18,18 +18,7 @@ enum ConvertCommand: Command {
 
   static func run(_ arguments: ParsedArguments) throws -> Int32 {
     guard let output = arguments.value("--output") else { throw UsageError("missing -o OUT") }
-    let policy: ExternalDataPolicy
-    switch (arguments.has("--external-data"), arguments.has("--inline-external-data")) {
-    case (true, true): throw UsageError("--external-data and --inline-external-data exclude each other")
-    case (true, false):
-      let text = arguments.value("--external-data") ?? "1024"
-      guard let threshold = Int(text), threshold >= 0 else {
-        throw UsageError("--external-data threshold '\(text)' is not a byte count")
-      }
-      policy = .externalize(threshold: threshold)
-    case (false, true): policy = .inline
-    case (false, false): policy = .keep
-    }
+    let policy = try mappingOptions { try VerbOptions(arguments).externalDataPolicy() }
     let model = try loadInput(arguments.positionals[0])
     let written = try ModelSaver.save(model, to: output, externalData: policy)
     if arguments.has("--json") {

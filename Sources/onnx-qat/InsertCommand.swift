@@ -44,22 +44,17 @@ enum InsertCommand: Command {
 
   static func run(_ arguments: ParsedArguments) throws -> Int32 {
     guard let output = arguments.value("--output") else { throw UsageError("missing -o OUT") }
-    guard let calibrationSpec = arguments.value("--calib") else { throw UsageError("missing --calib DIR|synthetic:N") }
-    var options = try InsertOptionParsing.options(arguments)
-    let path = arguments.positionals[0]
-    let model = try loadInput(path)
-    if let limit = options.calibration.maxSamples, limit < 1 { throw UsageError("--calib-samples must be positive") }
+    let settings = try mappingOptions { try VerbOptions(arguments).insertSettings() }
+    guard let calibrationSpec = settings.calibration else { throw UsageError("missing --calib DIR|synthetic:N") }
+    let model = try loadInput(arguments.positionals[0])
     let synthetic = calibrationSpec.hasPrefix("synthetic:")
     if synthetic {
       printWarning("--calib \(calibrationSpec): synthetic standard-normal samples; the scales are not meaningful")
     }
-    options.calibration.executionOptions.threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-    let factory: QDQInsertion.SourceFactory = {
-      try readingInput { try CalibrationSources.make(spec: calibrationSpec, model: model) }
-    }
+    let factory: QDQInsertion.SourceFactory = { try CalibrationInput.spec(calibrationSpec).makeSource(for: model) }
     let bar = ProgressBar(label: "calibrating")
     let report = try QDQInsertion.insert(
-      model, options: options, calibration: factory, synthetic: synthetic, progress: bar.update)
+      model, options: settings.quantization, calibration: factory, synthetic: synthetic, progress: bar.update)
     bar.finish()
     let json = try report.json()
     try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
