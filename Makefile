@@ -42,6 +42,7 @@ build: apt
 
 release: apt
 	$(SWIFT) build -c release $(RELEASE_FLAGS)
+	$(SWIFT) build -c release $(RELEASE_FLAGS) --product onnxqat
 
 ## test: every test (unit, golden, corpus, interop with onnx and onnxruntime).
 test: deps build release
@@ -72,7 +73,7 @@ fuzz: apt
 
 ## lint: swift format lint over Sources and Tests.
 lint:
-	$(SWIFT) format lint --strict --recursive Sources/ONNXQAT Sources/onnx-qat Tests
+	$(SWIFT) format lint --strict --recursive Sources/ONNXQAT Sources/ONNXQATC Sources/onnx-qat Tests
 
 ## goldens: re-record Fixtures/golden (the run fails so nothing changes silently; rerun make test).
 goldens: deps build
