@@ -8,7 +8,7 @@ import Foundation
 /// inside those bounds), plus `zc`. Rounding before or after clamping to integer bounds gives the
 /// same integer, so the result equals the scalar loop bit for bit.
 extension QLinearBinaryKernel {
-  static func addSameShape<T: FixedWidthInteger>(
+  static func addSameShape<T: FixedWidthInteger & SIMDScalar>(
     _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, count: Int, scales: (Float, Float, Float),
     zeroPoints: (Int32, Int32, Int32), range: ClosedRange<Int32>, into output: UnsafeMutablePointer<T>
   ) {
