@@ -9,7 +9,8 @@ import Foundation
 /// Skip cases (the Int32 paths of IntegerConvolution run instead):
 /// 1. not 2-D;
 /// 2. x or w not int8/uint8;
-/// 3. depthwise (one input and one output channel per group: the direct kernel).
+/// 3. depthwise (one input and one output channel per group): the direct kernel
+///    (`accumulateDepthwise8Bit`, IntegerDepthwise) instead.
 extension IntegerConvolution {
   /// Int32 accumulators [N, M, outputSize] of the convolution of the tensors `x` (minus `xZero`)
   /// and `w` (minus `wZero[m]`): the 8-bit path when it applies, else the Int32 paths; nil when
@@ -74,51 +75,6 @@ extension IntegerConvolution {
             weights, aZero: zeros, b, bZero: [xZero], m: outputsPerGroup, k: depth, n: outputSize,
             into: output + (image * outputChannels + g * outputsPerGroup) * outputSize, ldc: outputSize,
             threads: threads)
-        }
-      }
-    }
-    return result
-  }
-
-  /// The depthwise 2-D convolution (one input and one output channel per group) of 8-bit tensors
-  /// by the direct kernel (`depthwisePlane`), each (image, channel) plane widened to Int32 in a
-  /// buffer of the worker's own just before it is used; nil for other shapes or types.
-  func accumulateDepthwise8Bit(x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int) -> [Int32]? {
-    guard kernel.count == 2, inputChannels == group, outputChannels == group, Int8Gemm.accepts(x.dataType),
-      let wValues = QuantizedValues.int32s(w)
-    else { return nil }
-    let kernelSize = kernel[0] * kernel[1]
-    let weights = (0..<wValues.count).map { wValues[$0] &- wZero[$0 / kernelSize] }
-    let inputSize = inputSpatial[0] * inputSpatial[1]
-    let outputSize = outputSpatial[0] * outputSpatial[1]
-    let planes = batch * inputChannels
-    let resultCount = planes * outputSize
-    var result = [Int32](unsafeUninitializedCapacity: resultCount) { _, initialized in initialized = resultCount }
-    let signed = x.dataType == .int8
-    let bytes = x.pointer(UInt8.self)
-    weights.withUnsafeBufferPointer { pw in
-      result.withUnsafeMutableBufferPointer { pr in
-        guard let wBase = pw.baseAddress, let output = pr.baseAddress else { return }
-        let workers = threads > 1 && resultCount * kernelSize >= 1 << 16 ? Swift.min(threads, planes) : 1
-        let body = { (worker: Int) in
-          let plane = UnsafeMutablePointer<Int32>.allocate(capacity: inputSize)
-          defer { plane.deallocate() }
-          for index in (planes * worker / workers)..<(planes * (worker + 1) / workers) {
-            let source = bytes + index * inputSize
-            if signed {
-              for i in 0..<inputSize { plane[i] = Int32(Int8(bitPattern: source[i])) }
-            } else {
-              for i in 0..<inputSize { plane[i] = Int32(source[i]) }
-            }
-            depthwisePlane(
-              plane, xZero: xZero, weights: wBase + (index % inputChannels) * kernelSize,
-              output: output + index * outputSize)
-          }
-        }
-        if workers > 1 {
-          DispatchQueue.concurrentPerform(iterations: workers, execute: body)
-        } else {
-          body(0)
         }
       }
     }
