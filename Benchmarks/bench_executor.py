@@ -12,7 +12,7 @@ optimizer makes of the two CNNs' quantize_static output. Prints milliseconds and
 ours / onnxruntime (target: at most 2x; goal: parity).
 
 Then the peak memory of `onnx-qat run` on the ResNet-style model (one sample, --threads T): the
-peak resident set size of the process (wait4's ru_maxrss), the same for a one-node Identity model
+peak resident set size of the process (GNU time's %M), the same for a one-node Identity model
 (the process baseline: binary, Swift runtime, Foundation), and the difference compared with the
 bound weights + 2 x the largest live activation set, both computed from the model (onnx shape
 inference; a value is live from the node that makes it to the last node that reads it, graph
@@ -81,13 +81,15 @@ def memory_bound(path: str) -> tuple[int, int]:
 
 
 def peak_rss(command: list[str]) -> int:
-    """Peak resident set size in bytes of one run of `command`."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{command[:3]} failed: {process.stderr.read().decode()[-300:]}")
-    return usage.ru_maxrss * 1024
+    """Peak resident set size in bytes of one run of `command`, from GNU time's %M: a child forked
+    from this Python process would report this process's size (Linux keeps the larger maxrss
+    across exec), time's own fork starts small."""
+    result = subprocess.run(["/usr/bin/time", "-f", "maxrss %M"] + command, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{command[:3]} failed: {result.stderr[-300:]}")
+    line = [row for row in result.stderr.splitlines() if row.startswith("maxrss ")][-1]
+    return int(line.split()[1]) * 1024
 
 
 def memory_report(onnx_qat: str, threads: int) -> None:
