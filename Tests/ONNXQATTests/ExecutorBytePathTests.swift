@@ -38,7 +38,9 @@ final class ExecutorBytePathTests: XCTestCase {
     return try (0..<outputs).map { try XCTUnwrap(results["out\($0)"]) }
   }
 
-  private func ints(_ name: String, _ values: [Int]) -> Attribute { Attribute(name: name, .ints(values.map(Int64.init))) }
+  private func ints(_ name: String, _ values: [Int]) -> Attribute {
+    Attribute(name: name, .ints(values.map(Int64.init)))
+  }
   private func int(_ name: String, _ value: Int) -> Attribute { Attribute(name: name, .int(Int64(value))) }
 
   func testByteMaxPoolEqualsIndicesPath() throws {
@@ -72,7 +74,8 @@ final class ExecutorBytePathTests: XCTestCase {
     for type in [DataType.uint8, .int8] {
       for (sa, sb, sc) in [(Float(0.02), Float(0.035), Float(0.05)), (0.1, 0.1, 0.0004), (0.5, 0.25, 0.75)] {
         let count = 3 * 7 * 13
-        let a = HostTensor(type, shape: [1, 3, 7, 13], values: (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let aBytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let a = HostTensor(type, shape: [1, 3, 7, 13], values: aBytes)
         let bBytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let zero = { (value: UInt8) in HostTensor(type, shape: [], values: [value]) }
         func add(_ b: HostTensor) throws -> [UInt8] {
@@ -92,7 +95,8 @@ final class ExecutorBytePathTests: XCTestCase {
     let scale: Float = 0.0625
     var values = (0..<(4 * 61)).map { _ in Float.random(in: -20...20, using: &generator) }
     // Halfway quotients (x / scale = n + 0.5), both signs, specials and saturation.
-    values.replaceSubrange(0..<10, with: [0.03125, -0.03125, 0.09375, -0.09375, .nan, .infinity, -.infinity, 1e30, -0.0, 7.96875])
+    let specials: [Float] = [0.03125, -0.03125, 0.09375, -0.09375, .nan, .infinity, -.infinity, 1e30, -0.0, 7.96875]
+    values.replaceSubrange(0..<specials.count, with: specials)
     let x = HostTensor(.float, shape: [4, 61], values: values)
     for (type, zero) in [(DataType.uint8, UInt8(128)), (.int8, UInt8(bitPattern: -3))] {
       let perTensor = try run(

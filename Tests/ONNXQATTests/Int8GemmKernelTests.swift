@@ -9,7 +9,9 @@ import XCTest
 /// the int32 wrap-around of a very deep product.
 final class Int8GemmKernelTests: XCTestCase {
   /// Random bytes of one signedness as an Int8Gemm operand's storage, and their Int32 values.
-  private func bytes(_ count: Int, signed: Bool, using generator: inout SystemRandomNumberGenerator) -> ([UInt8], [Int32]) {
+  private func bytes(
+    _ count: Int, signed: Bool, using generator: inout SystemRandomNumberGenerator
+  ) -> ([UInt8], [Int32]) {
     let raw = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
     return (raw, raw.map { signed ? Int32(Int8(bitPattern: $0)) : Int32($0) })
   }

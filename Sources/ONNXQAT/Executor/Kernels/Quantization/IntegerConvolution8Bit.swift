@@ -70,7 +70,8 @@ extension IntegerConvolution {
           let b = Int8Gemm.Operand(
             base: pointwise ? planes : UnsafeRawPointer(columns), isSigned: x.dataType == .int8,
             rowStride: pointwise ? inputSize : outputSize)
-          let zeros = Set(wZero).count == 1 ? [wZero[0]] : Array(wZero[(g * outputsPerGroup)..<((g + 1) * outputsPerGroup)])
+          let groupZeros = (g * outputsPerGroup)..<((g + 1) * outputsPerGroup)
+          let zeros = Set(wZero).count == 1 ? [wZero[0]] : Array(wZero[groupZeros])
           Int8Gemm.multiply(
             weights, aZero: zeros, b, bZero: [xZero], m: outputsPerGroup, k: depth, n: outputSize,
             into: output + (image * outputChannels + g * outputsPerGroup) * outputSize, ldc: outputSize,

@@ -11,7 +11,8 @@ enum MatMulIntegerKernel {
     let aZero = try zeroPoints(context.optionalInput(2), count: shape.m, name: "a_zero_point", context: context)
     let bZero = try zeroPoints(context.optionalInput(3), count: shape.n, name: "b_zero_point", context: context)
     guard
-      let result = try multiply(a, aZero, b, bZero, shape: shape, threads: Swift.max(1, context.interpreter.options.threads))
+      let result = try multiply(
+        a, aZero, b, bZero, shape: shape, threads: Swift.max(1, context.interpreter.options.threads))
     else {
       throw context.failure("expected integer inputs, got \(a.typeDescription) and \(b.typeDescription)")
     }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// QuantizeLinear of a float tensor with one float scale and zero point to uint8 or int8 in a
-/// loop without calls (which the compiler vectorizes), equal bit for bit to the general loop of QuantizeLinearKernel: the same
-/// Float division `x / scale`, then the quotient clamped to `[qmin - zp, qmax - zp]` (NaN to the
+/// loop without calls (which the compiler vectorizes), equal bit for bit to the general loop of
+/// QuantizeLinearKernel: the same Float division `x / scale`, then the quotient clamped to `[qmin - zp, qmax - zp]` (NaN to the
 /// lower bound), rounded half to even as the Float addition of 1.5 * 2^23 (exact inside those
 /// bounds) and offset by `zp`. Rounding is monotonic and the bounds are integers, so clamping
 /// before rounding gives the general loop's `clamp(round(x / scale) + zp)`.
