@@ -145,8 +145,11 @@ __attribute__((target("avx2"))) static void tile_avx2(const int16_t *a, const in
   }
 }
 
+static int qat_portable = 0;
+
 static int qat_has_avx2(void) {
   static int state = -1;
+  if (qat_portable) return 0;
   if (state < 0) {
     __builtin_cpu_init();
     state = __builtin_cpu_supports("avx2") ? 1 : 0;
@@ -154,6 +157,14 @@ static int qat_has_avx2(void) {
   return state;
 }
 #endif
+
+void qat_set_portable(int portable) {
+#ifdef QAT_X86
+  qat_portable = portable;
+#else
+  (void)portable;
+#endif
+}
 
 void qat_pack_b_panel(const void *b, int is_signed, ptrdiff_t ldb, int k, int n, const int32_t *zero,
                       ptrdiff_t zero_stride, int panel, int16_t *packed) {

@@ -1,3 +1,4 @@
+import CIntegerKernels
 import Foundation
 import XCTest
 
@@ -79,6 +80,22 @@ final class Int8GemmKernelTests: XCTestCase {
           }
         }
       }
+    }
+  }
+
+  /// The portable C loops (machines without AVX2) give the same bits as the reference.
+  func testPortableLoopsEqualReferenceLoop() {
+    qat_set_portable(1)
+    defer { qat_set_portable(0) }
+    var generator = SystemRandomNumberGenerator()
+    for (m, k, n) in [(1, 1, 1), (7, 33, 33), (13, 147, 47), (64, 27, 100)] {
+      let (aBytes, aValues) = bytes(m * k, signed: true, using: &generator)
+      let (bBytes, bValues) = bytes(k * n, signed: false, using: &generator)
+      let aZero = (0..<m).map { _ in Int32.random(in: -128...127, using: &generator) }
+      let expected = reference(aValues, aZero, bValues, [131], m: m, k: k, n: n)
+      let actual = product(
+        aBytes, aSigned: true, aZero: aZero, bBytes, bSigned: false, bZero: [131], m: m, k: k, n: n, threads: 2)
+      XCTAssertEqual(actual, expected, "m \(m) k \(k) n \(n)")
     }
   }
 

@@ -41,4 +41,7 @@ void qat_pack_b_panel(const void *b, int is_signed, ptrdiff_t ldb, int k, int n,
 void qat_gemm_panel(const int16_t *packed_a, const int16_t *packed_panel, int m, int k, int n, int panel,
                     int32_t *c, ptrdiff_t ldc);
 
+/// Tests only: nonzero makes the two functions above take their portable loops even on AVX2.
+void qat_set_portable(int portable);
+
 #endif
