@@ -16,7 +16,8 @@ let package = Package(
       providers: [.apt(["libprotobuf-c-dev"])]
     ),
     .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
-    .target(name: "ONNXQAT", dependencies: ["ONNXProto"]),
+    .target(name: "CIntegerKernels"),
+    .target(name: "ONNXQAT", dependencies: ["ONNXProto", "CIntegerKernels"]),
     .target(name: "ONNXQATC", dependencies: ["ONNXQAT"], exclude: ["onnxqat.h"]),
     .executableTarget(name: "onnx-qat", dependencies: ["ONNXQAT"]),
     .testTarget(name: "ONNXQATTests", dependencies: ["ONNXQAT", "ONNXQATC"]),

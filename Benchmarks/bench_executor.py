@@ -3,12 +3,20 @@
 run, on the same inputs, 2 threads each, batch 1, warm (median of --repeat runs after one
 warm-up run).
 
-Usage: PYTHON Benchmarks/bench_executor.py --onnx-qat PATH [--repeat N] [--threads T]
+Usage: PYTHON Benchmarks/bench_executor.py --onnx-qat PATH [--repeat N] [--threads T] [--models M ...]
+       [--statistic median|min] [--skip-memory]
 Models (Benchmarks/executor_models.py, cached in .build/bench/executor/): a ResNet-style CNN at
 224x224, a MobileNet-style CNN with depthwise convolutions at 112x112, a transformer encoder
 block (sequence 128, width 256), an LSTM, and the QLinear (integer) graphs onnxruntime's
 optimizer makes of the two CNNs' quantize_static output. Prints milliseconds and the ratio
 ours / onnxruntime (target: at most 2x; goal: parity).
+
+Then the peak memory of `onnx-qat run` on the ResNet-style model (one sample, --threads T): the
+peak resident set size of the process (GNU time's %M), the same for a one-node Identity model
+(the process baseline: binary, Swift runtime, Foundation), and the difference compared with the
+bound weights + 2 x the largest live activation set, both computed from the model (onnx shape
+inference; a value is live from the node that makes it to the last node that reads it, graph
+inputs from the start, graph outputs to the end; a node's inputs and outputs are live together).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import time
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import helper
+from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -46,17 +54,84 @@ def inputs_for(path: str) -> dict[str, np.ndarray]:
     return feeds
 
 
+def memory_bound(path: str) -> tuple[int, int]:
+    """(weight bytes, bytes of the largest live activation set) of a model."""
+    model = onnx.shape_inference.infer_shapes(onnx.load(path))
+    graph = model.graph
+    weights = sum(numpy_helper.to_array(t).nbytes for t in graph.initializer)
+    initializers = {t.name for t in graph.initializer}
+    sizes = {}
+    for info in list(graph.value_info) + list(graph.input) + list(graph.output):
+        tensor = info.type.tensor_type
+        count = int(np.prod([d.dim_value or 1 for d in tensor.shape.dim]))
+        sizes[info.name] = count * np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).itemsize
+    last = {}
+    for index, node in enumerate(graph.node):
+        for name in node.input:
+            last[name] = index
+    outputs = {o.name for o in graph.output}
+    live = {i.name for i in graph.input if i.name not in initializers}
+    peak = 0
+    for index, node in enumerate(graph.node):
+        made = [o for o in node.output if o]
+        peak = max(peak, sum(sizes.get(v, 0) for v in live | set(made)))
+        live |= set(made)
+        live = {v for v in live if v in outputs or last.get(v, -1) > index}
+    return weights, peak
+
+
+def peak_rss(command: list[str]) -> int:
+    """Peak resident set size in bytes of one run of `command`, from GNU time's %M: a child forked
+    from this Python process would report this process's size (Linux keeps the larger maxrss
+    across exec), time's own fork starts small."""
+    result = subprocess.run(["/usr/bin/time", "-f", "maxrss %M"] + command, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{command[:3]} failed: {result.stderr[-300:]}")
+    line = [row for row in result.stderr.splitlines() if row.startswith("maxrss ")][-1]
+    return int(line.split()[1]) * 1024
+
+
+def memory_report(onnx_qat: str, threads: int) -> None:
+    path = os.path.join(CACHE, "resnet_block.onnx")
+    weights, activations = memory_bound(path)
+    with tempfile.TemporaryDirectory() as folder:
+        sample = os.path.join(folder, "sample.npz")
+        np.savez(sample, **inputs_for(path))
+        identity = helper.make_model(
+            helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])]),
+            opset_imports=[helper.make_opsetid("", 17)])
+        identity.ir_version = 8
+        identity_path = os.path.join(folder, "identity.onnx")
+        onnx.save(identity, identity_path)
+        np.savez(os.path.join(folder, "x.npz"), x=np.zeros(1, np.float32))
+        baseline = peak_rss([onnx_qat, "run", identity_path, "--input", os.path.join(folder, "x.npz")])
+        peak = peak_rss([onnx_qat, "run", path, "--input", sample, "--threads", str(threads)])
+    bound = weights + 2 * activations
+    mib = 1 << 20
+    print(f"\npeak memory, resnet_block (onnx-qat run, one sample): {peak / mib:.1f} MiB; process baseline "
+          f"(Identity model) {baseline / mib:.1f} MiB; above baseline {(peak - baseline) / mib:.1f} MiB")
+    print(f"bound: weights {weights / mib:.2f} MiB + 2 x largest live activation set {activations / mib:.2f} MiB "
+          f"= {bound / mib:.2f} MiB  {'PASS' if peak - baseline <= bound else 'MISS'} (above baseline vs bound)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--onnx-qat", required=True)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--statistic", choices=["median", "min"], default="median",
+                        help="median (default) or min of the warm runs; min resists other load on the machine")
+    parser.add_argument("--models", nargs="*", default=MODELS, help="a subset of the models")
+    parser.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory measurement")
     args = parser.parse_args()
     if not os.path.exists(os.path.join(CACHE, "resnet_block_qlinear.onnx")):
         subprocess.run([sys.executable, os.path.join(HERE, "executor_models.py"), CACHE], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
-    for stem in MODELS:
+    for stem in args.models:
         path = os.path.join(CACHE, stem + ".onnx")
         feeds = inputs_for(path)
         options = ort.SessionOptions()
@@ -69,7 +144,8 @@ def main() -> int:
             start = time.perf_counter()
             session.run(None, feeds)
             times.append((time.perf_counter() - start) * 1000)
-        ort_ms = statistics.median(times)
+        summary = statistics.median if args.statistic == "median" else min
+        ort_ms = summary(times)
         with tempfile.TemporaryDirectory() as folder:
             for index in range(args.repeat + 1):
                 np.savez(os.path.join(folder, f"sample{index:03d}.npz"), **feeds)
@@ -81,7 +157,7 @@ def main() -> int:
             continue
         report = json.loads(result.stdout)
         ours = [sample["milliseconds"] for sample in report["samples"]][1:]
-        rows.append((stem, ort_ms, statistics.median(ours), ""))
+        rows.append((stem, ort_ms, summary(ours), ""))
     print(f"{'model':28} {'onnxruntime ms':>15} {'onnx-qat ms':>12} {'ratio':>7}  target <= 2.0")
     for stem, ort_ms, ours_ms, note in rows:
         if ours_ms is None:
@@ -89,6 +165,8 @@ def main() -> int:
         else:
             ratio = ours_ms / ort_ms
             print(f"{stem:28} {ort_ms:15.2f} {ours_ms:12.2f} {ratio:7.2f}  {'PASS' if ratio <= 2.0 else 'MISS'}")
+    if not args.skip_memory:
+        memory_report(args.onnx_qat, args.threads)
     return 0
 
 

@@ -8,6 +8,10 @@ public struct ExecutionOptions: Sendable {
   public var requantization: Requantization = .float
   /// Worker threads for kernels that split work (1 = the calling thread only).
   public var threads: Int = 1
+  /// Keep the outputs of nodes computed only from initializers (ConstantCache) across the runs of
+  /// one Interpreter, up to `constantCacheLimit` bytes.
+  public var cachesConstants = true
+  public var constantCacheLimit = 64 << 20
   public init() {}
 }
 
@@ -32,6 +36,15 @@ public final class Interpreter {
   public var observer: ((Value, HostTensor) -> Void)?
   let registry: KernelRegistry
   private var constants: [ObjectIdentifier: HostTensor] = [:]
+  /// Main-graph node outputs kept across runs (nil when the options turn it off).
+  private lazy var constantCache: ConstantCache? =
+    options.cachesConstants ? ConstantCache(graph: model.graph, limit: options.constantCacheLimit) : nil
+  /// `lastUses` of each graph run so far, and the kernel of each node run by `runGraph`, computed
+  /// once (the model must not change while an Interpreter runs it, as its initializers are
+  /// decoded once too). Nodes given to `evaluate` are not kept: they may be freed and their
+  /// identifiers reused.
+  private var lastUseCache: [ObjectIdentifier: [[ObjectIdentifier]]] = [:]
+  private var kernelCache: [ObjectIdentifier: Kernel] = [:]
 
   /// Prepares `model`: checks that every node (subgraphs and functions included) has a kernel,
   /// listing all that do not, and decodes the initializers once.
@@ -152,17 +165,30 @@ public final class Interpreter {
     let saved = currentOpsets
     currentOpsets = opsets
     defer { currentOpsets = saved }
-    let lastUse = Self.lastUses(graph)
+    let lastUse: [[ObjectIdentifier]]
+    if let cached = lastUseCache[ObjectIdentifier(graph)] {
+      lastUse = cached
+    } else {
+      lastUse = Self.lastUses(graph)
+      lastUseCache[ObjectIdentifier(graph)] = lastUse
+    }
     let outputIDs = Set(graph.outputs.map { ObjectIdentifier($0) })
+    let cache = graph === model.graph ? constantCache : nil
     for (index, node) in graph.nodes.enumerated() {
-      let inputs = try node.inputs.map { value -> HostTensor? in
-        guard let value else { return nil }
-        guard let tensor = environment.lookup(value) ?? constants[ObjectIdentifier(value)] else {
-          throw ONNXQATError.badArgument("node \(node.label): input '\(value.name)' has no value")
+      let results: [HostTensor?]
+      if let stored = cache?.outputs(of: node) {
+        results = stored
+      } else {
+        let inputs = try node.inputs.map { value -> HostTensor? in
+          guard let value else { return nil }
+          guard let tensor = environment.lookup(value) ?? constants[ObjectIdentifier(value)] else {
+            throw ONNXQATError.badArgument("node \(node.label): input '\(value.name)' has no value")
+          }
+          return tensor
         }
-        return tensor
+        results = try execute(node, inputs: inputs, environment: environment, opsets: opsets, cachingKernel: true)
+        cache?.store(results, of: node)
       }
-      let results = try execute(node, inputs: inputs, environment: environment, opsets: opsets)
       let observing = graph === model.graph ? observer : nil
       for (output, tensor) in zip(node.outputs, results) {
         guard let output, let tensor else { continue }
@@ -194,15 +220,22 @@ public final class Interpreter {
     return result
   }
 
-  private func execute(_ node: Node, inputs: [HostTensor?], environment: Environment, opsets: [OpsetImport]) throws
-    -> [HostTensor?]
-  {
+  private func execute(
+    _ node: Node, inputs: [HostTensor?], environment: Environment, opsets: [OpsetImport], cachingKernel: Bool = false
+  ) throws -> [HostTensor?] {
     if let function = function(for: node) {
       return try call(function, node: node, inputs: inputs, environment: environment)
     }
     let version = Self.version(node.domain, opsets)
-    guard let kernel = registry.kernel(node.opType, domain: node.domain, version: version) else {
-      throw ONNXQATError.badArgument("node \(node.label): no kernel for \(node.opType) at opset \(version)")
+    let kernel: Kernel
+    if cachingKernel, let cached = kernelCache[ObjectIdentifier(node)] {
+      kernel = cached
+    } else {
+      guard let found = registry.kernel(node.opType, domain: node.domain, version: version) else {
+        throw ONNXQATError.badArgument("node \(node.label): no kernel for \(node.opType) at opset \(version)")
+      }
+      kernel = found
+      if cachingKernel { kernelCache[ObjectIdentifier(node)] = found }
     }
     let context = KernelContext(
       node: node, inputs: inputs, opsetVersion: version, interpreter: self, environment: environment,

@@ -68,14 +68,15 @@ enum ConvKernel {
     // im2col a band of output lines at a time. Large convolutions take bands small enough (about
     // 64K floats) that the columns stay in the L2 cache while the GEMM packs them, and whole
     // bands go to separate threads (each with its own columns); smaller ones take bands of up to
-    // about 4M floats, and im2col and the GEMM split each band across the threads.
+    // about 256K floats (1 MiB of scratch, bounding peak memory), and im2col
+    // and the GEMM split each band across the threads.
     let outW = cube.output[2]
     let lineCount = cube.output[0] * cube.output[1]
     let cacheBand = max(1, min(lineCount, (1 << 16) / max(1, depth * outW)))
     let workers =
       threads > 1 && (lineCount + cacheBand - 1) / cacheBand >= 2 * threads
         && groupOut * depth * outSpatial >= 1 << 20 ? threads : 1
-    let band = workers > 1 ? cacheBand : max(1, min(lineCount, (1 << 22) / max(1, depth * outW)))
+    let band = workers > 1 ? cacheBand : max(1, min(lineCount, (1 << 18) / max(1, depth * outW)))
     let bandCount = (lineCount + band - 1) / band
     let inner = workers > 1 ? 1 : threads
     for batch in 0..<batches {

@@ -31,6 +31,7 @@ enum LSTMKernel {
     for d in 0..<directions {
       let (wb, rb) = setup.biases(direction: d)
       let projection = setup.projection(direction: d, add: zip(wb, rb).map { $0 + $1 })
+      let transposed = batch == 1 ? setup.transposedRecurrence(direction: d) : []
       let (fAct, gAct, hAct) = (setup.activations[3 * d], setup.activations[3 * d + 1], setup.activations[3 * d + 2])
       let stateBase = d * batch * hidden
       let peep = d * 3 * hidden
@@ -51,7 +52,10 @@ enum LSTMKernel {
                     row.update(repeating: 0, count: width)
                   }
                 }
-                setup.recurrent(hState, direction: d, rowOffset: 0, count: width, into: g, ldc: width)
+                transposed.withUnsafeBufferPointer { rt in
+                  setup.recurrent(
+                    hState, direction: d, rowOffset: 0, count: width, into: g, ldc: width, transposed: rt.baseAddress)
+                }
                 for b in 0..<batch {
                   guard let t = setup.time(step: step, entry: b, direction: d) else { continue }
                   let (gi, go, gf, gc) = (

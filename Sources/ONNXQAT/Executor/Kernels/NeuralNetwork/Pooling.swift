@@ -37,6 +37,22 @@ enum PoolingKernel {
       let storageOrder = context.int("storage_order", default: 0)
       let wantIndices = context.node.outputs.count > 1 && context.node.outputs[1] != nil
       switch raw.dataType {
+      case .int8 where !wantIndices:
+        if let result = MaxPoolBytes.run(
+          raw, Int8.self, planes: planes, outputShape: outputShape, geometry: cube,
+          threads: NeuralNetworkFloat.threads(context))
+        {
+          return [result, nil]
+        }
+        return maxPool(raw, Int8.self, planes, outputShape, cube, storageOrder, wantIndices, lowest: .min)
+      case .uint8 where !wantIndices:
+        if let result = MaxPoolBytes.run(
+          raw, UInt8.self, planes: planes, outputShape: outputShape, geometry: cube,
+          threads: NeuralNetworkFloat.threads(context))
+        {
+          return [result, nil]
+        }
+        return maxPool(raw, UInt8.self, planes, outputShape, cube, storageOrder, wantIndices, lowest: .min)
       case .int8:
         return maxPool(raw, Int8.self, planes, outputShape, cube, storageOrder, wantIndices, lowest: .min)
       case .uint8:

@@ -21,6 +21,21 @@ struct WindowGeometry {
 
   var rank: Int { input.count }
 
+  /// Geometry with every size given (the integer convolutions, whose attributes are read
+  /// elsewhere); the end pads are what the last window reaches past the input, at least 0.
+  init(input: [Int], kernel: [Int], strides: [Int], dilations: [Int], padsBegin: [Int], output: [Int]) {
+    self.input = input
+    self.kernel = kernel
+    self.strides = strides
+    self.dilations = dilations
+    self.padsBegin = padsBegin
+    self.output = output
+    padsEnd = (0..<input.count).map { axis in
+      let reach = (output[axis] - 1) * strides[axis] + (kernel[axis] - 1) * dilations[axis] + 1
+      return max(0, reach - input[axis] - padsBegin[axis])
+    }
+  }
+
   /// Geometry for a forward window over `input` (spatial sizes) with `kernel` sizes.
   init(_ context: KernelContext, input: [Int], kernel: [Int], ceilMode: Bool = false) throws {
     let rank = input.count

@@ -8,16 +8,17 @@ enum ConvIntegerKernel {
   static func run(_ context: KernelContext) throws -> [HostTensor?] {
     let x = try context.input(0)
     let w = try context.input(1)
-    guard let xValues = QuantizedValues.int32s(x), let wValues = QuantizedValues.int32s(w) else {
-      throw context.failure("expected integer x and w, got \(x.typeDescription) and \(w.typeDescription)")
-    }
     let convolution = try IntegerConvolution(x: x.shape, w: w.shape, context: context)
     let xZero = try MatMulIntegerKernel.zeroPoints(
       context.optionalInput(2), count: 1, name: "x_zero_point", context: context)
     let wZero = try MatMulIntegerKernel.zeroPoints(
       context.optionalInput(3), count: convolution.outputChannels, name: "w_zero_point", context: context)
-    let result = convolution.accumulate(
-      x: xValues, xZero: xZero[0], w: wValues, wZero: wZero, threads: Swift.max(1, context.interpreter.options.threads))
+    guard
+      let result = convolution.accumulate(
+        x: x, xZero: xZero[0], w: w, wZero: wZero, threads: Swift.max(1, context.interpreter.options.threads))
+    else {
+      throw context.failure("expected integer x and w, got \(x.typeDescription) and \(w.typeDescription)")
+    }
     return [HostTensor(.int32, shape: convolution.outputShape, values: result)]
   }
 }

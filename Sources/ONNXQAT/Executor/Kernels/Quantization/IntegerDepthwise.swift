@@ -89,4 +89,82 @@ extension IntegerConvolution {
       }
     }
   }
+
+  /// The depthwise 2-D convolution (one input and one output channel per group) of 8-bit tensors:
+  /// with at most 258 taps through the float depthwise kernel (DepthwiseConv), exact because
+  /// every partial sum is an integer below 2^24; otherwise by the direct int32 kernel
+  /// (`depthwisePlane`), each (image, channel) plane widened to Int32 in a buffer of the worker's
+  /// own just before it is used. Nil for other shapes or types.
+  func accumulateDepthwise8Bit(x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int) -> [Int32]? {
+    guard kernel.count == 2, inputChannels == group, outputChannels == group, Int8Gemm.accepts(x.dataType),
+      let wValues = QuantizedValues.int32s(w)
+    else { return nil }
+    let kernelSize = kernel[0] * kernel[1]
+    let weights = (0..<wValues.count).map { wValues[$0] &- wZero[$0 / kernelSize] }
+    let inputSize = inputSpatial[0] * inputSpatial[1]
+    let outputSize = outputSpatial[0] * outputSpatial[1]
+    let planes = batch * inputChannels
+    let resultCount = planes * outputSize
+    var result = [Int32](unsafeUninitializedCapacity: resultCount) { _, initialized in initialized = resultCount }
+    let signed = x.dataType == .int8
+    let bytes = x.pointer(UInt8.self)
+    // |x - x_zp| and |w - w_zp| are at most 255: with at most 258 taps every partial sum is an
+    // integer below 2^24, exact in Float, so the float depthwise kernel gives the int32 bits.
+    if kernelSize * 255 * 255 < 1 << 24 {
+      let geometry = WindowGeometry(
+        input: inputSpatial, kernel: kernel, strides: strides, dilations: dilations, padsBegin: padBegin,
+        output: outputSpatial
+      ).asThreeDimensional
+      let floats = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, planes * inputSize))
+      let sums = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, resultCount))
+      defer {
+        floats.deallocate()
+        sums.deallocate()
+      }
+      if signed {
+        for i in 0..<(planes * inputSize) { floats[i] = Float(Int32(Int8(bitPattern: bytes[i])) &- xZero) }
+      } else {
+        for i in 0..<(planes * inputSize) { floats[i] = Float(Int32(bytes[i]) &- xZero) }
+      }
+      sums.update(repeating: 0, count: resultCount)
+      let floatWeights = weights.map { Float($0) }
+      floatWeights.withUnsafeBufferPointer { pw in
+        guard let wBase = pw.baseAddress else { return }
+        DepthwiseConv.run(
+          x: floats, w: wBase, y: sums, batches: batch, channels: inputChannels, outChannels: outputChannels,
+          geometry: geometry, threads: threads)
+      }
+      result.withUnsafeMutableBufferPointer { pr in
+        for i in 0..<resultCount { pr[i] = Int32(sums[i]) }
+      }
+      return result
+    }
+    weights.withUnsafeBufferPointer { pw in
+      result.withUnsafeMutableBufferPointer { pr in
+        guard let wBase = pw.baseAddress, let output = pr.baseAddress else { return }
+        let workers = threads > 1 && resultCount * kernelSize >= 1 << 16 ? Swift.min(threads, planes) : 1
+        let body = { (worker: Int) in
+          let plane = UnsafeMutablePointer<Int32>.allocate(capacity: inputSize)
+          defer { plane.deallocate() }
+          for index in (planes * worker / workers)..<(planes * (worker + 1) / workers) {
+            let source = bytes + index * inputSize
+            if signed {
+              for i in 0..<inputSize { plane[i] = Int32(Int8(bitPattern: source[i])) }
+            } else {
+              for i in 0..<inputSize { plane[i] = Int32(source[i]) }
+            }
+            depthwisePlane(
+              plane, xZero: xZero, weights: wBase + (index % inputChannels) * kernelSize,
+              output: output + index * outputSize)
+          }
+        }
+        if workers > 1 {
+          DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+        } else {
+          body(0)
+        }
+      }
+    }
+    return result
+  }
 }

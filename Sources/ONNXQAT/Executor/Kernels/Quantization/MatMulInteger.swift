@@ -7,14 +7,15 @@ enum MatMulIntegerKernel {
   static func run(_ context: KernelContext) throws -> [HostTensor?] {
     let a = try context.input(0)
     let b = try context.input(1)
-    guard let aValues = QuantizedValues.int32s(a), let bValues = QuantizedValues.int32s(b) else {
-      throw context.failure("expected integer inputs, got \(a.typeDescription) and \(b.typeDescription)")
-    }
     let shape = try IntegerGemm.shape(a.shape, b.shape, context: context)
     let aZero = try zeroPoints(context.optionalInput(2), count: shape.m, name: "a_zero_point", context: context)
     let bZero = try zeroPoints(context.optionalInput(3), count: shape.n, name: "b_zero_point", context: context)
-    let result = try multiply(
-      aValues, aZero, bValues, bZero, shape: shape, threads: Swift.max(1, context.interpreter.options.threads))
+    guard
+      let result = try multiply(
+        a, aZero, b, bZero, shape: shape, threads: Swift.max(1, context.interpreter.options.threads))
+    else {
+      throw context.failure("expected integer inputs, got \(a.typeDescription) and \(b.typeDescription)")
+    }
     return [HostTensor(.int32, shape: shape.output, values: result)]
   }
 
@@ -29,6 +30,34 @@ enum MatMulIntegerKernel {
       throw context.failure("\(name) must be a scalar or have \(count) elements, got shape \(tensor.shape)")
     }
     return values
+  }
+
+  /// The int32 batched product of tensors `a` and `b` with zero points subtracted (per row of A,
+  /// per column of B): Int8Gemm for 8-bit operands, else the Int32 path; nil when an operand is
+  /// not an integer tensor.
+  static func multiply(
+    _ a: HostTensor, _ aZero: [Int32], _ b: HostTensor, _ bZero: [Int32], shape: IntegerGemm.Shape, threads: Int
+  ) throws -> [Int32]? {
+    guard Int8Gemm.accepts(a.dataType), Int8Gemm.accepts(b.dataType) else {
+      guard let aValues = QuantizedValues.int32s(a), let bValues = QuantizedValues.int32s(b) else { return nil }
+      return try multiply(aValues, aZero, bValues, bZero, shape: shape, threads: threads)
+    }
+    let (m, k, n) = (shape.m, shape.k, shape.n)
+    let count = shape.aBatches.count * m * n
+    var result = [Int32](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    let (aBase, bBase) = (UnsafeRawPointer(a.pointer(UInt8.self)), UnsafeRawPointer(b.pointer(UInt8.self)))
+    result.withUnsafeMutableBufferPointer { buffer in
+      guard let c = buffer.baseAddress else { return }
+      for (index, (aBatch, bBatch)) in zip(shape.aBatches, shape.bBatches).enumerated() {
+        Int8Gemm.multiply(
+          Int8Gemm.Operand(base: aBase + aBatch * m * k, isSigned: a.dataType == .int8, rowStride: k),
+          aZero: Set(aZero).count == 1 ? [aZero[0]] : aZero,
+          Int8Gemm.Operand(base: bBase + bBatch * k * n, isSigned: b.dataType == .int8, rowStride: n),
+          bZero: Set(bZero).count == 1 ? [bZero[0]] : bZero, m: m, k: k, n: n, into: c + index * m * n, ldc: n,
+          threads: threads)
+      }
+    }
+    return result
   }
 
   /// The int32 batched product with zero points subtracted (per row of A, per column of B), on up

@@ -19,9 +19,7 @@ enum QLinearBinaryKernel {
   static func run(_ context: KernelContext, _ operation: Operation) throws -> [HostTensor?] {
     let a = try context.input(0)
     let b = try context.input(3)
-    guard a.dataType == b.dataType, a.dataType == .uint8 || a.dataType == .int8,
-      let aValues = QuantizedValues.int32s(a), let bValues = QuantizedValues.int32s(b)
-    else {
+    guard a.dataType == b.dataType, a.dataType == .uint8 || a.dataType == .int8 else {
       throw context.failure(
         "expected A and B both int8 or both uint8, got \(a.typeDescription) and \(b.typeDescription)")
     }
@@ -47,6 +45,22 @@ enum QLinearBinaryKernel {
         aIndex.append(offsets[0])
         bIndex.append(offsets[1])
       }
+    }
+    if operation == .add, same, context.interpreter.options.requantization == .float {
+      let output = HostTensor(uninitialized: a.dataType, shape: shape)
+      if a.dataType == .uint8 {
+        addSameShape(
+          a.pointer(UInt8.self), b.pointer(UInt8.self), count: count, scales: (sa, sb, sc), zeroPoints: (za, zb, zc),
+          range: range, into: output.pointer(UInt8.self))
+      } else {
+        addSameShape(
+          a.pointer(Int8.self), b.pointer(Int8.self), count: count, scales: (sa, sb, sc), zeroPoints: (za, zb, zc),
+          range: range, into: output.pointer(Int8.self))
+      }
+      return [output]
+    }
+    guard let aValues = QuantizedValues.int32s(a), let bValues = QuantizedValues.int32s(b) else {
+      throw context.failure("expected A and B both int8 or both uint8")
     }
     var result = [Int32](repeating: 0, count: count)
     switch operation {

@@ -10,7 +10,7 @@ enum QLinearConvKernel {
   static func run(_ context: KernelContext) throws -> [HostTensor?] {
     let x = try context.input(0)
     let w = try context.input(3)
-    guard let xValues = QuantizedValues.int32s(x), let wValues = QuantizedValues.int32s(w) else {
+    guard Int8Gemm.accepts(x.dataType), Int8Gemm.accepts(w.dataType) else {
       throw context.failure("expected int8 or uint8 x and w, got \(x.typeDescription) and \(w.typeDescription)")
     }
     let convolution = try IntegerConvolution(x: x.shape, w: w.shape, context: context)
@@ -36,8 +36,12 @@ enum QLinearConvKernel {
       }
       bias = b.values(Int32.self)
     }
-    var accumulators = convolution.accumulate(
-      x: xValues, xZero: xZero[0], w: wValues, wZero: wZero, threads: Swift.max(1, context.interpreter.options.threads))
+    guard
+      var accumulators = convolution.accumulate(
+        x: x, xZero: xZero[0], w: w, wZero: wZero, threads: Swift.max(1, context.interpreter.options.threads))
+    else {
+      throw context.failure("expected int8 or uint8 x and w, got \(x.typeDescription) and \(w.typeDescription)")
+    }
     let requantizer = Requantizer(
       mode: context.interpreter.options.requantization, inputScale: xScale[0], weightScales: wScale,
       outputScale: yScale[0], zeroPoint: yZero, range: range)

@@ -10,7 +10,7 @@ enum QLinearMatMulKernel {
   static func run(_ context: KernelContext) throws -> [HostTensor?] {
     let a = try context.input(0)
     let b = try context.input(3)
-    guard let aValues = QuantizedValues.int32s(a), let bValues = QuantizedValues.int32s(b) else {
+    guard Int8Gemm.accepts(a.dataType), Int8Gemm.accepts(b.dataType) else {
       throw context.failure("expected int8 or uint8 inputs a and b, got \(a.typeDescription) and \(b.typeDescription)")
     }
     let shape = try IntegerGemm.shape(a.shape, b.shape, context: context)
@@ -28,8 +28,10 @@ enum QLinearMatMulKernel {
     else {
       throw context.failure("y_zero_point must be an int8 or uint8 scalar, got \(yZeroTensor.typeDescription)")
     }
-    let accumulators = try MatMulIntegerKernel.multiply(
-      aValues, aZero, bValues, bZero, shape: shape, threads: Swift.max(1, context.interpreter.options.threads))
+    guard
+      let accumulators = try MatMulIntegerKernel.multiply(
+        a, aZero, b, bZero, shape: shape, threads: Swift.max(1, context.interpreter.options.threads))
+    else { throw context.failure("expected int8 or uint8 inputs a and b") }
     let mode = context.interpreter.options.requantization
     let perRowA = Set(aScale).count > 1
     var requantizers: [Requantizer] = []

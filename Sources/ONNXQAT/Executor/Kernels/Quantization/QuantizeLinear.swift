@@ -42,6 +42,20 @@ enum QuantizeLinearKernel {
     if divisionType != scale.dataType && scale.dataType == .float { divisionType = .float }
     let roundQuotient = DivisionRounding(divisionType)
     let count = x.count
+    if x.dataType == .float, scale.dataType == .float, scale.count == 1, divisionType == .float,
+      outputType == .uint8 || outputType == .int8, zeroPoint.map({ $0.count == 1 }) ?? true,
+      let zero = zeroPoint.map({ QuantizedValues.int32s($0)?.first }) ?? 0
+    {
+      let result = HostTensor(uninitialized: outputType, shape: x.shape)
+      let values = x.pointer(Float.self)
+      let divisor = scale.pointer(Float.self)[0]
+      if outputType == .uint8 {
+        quantizePerTensor(values, count: count, scale: divisor, zeroPoint: zero, into: result.pointer(UInt8.self))
+      } else {
+        quantizePerTensor(values, count: count, scale: divisor, zeroPoint: zero, into: result.pointer(Int8.self))
+      }
+      return [result]
+    }
     if let range = QuantizedValues.range(outputType), outputType != .int32 {
       let zeros = try zeroPoint.map { tensor -> [Int32] in
         guard let values = QuantizedValues.int32s(tensor) else {

@@ -171,7 +171,7 @@ struct Requantizer {
   }
 
   /// Requantizes `count` accumulators that all belong to channel `channel` into `output`.
-  func requantize<T: FixedWidthInteger>(
+  func requantize<T: FixedWidthInteger & SIMDScalar>(
     _ accumulators: UnsafePointer<Int32>, count: Int, channel: Int, into output: UnsafeMutablePointer<T>
   ) {
     let channel = scales.count == 1 ? 0 : channel
@@ -186,7 +186,8 @@ struct Requantizer {
       while simd && i + 8 <= count {
         let values = Self.clampRound(
           UnsafeRawPointer(accumulators + i).loadUnaligned(as: SIMD8<Int32>.self), scale, low, high)
-        for lane in 0..<8 { output[i + lane] = T(truncatingIfNeeded: values[lane] &+ zeroPoint) }
+        UnsafeMutableRawPointer(output + i).storeBytes(
+          of: SIMD8<T>(truncatingIfNeeded: values &+ zeroPoint), as: SIMD8<T>.self)
         i += 8
       }
       while i < count {
@@ -199,7 +200,7 @@ struct Requantizer {
   }
 
   /// Requantizes `count` accumulators where element `i` belongs to channel `i` (per-column).
-  func requantizeColumns<T: FixedWidthInteger>(
+  func requantizeColumns<T: FixedWidthInteger & SIMDScalar>(
     _ accumulators: UnsafePointer<Int32>, count: Int, into output: UnsafeMutablePointer<T>
   ) {
     if scales.count == 1 {

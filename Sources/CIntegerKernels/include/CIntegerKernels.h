@@ -1,0 +1,47 @@
+/// Exact 8-bit integer matrix products for onnx-qat's executor (int16 pairs multiplied and added
+/// into int32 with AVX2's vpmaddwd, a portable loop otherwise). Swift's SIMD types do not lower
+/// to vpmaddwd (checked with swiftc -emit-assembly: they give vpmulld and shuffles), so this small
+/// C target holds the AVX2 intrinsics; everything else stays in Swift.
+#ifndef CINTEGERKERNELS_H
+#define CINTEGERKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Rows of A per micro-kernel tile.
+#define QAT_TILE_ROWS 6
+/// Columns of B per packed panel.
+#define QAT_PANEL_COLUMNS 16
+
+/// K rounded up to an even count (the packed depth in int16 elements).
+static inline int qat_packed_depth(int k) { return (k + 1) & ~1; }
+
+/// int16 elements of A packed by `qat_pack_a` for m rows and depth k.
+static inline size_t qat_packed_a_count(int m, int k) {
+  return (size_t)((m + QAT_TILE_ROWS - 1) / QAT_TILE_ROWS) * (size_t)qat_packed_depth(k) * QAT_TILE_ROWS;
+}
+
+/// int16 elements of one B panel packed by `qat_pack_b_panel` for depth k.
+static inline size_t qat_packed_panel_count(int k) { return (size_t)qat_packed_depth(k) * QAT_PANEL_COLUMNS; }
+
+/// Packs A (m x k, 8-bit, row stride `lda` bytes; `is_signed` picks int8 over uint8) minus the
+/// zero point of each row (`zero[row * zero_stride]`; stride 0 for one zero point) as int16 pairs
+/// `packed[tile][k / 2][QAT_TILE_ROWS][2]`; rows past m and the odd k's partner are zero.
+void qat_pack_a(const void *a, int is_signed, ptrdiff_t lda, int m, int k, const int32_t *zero,
+                ptrdiff_t zero_stride, int16_t *packed);
+
+/// Packs columns `panel * 16 ..< panel * 16 + 16` of B (k x n, 8-bit, row stride `ldb` bytes)
+/// minus the zero point of each column (`zero[column * zero_stride]`) as int16 pairs
+/// `packed[k / 2][QAT_PANEL_COLUMNS][2]`; columns past n and the odd k's partner are zero.
+void qat_pack_b_panel(const void *b, int is_signed, ptrdiff_t ldb, int k, int n, const int32_t *zero,
+                      ptrdiff_t zero_stride, int panel, int16_t *packed);
+
+/// `c[row, column] = sum_k a'[row, k] * b'[k, column]` in exact int32 for every row of packed A
+/// (m rows) and the columns of one packed B panel (`panel`, clipped to n), C row stride `ldc`.
+void qat_gemm_panel(const int16_t *packed_a, const int16_t *packed_panel, int m, int k, int n, int panel,
+                    int32_t *c, ptrdiff_t ldc);
+
+/// Tests only: nonzero makes the two functions above take their portable loops even on AVX2.
+void qat_set_portable(int portable);
+
+#endif

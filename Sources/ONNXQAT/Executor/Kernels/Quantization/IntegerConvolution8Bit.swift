@@ -1,0 +1,117 @@
+import Foundation
+
+/// The 8-bit path of IntegerConvolution for 2-D convolutions that are not depthwise: per image and
+/// group, the im2col matrix is built in bytes (the padding holds the byte of `x_zp`, so it
+/// contributes `x_zp - x_zp = 0`) and multiplied by the group's weights with Int8Gemm, which
+/// subtracts the zero points while packing and accumulates exactly in int32. A 1x1 convolution
+/// with stride 1 and no padding needs no im2col: the input planes are B as they are.
+///
+/// Skip cases (the Int32 paths of IntegerConvolution run instead):
+/// 1. not 2-D;
+/// 2. x or w not int8/uint8;
+/// 3. depthwise (one input and one output channel per group): the direct kernel
+///    (`accumulateDepthwise8Bit`, IntegerDepthwise) instead.
+extension IntegerConvolution {
+  /// Int32 accumulators [N, M, outputSize] of the convolution of the tensors `x` (minus `xZero`)
+  /// and `w` (minus `wZero[m]`): the 8-bit path when it applies, else the Int32 paths; nil when
+  /// x or w is not an integer tensor.
+  func accumulate(x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int) -> [Int32]? {
+    if let result = accumulate8Bit(x: x, xZero: xZero, w: w, wZero: wZero, threads: threads) { return result }
+    if let result = accumulateDepthwise8Bit(x: x, xZero: xZero, w: w, wZero: wZero, threads: threads) {
+      return result
+    }
+    guard let xValues = QuantizedValues.int32s(x), let wValues = QuantizedValues.int32s(w) else { return nil }
+    return accumulate(x: xValues, xZero: xZero, w: wValues, wZero: wZero, threads: threads)
+  }
+
+  /// Int32 accumulators [N, M, outputSize] of the convolution of `x` (minus `xZero`) with `w`
+  /// (minus `wZero[m]`, one per output channel), or nil in the skip cases.
+  func accumulate8Bit(x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int) -> [Int32]? {
+    guard kernel.count == 2 else { return nil }  // skip 1
+    guard Int8Gemm.accepts(x.dataType), Int8Gemm.accepts(w.dataType) else { return nil }  // skip 2
+    let channelsPerGroup = inputChannels / group
+    let outputsPerGroup = outputChannels / group
+    guard channelsPerGroup > 1 || outputsPerGroup > 1 else { return nil }  // skip 3
+    let inputSize = inputSpatial[0] * inputSpatial[1]
+    let outputSize = outputSpatial[0] * outputSpatial[1]
+    let kernelSize = kernel[0] * kernel[1]
+    let depth = channelsPerGroup * kernelSize
+    let pointwise =
+      kernelSize == 1 && strides == [1, 1] && padBegin == [0, 0] && outputSpatial == inputSpatial
+    let columns = UnsafeMutablePointer<UInt8>.allocate(capacity: pointwise ? 1 : depth * outputSize)
+    defer { columns.deallocate() }
+    let padding = UInt8(truncatingIfNeeded: xZero)
+    let xBytes = UnsafeRawPointer(x.pointer(UInt8.self))
+    let wBytes = UnsafeRawPointer(w.pointer(UInt8.self))
+    let resultCount = batch * outputChannels * outputSize
+    var result = [Int32](unsafeUninitializedCapacity: resultCount) { _, initialized in initialized = resultCount }
+    result.withUnsafeMutableBufferPointer { buffer in
+      guard let output = buffer.baseAddress else { return }
+      for image in 0..<batch {
+        for g in 0..<group {
+          let planes = xBytes + (image * inputChannels + g * channelsPerGroup) * inputSize
+          if !pointwise {
+            let workers = threads > 1 && depth * outputSize >= 1 << 15 ? Swift.min(threads, channelsPerGroup) : 1
+            let fill = { (worker: Int) in
+              for c in (channelsPerGroup * worker / workers)..<(channelsPerGroup * (worker + 1) / workers) {
+                im2col2DBytes(
+                  planes.assumingMemoryBound(to: UInt8.self) + c * inputSize, padding: padding,
+                  into: columns + c * kernelSize * outputSize)
+              }
+            }
+            if workers > 1 {
+              DispatchQueue.concurrentPerform(iterations: workers, execute: fill)
+            } else {
+              fill(0)
+            }
+          }
+          let weights = Int8Gemm.Operand(
+            base: wBytes + g * outputsPerGroup * depth, isSigned: w.dataType == .int8, rowStride: depth)
+          let b = Int8Gemm.Operand(
+            base: pointwise ? planes : UnsafeRawPointer(columns), isSigned: x.dataType == .int8,
+            rowStride: pointwise ? inputSize : outputSize)
+          let groupZeros = (g * outputsPerGroup)..<((g + 1) * outputsPerGroup)
+          let zeros = Set(wZero).count == 1 ? [wZero[0]] : Array(wZero[groupZeros])
+          Int8Gemm.multiply(
+            weights, aZero: zeros, b, bZero: [xZero], m: outputsPerGroup, k: depth, n: outputSize,
+            into: output + (image * outputChannels + g * outputsPerGroup) * outputSize, ldc: outputSize,
+            threads: threads)
+        }
+      }
+    }
+    return result
+  }
+
+  /// The im2col rows of one input channel in bytes: row `ky * kw + kx` holds, for every output
+  /// position, the input byte under that kernel tap, or `padding` outside the image.
+  func im2col2DBytes(_ channel: UnsafePointer<UInt8>, padding: UInt8, into rows: UnsafeMutablePointer<UInt8>) {
+    let (inputHeight, inputWidth) = (inputSpatial[0], inputSpatial[1])
+    let (outputHeight, outputWidth) = (outputSpatial[0], outputSpatial[1])
+    let (strideY, strideX) = (strides[0], strides[1])
+    let outputSize = outputHeight * outputWidth
+    for ky in 0..<kernel[0] {
+      for kx in 0..<kernel[1] {
+        let row = rows + (ky * kernel[1] + kx) * outputSize
+        let xOffset = kx * dilations[1] - padBegin[1]
+        let first = xOffset >= 0 ? 0 : Swift.min(outputWidth, (-xOffset + strideX - 1) / strideX)
+        let last = Swift.max(first, Swift.min(outputWidth, (inputWidth - xOffset + strideX - 1) / strideX))
+        for oy in 0..<outputHeight {
+          let target = row + oy * outputWidth
+          let iy = oy * strideY + ky * dilations[0] - padBegin[0]
+          guard iy >= 0, iy < inputHeight else {
+            target.update(repeating: padding, count: outputWidth)
+            continue
+          }
+          let source = channel + iy * inputWidth + xOffset
+          target.update(repeating: padding, count: first)
+          if strideX == 1 {
+            (target + first).update(from: source + first, count: last - first)
+          } else {
+            for ox in first..<last { target[ox] = source[ox * strideX] }
+          }
+          (target + last).update(repeating: padding, count: outputWidth - last)
+        }
+      }
+    }
+  }
+}
