@@ -52,7 +52,6 @@ public struct RunReport: JSONReport, Codable, Equatable, Sendable {
     self.samples = samples
   }
 
-
   /// File name for an output: the name with characters outside `[A-Za-z0-9_.-]` replaced by `_`.
   public static func fileName(for output: String) -> String {
     let safe = String(output.map { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) ? $0 : "_" })

@@ -100,7 +100,6 @@ public struct ModelSummary: JSONReport, Codable, Equatable, Sendable {
     metadata = Dictionary(model.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
   }
 
-
   /// The human-readable report of `inspect`.
   public var text: String {
     var lines: [String] = []
