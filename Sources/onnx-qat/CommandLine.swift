@@ -40,15 +40,6 @@ struct ParsedArguments {
   func all(_ key: String) -> [String] { values[key] ?? [] }
   func has(_ key: String) -> Bool { flags.contains(key) || values[key] != nil }
 
-  /// The `--requant` value (float or fixed-point), if given.
-  func requantization() throws -> ExecutionOptions.Requantization? {
-    guard let mode = value("--requant") else { return nil }
-    guard let parsed = ExecutionOptions.Requantization(rawValue: mode) else {
-      throw UsageError("--requant must be float or fixed-point, not '\(mode)'")
-    }
-    return parsed
-  }
-
   static func parse(_ arguments: [String], options: [OptionSpec]) throws -> ParsedArguments {
     var parsed = ParsedArguments()
     var index = 0

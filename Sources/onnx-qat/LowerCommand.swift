@@ -29,16 +29,7 @@ enum LowerCommand: Command {
 
   static func run(_ arguments: ParsedArguments) throws -> Int32 {
     guard let output = arguments.value("--output") else { throw UsageError("missing -o OUT") }
-    var options = LoweringOptions()
-    if let name = arguments.value("--target") {
-      guard let target = LoweringOptions.Target(rawValue: name) else {
-        throw UsageError("--target must be ort or onnx, not '\(name)'")
-      }
-      options.target = target
-    }
-    if let parsed = try arguments.requantization() { options.requantization = parsed }
-    options.strict = arguments.has("--strict")
-    options.integerIO = arguments.has("--int-io")
+    let options = try mappingOptions { try VerbOptions(arguments).loweringOptions() }
     let model = try loadInput(arguments.positionals[0])
     let log = RewriteLog()
     let report = try IntegerLowering.lower(model, options: options, log: log)

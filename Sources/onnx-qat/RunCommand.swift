@@ -24,7 +24,7 @@ enum RunCommand: Command {
 
   static func run(_ arguments: ParsedArguments) throws -> Int32 {
     var options = ExecutionOptions()
-    if let parsed = try arguments.requantization() {
+    if let parsed = try mappingOptions({ try VerbOptions(arguments).requantization() }) {
       options.requantization = parsed
     }
     if let text = arguments.value("--threads") {

@@ -25,24 +25,19 @@ enum VerifyCommand: Command {
     guard let qdqPath = arguments.value("--qdq"), let intPath = arguments.value("--int") else {
       throw UsageError("give --qdq Q.onnx and --int I.onnx")
     }
-    guard let spec = arguments.value("--data") ?? arguments.value("--calib") else {
+    let settings = try mappingOptions {
+      try VerbOptions(arguments, excluded: ["qdq", "int", "float", "json"]).verifySettings()
+    }
+    guard let spec = settings.samples else {
       throw UsageError("give the samples with --data DIR or --calib synthetic:N")
-    }
-    var options = ExecutionOptions()
-    if let parsed = try arguments.requantization() {
-      options.requantization = parsed
-    }
-    var limit: Int?
-    if let text = arguments.value("--samples") {
-      guard let count = Int(text), count > 0 else { throw UsageError("--samples must be a positive number") }
-      limit = count
     }
     let qdq = try loadInput(qdqPath)
     let integer = try loadInput(intPath)
     let float = try arguments.value("--float").map(loadInput)
     let source = try readingInput { try CalibrationSources.make(spec: spec, model: qdq) }
     let report = try Verifier.verify(
-      qdq: qdq, integer: integer, float: float, samples: source, options: options, maxSamples: limit)
+      qdq: qdq, integer: integer, float: float, samples: source, options: settings.execution,
+      maxSamples: settings.maxSamples)
     if arguments.has("--json") {
       print(try report.json())
       return 0

@@ -103,7 +103,10 @@ final class CABIInProcessTests: XCTestCase {
       (call(onnxqat_fold_buffer, original, options: #"{"explain": true}"#), "fold: unknown option 'explain'"),
       (call(onnxqat_insert_buffer, original, options: "{"), "options: not a JSON object"),
       (call(onnxqat_insert_buffer, original, options: #"{"calib": true}"#), "'calib' must be a string, not 'true'"),
-      (call(onnxqat_lower_buffer, original, options: #"{"requant": "fixed-point"}"#), "not available yet"),
+      (
+        call(onnxqat_lower_buffer, original, options: #"{"requant": "fast"}"#),
+        "'requant' must be float or fixed-point, not 'fast'"
+      ),
       (call(onnxqat_convert_buffer, original, options: #"{"external-data": 16}"#), "needs output_path"),
     ]
     var reports: [(String, String)] = []
