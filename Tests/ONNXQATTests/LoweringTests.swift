@@ -230,6 +230,55 @@ final class LoweringTests: XCTestCase {
     try Self.assertOrtEqualsExecutor(lowered, test: self)
   }
 
+  /// Fine-tuning moves the float weights behind the weight Q->DQ pairs of our `insert` output
+  /// (`--weights-form qdq`); `lower` must quantize the weights it finds, not the ones `insert` saw.
+  /// The fine-tuned graph lowers to integer weights that differ from the untuned lowering's, its
+  /// integer graph stays within the usual LSB of the fine-tuned fake-quant graph (a lowering with
+  /// stale weights departs much further), and onnxruntime runs it bit-exactly like our executor.
+  func testFineTunedWeightsAreTheOnesLowered() throws {
+    let qdq = try ModelLoader.load(path: TestSupport.fixtures + "/tiny_cnn.onnx")
+    var options = QuantizationOptions()
+    options.reduceRange = true  // see testTinyCNNFromInsertLowersAndVerifies
+    _ = try QDQInsertionTests.insert(qdq, options)
+    let tuned = try RewriteTestSupport.copy(qdq)
+    var moved = 0
+    for node in tuned.graph.nodes where node.opType == "QuantizeLinear" {
+      guard let weight = node.inputs.first ?? nil, let tensor = weight.constantTensor(in: tuned) else { continue }
+      let values = try HostTensor(tensor).values(Float.self)
+      // A deterministic "training step": every weight moves by up to 8% of its size.
+      let stepped = values.enumerated().map { index, value in value * (1 + 0.08 * Float(sin(Double(index) * 1.7))) }
+      let updated = HostTensor(.float, shape: tensor.dims.map { Int($0) }, values: stepped)
+      try tuned.graph.setInitializer(weight, updated.irTensor(name: weight.name))
+      moved += 1
+    }
+    XCTAssertEqual(moved, 4, "tiny_cnn has three Conv weights and one Gemm weight behind Q->DQ")
+
+    let (stale, _) = try lower(qdq)
+    let (lowered, report) = try lower(tuned)
+    XCTAssertTrue(report.islands.isEmpty, "\(report.islands)")
+    func integerWeights(_ model: Model) throws -> [[Double]] {
+      try model.graph.nodes.filter { $0.opType == "QLinearConv" }.map { node in
+        let weight = try XCTUnwrap(node.inputs[3]?.constantTensor(in: model), "weight of \(node.label)")
+        return try HostTensor(weight).doubles()
+      }
+    }
+    let staleWeights = try integerWeights(stale)
+    let tunedWeights = try integerWeights(lowered)
+    XCTAssertEqual(tunedWeights.count, 3)
+    XCTAssertNotEqual(staleWeights, tunedWeights, "the fine-tuned weights must reach the integer graph")
+
+    let proof = try verify(tuned, lowered)
+    let staleProof = try verify(tuned, stale)
+    for (output, staleOutput) in zip(proof.outputs, staleProof.outputs) {
+      print(
+        "fine-tuned tiny_cnn \(output.name): \(output.differing)/\(output.elements) differ (max \(output.maxLSB) LSB); "
+          + "lowered from the untuned weights: \(staleOutput.differing) differ (max \(staleOutput.maxLSB) LSB)")
+      XCTAssertLessThanOrEqual(output.maxLSB, 3)
+      XCTAssertGreaterThan(staleOutput.maxLSB, output.maxLSB)
+    }
+    try Self.assertOrtEqualsExecutor(lowered, test: self)
+  }
+
   /// onnxruntime's quantize_static QDQ models (Benchmarks/executor_models.py): lowered by us and
   /// fused by onnxruntime's own optimizer. Ours leaves no more float compute than onnxruntime's
   /// graph, runs in onnxruntime with outputs equal to our executor's, and verifies.
