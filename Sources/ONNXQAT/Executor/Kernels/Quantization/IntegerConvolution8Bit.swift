@@ -81,37 +81,4 @@ extension IntegerConvolution {
     }
     return result
   }
-
-  /// The im2col rows of one input channel in bytes: row `ky * kw + kx` holds, for every output
-  /// position, the input byte under that kernel tap, or `padding` outside the image.
-  func im2col2DBytes(_ channel: UnsafePointer<UInt8>, padding: UInt8, into rows: UnsafeMutablePointer<UInt8>) {
-    let (inputHeight, inputWidth) = (inputSpatial[0], inputSpatial[1])
-    let (outputHeight, outputWidth) = (outputSpatial[0], outputSpatial[1])
-    let (strideY, strideX) = (strides[0], strides[1])
-    let outputSize = outputHeight * outputWidth
-    for ky in 0..<kernel[0] {
-      for kx in 0..<kernel[1] {
-        let row = rows + (ky * kernel[1] + kx) * outputSize
-        let xOffset = kx * dilations[1] - padBegin[1]
-        let first = xOffset >= 0 ? 0 : Swift.min(outputWidth, (-xOffset + strideX - 1) / strideX)
-        let last = Swift.max(first, Swift.min(outputWidth, (inputWidth - xOffset + strideX - 1) / strideX))
-        for oy in 0..<outputHeight {
-          let target = row + oy * outputWidth
-          let iy = oy * strideY + ky * dilations[0] - padBegin[0]
-          guard iy >= 0, iy < inputHeight else {
-            target.update(repeating: padding, count: outputWidth)
-            continue
-          }
-          let source = channel + iy * inputWidth + xOffset
-          target.update(repeating: padding, count: first)
-          if strideX == 1 {
-            (target + first).update(from: source + first, count: last - first)
-          } else {
-            for ox in first..<last { target[ox] = source[ox * strideX] }
-          }
-          (target + last).update(repeating: padding, count: outputWidth - last)
-        }
-      }
-    }
-  }
 }
