@@ -12,30 +12,10 @@ final class ExecutorBytePathTests: XCTestCase {
     _ op: String, domain: String = "", opset: Int64 = 17, _ inputs: [HostTensor?], _ attributes: [Attribute] = [],
     outputs: Int = 1, threads: Int = 1
   ) throws -> [HostTensor] {
-    let graph = Graph(name: "g")
-    var values: [ONNXQAT.Value?] = []
-    var feeds: [String: HostTensor] = [:]
-    for (index, tensor) in inputs.enumerated() {
-      guard let tensor else {
-        values.append(nil)
-        continue
-      }
-      let value = ONNXQAT.Value(name: "in\(index)")
-      graph.inputs.append(value)
-      values.append(value)
-      feeds[value.name] = tensor
-    }
-    let node = Node(
-      opType: op, domain: domain, inputs: values, outputNames: (0..<outputs).map { "out\($0)" },
-      attributes: attributes)
-    try graph.append(node)
-    graph.outputs = node.outputs.compactMap { $0 }
-    var opsets = [OpsetImport(domain: "", version: opset)]
-    if !domain.isEmpty { opsets.append(OpsetImport(domain: domain, version: 1)) }
     var options = ExecutionOptions()
     options.threads = threads
-    let results = try Interpreter(model: Model(graph: graph, opsetImports: opsets), options: options).run(feeds)
-    return try (0..<outputs).map { try XCTUnwrap(results["out\($0)"]) }
+    return try SingleNodeRun.run(
+      op, domain: domain, opset: opset, inputs: inputs, attributes: attributes, outputs: outputs, options: options)
   }
 
   private func ints(_ name: String, _ values: [Int]) -> Attribute {

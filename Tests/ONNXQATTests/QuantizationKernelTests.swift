@@ -295,30 +295,11 @@ final class QuantizationKernelTests: XCTestCase {
     _ op: String, domain: String = "", opset: Int64 = 21, inputs: [HostTensor?], attributes: [Attribute] = [],
     mode: ExecutionOptions.Requantization = .float, threads: Int = 1
   ) throws -> HostTensor {
-    let graph = Graph(name: "g")
-    var values: [ONNXQAT.Value?] = []
-    var feeds: [String: HostTensor] = [:]
-    for (index, tensor) in inputs.enumerated() {
-      guard let tensor else {
-        values.append(nil)
-        continue
-      }
-      let value = ONNXQAT.Value(name: "in\(index)")
-      graph.inputs.append(value)
-      values.append(value)
-      feeds["in\(index)"] = tensor
-    }
-    let node = Node(opType: op, domain: domain, inputs: values, outputNames: ["out"], attributes: attributes)
-    try graph.append(node)
-    if let output = node.output { graph.outputs = [output] }
-    var opsets = [OpsetImport(domain: "", version: opset)]
-    if !domain.isEmpty { opsets.append(OpsetImport(domain: domain, version: 1)) }
     var options = ExecutionOptions()
     options.requantization = mode
     options.threads = threads
-    let interpreter = try Interpreter(model: Model(graph: graph, opsetImports: opsets), options: options)
-    guard let result = try interpreter.run(feeds)["out"] else { throw ConformanceFailure("no output") }
-    return result
+    return try SingleNodeRun.run(
+      op, domain: domain, opset: opset, inputs: inputs, attributes: attributes, options: options)[0]
   }
 
   private func floats(_ values: [Float], _ shape: [Int]) -> HostTensor {
