@@ -10,29 +10,7 @@ final class DataMovementKernelTests: XCTestCase {
   private func run(
     _ op: String, opset: Int64, _ inputs: [HostTensor?], _ attributes: [Attribute] = [], outputs: Int = 1
   ) throws -> [HostTensor] {
-    let graph = Graph(name: "test")
-    var values: [Value?] = []
-    var feeds: [String: HostTensor] = [:]
-    for (index, tensor) in inputs.enumerated() {
-      guard let tensor else {
-        values.append(nil)
-        continue
-      }
-      let value = Value(name: "x\(index)")
-      graph.inputs.append(value)
-      values.append(value)
-      feeds[value.name] = tensor
-    }
-    let node = Node(
-      opType: op, inputs: values, outputNames: (0..<outputs).map { "y\($0)" }, attributes: attributes)
-    try graph.append(node)
-    graph.outputs = node.outputs.compactMap { $0 }
-    let model = Model(graph: graph, opsetImports: [OpsetImport(domain: "", version: opset)])
-    let results = try Interpreter(model: model).run(feeds)
-    return try (0..<outputs).map { index in
-      guard let tensor = results["y\(index)"] else { throw ConformanceFailure("output \(index) missing") }
-      return tensor
-    }
+    try SingleNodeRun.run(op, opset: opset, inputs: inputs, attributes: attributes, outputs: outputs)
   }
 
   private func int8(_ values: [Int8], _ shape: [Int]) -> HostTensor { HostTensor(.int8, shape: shape, values: values) }

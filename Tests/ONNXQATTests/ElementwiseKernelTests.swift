@@ -10,29 +10,7 @@ final class ElementwiseKernelTests: XCTestCase {
   func run(
     _ op: String, opset: Int, _ inputs: [HostTensor?], attributes: [Attribute] = [], outputs: Int = 1
   ) throws -> [HostTensor] {
-    let graph = Graph(name: "test")
-    var feeds: [String: HostTensor] = [:]
-    var values: [Value?] = []
-    for (index, tensor) in inputs.enumerated() {
-      guard let tensor else {
-        values.append(nil)
-        continue
-      }
-      let value = Value(name: "x\(index)")
-      feeds[value.name] = tensor
-      graph.inputs.append(value)
-      values.append(value)
-    }
-    let node = Node(
-      opType: op, inputs: values, outputNames: (0..<outputs).map { "y\($0)" }, attributes: attributes)
-    try graph.append(node)
-    graph.outputs = node.outputs.compactMap { $0 }
-    let model = Model(graph: graph, opsetImports: [OpsetImport(domain: "", version: Int64(opset))])
-    let result = try Interpreter(model: model).run(feeds)
-    return try (0..<outputs).map { index in
-      guard let tensor = result["y\(index)"] else { throw ConformanceFailure("output \(index) missing") }
-      return tensor
-    }
+    try SingleNodeRun.run(op, opset: Int64(opset), inputs: inputs, attributes: attributes, outputs: outputs)
   }
 
   func floats(_ values: [Float], _ shape: [Int]? = nil) -> HostTensor {
@@ -422,6 +400,19 @@ final class ElementwiseKernelTests: XCTestCase {
     XCTAssertEqual(
       try run("BitShift", opset: 11, [x, s], attributes: [.string("direction", "RIGHT")])[0].values(UInt8.self),
       [0, 0x40, 0])
+  }
+
+  /// Selu-1 defaults alpha and gamma to the rounded 1.6732 and 1.0507; Selu-6 and later to the
+  /// float32 nearest the exact constants. Expected values are the formula in float32 with each.
+  func testSeluDefaultsFollowTheOpset() throws {
+    let x = floats([-2, -0.5, 0, 1.5])
+    for (opset, alpha, gamma) in [(1, Float(1.6732), Float(1.0507)), (6, 1.67326319217681884765625, 1.05070102214813232421875)]
+    {
+      let expected = x.values(Float.self).map { $0 <= 0 ? gamma * (alpha * Foundation.exp($0) - alpha) : gamma * $0 }
+      XCTAssertEqual(try run("Selu", opset: opset, [x])[0].values(Float.self), expected, "Selu-\(opset)")
+    }
+    XCTAssertNotEqual(
+      try run("Selu", opset: 1, [x])[0].values(Float.self)[0], try run("Selu", opset: 6, [x])[0].values(Float.self)[0])
   }
 
   /// The float32 fast paths (equal shapes, scalar, one contiguous broadcast block, either side)

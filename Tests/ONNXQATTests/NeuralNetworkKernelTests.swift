@@ -28,23 +28,10 @@ final class NeuralNetworkKernelTests: XCTestCase {
     _ op: String, opset: Int = 22, _ inputs: [HostTensor?], _ attributes: [Attribute] = [], outputs: Int = 1,
     threads: Int = 1
   ) throws -> [HostTensor] {
-    let graph = Graph(name: "g")
-    let values = inputs.enumerated().map { index, tensor in tensor.map { _ in Value(name: "in\(index)") } }
-    let node = Node(
-      opType: op, inputs: values, outputNames: (0..<outputs).map { "out\($0)" }, attributes: attributes)
-    try graph.append(node)
-    graph.inputs = values.compactMap { $0 }
-    graph.outputs = node.outputs.compactMap { $0 }
-    let model = Model(graph: graph, irVersion: 8, opsetImports: [OpsetImport(domain: "", version: Int64(opset))])
     var options = ExecutionOptions()
     options.threads = threads
-    let interpreter = try Interpreter(model: model, options: options)
-    var feeds: [String: HostTensor] = [:]
-    for (value, tensor) in zip(values, inputs) {
-      if let value, let tensor { feeds[value.name] = tensor }
-    }
-    let results = try interpreter.run(feeds)
-    return try (0..<outputs).map { try XCTUnwrap(results["out\($0)"]) }
+    return try SingleNodeRun.run(
+      op, opset: Int64(opset), inputs: inputs, attributes: attributes, outputs: outputs, options: options)
   }
 
   private func ints(_ name: String, _ values: [Int]) -> Attribute {

@@ -75,15 +75,16 @@ enum TestSupport {
     process.standardError = err
     try process.run()
     // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-    var errData = Data()
+    let errBox = PipeData()
     let group = DispatchGroup()
     group.enter()
     DispatchQueue.global().async {
-      errData = err.fileHandleForReading.readDataToEndOfFile()
+      errBox.data = err.fileHandleForReading.readDataToEndOfFile()
       group.leave()
     }
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
+    let errData = errBox.data
     process.waitUntilExit()
     return ProcessResult(
       status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
@@ -107,4 +108,9 @@ enum TestSupport {
     XCTAssertEqual(result.status, 0, result.stderr)
     return result.stdout.split(separator: "\n").map(String.init)
   }
+}
+
+/// What a background reader took from a pipe; read only after the reader's group is waited on.
+final class PipeData: @unchecked Sendable {
+  var data = Data()
 }

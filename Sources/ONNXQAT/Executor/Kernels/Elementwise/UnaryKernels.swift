@@ -111,8 +111,10 @@ enum ElementwiseUnary {
         { $0 < 0 ? Double(alpha) * (Foundation.exp($0) - 1) : $0 })
     }
     registry.register("Selu") { context in
-      let alpha = context.float("alpha", default: 1.67326319217681884765625)
-      let gamma = context.float("gamma", default: 1.05070102214813232421875)
+      // Selu-1 defaulted to the rounded constants; Selu-6 to the float32 nearest the exact ones.
+      let legacy = context.opsetVersion < 6
+      let alpha = context.float("alpha", default: legacy ? 1.6732 : 1.67326319217681884765625)
+      let gamma = context.float("gamma", default: legacy ? 1.0507 : 1.05070102214813232421875)
       return try float(
         context, { $0 <= 0 ? gamma * (alpha * Foundation.exp($0) - alpha) : gamma * $0 },
         { $0 <= 0 ? Double(gamma) * (Double(alpha) * Foundation.exp($0) - Double(alpha)) : Double(gamma) * $0 })
