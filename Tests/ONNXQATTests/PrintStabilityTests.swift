@@ -53,9 +53,9 @@ final class PrintStabilityTests: XCTestCase {
 
   func testFloatsPrintShortestRoundTrip() {
     let known: [(Float, String)] = [
-      (0.1, "0.1"), (-2.5, "-2.5"), (1, "1.0"), (0.0078125, "0.0078125"), (1e-45, "1e-45"),
+      (0.1, "0.1"), (-2.5, "-2.5"), (1, "1.0"), (0.0078125, "0.0078125"), (.leastNonzeroMagnitude, "1e-45"),
       (.greatestFiniteMagnitude, "3.4028235e+38"), (-0.0, "-0.0"), (.infinity, "inf"), (-.infinity, "-inf"),
-      (.nan, "nan"), (16_777_216, "16777216.0"), (1.17549435e-38, "1.1754944e-38"),
+      (.nan, "nan"), (16_777_216, "16777216.0"), (.leastNormalMagnitude, "1.1754944e-38"),
     ]
     for (value, text) in known { XCTAssertEqual(format(value), text) }
     XCTAssertEqual(format(0.1 as Double), "0.1")
