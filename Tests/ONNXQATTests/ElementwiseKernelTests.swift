@@ -406,7 +406,9 @@ final class ElementwiseKernelTests: XCTestCase {
   /// float32 nearest the exact constants. Expected values are the formula in float32 with each.
   func testSeluDefaultsFollowTheOpset() throws {
     let x = floats([-2, -0.5, 0, 1.5])
-    let defaults: [(Int, Float, Float)] = [(1, 1.6732, 1.0507), (6, 1.67326319217681884765625, 1.05070102214813232421875)]
+    let defaults: [(Int, Float, Float)] = [
+      (1, 1.6732, 1.0507), (6, 1.67326319217681884765625, 1.05070102214813232421875),
+    ]
     for (opset, alpha, gamma) in defaults {
       let expected = x.values(Float.self).map { $0 <= 0 ? gamma * (alpha * Foundation.exp($0) - alpha) : gamma * $0 }
       XCTAssertEqual(try run("Selu", opset: opset, [x])[0].values(Float.self), expected, "Selu-\(opset)")
