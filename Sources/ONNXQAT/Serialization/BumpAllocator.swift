@@ -53,6 +53,17 @@ final class BumpAllocator {
     state.deallocate()
   }
 
+  /// The number of chunks held (shared and dedicated), for tests and diagnostics.
+  var chunkCount: Int {
+    var count = 0
+    var chunk = state.pointee.chunks
+    while let current = chunk {
+      count += 1
+      chunk = current.pointee.next
+    }
+    return count
+  }
+
   /// `bytes` bytes of uninitialized memory, valid until the allocator is freed.
   func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
     Self.allocate(state, bytes)
