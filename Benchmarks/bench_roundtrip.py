@@ -21,12 +21,26 @@ Our output must be byte-identical to the input. Targets (reported PASS/MISS, the
 change the exit status): throughput ours/python >= 3.0; our peak RSS <= 2.2 x file size.
 The exit status is non-zero only when something failed to run or our output differs.
 MB here means MiB (2^20 bytes).
+
+Many nodes instead of many bytes:
+
+    python Benchmarks/bench_roundtrip.py --onnx-qat .build/release/onnx-qat --nodes 1000,10000,100000
+        [--qdq] [--repeat 3] [--work-dir .build/bench] [--python PYTHON]
+
+times the same pair (ours: `onnx-qat convert`, whole process; python: load + save inside its
+child) on the chains of Benchmarks/scaling_graph.py (five nodes and six small initializers per
+block; 100,000 nodes make an 11 MiB file), cached in the work folder. `--qdq` adds each chain
+after `onnx-qat insert --calib synthetic:4` (made once with the given binary and cached: about
+2.4 nodes per float node). Prints best and median seconds, peak RSS, the ratio python/ours and
+the growth per 10x nodes (10x is linear). Target (PASS/MISS, not the exit status): our convert
+of the largest chain under 1 s. Outputs must be byte-identical to the inputs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -41,6 +55,7 @@ SEED = 20240601
 GENERATOR_VERSION = 1  # bump when the generated model changes, so the cache is rebuilt
 TARGET_THROUGHPUT_RATIO = 3.0
 TARGET_RSS_RATIO = 2.2
+TARGET_NODES_SECONDS = 1.0
 
 PYTHON_CHILD = r"""
 import sys, time, json
@@ -192,6 +207,120 @@ def same_bytes(a: Path, b: Path) -> bool:
                 return True
 
 
+def measure_pair(model: Path, ours_cmd: list[str], python_cmd: list[str], outs: tuple[Path, Path],
+                 repeat: int, quiet: bool = False) -> tuple[list[dict], list[dict]]:
+    """Warms the page cache, runs each tool once untimed, then `repeat` alternating timed runs."""
+    warm(model)
+    run_child(ours_cmd, "onnx-qat convert")
+    run_child(python_cmd, "python onnx.load+save")
+    ours, python = [], []
+    for i in range(repeat):
+        for out in outs:
+            out.unlink(missing_ok=True)
+        r = run_child(ours_cmd, "onnx-qat convert")
+        ours.append(r)
+        r = run_child(python_cmd, "python onnx.load+save")
+        inner = json.loads(r["stdout"].strip().splitlines()[-1])
+        r["inner"] = inner["load"] + inner["save"]
+        r["detail"] = inner
+        python.append(r)
+        if not quiet:
+            print(f"  run {i + 1}/{repeat} ours:   {ours[-1]['wall']:7.3f} s  peak RSS {ours[-1]['rss'] / MIB:7.1f} MiB",
+                  flush=True)
+            print(f"  run {i + 1}/{repeat} python: {r['wall']:7.3f} s process, {r['inner']:7.3f} s load+save "
+                  f"(load {inner['load']:.3f}, save {inner['save']:.3f}, import {inner['import']:.3f})  "
+                  f"peak RSS {r['rss'] / MIB:7.1f} MiB", flush=True)
+    return ours, python
+
+
+def node_counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 5:
+        raise ValueError("--nodes takes a comma-separated list of node counts of at least 5")
+    return counts
+
+
+def nodes_mode(args, binary: Path, work: Path) -> int:
+    """Convert of the scaling chains (and their Q/DQ versions) against Python's load + save."""
+    scaling = Path(__file__).resolve().parent / "scaling_graph.py"
+    models: list[tuple[str, int, Path]] = []
+    for count in node_counts(args.nodes):
+        chain = work / f"chain-{count}.onnx"
+        if not chain.exists():
+            print(f"generating {chain} (once) ...", flush=True)
+            subprocess.run([args.python, str(scaling), str(count), str(chain)], check=True,
+                           stdout=subprocess.DEVNULL)
+        models.append(("float", count, chain))
+    if args.qdq:
+        for count in node_counts(args.nodes):
+            qdq = work / f"chain-{count}-qdq.onnx"
+            if not qdq.exists():
+                print(f"inserting Q/DQ into chain-{count} with {binary.name} (once; cached as {qdq}) ...", flush=True)
+                subprocess.run([str(binary), "insert", str(work / f"chain-{count}.onnx"), "-o", str(qdq),
+                                "--calib", "synthetic:4"], check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            models.append(("qdq", count, qdq))
+
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"ours:     {binary} ({version})")
+    print(f"machine:  {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
+    print(f"RSS floor: {run_child(['/bin/true'], '/bin/true')['rss'] / MIB:.1f} MiB")
+    ours_out, python_out = work / "out-onnx-qat.onnx", work / "out-python.onnx"
+    rows = []
+    identical = True
+    try:
+        for kind, count, model in models:
+            nodes = count if kind == "float" else graph_node_count(args.python, model)
+            print(f"{kind} chain of {count} nodes ({nodes} nodes, {model.stat().st_size / MIB:.1f} MiB) ...",
+                  flush=True)
+            ours_cmd = [str(binary), "convert", str(model), "-o", str(ours_out)]
+            python_cmd = [args.python, "-c", PYTHON_CHILD, str(model), str(python_out)]
+            ours, python = measure_pair(model, ours_cmd, python_cmd, (ours_out, python_out), args.repeat,
+                                        quiet=True)
+            same = same_bytes(model, ours_out)
+            identical = identical and same
+            rows.append({
+                "kind": kind, "nodes": nodes, "mib": model.stat().st_size / MIB, "same": same,
+                "ours": sorted(r["wall"] for r in ours), "ours_rss": max(r["rss"] for r in ours),
+                "python": sorted(r["inner"] for r in python), "python_rss": max(r["rss"] for r in python),
+            })
+    finally:
+        for out in (ours_out, python_out):
+            out.unlink(missing_ok=True)
+
+    print()
+    print(f"=== summary: load + save of generated chains, {args.repeat} timed runs each "
+          f"(python: load + save inside its process) ===")
+    print(f"{'model':8}{'nodes':>9}{'MiB':>7}{'ours best s':>13}{'median':>9}{'RSS MiB':>9}"
+          f"{'python best s':>15}{'median':>9}{'RSS MiB':>9}{'python/ours':>13}{'ours per 10x':>14}{'same':>6}")
+    previous: dict[str, dict] = {}
+    for row in rows:
+        best, median = row["ours"][0], statistics.median(row["ours"])
+        py_best, py_median = row["python"][0], statistics.median(row["python"])
+        before = previous.get(row["kind"])
+        growth = ""
+        if before is not None:
+            # Time ratio normalised to a 10x step (the Q/DQ chains grow by about, not exactly, 10x).
+            per10 = (best / before["ours"][0]) ** (1 / math.log10(row["nodes"] / before["nodes"]))
+            growth = f"{per10:.1f}x"
+        previous[row["kind"]] = row
+        print(f"{row['kind']:8}{row['nodes']:9d}{row['mib']:7.1f}{best:13.3f}{median:9.3f}{row['ours_rss'] / MIB:9.1f}"
+              f"{py_best:15.3f}{py_median:9.3f}{row['python_rss'] / MIB:9.1f}{py_median / median:12.1f}x"
+              f"{growth:>14}{'yes' if row['same'] else 'NO':>6}")
+    largest = max(rows, key=lambda row: row["nodes"])
+    verdict = "PASS" if largest["ours"][0] < TARGET_NODES_SECONDS else "MISS"
+    print(f"target our convert of the largest chain ({largest['nodes']} nodes) < {TARGET_NODES_SECONDS:.0f} s: "
+          f"{verdict} ({largest['ours'][0]:.3f} s best)")
+    print(f"byte-identical outputs: {'yes' if identical else 'NO'}")
+    return 0 if identical else 1
+
+
+def graph_node_count(python: str, model: Path) -> int:
+    code = "import onnx, sys; print(len(onnx.load(sys.argv[1]).graph.node))"
+    return int(subprocess.run([python, "-c", code, str(model)], capture_output=True, text=True,
+                              check=True).stdout.strip())
+
+
 def main() -> int:
     root = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -204,6 +333,10 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable,
                         help="python with onnx and numpy for the model generator and the Python child "
                              "(default: the one running this script)")
+    parser.add_argument("--nodes", metavar="N,N,...",
+                        help="time the scaling chains of these node counts instead of the large model")
+    parser.add_argument("--qdq", action="store_true",
+                        help="with --nodes: also each chain after `onnx-qat insert --calib synthetic:4`")
     parser.add_argument("--generate", metavar="PATH", help=argparse.SUPPRESS)  # internal: the generator child
     args = parser.parse_args()
     if args.size_mb < 1 or args.repeat < 1:
@@ -220,6 +353,12 @@ def main() -> int:
 
     work = Path(args.work_dir).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    if args.nodes:
+        try:
+            return nodes_mode(args, binary, work)
+        except (OSError, RuntimeError, subprocess.CalledProcessError, ValueError, IndexError, KeyError) as error:
+            print(f"bench: {error}", file=sys.stderr)
+            return 1
     model = work / f"roundtrip-{args.size_mb}mb-seed{SEED}-v{GENERATOR_VERSION}.onnx"
     ours_out, python_out = work / "out-onnx-qat.onnx", work / "out-python.onnx"
     try:
@@ -244,25 +383,8 @@ def main() -> int:
 
         ours_cmd = [str(binary), "convert", str(model), "-o", str(ours_out)]
         python_cmd = [args.python, "-c", PYTHON_CHILD, str(model), str(python_out)]
-        print("warm-up runs (untimed) ...", flush=True)
-        run_child(ours_cmd, "onnx-qat convert")
-        run_child(python_cmd, "python onnx.load+save")
-
-        ours, python = [], []
-        for i in range(args.repeat):
-            for out in (ours_out, python_out):
-                out.unlink(missing_ok=True)
-            r = run_child(ours_cmd, "onnx-qat convert")
-            ours.append(r)
-            print(f"  run {i + 1}/{args.repeat} ours:   {r['wall']:7.3f} s  peak RSS {r['rss'] / MIB:7.1f} MiB",
-                  flush=True)
-            r = run_child(python_cmd, "python onnx.load+save")
-            inner = json.loads(r["stdout"].strip().splitlines()[-1])
-            r["inner"] = inner["load"] + inner["save"]
-            python.append(r)
-            print(f"  run {i + 1}/{args.repeat} python: {r['wall']:7.3f} s process, {r['inner']:7.3f} s load+save "
-                  f"(load {inner['load']:.3f}, save {inner['save']:.3f}, import {inner['import']:.3f})  "
-                  f"peak RSS {r['rss'] / MIB:7.1f} MiB", flush=True)
+        print("warm-up runs (untimed), then timed runs ...", flush=True)
+        ours, python = measure_pair(model, ours_cmd, python_cmd, (ours_out, python_out), args.repeat)
 
         identical = same_bytes(model, ours_out)
         python_identical = same_bytes(model, python_out)

@@ -287,11 +287,10 @@ public final class Graph {
     }
   }
 
-  /// Declares `value` (already created, with its payload set) as an initializer; used by the loader.
-  func attachInitializer(_ value: Value, dense: Tensor) {
-    value.initializer = dense
-    value.owningGraph = self
-    if !initializerOrder.contains(value) { initializerOrder.append(value) }
+  /// Declares `values` (created with their payloads set, distinct) as the initializers, in
+  /// order; used by the loader.
+  func attachInitializersFromLoader(_ values: [Value]) {
+    initializerOrder.replaceAll(with: values)
     nameCache = nil
   }
 

@@ -6,19 +6,26 @@ public enum GraphTopology {
   public static func sortedNodes(_ graph: Graph, cycle: inout [Node]) -> [Node]? {
     let nodes = graph.nodes
     var indexOf: [ObjectIdentifier: Int] = [:]
+    indexOf.reserveCapacity(nodes.count)
     for (index, node) in nodes.enumerated() { indexOf[ObjectIdentifier(node)] = index }
     var pending = [Int](repeating: 0, count: nodes.count)
     var dependents = [[Int]](repeating: [], count: nodes.count)
+    // The node that last counted each producer, so a producer feeding a node twice counts once.
+    var countedFor = [Int](repeating: -1, count: nodes.count)
+    func depend(_ index: Int, on value: Value?) {
+      guard let producer = value?.producer, let producerIndex = indexOf[ObjectIdentifier(producer)],
+        countedFor[producerIndex] != index
+      else { return }
+      countedFor[producerIndex] = index
+      pending[index] += 1
+      dependents[producerIndex].append(index)
+    }
     for (index, node) in nodes.enumerated() {
-      var producers = Set<Int>()
-      let consumed = node.inputs + node.subgraphs.flatMap { $0.allNodes.flatMap(\.inputs) }
-      for value in consumed.compactMap({ $0 }) {
-        guard let producer = value.producer, let producerIndex = indexOf[ObjectIdentifier(producer)]
-        else { continue }
-        producers.insert(producerIndex)
+      for input in node.inputs { depend(index, on: input) }
+      if node.attributes.isEmpty { continue }
+      for subgraph in node.subgraphs {
+        for inner in subgraph.allNodes { for input in inner.inputs { depend(index, on: input) } }
       }
-      pending[index] = producers.count
-      for producer in producers { dependents[producer].append(index) }
     }
     var ready = (0..<nodes.count).filter { pending[$0] == 0 }.reversed() as [Int]
     var order: [Node] = []

@@ -21,7 +21,23 @@ struct OrderedObjectList<Element: AnyObject> {
   /// A list holding `elements` in order (duplicates kept once, at their first place).
   init(_ elements: [Element] = []) {
     slotOf.reserveCapacity(elements.count)
-    for element in elements where !contains(element) { append(element) }
+    for (slot, element) in elements.enumerated() {
+      guard slotOf.updateValue(slot, forKey: ObjectIdentifier(element)) == nil else {
+        // A duplicate: build the list one distinct element at a time instead.
+        slotOf = [:]
+        for element in elements where !contains(element) { append(element) }
+        return
+      }
+    }
+    // Distinct elements: slot i holds element i, linked to its neighbours, in one sweep.
+    let count = elements.count
+    guard count > 0 else { return }
+    slots = elements.map { $0 }
+    next = (0..<count).map { $0 + 1 < count ? $0 + 1 : -1 }
+    previous = (0..<count).map { $0 - 1 }
+    head = 0
+    tail = count - 1
+    orderCache = elements
   }
 
   /// The number of members.

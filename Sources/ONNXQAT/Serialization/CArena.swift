@@ -1,30 +1,24 @@
 import Foundation
 import ONNXProto
 
-/// Owns the C memory of a protobuf-c message tree built for packing: structs, strings, arrays.
-/// Large payloads are not copied: the arena keeps their `Data` alive and points at its bytes.
+/// Owns the C memory of a protobuf-c message tree built for packing: structs, strings, arrays,
+/// drawn from a `BumpAllocator` and freed together. Large payloads are not copied: the arena
+/// keeps their `Data` alive and points at its bytes.
 final class CArena {
-  private var blocks: [UnsafeMutableRawPointer] = []
+  private let memory = BumpAllocator()
   private var retained: [Data] = []
   private var cleanups: [() -> Void] = []
   /// Payloads at least this large are shared rather than copied.
   private let shareThreshold = 4096
 
   deinit {
-    for block in blocks { free(block) }
     for cleanup in cleanups { cleanup() }
   }
 
   /// Runs `cleanup` when the arena is freed (for memory that protobuf-c allocated itself).
   func adopt(_ cleanup: @escaping () -> Void) { cleanups.append(cleanup) }
 
-  private func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
-    // calloc never returns nil for a non-zero size on Linux short of exhaustion; trap then,
-    // as Swift's own allocator does.
-    guard let block = calloc(1, max(bytes, 1)) else { fatalError("out of memory (\(bytes) bytes)") }
-    blocks.append(block)
-    return block
-  }
+  private func allocate(_ bytes: Int) -> UnsafeMutableRawPointer { memory.allocate(bytes) }
 
   /// A zeroed `T` initialized by protobuf-c's `*_init` function.
   func message<T>(_ type: T.Type, _ initialize: (UnsafeMutablePointer<T>) -> Void) -> UnsafeMutablePointer<T> {
@@ -33,16 +27,17 @@ final class CArena {
     return pointer
   }
 
+  /// `string` as a NUL-terminated C string (nil for nil).
   func string(_ string: String?) -> UnsafeMutablePointer<CChar>? {
-    guard let string else { return nil }
-    let utf8 = Array(string.utf8)
-    let pointer = allocate(utf8.count + 1).bindMemory(to: CChar.self, capacity: utf8.count + 1)
-    utf8.withUnsafeBufferPointer { source in
-      if let base = source.baseAddress {
-        UnsafeMutableRawPointer(pointer).copyMemory(from: base, byteCount: utf8.count)
-      }
+    guard var string else { return nil }
+    // Native strings hold contiguous UTF-8 already; others (bridged) are made native once.
+    if string.utf8.withContiguousStorageIfAvailable({ _ in () }) == nil { string.makeContiguousUTF8() }
+    return string.utf8.withContiguousStorageIfAvailable { utf8 in
+      let block = allocate(utf8.count + 1)
+      if let base = utf8.baseAddress { block.copyMemory(from: base, byteCount: utf8.count) }
+      block.storeBytes(of: 0, toByteOffset: utf8.count, as: UInt8.self)
+      return block.bindMemory(to: CChar.self, capacity: utf8.count + 1)
     }
-    return pointer
   }
 
   /// A C array of `items` (nil when empty, as protobuf-c expects).
@@ -53,9 +48,17 @@ final class CArena {
     return pointer
   }
 
+  /// A C array of `count` elements made by `element(index)` (nil when empty), built in place.
+  func array<T>(count: Int, _ element: (Int) throws -> T) rethrows -> UnsafeMutablePointer<T>? {
+    guard count > 0 else { return nil }
+    let pointer = allocate(MemoryLayout<T>.stride * count).bindMemory(to: T.self, capacity: count)
+    for index in 0..<count { (pointer + index).initialize(to: try element(index)) }
+    return pointer
+  }
+
   /// A C array of optional pointers, the form protobuf-c uses for repeated messages and strings.
   func pointers<T>(_ items: [UnsafeMutablePointer<T>]) -> UnsafeMutablePointer<UnsafeMutablePointer<T>?>? {
-    array(items.map { Optional($0) })
+    array(count: items.count) { Optional(items[$0]) }
   }
 
   /// The bytes of `data` as C memory: copied when small, shared (and kept alive) when large.

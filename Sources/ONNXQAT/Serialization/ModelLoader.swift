@@ -25,14 +25,16 @@ public enum ModelLoader {
     -> Model
   {
     try WireScan.checkNesting(bytes, path: path)
-    guard
-      let message = onnx__model_proto__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-    else {
+    // The message tree lives in `memory` (freed in one go with the last tensor sharing it).
+    let memory = BumpAllocator()
+    let message = memory.unpacking {
+      onnx__model_proto__unpack($0, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+    }
+    guard let message else {
       throw ONNXQATError.malformedModel(path: path, reason: WireScan.diagnose(bytes))
     }
-    let owner = UnpackedMessage(message) { onnx__model_proto__free_unpacked($0, nil) }
     let reader = ProtoReader(
-      path: path, owner: owner,
+      path: path, owner: memory,
       resolveExternal: { tensor in
         guard let resolver else {
           throw ONNXQATError.externalData(
@@ -41,6 +43,6 @@ public enum ModelLoader {
         }
         return try resolver.bytes(for: tensor)
       })
-    return try reader.readModel(owner.message)
+    return try reader.readModel(message)
   }
 }

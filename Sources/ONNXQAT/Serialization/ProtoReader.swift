@@ -1,17 +1,6 @@
 import Foundation
 import ONNXProto
 
-/// Keeps a protobuf-c message tree alive while IR tensors share its payload buffers.
-final class UnpackedMessage<Message> {
-  let message: UnsafeMutablePointer<Message>
-  private let free: (UnsafeMutablePointer<Message>) -> Void
-  init(_ message: UnsafeMutablePointer<Message>, free: @escaping (UnsafeMutablePointer<Message>) -> Void) {
-    self.message = message
-    self.free = free
-  }
-  deinit { free(message) }
-}
-
 /// Field numbers of optional strings that the IR stores as plain (non-optional) strings, so an
 /// explicitly written "" can be told apart from an absent field.
 enum FieldNumber {
@@ -77,6 +66,7 @@ struct ProtoReader {
     let graph = Graph(name: optionalString(proto.name))
     let where_ = "\(context) '\(graph.name ?? "")'"
     let scope = Scope(parent: parent)
+    scope.values.reserveCapacity(proto.n_input + proto.n_initializer + proto.n_sparse_initializer + outputCount(proto))
     graph.docString = optionalString(proto.doc_string)
     graph.extras = extras(proto.base)
 
@@ -89,22 +79,28 @@ struct ProtoReader {
       scope.values[value.name] = value
       graph.inputs.append(value)
     }
+    var initializers: [Value] = []
+    initializers.reserveCapacity(proto.n_initializer)
     for tensorPointer in array(proto.initializer, proto.n_initializer) {
       let tensor = try readTensor(tensorPointer)
       let name = tensor.name ?? ""
       let value: Value
-      if let input = scope.values[name], graph.inputs.contains(where: { $0 === input }),
-        input.initializer == nil
-      {
-        value = input
-      } else if scope.values[name] != nil {
-        throw invalid("\(where_): initializer '\(name)' is defined twice")
+      // So far the scope holds inputs and initializers, and only inputs lack a payload: an
+      // initializer may give an input its default once (IR 3 lists initializers as inputs).
+      if let existing = scope.values[name] {
+        guard existing.initializer == nil else {
+          throw invalid("\(where_): initializer '\(name)' is defined twice")
+        }
+        value = existing
       } else {
         value = Value(name: name)
         scope.values[name] = value
       }
-      graph.attachInitializer(value, dense: tensor)
+      value.initializer = tensor
+      value.owningGraph = graph
+      initializers.append(value)
     }
+    graph.attachInitializersFromLoader(initializers)
     for sparsePointer in array(proto.sparse_initializer, proto.n_sparse_initializer) {
       let sparse = try readSparseTensor(sparsePointer)
       if scope.values[sparse.name] != nil {
@@ -115,7 +111,7 @@ struct ProtoReader {
       graph.attachSparseInitializer(value, sparse: sparse)
     }
 
-    try readNodes(array(proto.node, proto.n_node), into: graph, scope: scope, context: where_)
+    let inOrder = try readNodes(array(proto.node, proto.n_node), into: graph, scope: scope, context: where_)
 
     for info in array(proto.output, proto.n_output) {
       let name = info.pointee.name.map { String(cString: $0) } ?? ""
@@ -140,8 +136,15 @@ struct ProtoReader {
         annotation.extras = extras(pointer.pointee.base)
         return annotation
       }
-    try GraphTopology.checkAcyclic(graph, path: path, context: where_)
+    if !inOrder { try GraphTopology.checkAcyclic(graph, path: path, context: where_) }
     return graph
+  }
+
+  /// The number of node outputs of a graph (to size its scope once).
+  private func outputCount(_ proto: Onnx__GraphProto) -> Int {
+    var count = 0
+    for node in array(proto.node, proto.n_node) { count += node.pointee.n_output }
+    return count
   }
 
   /// Gives `value` the type and doc of a `ValueInfoProto` when it has none yet; when it already
@@ -172,61 +175,99 @@ struct ProtoReader {
 
   // MARK: Nodes and attributes
 
-  /// Reads a node list in two passes: first every node with its outputs (so nodes may appear
-  /// in any order), then inputs and attributes, resolved through the scopes; subgraphs see the
-  /// complete enclosing scope.
+  /// Reads a node list. Each node is created in file order with its outputs, and each input is
+  /// bound at once when an earlier node, an input or an initializer of this graph defines it.
+  /// The other inputs (a node out of order, a value of an enclosing graph, an undefined name) are
+  /// bound once every node is read, so nodes may come in any order; attributes are read then
+  /// too, so subgraphs see the complete enclosing scope. Errors come in the order of a two-pass
+  /// read: duplicate outputs first, then, node by node, undefined inputs and bad attributes.
+  ///
+  /// Returns true when the nodes are in topological order by construction (every input bound
+  /// at once, no subgraph that might capture a later value), so the graph cannot have a cycle.
   private func readNodes(
     _ protos: [UnsafeMutablePointer<Onnx__NodeProto>], into graph: Graph, scope: Scope, context: String
-  ) throws {
+  ) throws -> Bool {
     var nodes: [Node] = []
     nodes.reserveCapacity(protos.count)
+    var unbound: [Bool] = []
+    var inOrder = true
     for (index, pointer) in protos.enumerated() {
-      let node = readNodeHeader(pointer)
-      for output in node.outputs.compactMap({ $0 }) {
-        if scope.values[output.name] != nil {
+      let proto = pointer.pointee
+      var inputs: [Value?] = []
+      inputs.reserveCapacity(proto.n_input)
+      var bound = true
+      for slot in 0..<proto.n_input {
+        guard let name = inputName(proto, slot) else {
+          inputs.append(nil)
+          continue
+        }
+        let value = scope.values[name]
+        if value == nil { bound = false }
+        inputs.append(value)
+      }
+      let node = readNodeHeader(pointer, inputs: inputs)
+      for output in node.outputs {
+        guard let output else { continue }
+        if scope.values.updateValue(output, forKey: output.name) != nil {
           throw invalid(
             "\(context): node \(describe(node, index)) output '\(output.name)' is already defined (duplicate output name)"
           )
         }
-        scope.values[output.name] = output
       }
       nodes.append(node)
+      if !bound {
+        if unbound.isEmpty { unbound = Array(repeating: false, count: protos.count) }
+        unbound[index] = true
+        inOrder = false
+      }
     }
     graph.attachNodesFromLoader(nodes)
     for (index, node) in nodes.enumerated() {
       let proto = protos[index].pointee
-      for slot in 0..<proto.n_input {
-        guard let namePointer = proto.input[slot] else { continue }
-        let name = String(cString: namePointer)
-        if name.isEmpty { continue }
-        guard let value = scope.lookup(name) else {
-          throw invalid(
-            "\(context): node \(describe(node, index)) input \(slot) '\(name)' is not defined by any graph input, initializer or node output"
-          )
+      if !unbound.isEmpty && unbound[index] {
+        for slot in 0..<proto.n_input where node.inputs[slot] == nil {
+          guard let name = inputName(proto, slot) else { continue }
+          guard let value = scope.lookup(name) else {
+            throw invalid(
+              "\(context): node \(describe(node, index)) input \(slot) '\(name)' is not defined by any graph input, initializer or node output"
+            )
+          }
+          try node.replaceInput(at: slot, with: value)
         }
-        try node.replaceInput(at: slot, with: value)
       }
+      guard proto.n_attribute > 0 else { continue }
       let nodeContext = "\(context) node \(describe(node, index))"
       node.attributes = try array(proto.attribute, proto.n_attribute).map {
         try readAttribute($0, scope: scope, context: nodeContext)
       }
-      for subgraph in node.subgraphs { subgraph.owningNode = node }
+      for attribute in node.attributes {
+        for subgraph in attribute.subgraphs {
+          subgraph.owningNode = node
+          inOrder = false
+        }
+      }
     }
+    return inOrder
   }
 
-  private func readNodeHeader(_ pointer: UnsafeMutablePointer<Onnx__NodeProto>) -> Node {
+  /// The name in input slot `slot`, nil when the slot is empty (an omitted optional input).
+  private func inputName(_ proto: Onnx__NodeProto, _ slot: Int) -> String? {
+    guard let pointer = proto.input[slot], pointer.pointee != 0 else { return nil }
+    return String(cString: pointer)
+  }
+
+  private func readNodeHeader(_ pointer: UnsafeMutablePointer<Onnx__NodeProto>, inputs: [Value?]) -> Node {
     let proto = pointer.pointee
     var nodeExtras = extras(proto.base)
     let outputNames: [String?] = (0..<proto.n_output).map { slot in
-      let name = proto.output[slot].map { String(cString: $0) } ?? ""
-      return name.isEmpty ? nil : name
+      guard let name = proto.output[slot], name.pointee != 0 else { return nil }
+      return String(cString: name)
     }
     let node = Node(
       opType: requiredString(proto.op_type, FieldNumber.nodeOpType, into: &nodeExtras),
       domain: requiredString(proto.domain, FieldNumber.nodeDomain, into: &nodeExtras),
       name: requiredString(proto.name, FieldNumber.nodeName, into: &nodeExtras),
-      inputs: Array(repeating: nil, count: proto.n_input),
-      outputNames: outputNames)
+      inputs: inputs, outputNames: outputNames)
     node.docString = optionalString(proto.doc_string)
     node.extras = nodeExtras
     return node
@@ -323,14 +364,14 @@ struct ProtoReader {
       scope.values[inputName] = value
       body.inputs.append(value)
     }
-    try readNodes(array(proto.node, proto.n_node), into: body, scope: scope, context: where_)
+    let inOrder = try readNodes(array(proto.node, proto.n_node), into: body, scope: scope, context: where_)
     for outputName in array(proto.output, proto.n_output).map({ String(cString: $0) }) {
       guard let value = scope.lookup(outputName) else {
         throw invalid("\(where_): output '\(outputName)' is not produced by any node or input")
       }
       body.outputs.append(value)
     }
-    try GraphTopology.checkAcyclic(body, path: path, context: where_)
+    if !inOrder { try GraphTopology.checkAcyclic(body, path: path, context: where_) }
     let function = Function(
       name: name, domain: optionalString(proto.domain),
       attributeNames: array(proto.attribute, proto.n_attribute).map { String(cString: $0) },
@@ -346,13 +387,15 @@ struct ProtoReader {
   /// Decodes an AttributeProto kept as an unknown field; its payloads live as long as the result.
   private func readDetachedAttribute(_ field: UnknownField, context: String) throws -> Attribute? {
     guard let content = field.lengthDelimitedContent else { return nil }
+    let memory = BumpAllocator()
     let message = content.withUnsafeBytes { raw in
-      onnx__attribute_proto__unpack(nil, raw.count, raw.baseAddress?.assumingMemoryBound(to: UInt8.self))
+      memory.unpacking {
+        onnx__attribute_proto__unpack($0, raw.count, raw.baseAddress?.assumingMemoryBound(to: UInt8.self))
+      }
     }
     guard let message else { throw invalid("\(context): a default attribute (attribute_proto) does not parse") }
-    let owner = UnpackedMessage(message) { onnx__attribute_proto__free_unpacked($0, nil) }
-    let reader = ProtoReader(path: path, owner: owner, resolveExternal: resolveExternal)
-    return try reader.readAttribute(owner.message, scope: Scope(parent: nil), context: context)
+    let reader = ProtoReader(path: path, owner: memory, resolveExternal: resolveExternal)
+    return try reader.readAttribute(message, scope: Scope(parent: nil), context: context)
   }
 
   // MARK: Values, types, tensors

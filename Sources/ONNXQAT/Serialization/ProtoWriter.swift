@@ -37,15 +37,15 @@ struct ProtoWriter {
 
   func writeGraph(_ graph: Graph) throws -> UnsafeMutablePointer<Onnx__GraphProto> {
     let proto = arena.message(Onnx__GraphProto.self) { onnx__graph_proto__init($0) }
-    let nodes = try graph.nodes.map(writeNode)
+    let nodes = graph.nodes
     proto.pointee.n_node = nodes.count
-    proto.pointee.node = arena.pointers(nodes)
+    proto.pointee.node = try arena.array(count: nodes.count) { try writeNode(nodes[$0]) }
     proto.pointee.name = arena.string(graph.name)
-    let initializers = try graph.initializers.compactMap { value in
-      try value.initializer.map { try writeTensor(transformTensor($0)) }
-    }
+    let initializers = graph.initializers.compactMap(\.initializer)
     proto.pointee.n_initializer = initializers.count
-    proto.pointee.initializer = arena.pointers(initializers)
+    proto.pointee.initializer = try arena.array(count: initializers.count) {
+      try writeTensor(transformTensor(initializers[$0]))
+    }
     let sparse = try graph.sparseInitializers.compactMap { try $0.sparseInitializer.map(writeSparseTensor) }
     proto.pointee.n_sparse_initializer = sparse.count
     proto.pointee.sparse_initializer = arena.pointers(sparse)
@@ -76,12 +76,12 @@ struct ProtoWriter {
 
   private func writeNode(_ node: Node) throws -> UnsafeMutablePointer<Onnx__NodeProto> {
     let proto = arena.message(Onnx__NodeProto.self) { onnx__node_proto__init($0) }
-    let inputs = node.inputs.map { arena.string($0?.name ?? "") }
+    let inputs = node.inputs
     proto.pointee.n_input = inputs.count
-    proto.pointee.input = arena.array(inputs)
-    let outputs = node.outputs.map { arena.string($0?.name ?? "") }
+    proto.pointee.input = arena.array(count: inputs.count) { arena.string(inputs[$0]?.name ?? "") }
+    let outputs = node.outputs
     proto.pointee.n_output = outputs.count
-    proto.pointee.output = arena.array(outputs)
+    proto.pointee.output = arena.array(count: outputs.count) { arena.string(outputs[$0]?.name ?? "") }
     proto.pointee.name = plainString(node.name, FieldNumber.nodeName, node.extras)
     proto.pointee.op_type = plainString(node.opType, FieldNumber.nodeOpType, node.extras)
     proto.pointee.domain = plainString(node.domain, FieldNumber.nodeDomain, node.extras)

@@ -8,12 +8,15 @@ public enum TensorFile {
     guard let base = file.base, file.size > 0 else {
       throw ONNXQATError.malformedModel(path: path, reason: "the file is empty, expected a TensorProto")
     }
-    guard let message = onnx__tensor_proto__unpack(nil, file.size, base.assumingMemoryBound(to: UInt8.self)) else {
+    let memory = BumpAllocator()
+    let message = memory.unpacking {
+      onnx__tensor_proto__unpack($0, file.size, base.assumingMemoryBound(to: UInt8.self))
+    }
+    guard let message else {
       throw ONNXQATError.malformedModel(path: path, reason: "not a TensorProto (protobuf parse failed)")
     }
-    let owner = UnpackedMessage(message) { onnx__tensor_proto__free_unpacked($0, nil) }
-    let reader = ProtoReader(path: path, owner: owner, resolveExternal: nil)
-    return try reader.readTensor(owner.message)
+    let reader = ProtoReader(path: path, owner: memory, resolveExternal: nil)
+    return try reader.readTensor(message)
   }
 
   /// Writes `tensor` as a TensorProto file, atomically.

@@ -6,31 +6,41 @@ enum WireScan {
   /// If/Loop bodies, types inside sequence types); protobuf-c recurses once per level.
   static let maxDepth = 200
 
-  /// The sub-message fields of each ONNX message kind (field number -> kind), enough to follow
-  /// every path by which messages nest. Payload fields (raw_data, ...) are skipped unread.
-  private static let schema: [String: [UInt64: String]] = [
-    "Model": [7: "Graph", 20: "Training", 25: "Function"],
-    "Graph": [1: "Node", 5: "Tensor", 11: "ValueInfo", 12: "ValueInfo", 13: "ValueInfo", 15: "Sparse"],
-    "Node": [5: "Attribute"],
-    "Function": [7: "Node"],
-    "Training": [1: "Graph", 2: "Graph"],
-    "Attribute": [
-      5: "Tensor", 6: "Graph", 10: "Tensor", 11: "Graph", 14: "Type", 15: "Type", 22: "Sparse", 23: "Sparse",
-    ],
-    "Sparse": [1: "Tensor", 2: "Tensor"],
-    "ValueInfo": [2: "Type"],
-    "Type": [1: "TypeWithShape", 4: "TypeOne", 5: "TypeMap", 8: "TypeWithShape", 9: "TypeOne"],
-    "TypeOne": [1: "Type"],
-    "TypeMap": [2: "Type"],
-  ]
+  /// The ONNX message kinds through which messages nest.
+  private enum Kind {
+    case model, graph, node, function, training, attribute, sparse, valueInfo, type, typeOne, typeMap
+    /// Kinds whose own sub-messages cannot nest further (TensorProto, TypeProto.Tensor).
+    case leaf
+  }
+
+  /// The kind of sub-message field `field` of a `kind` message holds, enough to follow every path
+  /// by which messages nest; nil for other fields (payloads such as raw_data are skipped unread).
+  private static func child(of kind: Kind, field: UInt64) -> Kind? {
+    switch (kind, field) {
+    case (.model, 7): return .graph
+    case (.model, 20): return .training
+    case (.model, 25): return .function
+    case (.graph, 1), (.function, 7): return .node
+    case (.graph, 5), (.attribute, 5), (.attribute, 10), (.sparse, 1), (.sparse, 2): return .leaf
+    case (.graph, 11), (.graph, 12), (.graph, 13): return .valueInfo
+    case (.graph, 15), (.attribute, 22), (.attribute, 23): return .sparse
+    case (.node, 5): return .attribute
+    case (.training, 1), (.training, 2), (.attribute, 6), (.attribute, 11): return .graph
+    case (.attribute, 14), (.attribute, 15), (.valueInfo, 2), (.typeOne, 1), (.typeMap, 2): return .type
+    case (.type, 1), (.type, 8): return .leaf
+    case (.type, 4), (.type, 9): return .typeOne
+    case (.type, 5): return .typeMap
+    default: return nil
+    }
+  }
 
   /// Walks `bytes` along the schema's message fields and throws when messages nest deeper than
   /// `maxDepth`. Malformed bytes end the walk quietly: protobuf-c reports those.
   static func checkNesting(_ bytes: UnsafeRawBufferPointer, path: String) throws {
-    var stack: [(end: Int, kind: String)] = []
+    var stack: [(end: Int, kind: Kind)] = []
     var position = 0
     var end = bytes.count
-    var kind = "Model"
+    var kind = Kind.model
     while true {
       if position >= end {
         guard let outer = stack.popLast() else { return }
@@ -49,7 +59,7 @@ enum WireScan {
       case 2:
         guard let (length, start) = varint(bytes, afterTag, end), length <= UInt64(end - start) else { return }
         let fieldEnd = start + Int(length)
-        if let child = schema[kind]?[tag >> 3] {
+        if let child = child(of: kind, field: tag >> 3) {
           if stack.count + 1 > maxDepth {
             throw ONNXQATError.malformedModel(
               path: path, reason: "messages are nested more than \(maxDepth) levels deep (at byte \(start))")
