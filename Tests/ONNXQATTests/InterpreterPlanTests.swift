@@ -60,17 +60,17 @@ final class InterpreterPlanTests: XCTestCase {
       """
       <ir_version: 8, opset_import: ["" : 13, "local" : 1]>
       g (float[3] x) => (float[3] y, float[3] z) {
-        y = local.Clamp <hi = 1.0> (x)
-        z = local.Clamp <hi = 2.5> (x)
+        y = local.Leak <slope = 0.5> (x)
+        z = local.Leak <slope = 0.25> (x)
       }
       <domain: "local", opset_import: ["" : 13]>
-      Clamp <hi> (a) => (b) {
-        b = Clip (a, , ) <max: float = @hi>
+      Leak <slope> (a) => (b) {
+        b = LeakyRelu <alpha: float = @slope> (a)
       }
       """, check: false)
-    let outputs = try Interpreter(model: model).run(["x": input([0.5, 2, 4])])
-    XCTAssertEqual(floats(outputs["y"]), [0.5, 1, 1])
-    XCTAssertEqual(floats(outputs["z"]), [0.5, 2, 2.5])
+    let outputs = try Interpreter(model: model).run(["x": input([-2, 1, -4])])
+    XCTAssertEqual(floats(outputs["y"]), [-1, 1, -2])
+    XCTAssertEqual(floats(outputs["z"]), [-0.5, 1, -1])
   }
 
   func testInitializerInputIsOverriddenOnlyWhenGiven() throws {
