@@ -14,17 +14,21 @@ final class QuantizeDequantizePerTensorTests: XCTestCase {
     return index < special.count ? special[index] : Float(index - 24) * 0.37 + 0.005
   }
 
+  /// The scalar `value` repeated for the 2 channels of axis 1.
   private func perAxis(_ value: HostTensor) -> HostTensor {
-    let count = 2
+    func repeated<T>(_ type: T.Type) -> HostTensor {
+      HostTensor(value.dataType, shape: [2], values: [T](repeating: value.values(T.self)[0], count: 2))
+    }
     switch value.dataType {
-    case .float: return HostTensor(.float, shape: [count], values: [Float](repeating: value.values(Float.self)[0], count: count))
-    case .uint8: return HostTensor(.uint8, shape: [count], values: [UInt8](repeating: value.values(UInt8.self)[0], count: count))
-    default: return HostTensor(.int8, shape: [count], values: [Int8](repeating: value.values(Int8.self)[0], count: count))
+    case .float: return repeated(Float.self)
+    case .uint8: return repeated(UInt8.self)
+    default: return repeated(Int8.self)
     }
   }
 
   private func bytes(_ tensor: HostTensor) -> [UInt8] {
-    Array(UnsafeRawBufferPointer(start: tensor.pointer(UInt8.self), count: tensor.count * tensor.dataType.storageStride))
+    let count = tensor.count * tensor.dataType.storageStride
+    return Array(UnsafeRawBufferPointer(start: tensor.pointer(UInt8.self), count: count))
   }
 
   func testPerTensorLoopsEqualTheGeneralLoops() throws {
