@@ -19,13 +19,26 @@ public struct ExecutionOptions: Sendable {
 /// the actual inputs; each intermediate is released after its last use; subgraphs (If, Loop,
 /// Scan) and model-local functions run through the same machinery.
 public final class Interpreter {
-  /// Values computed so far in one graph run; subgraph environments see their parents'.
+  /// Values computed so far in one graph run, in the slots of its graph's plan; subgraph
+  /// environments see their parents'.
   final class Environment {
-    var values: [ObjectIdentifier: HostTensor] = [:]
+    var slots: [HostTensor?]
+    let slotOf: [ObjectIdentifier: Int]
     let parent: Environment?
-    init(parent: Environment?) { self.parent = parent }
+    init(plan: GraphPlan, parent: Environment?) {
+      slots = [HostTensor?](repeating: nil, count: plan.slotCount)
+      slotOf = plan.slotOf
+      self.parent = parent
+    }
+    /// An environment holding nothing (a node run on its own by `evaluate`).
+    init(parent: Environment?) {
+      slots = []
+      slotOf = [:]
+      self.parent = parent
+    }
     func lookup(_ value: Value) -> HostTensor? {
-      values[ObjectIdentifier(value)] ?? parent?.lookup(value)
+      if let slot = slotOf[ObjectIdentifier(value)], let tensor = slots[slot] { return tensor }
+      return parent?.lookup(value)
     }
   }
 
@@ -39,12 +52,10 @@ public final class Interpreter {
   /// Main-graph node outputs kept across runs (nil when the options turn it off).
   private lazy var constantCache: ConstantCache? =
     options.cachesConstants ? ConstantCache(graph: model.graph, limit: options.constantCacheLimit) : nil
-  /// `lastUses` of each graph run so far, and the kernel of each node run by `runGraph`, computed
-  /// once (the model must not change while an Interpreter runs it, as its initializers are
-  /// decoded once too). Nodes given to `evaluate` are not kept: they may be freed and their
-  /// identifiers reused.
-  private var lastUseCache: [ObjectIdentifier: [[ObjectIdentifier]]] = [:]
-  private var kernelCache: [ObjectIdentifier: Kernel] = [:]
+  /// The plan of each graph run so far (the model must not change while an Interpreter runs it,
+  /// as its initializers are decoded once too). Nodes given to `evaluate` are not planned: they
+  /// may be freed and their identifiers reused.
+  private var plans: [ObjectIdentifier: GraphPlan] = [:]
 
   /// Prepares `model`: checks that every node (subgraphs and functions included) has a kernel,
   /// listing all that do not, and decodes the initializers once.
@@ -117,23 +128,24 @@ public final class Interpreter {
   /// an initializer must be given, with the declared element type and a compatible shape.
   public func run(_ inputs: [String: HostTensor]) throws -> [String: HostTensor] {
     let graph = model.graph
-    let environment = Environment(parent: nil)
-    let initializerIDs = Set(graph.initializers.map { ObjectIdentifier($0) })
+    let plan = self.plan(of: graph, opsets: model.opsetImports)
+    let environment = Environment(plan: plan, parent: nil)
+    let initializerIDs = plan.initializerIDs
     for name in inputs.keys where !graph.inputs.contains(where: { $0.name == name }) {
+      let names = graph.inputs.filter { !initializerIDs.contains(ObjectIdentifier($0)) }.map(\.name)
       throw ONNXQATError.badArgument(
-        "input '\(name)' is not an input of the model (inputs: \(graph.inputs.filter { !initializerIDs.contains(ObjectIdentifier($0)) }.map(\.name).joined(separator: ", ")))"
-      )
+        "input '\(name)' is not an input of the model (inputs: \(names.joined(separator: ", ")))")
     }
-    for value in graph.inputs {
+    for (value, slot) in zip(graph.inputs, plan.inputSlots) {
       if let tensor = inputs[value.name] {
         try InputCheck.check(tensor, against: value)
-        environment.values[ObjectIdentifier(value)] = tensor
+        environment.slots[slot] = tensor
         observer?(value, tensor)
       } else if !initializerIDs.contains(ObjectIdentifier(value)) {
         throw ONNXQATError.badArgument("input '\(value.name)' is missing (expected \(InputCheck.describe(value)))")
       }
     }
-    let outputs = try runGraph(graph, environment: environment, opsets: model.opsetImports)
+    let outputs = try runGraph(graph, plan: plan, environment: environment, opsets: model.opsetImports)
     var result: [String: HostTensor] = [:]
     for (value, tensor) in zip(graph.outputs, outputs) { result[value.name] = tensor }
     return result
@@ -153,89 +165,122 @@ public final class Interpreter {
   }
 
   func runSubgraph(_ graph: Graph, inputs: [HostTensor], parent: Environment) throws -> [HostTensor] {
-    let environment = Environment(parent: parent)
-    for (value, tensor) in zip(graph.inputs, inputs) { environment.values[ObjectIdentifier(value)] = tensor }
-    return try runGraph(graph, environment: environment, opsets: currentOpsets)
+    let opsets = currentOpsets
+    let plan = self.plan(of: graph, opsets: opsets)
+    let environment = Environment(plan: plan, parent: parent)
+    for (slot, tensor) in zip(plan.inputSlots, inputs) { environment.slots[slot] = tensor }
+    return try runGraph(graph, plan: plan, environment: environment, opsets: opsets)
   }
 
   /// The opset imports in force (a function body's own while it runs).
   private var currentOpsets: [OpsetImport] = []
 
-  private func runGraph(_ graph: Graph, environment: Environment, opsets: [OpsetImport]) throws -> [HostTensor] {
+  /// The plan of `graph`, made on its first run.
+  private func plan(of graph: Graph, opsets: [OpsetImport]) -> GraphPlan {
+    if let plan = plans[ObjectIdentifier(graph)] { return plan }
+    let plan = GraphPlan(
+      graph: graph, opsets: opsets, constants: constants, cache: graph === model.graph ? constantCache : nil,
+      registry: registry, function: { [unowned self] in self.function(for: $0) })
+    plans[ObjectIdentifier(graph)] = plan
+    return plan
+  }
+
+  /// The value of a planned input: its slot, else the enclosing environments, else the initializers.
+  @inline(__always)
+  private func resolve(_ operand: GraphPlan.Operand, in environment: Environment) -> HostTensor?? {
+    switch operand {
+    case .none:
+      return .some(nil)
+    case .slot(let slot, let value, let constant):
+      if let tensor = environment.slots[slot] { return tensor }
+      if let tensor = environment.parent?.lookup(value) ?? constant { return tensor }
+      return nil
+    case .outer(let value, let constant):
+      if let tensor = environment.parent?.lookup(value) ?? constant { return tensor }
+      return nil
+    }
+  }
+
+  private static func name(_ operand: GraphPlan.Operand) -> String {
+    switch operand {
+    case .none: return ""
+    case .slot(_, let value, _), .outer(let value, _): return value.name
+    }
+  }
+
+  private func runGraph(_ graph: Graph, plan: GraphPlan, environment: Environment, opsets: [OpsetImport]) throws
+    -> [HostTensor]
+  {
     let saved = currentOpsets
     currentOpsets = opsets
     defer { currentOpsets = saved }
-    let lastUse: [[ObjectIdentifier]]
-    if let cached = lastUseCache[ObjectIdentifier(graph)] {
-      lastUse = cached
-    } else {
-      lastUse = Self.lastUses(graph)
-      lastUseCache[ObjectIdentifier(graph)] = lastUse
-    }
-    let outputIDs = Set(graph.outputs.map { ObjectIdentifier($0) })
     let cache = graph === model.graph ? constantCache : nil
-    for (index, node) in graph.nodes.enumerated() {
+    let observing = graph === model.graph ? observer : nil
+    for step in plan.steps {
       let results: [HostTensor?]
-      if let stored = cache?.outputs(of: node) {
+      if step.constant, let stored = cache?.outputs(of: step.node) {
         results = stored
       } else {
-        let inputs = try node.inputs.map { value -> HostTensor? in
-          guard let value else { return nil }
-          guard let tensor = environment.lookup(value) ?? constants[ObjectIdentifier(value)] else {
-            throw ONNXQATError.badArgument("node \(node.label): input '\(value.name)' has no value")
+        var inputs: [HostTensor?] = []
+        inputs.reserveCapacity(step.inputs.count)
+        for index in step.inputs {
+          let operand = plan.operands[index]
+          guard let tensor = resolve(operand, in: environment) else {
+            throw ONNXQATError.badArgument("node \(step.node.label): input '\(Self.name(operand))' has no value")
           }
-          return tensor
+          inputs.append(tensor)
         }
-        results = try execute(node, inputs: inputs, environment: environment, opsets: opsets, cachingKernel: true)
-        cache?.store(results, of: node)
+        results = try execute(step, inputs: inputs, environment: environment, opsets: opsets)
+        if step.constant { cache?.store(results, of: step.node) }
       }
-      let observing = graph === model.graph ? observer : nil
-      for (output, tensor) in zip(node.outputs, results) {
-        guard let output, let tensor else { continue }
-        environment.values[ObjectIdentifier(output)] = tensor
-        observing?(output, tensor)
+      for offset in 0..<min(step.outputs.count, results.count) {
+        let slot = plan.outputSlots[step.outputs.lowerBound + offset]
+        guard slot >= 0, let tensor = results[offset] else { continue }
+        environment.slots[slot] = tensor
+        if let observing, let output = step.node.outputs[offset] { observing(output, tensor) }
       }
-      for value in lastUse[index] where !outputIDs.contains(value) {
-        environment.values[value] = nil
-      }
+      for index in step.released { environment.slots[plan.frees[index]] = nil }
     }
-    return try graph.outputs.map { value in
-      guard let tensor = environment.lookup(value) ?? constants[ObjectIdentifier(value)] else {
+    return try zip(graph.outputs, plan.results).map { value, operand in
+      guard case .some(let found) = resolve(operand, in: environment), let tensor = found else {
         throw ONNXQATError.badArgument("graph output '\(value.name)' was not computed")
       }
       return tensor
     }
   }
 
-  /// For each node index, the values whose last use in this graph (subgraph captures
-  /// included) is that node.
-  private static func lastUses(_ graph: Graph) -> [[ObjectIdentifier]] {
-    var last: [ObjectIdentifier: Int] = [:]
-    for (index, node) in graph.nodes.enumerated() {
-      let consumed = node.inputs + node.subgraphs.flatMap { $0.allNodes.flatMap(\.inputs) }
-      for value in consumed.compactMap({ $0 }) { last[ObjectIdentifier(value)] = index }
+  /// Runs one planned node.
+  private func execute(_ step: GraphPlan.Step, inputs: [HostTensor?], environment: Environment, opsets: [OpsetImport])
+    throws -> [HostTensor?]
+  {
+    let node = step.node
+    let outputs: [HostTensor?]
+    switch step.callee {
+    case .function(let function):
+      return try call(function, node: node, inputs: inputs, environment: environment)
+    case .missing(let version):
+      throw ONNXQATError.badArgument("node \(node.label): no kernel for \(node.opType) at opset \(version)")
+    case .kernel(let kernel, let version):
+      let context = KernelContext(
+        node: node, inputs: inputs, opsetVersion: version, interpreter: self, environment: environment,
+        attributes: step.attributes ?? resolvedAttributes(node))
+      outputs = try kernel(context)
     }
-    var result = [[ObjectIdentifier]](repeating: [], count: graph.nodes.count)
-    for (value, index) in last { result[index].append(value) }
-    return result
+    guard outputs.count >= step.namedOutputs else {
+      throw ONNXQATError.badArgument("node \(node.label): the kernel produced \(outputs.count) outputs")
+    }
+    return outputs
   }
 
   private func execute(
-    _ node: Node, inputs: [HostTensor?], environment: Environment, opsets: [OpsetImport], cachingKernel: Bool = false
+    _ node: Node, inputs: [HostTensor?], environment: Environment, opsets: [OpsetImport]
   ) throws -> [HostTensor?] {
     if let function = function(for: node) {
       return try call(function, node: node, inputs: inputs, environment: environment)
     }
     let version = Self.version(node.domain, opsets)
-    let kernel: Kernel
-    if cachingKernel, let cached = kernelCache[ObjectIdentifier(node)] {
-      kernel = cached
-    } else {
-      guard let found = registry.kernel(node.opType, domain: node.domain, version: version) else {
-        throw ONNXQATError.badArgument("node \(node.label): no kernel for \(node.opType) at opset \(version)")
-      }
-      kernel = found
-      if cachingKernel { kernelCache[ObjectIdentifier(node)] = found }
+    guard let kernel = registry.kernel(node.opType, domain: node.domain, version: version) else {
+      throw ONNXQATError.badArgument("node \(node.label): no kernel for \(node.opType) at opset \(version)")
     }
     let context = KernelContext(
       node: node, inputs: inputs, opsetVersion: version, interpreter: self, environment: environment,
@@ -267,14 +312,15 @@ public final class Interpreter {
     -> [HostTensor?]
   {
     let body = function.body
-    let scope = Environment(parent: nil)
-    for (value, tensor) in zip(body.inputs, inputs) {
-      if let tensor { scope.values[ObjectIdentifier(value)] = tensor }
+    let opsets = function.opsetImports.isEmpty ? model.opsetImports : function.opsetImports
+    let plan = self.plan(of: body, opsets: opsets)
+    let scope = Environment(plan: plan, parent: nil)
+    for (slot, tensor) in zip(plan.inputSlots, inputs) {
+      if let tensor { scope.slots[slot] = tensor }
     }
     let given = resolvedAttributes(node)
     callerAttributes.append(given + function.attributeDefaults.filter { d in !given.contains { $0.name == d.name } })
     defer { callerAttributes.removeLast() }
-    let opsets = function.opsetImports.isEmpty ? model.opsetImports : function.opsetImports
-    return try runGraph(body, environment: scope, opsets: opsets)
+    return try runGraph(body, plan: plan, environment: scope, opsets: opsets)
   }
 }

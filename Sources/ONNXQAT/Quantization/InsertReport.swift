@@ -52,11 +52,17 @@ public struct InsertReport: JSONReport, Codable, Equatable {
     public var after: Int
   }
 
+  /// Wall time of each stage of the library call (loading and saving are the caller's).
   public struct Seconds: Codable, Equatable {
+    /// Folding, and the opset and IR version upgrades.
     public var fold: Double = 0
+    /// The run that finds every value's element type, the plan, and the calibration runs.
     public var calibration: Double = 0
+    /// Quantization parameters, int32 biases and the Q/DQ nodes written into the graph.
     public var insertion: Double = 0
+    /// The fake-quant runs on the calibration samples and the error metrics.
     public var evaluation: Double = 0
+    /// The whole call.
     public var total: Double = 0
   }
 

@@ -33,6 +33,7 @@ public enum QDQInsertion {
     _ = try RaiseIRVersion().run(model, log: log)
     seconds.fold = Date().timeIntervalSince(start)
 
+    let calibrationStart = Date()
     let types = try probeTypes(model, calibration: calibration, execution: options.calibration.executionOptions)
     let plan = QuantizationPlan(model: model, options: options, types: types)
     guard !plan.tensors.isEmpty else {
@@ -41,7 +42,6 @@ public enum QDQInsertion {
         "the model has no float tensor to quantize" + (reasons.isEmpty ? "" : " (\(reasons))"))
     }
 
-    let calibrationStart = Date()
     var source = try calibration()
     let calibrator = try Calibrator(model: model, tensors: plan.calibratedTensors, options: options.calibration)
     let reference = try ReferenceOutputSpool(outputNames: model.graph.outputs.map(\.name))

@@ -54,6 +54,8 @@ public struct QuantizationPlan {
   /// Excluded names or op types that matched no node (warned about).
   public private(set) var unmatchedExclusions: [String] = []
   private var roleIndex: [String: Int] = [:]
+  /// Identities of the clamps in `absorbed`.
+  private var absorbedClamps = Set<ObjectIdentifier>()
 
   /// Plans the main graph of `model`. `types` gives the element type of every value, as seen on
   /// a probe run (values missing there are not quantized).
@@ -82,7 +84,7 @@ public struct QuantizationPlan {
         continue
       }
       guard node.isStandard, let op = QuantizableOp.table[node.opType] else {
-        if !absorbed.contains(where: { $0.clamp === node }) {
+        if !absorbedClamps.contains(ObjectIdentifier(node)) {
           floatNodes.append(FloatNode(node: node, reason: "skip 2: \(node.opType) is not a quantizable op"))
         }
         continue
@@ -206,7 +208,10 @@ public struct QuantizationPlan {
       let bounds = clamp.inputs.dropFirst().compactMap { $0 }
       guard bounds.allSatisfy({ $0.constantTensor(in: model) != nil }) else { return output.name }
     }
-    if let producer = output.producer { absorbed.append((clamp, producer)) }
+    if let producer = output.producer {
+      absorbed.append((clamp, producer))
+      absorbedClamps.insert(ObjectIdentifier(clamp))
+    }
     return clamped.name
   }
 }

@@ -16,23 +16,23 @@ public final class Calibrator {
   public let tensors: [String]
   public let options: CalibrationOptions
   private let interpreter: Interpreter
-  /// Requested values computed while running, by identity.
-  private let watched: [ObjectIdentifier: String]
+  /// Requested values computed while running, by identity: their index in `tensors`.
+  private let watched: [ObjectIdentifier: Int]
   /// Requested initializers.
   private let constants: [(String, Tensor)]
 
   public init(model: Model, tensors: [String], options: CalibrationOptions) throws {
     try options.validate()
-    var watched: [ObjectIdentifier: String] = [:]
+    var watched: [ObjectIdentifier: Int] = [:]
     var constants: [(String, Tensor)] = []
-    for name in tensors {
+    for (index, name) in tensors.enumerated() {
       guard let value = model.graph.value(named: name) else {
         throw ONNXQATError.badArgument("calibration tensor '\(name)' is not a value of the main graph")  // error 1
       }
       if let initializer = value.initializer {
         constants.append((name, initializer))
       } else {
-        watched[ObjectIdentifier(value)] = name
+        if watched[ObjectIdentifier(value)] == nil { watched[ObjectIdentifier(value)] = index }
       }
     }
     self.model = model
@@ -52,20 +52,23 @@ public final class Calibrator {
   ) throws -> CalibrationResult {
     let bins = options.method.needsHistogram ? options.histogramBins : nil
     let accumulator = Accumulator()
-    for name in tensors {
-      accumulator.statistics[name] = TensorStatistics(histogramBins: bins, averagingConstant: options.averagingConstant)
+    accumulator.statistics = tensors.map { _ in
+      TensorStatistics(histogramBins: bins, averagingConstant: options.averagingConstant)
     }
+    var slot: [String: Int] = [:]
+    for (index, name) in tensors.enumerated() where slot[name] == nil { slot[name] = index }
     for (name, tensor) in constants {
+      guard let index = slot[name] else { continue }
       do {
-        accumulator.statistics[name]?.add(try HostTensor(tensor))
+        accumulator.statistics[index].add(try HostTensor(tensor))
       } catch {
         throw ONNXQATError.badArgument("calibration tensor '\(name)': cannot read the initializer: \(error)")
       }
     }
     let watched = self.watched
     interpreter.observer = { value, tensor in
-      guard let name = watched[ObjectIdentifier(value)] else { return }
-      accumulator.statistics[name]?.add(tensor)
+      guard let index = watched[ObjectIdentifier(value)] else { return }
+      accumulator.statistics[index].add(tensor)
     }
     defer { interpreter.observer = nil }
     var total = source.sampleCount
@@ -86,11 +89,14 @@ public final class Calibrator {
     guard done > 0 else {
       throw ONNXQATError.badArgument("the calibration source gave no samples")  // error 4
     }
-    return CalibrationResult(samples: done, options: options, statistics: accumulator.statistics)
+    var statistics: [String: TensorStatistics] = [:]
+    for (name, index) in slot { statistics[name] = accumulator.statistics[index] }
+    return CalibrationResult(samples: done, options: options, statistics: statistics)
   }
 
   /// The statistics being gathered, shared with the interpreter's observer.
   private final class Accumulator {
-    var statistics: [String: TensorStatistics] = [:]
+    /// One per entry of `tensors` (a repeated name uses its first entry).
+    var statistics: [TensorStatistics] = []
   }
 }

@@ -14,6 +14,7 @@ enum DequantizeLinearKernel {
     let x = try context.input(0)
     let scale = try context.input(1)
     let zeroPoint = context.optionalInput(2)
+    if let result = perTensorBytes(x, scale: scale, zeroPoint: zeroPoint, context: context) { return [result] }
     guard let scales = QuantizedValues.floats(scale) else {
       throw context.failure("expected a float x_scale, got \(scale.typeDescription)")
     }
@@ -61,5 +62,35 @@ enum DequantizeLinearKernel {
       throw context.failure("unsupported output type \(outputType.name): expected float, float16 or bfloat16")
     }
     return [output]
+  }
+}
+
+extension DequantizeLinearKernel {
+  /// The common case on its own loop: uint8 or int8 `x` with one float scale and at most one zero
+  /// point of `x`'s type, to float, without decoding the operands into arrays first. The same
+  /// Float operations as the general loop, `(Float(x) - Float(zp)) * scale`, so equal bit for bit.
+  /// Nil when the case does not apply (the general loop then runs, with its checks).
+  static func perTensorBytes(_ x: HostTensor, scale: HostTensor, zeroPoint: HostTensor?, context: KernelContext)
+    -> HostTensor?
+  {
+    guard x.dataType == .uint8 || x.dataType == .int8, scale.dataType == .float, scale.count == 1,
+      zeroPoint.map({ $0.dataType == x.dataType && $0.count == 1 }) ?? true,
+      (context.int("output_dtype") ?? 0) == 0 || context.int("output_dtype") == Int(DataType.float.rawValue),
+      context.opsetVersion < 21 || context.int("block_size", default: 0) == 0
+    else { return nil }
+    let count = x.count
+    let factor = scale.pointer(Float.self)[0]
+    let result = HostTensor(uninitialized: .float, shape: x.shape)
+    let out = result.pointer(Float.self)
+    if x.dataType == .uint8 {
+      let zero = Float(zeroPoint.map { $0.pointer(UInt8.self)[0] } ?? 0)
+      let values = x.pointer(UInt8.self)
+      for i in 0..<count { out[i] = (Float(values[i]) - zero) * factor }
+    } else {
+      let zero = Float(zeroPoint.map { $0.pointer(Int8.self)[0] } ?? 0)
+      let values = x.pointer(Int8.self)
+      for i in 0..<count { out[i] = (Float(values[i]) - zero) * factor }
+    }
+    return result
   }
 }

@@ -18,10 +18,6 @@ enum QuantizeLinearKernel {
     let x = try context.input(0)
     let scale = try context.input(1)
     let zeroPoint = context.optionalInput(2)
-    guard let xs = QuantizedValues.floats(x), let scales = QuantizedValues.floats(scale) else {
-      throw context.failure(
-        "expected float inputs x and y_scale, got \(x.typeDescription) and \(scale.typeDescription)")
-    }
     var outputType = DataType.uint8
     if let zeroPoint {
       outputType = zeroPoint.dataType
@@ -31,18 +27,14 @@ enum QuantizeLinearKernel {
     let axis = context.int("axis", default: 1)
     let blockSize = context.opsetVersion >= 21 ? context.int("block_size", default: 0) : 0
     let saturate = context.int("saturate", default: 1) != 0
-    let scaleIndex = try QuantizedValues.parameterIndices(
-      shape: x.shape, axis: axis, parameterShape: scale.shape, blockSize: blockSize, context: context)
-    if let zeroPoint, zeroPoint.shape != scale.shape && zeroPoint.count != scale.count {
-      throw context.failure("y_zero_point shape \(zeroPoint.shape) differs from y_scale shape \(scale.shape)")
-    }
     // The type the quotient is rounded to.
     var divisionType = x.dataType == .double || scale.dataType == .double ? DataType.float : x.dataType
     if let precision = context.int("precision"), precision != 0 { divisionType = DataType(rawValue: Int32(precision)) }
     if divisionType != scale.dataType && scale.dataType == .float { divisionType = .float }
-    let roundQuotient = DivisionRounding(divisionType)
     let count = x.count
-    if x.dataType == .float, scale.dataType == .float, scale.count == 1, divisionType == .float,
+    // One float scale and zero point (no shape check can fail then): the vector loop, without
+    // decoding the operands into arrays first.
+    if x.dataType == .float, scale.dataType == .float, scale.count == 1, blockSize == 0, divisionType == .float,
       outputType == .uint8 || outputType == .int8, zeroPoint.map({ $0.count == 1 }) ?? true,
       let zero = zeroPoint.map({ QuantizedValues.int32s($0)?.first }) ?? 0
     {
@@ -56,6 +48,16 @@ enum QuantizeLinearKernel {
       }
       return [result]
     }
+    guard let xs = QuantizedValues.floats(x), let scales = QuantizedValues.floats(scale) else {
+      throw context.failure(
+        "expected float inputs x and y_scale, got \(x.typeDescription) and \(scale.typeDescription)")
+    }
+    let scaleIndex = try QuantizedValues.parameterIndices(
+      shape: x.shape, axis: axis, parameterShape: scale.shape, blockSize: blockSize, context: context)
+    if let zeroPoint, zeroPoint.shape != scale.shape && zeroPoint.count != scale.count {
+      throw context.failure("y_zero_point shape \(zeroPoint.shape) differs from y_scale shape \(scale.shape)")
+    }
+    let roundQuotient = DivisionRounding(divisionType)
     if let range = QuantizedValues.range(outputType), outputType != .int32 {
       let zeros = try zeroPoint.map { tensor -> [Int32] in
         guard let values = QuantizedValues.int32s(tensor) else {
