@@ -14,32 +14,20 @@ import XCTest
 final class DepthwiseConvKernelTests: XCTestCase {
   private struct Case {
     let height, width, kernelH, kernelW, stride, dilation, padTop, padLeft, padBottom, padRight: Int
+
+    init(_ v: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)) {
+      (height, width, kernelH, kernelW, stride, dilation) = (v.0, v.1, v.2, v.3, v.4, v.5)
+      (padTop, padLeft, padBottom, padRight) = (v.6, v.7, v.8, v.9)
+    }
   }
 
-  private let cases = [
-    Case(height: 9, width: 56, kernelH: 3, kernelW: 3, stride: 1, dilation: 1, padTop: 1, padLeft: 1, padBottom: 1,
-      padRight: 1),
-    Case(height: 10, width: 56, kernelH: 3, kernelW: 3, stride: 2, dilation: 1, padTop: 1, padLeft: 1, padBottom: 1,
-      padRight: 1),
-    Case(height: 7, width: 28, kernelH: 3, kernelW: 3, stride: 2, dilation: 1, padTop: 1, padLeft: 1, padBottom: 0,
-      padRight: 0),
-    Case(height: 5, width: 17, kernelH: 3, kernelW: 3, stride: 1, dilation: 1, padTop: 0, padLeft: 0, padBottom: 0,
-      padRight: 0),
-    Case(height: 6, width: 40, kernelH: 5, kernelW: 3, stride: 1, dilation: 2, padTop: 2, padLeft: 3, padBottom: 1,
-      padRight: 0),
-    Case(height: 8, width: 45, kernelH: 3, kernelW: 5, stride: 2, dilation: 2, padTop: 0, padLeft: 4, padBottom: 4,
-      padRight: 1),
-    Case(height: 6, width: 37, kernelH: 3, kernelW: 3, stride: 3, dilation: 1, padTop: 1, padLeft: 1, padBottom: 1,
-      padRight: 1),
-    Case(height: 4, width: 7, kernelH: 3, kernelW: 3, stride: 1, dilation: 1, padTop: 1, padLeft: 1, padBottom: 1,
-      padRight: 1),
-    Case(height: 1, width: 64, kernelH: 1, kernelW: 7, stride: 1, dilation: 1, padTop: 0, padLeft: 3, padBottom: 0,
-      padRight: 3),
-    Case(height: 12, width: 12, kernelH: 1, kernelW: 1, stride: 1, dilation: 1, padTop: 0, padLeft: 0, padBottom: 0,
-      padRight: 0),
-    Case(height: 3, width: 20, kernelH: 3, kernelW: 3, stride: 1, dilation: 1, padTop: 3, padLeft: 1, padBottom: 3,
-      padRight: 1),
-  ]
+  /// (height, width, kernel height, kernel width, stride, dilation, pad top, left, bottom, right)
+  private let cases: [Case] = [
+    (9, 56, 3, 3, 1, 1, 1, 1, 1, 1), (10, 56, 3, 3, 2, 1, 1, 1, 1, 1), (7, 28, 3, 3, 2, 1, 1, 1, 0, 0),
+    (5, 17, 3, 3, 1, 1, 0, 0, 0, 0), (6, 40, 5, 3, 1, 2, 2, 3, 1, 0), (8, 45, 3, 5, 2, 2, 0, 4, 4, 1),
+    (6, 37, 3, 3, 3, 1, 1, 1, 1, 1), (4, 7, 3, 3, 1, 1, 1, 1, 1, 1), (1, 64, 1, 7, 1, 1, 0, 3, 0, 3),
+    (12, 12, 1, 1, 1, 1, 0, 0, 0, 0), (3, 20, 3, 3, 1, 1, 3, 1, 3, 1),
+  ].map(Case.init)
 
   private func geometry(_ c: Case) -> qat_depthwise_geometry {
     let outH = (c.height + c.padTop + c.padBottom - (c.kernelH - 1) * c.dilation - 1) / c.stride + 1
@@ -111,9 +99,7 @@ final class DepthwiseConvKernelTests: XCTestCase {
     let x = (0..<(channels * height * width)).map { _ in Float.random(in: -2...2, using: &generator) }
     let w = (0..<(2 * channels * 9)).map { _ in Float.random(in: -1...1, using: &generator) }
     let b = (0..<(2 * channels)).map { _ in Float.random(in: -1...1, using: &generator) }
-    let g = geometry(
-      Case(height: height, width: width, kernelH: 3, kernelW: 3, stride: 2, dilation: 1, padTop: 1, padLeft: 1,
-        padBottom: 1, padRight: 1))
+    let g = geometry(Case((height, width, 3, 3, 2, 1, 1, 1, 1, 1)))
     var expected: [UInt32] = []
     for m in 0..<(2 * channels) {
       let image = Array(x[(m / 2 * height * width)..<((m / 2 + 1) * height * width)])
@@ -126,7 +112,8 @@ final class DepthwiseConvKernelTests: XCTestCase {
         "Conv", opset: 17,
         inputs: [
           HostTensor(.float, shape: [1, channels, height, width], values: x),
-          HostTensor(.float, shape: [2 * channels, 1, 3, 3], values: w), HostTensor(.float, shape: [2 * channels], values: b),
+          HostTensor(.float, shape: [2 * channels, 1, 3, 3], values: w),
+          HostTensor(.float, shape: [2 * channels], values: b),
         ],
         attributes: [
           Attribute(name: "group", .int(Int64(channels))), Attribute(name: "strides", .ints([2, 2])),
