@@ -23,11 +23,22 @@ void qat_pack_a(const void *a, int is_signed, ptrdiff_t lda, int m, int k, const
     int16_t *target = packed + (size_t)tile * depth * QAT_TILE_ROWS;
     for (int r = 0; r < QAT_TILE_ROWS; r++) {
       const int row = tile * QAT_TILE_ROWS + r;
-      for (int inner = 0; inner < depth; inner++) {
-        int32_t value = 0;
-        if (row < m && inner < k) value = qat_load8(a, is_signed, row * lda + inner) - zero[row * zero_stride];
-        target[(inner / 2) * QAT_TILE_ROWS * 2 + r * 2 + (inner & 1)] = (int16_t)value;
+      int16_t *lane = target + r * 2;  // element `inner` goes to lane[(inner / 2) * 2 * ROWS + (inner & 1)]
+      if (row >= m) {
+        for (int inner = 0; inner < depth; inner++) lane[(inner >> 1) * QAT_TILE_ROWS * 2 + (inner & 1)] = 0;
+        continue;
       }
+      const int32_t offset = zero[row * zero_stride];
+      if (is_signed) {
+        const int8_t *source = (const int8_t *)a + row * lda;
+        for (int inner = 0; inner < k; inner++)
+          lane[(inner >> 1) * QAT_TILE_ROWS * 2 + (inner & 1)] = (int16_t)((int32_t)source[inner] - offset);
+      } else {
+        const uint8_t *source = (const uint8_t *)a + row * lda;
+        for (int inner = 0; inner < k; inner++)
+          lane[(inner >> 1) * QAT_TILE_ROWS * 2 + (inner & 1)] = (int16_t)((int32_t)source[inner] - offset);
+      }
+      if (depth > k) lane[(k >> 1) * QAT_TILE_ROWS * 2 + 1] = 0;  // the odd k's partner
     }
   }
 }

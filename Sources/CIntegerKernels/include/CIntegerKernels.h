@@ -44,4 +44,30 @@ void qat_gemm_panel(const int16_t *packed_a, const int16_t *packed_panel, int m,
 /// Tests only: nonzero makes the two functions above take their portable loops even on AVX2.
 void qat_set_portable(int portable);
 
+/// The sliding-window geometry of one 2-D depthwise plane (input and output sizes, kernel,
+/// strides, dilations, top and left pads).
+typedef struct {
+  int in_h, in_w, out_h, out_w;
+  int kernel_h, kernel_w;
+  int stride_h, stride_w;
+  int dilation_h, dilation_w;
+  int pad_top, pad_left;
+} qat_depthwise_geometry;
+
+/// One float plane of a 2-D depthwise convolution: `y[oy, ox] = bias + w[0] * x[...] + ...`,
+/// the taps in (ky, kx) order, those in the padding skipped, each product and sum rounded to
+/// float (no fused multiply-add); `w` holds `kernel_h * kernel_w` weights, `y` `out_h * out_w`
+/// floats, all written.
+void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g);
+
+/// One 8-bit plane of a 2-D depthwise convolution with int32 results: `x - x_zero` widened to
+/// float in `scratch` (room for `in_h * in_w + out_h * out_w` floats), `qat_depthwise_plane_f32`
+/// with bias 0, the sums converted to int32. Exact (the int32 sums) when every partial sum is an
+/// integer of magnitude below 2^24, as with |x - x_zero| and |w| at most 255 and at most 258 taps.
+void qat_depthwise_plane_bytes(const void *x, int is_signed, int32_t x_zero, const float *w, int32_t *y,
+                               const qat_depthwise_geometry *g, float *scratch);
+
+/// Tests only: nonzero makes `qat_depthwise_plane_f32` take its portable loop even on AVX2.
+void qat_depthwise_set_portable(int portable);
+
 #endif

@@ -39,15 +39,11 @@ enum ConvKernel {
       throw context.failure("input 2 'B' has shape \(bias.shape); expected [\(outChannels)]")
     }
     let geometry = try WindowGeometry(context, input: Array(x.shape[2...]), kernel: kernel)
-    // Every element starts as its bias (or 0) before the products accumulate into it.
     let result = HostTensor(uninitialized: .float, shape: [batches, outChannels] + geometry.output)
     let outSpatial = geometry.output.reduce(1, *)
     let inSpatial = geometry.input.reduce(1, *)
     let py = result.pointer(Float.self)
-    let pb = bias?.pointer(Float.self)
-    for plane in 0..<(batches * outChannels) {
-      (py + plane * outSpatial).update(repeating: pb?[plane % outChannels] ?? 0, count: outSpatial)
-    }
+    let pb = bias.map { UnsafePointer($0.pointer(Float.self)) }
     guard outSpatial > 0, result.count > 0 else { return [NeuralNetworkFloat.output(result, as: rawX.dataType)] }
     let threads = NeuralNetworkFloat.threads(context)
     let cube = geometry.asThreeDimensional
@@ -55,9 +51,13 @@ enum ConvKernel {
     let pw = UnsafePointer(w.pointer(Float.self))
     if groupChannels == 1 && group > 1 {
       DepthwiseConv.run(
-        x: px, w: pw, y: py, batches: batches, channels: channels, outChannels: outChannels, geometry: cube,
-        threads: threads)
+        x: px, w: pw, bias: pb, y: py, batches: batches, channels: channels, outChannels: outChannels,
+        geometry: cube, threads: threads)
       return [NeuralNetworkFloat.output(result, as: rawX.dataType)]
+    }
+    // Every element starts as its bias (or 0) before the products accumulate into it.
+    for plane in 0..<(batches * outChannels) {
+      (py + plane * outSpatial).update(repeating: pb?[plane % outChannels] ?? 0, count: outSpatial)
     }
     let kernelVolume = kernel.reduce(1, *)
     let depth = groupChannels * kernelVolume

@@ -1,3 +1,4 @@
+import CIntegerKernels
 import Foundation
 
 /// The direct 2-D depthwise path of IntegerConvolution (one input and one output channel per
@@ -91,8 +92,10 @@ extension IntegerConvolution {
   }
 
   /// The depthwise 2-D convolution (one input and one output channel per group) of 8-bit tensors:
-  /// with at most 258 taps through the float depthwise kernel (DepthwiseConv), exact because
-  /// every partial sum is an integer below 2^24; otherwise by the direct int32 kernel
+  /// with at most 258 taps through the float depthwise plane kernel (`qat_depthwise_plane_bytes`,
+  /// see DepthwiseConv), each (image, channel) plane widened to Float (`x - x_zp`) in a buffer of
+  /// the worker's own just before it is used, exact because every partial sum is an integer below
+  /// 2^24; otherwise by the direct int32 kernel
   /// (`depthwisePlane`), each (image, channel) plane widened to Int32 in a buffer of the worker's
   /// own just before it is used. Nil for other shapes or types.
   func accumulateDepthwise8Bit(x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int) -> [Int32]? {
@@ -110,32 +113,28 @@ extension IntegerConvolution {
     let bytes = x.pointer(UInt8.self)
     // |x - x_zp| and |w - w_zp| are at most 255: with at most 258 taps every partial sum is an
     // integer below 2^24, exact in Float, so the float depthwise kernel gives the int32 bits.
-    if kernelSize * 255 * 255 < 1 << 24 {
-      let geometry = WindowGeometry(
-        input: inputSpatial, kernel: kernel, strides: strides, dilations: dilations, padsBegin: padBegin,
-        output: outputSpatial
-      ).asThreeDimensional
-      let floats = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, planes * inputSize))
-      let sums = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, resultCount))
-      defer {
-        floats.deallocate()
-        sums.deallocate()
-      }
-      if signed {
-        for i in 0..<(planes * inputSize) { floats[i] = Float(Int32(Int8(bitPattern: bytes[i])) &- xZero) }
-      } else {
-        for i in 0..<(planes * inputSize) { floats[i] = Float(Int32(bytes[i]) &- xZero) }
-      }
-      sums.update(repeating: 0, count: resultCount)
+    if kernelSize * 255 * 255 < 1 << 24,
+      let planar = DepthwiseConv.planeGeometry(
+        WindowGeometry(
+          input: inputSpatial, kernel: kernel, strides: strides, dilations: dilations, padsBegin: padBegin,
+          output: outputSpatial
+        ).asThreeDimensional)
+    {
       let floatWeights = weights.map { Float($0) }
       floatWeights.withUnsafeBufferPointer { pw in
-        guard let wBase = pw.baseAddress else { return }
-        DepthwiseConv.run(
-          x: floats, w: wBase, y: sums, batches: batch, channels: inputChannels, outChannels: outputChannels,
-          geometry: geometry, threads: threads)
-      }
-      result.withUnsafeMutableBufferPointer { pr in
-        for i in 0..<resultCount { pr[i] = Int32(sums[i]) }
+        result.withUnsafeMutableBufferPointer { pr in
+          guard let wBase = pw.baseAddress, let output = pr.baseAddress else { return }
+          DepthwiseConv.forEachPlaneRange(planes: planes, work: outputSize * kernelSize, threads: threads) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: inputSize + outputSize)
+            defer { scratch.deallocate() }
+            var geometry = planar
+            for index in range {
+              qat_depthwise_plane_bytes(
+                bytes + index * inputSize, signed ? 1 : 0, xZero, wBase + (index % inputChannels) * kernelSize,
+                output + index * outputSize, &geometry, scratch)
+            }
+          }
+        }
       }
       return result
     }

@@ -45,20 +45,26 @@ enum QLinearConvKernel {
     let requantizer = Requantizer(
       mode: context.interpreter.options.requantization, inputScale: xScale[0], weightScales: wScale,
       outputScale: yScale[0], zeroPoint: yZero, range: range)
-    let output = HostTensor(zeros: yZeroTensor.dataType, shape: convolution.outputShape)
+    let output = HostTensor(uninitialized: yZeroTensor.dataType, shape: convolution.outputShape)
     let size = convolution.outputSpatial.reduce(1, *)
+    let unsigned = yZeroTensor.dataType == .uint8
+    let (bytes, signedBytes) = (output.pointer(UInt8.self), output.pointer(Int8.self))
+    let biases = bias
     accumulators.withUnsafeMutableBufferPointer { buffer in
       guard let base = buffer.baseAddress else { return }
-      for image in 0..<convolution.batch {
-        for channel in 0..<channels {
-          let offset = (image * channels + channel) * size
-          let row = base + offset
-          let b = bias[channel]
-          for i in 0..<size { row[i] = row[i] &+ b }
-          if yZeroTensor.dataType == .uint8 {
-            requantizer.requantize(row, count: size, channel: channel, into: output.pointer(UInt8.self) + offset)
+      // Every (image, channel) row is requantized on its own, the rows split across the threads.
+      DepthwiseConv.forEachPlaneRange(
+        planes: convolution.batch * channels, work: size, threads: context.interpreter.options.threads
+      ) { planes in
+        for plane in planes {
+          let channel = plane % channels
+          let row = base + plane * size
+          let b = biases[channel]
+          if b != 0 { for i in 0..<size { row[i] = row[i] &+ b } }
+          if unsigned {
+            requantizer.requantize(row, count: size, channel: channel, into: bytes + plane * size)
           } else {
-            requantizer.requantize(row, count: size, channel: channel, into: output.pointer(Int8.self) + offset)
+            requantizer.requantize(row, count: size, channel: channel, into: signedBytes + plane * size)
           }
         }
       }

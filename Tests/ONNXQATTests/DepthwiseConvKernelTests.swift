@@ -1,0 +1,126 @@
+import CIntegerKernels
+import Foundation
+import XCTest
+
+@testable import ONNXQAT
+
+/// The float depthwise plane kernel (`qat_depthwise_plane_f32`: AVX2 eight columns per vector,
+/// a portable loop otherwise) equals, bit for bit, the loop that states its semantics: the bias,
+/// then each kernel tap inside the image added in (ky, kx) order as one rounded product and one
+/// rounded sum. Exact comparisons: both paths and the reference do the same float operations in
+/// the same order, so any difference is a bug. Shapes cover stride 1, 2 and 3, dilation,
+/// asymmetric pads, kernels 1x1 to 5x3, rows narrower and wider than one vector, and rows whose
+/// interior is not a multiple of eight.
+final class DepthwiseConvKernelTests: XCTestCase {
+  private struct Case {
+    let height, width, kernelH, kernelW, stride, dilation, padTop, padLeft, padBottom, padRight: Int
+
+    init(_ v: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)) {
+      (height, width, kernelH, kernelW, stride, dilation) = (v.0, v.1, v.2, v.3, v.4, v.5)
+      (padTop, padLeft, padBottom, padRight) = (v.6, v.7, v.8, v.9)
+    }
+  }
+
+  /// (height, width, kernel height, kernel width, stride, dilation, pad top, left, bottom, right)
+  private let cases: [Case] = [
+    (9, 56, 3, 3, 1, 1, 1, 1, 1, 1), (10, 56, 3, 3, 2, 1, 1, 1, 1, 1), (7, 28, 3, 3, 2, 1, 1, 1, 0, 0),
+    (5, 17, 3, 3, 1, 1, 0, 0, 0, 0), (6, 40, 5, 3, 1, 2, 2, 3, 1, 0), (8, 45, 3, 5, 2, 2, 0, 4, 4, 1),
+    (6, 37, 3, 3, 3, 1, 1, 1, 1, 1), (4, 7, 3, 3, 1, 1, 1, 1, 1, 1), (1, 64, 1, 7, 1, 1, 0, 3, 0, 3),
+    (12, 12, 1, 1, 1, 1, 0, 0, 0, 0), (3, 20, 3, 3, 1, 1, 3, 1, 3, 1),
+  ].map(Case.init)
+
+  private func geometry(_ c: Case) -> qat_depthwise_geometry {
+    let outH = (c.height + c.padTop + c.padBottom - (c.kernelH - 1) * c.dilation - 1) / c.stride + 1
+    let outW = (c.width + c.padLeft + c.padRight - (c.kernelW - 1) * c.dilation - 1) / c.stride + 1
+    return qat_depthwise_geometry(
+      in_h: Int32(c.height), in_w: Int32(c.width), out_h: Int32(outH), out_w: Int32(outW),
+      kernel_h: Int32(c.kernelH), kernel_w: Int32(c.kernelW), stride_h: Int32(c.stride), stride_w: Int32(c.stride),
+      dilation_h: Int32(c.dilation), dilation_w: Int32(c.dilation), pad_top: Int32(c.padTop),
+      pad_left: Int32(c.padLeft))
+  }
+
+  /// The stated semantics, one output element at a time.
+  private func reference(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry) -> [Float] {
+    var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))
+    for oy in 0..<Int(g.out_h) {
+      for ox in 0..<Int(g.out_w) {
+        var sum = bias
+        for ky in 0..<Int(g.kernel_h) {
+          for kx in 0..<Int(g.kernel_w) {
+            let iy = oy * Int(g.stride_h) - Int(g.pad_top) + ky * Int(g.dilation_h)
+            let ix = ox * Int(g.stride_w) - Int(g.pad_left) + kx * Int(g.dilation_w)
+            guard iy >= 0, iy < Int(g.in_h), ix >= 0, ix < Int(g.in_w) else { continue }
+            let product = w[ky * Int(g.kernel_w) + kx] * x[iy * Int(g.in_w) + ix]
+            sum = sum + product
+          }
+        }
+        y[oy * Int(g.out_w) + ox] = sum
+      }
+    }
+    return y
+  }
+
+  private func plane(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, portable: Bool) -> [Float] {
+    qat_depthwise_set_portable(portable ? 1 : 0)
+    defer { qat_depthwise_set_portable(0) }
+    var geometry = g
+    var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))
+    x.withUnsafeBufferPointer { px in
+      w.withUnsafeBufferPointer { pw in
+        y.withUnsafeMutableBufferPointer { py in
+          guard let xb = px.baseAddress, let wb = pw.baseAddress, let yb = py.baseAddress else { return }
+          qat_depthwise_plane_f32(xb, wb, bias, yb, &geometry)
+        }
+      }
+    }
+    return y
+  }
+
+  func testAVX2AndPortablePlanesEqualTheTapByTapLoopBitForBit() {
+    var generator = SystemRandomNumberGenerator()
+    for c in cases {
+      let g = geometry(c)
+      let x = (0..<(c.height * c.width)).map { _ in Float.random(in: -3...3, using: &generator) }
+      let w = (0..<(c.kernelH * c.kernelW)).map { _ in Float.random(in: -1...1, using: &generator) }
+      let bias = Float.random(in: -1...1, using: &generator)
+      let expected = reference(x, w, bias: bias, g).map(\.bitPattern)
+      for portable in [false, true] {
+        let actual = plane(x, w, bias: bias, g, portable: portable).map(\.bitPattern)
+        XCTAssertEqual(actual, expected, "\(c) portable \(portable)")
+      }
+    }
+  }
+
+  /// Conv with group = channels through the executor (threads 1 and 2, bias, channel multiplier 2)
+  /// equals the per-plane reference bit for bit.
+  func testDepthwiseConvNodeEqualsReferenceOnEveryThreadCount() throws {
+    var generator = SystemRandomNumberGenerator()
+    let (channels, height, width) = (16, 30, 33)  // 32 planes: enough work to split across threads
+    let x = (0..<(channels * height * width)).map { _ in Float.random(in: -2...2, using: &generator) }
+    let w = (0..<(2 * channels * 9)).map { _ in Float.random(in: -1...1, using: &generator) }
+    let b = (0..<(2 * channels)).map { _ in Float.random(in: -1...1, using: &generator) }
+    let g = geometry(Case((height, width, 3, 3, 2, 1, 1, 1, 1, 1)))
+    var expected: [UInt32] = []
+    for m in 0..<(2 * channels) {
+      let image = Array(x[(m / 2 * height * width)..<((m / 2 + 1) * height * width)])
+      expected += reference(image, Array(w[(m * 9)..<(m * 9 + 9)]), bias: b[m], g).map(\.bitPattern)
+    }
+    for threads in [1, 2] {
+      var options = ExecutionOptions()
+      options.threads = threads
+      let outputs = try SingleNodeRun.run(
+        "Conv", opset: 17,
+        inputs: [
+          HostTensor(.float, shape: [1, channels, height, width], values: x),
+          HostTensor(.float, shape: [2 * channels, 1, 3, 3], values: w),
+          HostTensor(.float, shape: [2 * channels], values: b),
+        ],
+        attributes: [
+          Attribute(name: "group", .int(Int64(channels))), Attribute(name: "strides", .ints([2, 2])),
+          Attribute(name: "pads", .ints([1, 1, 1, 1])),
+        ], options: options)
+      XCTAssertEqual(outputs[0].shape, [1, 2 * channels, Int(g.out_h), Int(g.out_w)])
+      XCTAssertEqual(outputs[0].values(Float.self).map(\.bitPattern), expected, "threads \(threads)")
+    }
+  }
+}
