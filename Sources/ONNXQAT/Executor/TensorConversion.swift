@@ -20,7 +20,8 @@ extension HostTensor {
     guard let payload = tensor.payloadBytes() else {
       throw ONNXQATError.badArgument("tensor '\(name)': its payload is not available (external data not loaded?)")
     }
-    self.init(zeros: tensor.elementType, shape: shape)
+    // Every element is written below (copied, or unpacked one by one).
+    self.init(uninitialized: tensor.elementType, shape: shape)
     let count = self.count
     let expected = (count * bits + 7) / 8
     guard payload.count >= expected else {

@@ -8,12 +8,28 @@ import Foundation
 enum ElementwiseSoftmax {
   enum Mode { case softmax, logSoftmax, hardmax }
 
-  /// Runs `mode` over `[outer, n, inner]` views of the elements.
+  /// Runs `mode` over `[outer, n, inner]` views of the elements; with `threads` > 1 and enough
+  /// elements, runs of `outer` go to separate threads (each element's result is the same).
   static func run<T: BinaryFloatingPoint & ElementwiseMathShim>(
-    _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, outer: Int, n: Int, inner: Int, mode: Mode
+    _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, outer: Int, n: Int, inner: Int, mode: Mode,
+    threads: Int = 1
   ) {
     guard n > 0 else { return }
-    for o in 0..<outer {
+    let workers = outer >= 2 * threads && outer * n * inner >= 1 << 15 ? threads : 1
+    guard workers > 1 else {
+      run(x, y, rows: 0..<outer, n: n, inner: inner, mode: mode)
+      return
+    }
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      run(x, y, rows: (worker * outer / workers)..<((worker + 1) * outer / workers), n: n, inner: inner, mode: mode)
+    }
+  }
+
+  /// Runs `mode` over the `[n, inner]` slices `rows` of the `[outer, n, inner]` view.
+  private static func run<T: BinaryFloatingPoint & ElementwiseMathShim>(
+    _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, rows: Range<Int>, n: Int, inner: Int, mode: Mode
+  ) {
+    for o in rows {
       for i in 0..<inner {
         let base = o * n * inner + i
         var maximum = x[base]
@@ -55,8 +71,10 @@ enum ElementwiseSoftmax {
     let inner = legacy ? 1 : x.shape.dropFirst(axis + 1).reduce(1, *)
     switch x.dataType {
     case .float:
-      let y = HostTensor(zeros: .float, shape: x.shape)
-      run(x.pointer(Float.self), y.pointer(Float.self), outer: outer, n: n, inner: inner, mode: mode)
+      let y = HostTensor(uninitialized: .float, shape: x.shape)
+      run(
+        x.pointer(Float.self), y.pointer(Float.self), outer: outer, n: n, inner: inner, mode: mode,
+        threads: max(1, context.interpreter.options.threads))
       return [y]
     case .double:
       let y = HostTensor(zeros: .double, shape: x.shape)

@@ -33,11 +33,26 @@ enum MatMulKernel {
         b: NeuralNetworkMatrix(pb, rowStride: n),
         c: py, ldc: n, threads: threads)
     } else {
-      Broadcast.forEach(batch, operands: [batchA, batchB]) { index, offsets in
+      // Products of the batch: (A offset, B offset) per output matrix, in output order.
+      var pairs: [(Int, Int)] = []
+      pairs.reserveCapacity(batchCount)
+      Broadcast.forEach(batch, operands: [batchA, batchB]) { _, offsets in pairs.append((offsets[0], offsets[1])) }
+      // Many small products (attention heads) go to the threads whole, one product per task, which
+      // spares each product the GEMM's own split; a few large ones are split inside the GEMM.
+      let perProduct = pairs.count >= 2 * threads && m * n * k < 1 << 22
+      let product = { (index: Int) in
+        let (offsetA, offsetB) = pairs[index]
         NeuralNetworkGEMM.multiply(
-          m: m, n: n, k: k, a: NeuralNetworkMatrix(pa + offsets[0] * m * k, rowStride: k),
-          b: NeuralNetworkMatrix(pb + offsets[1] * k * n, rowStride: n), c: py + index * m * n, ldc: n,
-          threads: threads)
+          m: m, n: n, k: k, a: NeuralNetworkMatrix(pa + offsetA * m * k, rowStride: k),
+          b: NeuralNetworkMatrix(pb + offsetB * k * n, rowStride: n), c: py + index * m * n, ldc: n,
+          threads: perProduct ? 1 : threads)
+      }
+      if perProduct && threads > 1 {
+        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+          for index in (worker * pairs.count / threads)..<((worker + 1) * pairs.count / threads) { product(index) }
+        }
+      } else {
+        for index in pairs.indices { product(index) }
       }
     }
     return [NeuralNetworkFloat.output(result, as: rawA.dataType)]

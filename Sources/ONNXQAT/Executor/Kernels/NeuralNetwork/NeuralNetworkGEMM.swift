@@ -63,6 +63,12 @@ enum NeuralNetworkGEMM {
       return
     }
     let workers = m * n * k >= 1 << 18 ? max(1, threads) : 1
+    if workers > 1 && (n + nr - 1) / nr >= 2 * workers && m * k <= columnSplitLimit {
+      multiplyByColumns(
+        m: m, n: n, k: k, a: packed ?? NeuralNetworkPackedA(a, m: m, k: k, alpha: alpha), b: b, c: c, ldc: ldc,
+        workers: workers)
+      return
+    }
     // Equal blocks no larger than `kc` and `nc` (576 = 2 x 288, not 256 + 256 + 64).
     let depthBlock = depthBlock(k)
     let widthBlock = (n + (n + nc - 1) / nc - 1) / ((n + nc - 1) / nc)
@@ -115,23 +121,11 @@ enum NeuralNetworkGEMM {
           let body = { (task: Int) in
             let block = task / columnGroups
             let group = task % columnGroups
-            let firstSliver = group * columnSlivers / columnGroups
-            let endSliver = (group + 1) * columnSlivers / columnGroups
             let i0 = block * rowBlock
-            let rows = min(rowBlock, chunk - i0)
-            for sliver in firstSliver..<endSliver {
-              let j = sliver * nr
-              let cols = min(nr, width - j)
-              let pb = packedB + sliver * nr * depth
-              var ii = 0
-              while ii < rows {
-                let i = i0 + ii
-                microKernel(
-                  depth: depth, a: chunkPacked + (i / mr) * mr * depth, b: pb, c: c + (r0 + i) * ldc + j0 + j, ldc: ldc,
-                  rows: min(mr, chunk - i), columns: cols)
-                ii += mr
-              }
-            }
+            macroKernel(
+              depth: depth, a: chunkPacked + (i0 / mr) * mr * depth, rows: min(rowBlock, chunk - i0), b: packedB,
+              slivers: (group * columnSlivers / columnGroups)..<((group + 1) * columnSlivers / columnGroups),
+              width: width, c: c + (r0 + i0) * ldc + j0, ldc: ldc)
           }
           if workers > 1 && tasks > 1 {
             DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
@@ -143,6 +137,67 @@ enum NeuralNetworkGEMM {
         p0 += depth
       }
       j0 += width
+    }
+  }
+
+  /// The most floats of A for which a product split across threads takes `multiplyByColumns`
+  /// (A packed whole, 4 MiB).
+  static let columnSplitLimit = 1 << 20
+
+  /// A product split across `workers` threads by columns only: A (packed whole, every K block)
+  /// is shared, each thread takes an equal run of B's column slivers and, K block by K block,
+  /// packs its own part of B and multiplies every row of A by it. One dispatch per product, and
+  /// no thread waits for another's packing (the row-and-column split of `multiply` packs B in
+  /// one dispatch and multiplies in a second, per K block).
+  private static func multiplyByColumns(
+    m: Int, n: Int, k: Int, a: NeuralNetworkPackedA, b: NeuralNetworkMatrix, c: UnsafeMutablePointer<Float>,
+    ldc: Int, workers: Int
+  ) {
+    let slivers = (n + nr - 1) / nr
+    let depthBlock = depthBlock(k)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      let first = worker * slivers / workers * nr
+      let end = min(n, (worker + 1) * slivers / workers * nr)
+      guard first < end else { return }
+      let widest = (min(end - first, nc) + nr - 1) / nr * nr
+      let packedB = UnsafeMutablePointer<Float>.allocate(capacity: widest * depthBlock)
+      defer { packedB.deallocate() }
+      var j0 = first
+      while j0 < end {
+        let width = min(nc, end - j0)
+        let bSlivers = (width + nr - 1) / nr
+        var p0 = 0
+        while p0 < k {
+          let depth = min(depthBlock, k - p0)
+          packB(b, rows: p0, depth: depth, columns: j0, width: width, slivers: 0..<bSlivers, into: packedB)
+          macroKernel(
+            depth: depth, a: a.slivers(firstRow: 0, depthStart: p0, depth: depth), rows: m, b: packedB,
+            slivers: 0..<bSlivers, width: width, c: c + j0, ldc: ldc)
+          p0 += depth
+        }
+        j0 += width
+      }
+    }
+  }
+
+  /// C[0 ..< rows, columns of `slivers`] += packed A slivers (`rows` rows from `a`) * packed B
+  /// slivers `slivers` (of a block `width` columns wide), B sliver by B sliver.
+  @inline(__always)
+  private static func macroKernel(
+    depth: Int, a: UnsafePointer<Float>, rows: Int, b: UnsafePointer<Float>, slivers: Range<Int>, width: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    for sliver in slivers {
+      let j = sliver * nr
+      let columns = min(nr, width - j)
+      let pb = b + sliver * nr * depth
+      var i = 0
+      while i < rows {
+        microKernel(
+          depth: depth, a: a + (i / mr) * mr * depth, b: pb, c: c + i * ldc + j, ldc: ldc, rows: min(mr, rows - i),
+          columns: columns)
+        i += mr
+      }
     }
   }
 

@@ -11,7 +11,8 @@ final class NeuralNetworkPackedA {
   let sliverCount: Int
   private let values: UnsafeMutablePointer<Float>
 
-  init(_ a: NeuralNetworkMatrix, m: Int, k: Int) {
+  /// Packs `alpha` * A (A is m x k).
+  init(_ a: NeuralNetworkMatrix, m: Int, k: Int, alpha: Float = 1) {
     self.m = m
     self.k = k
     let mr = NeuralNetworkGEMM.mr
@@ -22,7 +23,7 @@ final class NeuralNetworkPackedA {
     while p0 < k {
       let depth = min(depthBlock, k - p0)
       NeuralNetworkGEMM.packA(
-        a, alpha: 1, rowCount: m, columns: p0, depth: depth, into: values + sliverCount * mr * p0)
+        a, alpha: alpha, rowCount: m, columns: p0, depth: depth, into: values + sliverCount * mr * p0)
       p0 += depth
     }
   }
