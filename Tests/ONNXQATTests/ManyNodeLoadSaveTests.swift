@@ -137,9 +137,10 @@ final class ManyNodeLoadSaveTests: XCTestCase {
     let passThrough = Node(opType: "Identity", name: "outer_t", inputs: [t], outputNames: ["o2"])
     try elseBranch.append(passThrough)
     elseBranch.outputs = [try XCTUnwrap(passThrough.output)]
-    let branch = Node(
-      opType: "If", name: "if", inputs: [condition], outputNames: ["Y"],
-      attributes: [Attribute(name: "then_branch", .graph(thenBranch)), Attribute(name: "else_branch", .graph(elseBranch))])
+    let branches = [
+      Attribute(name: "then_branch", .graph(thenBranch)), Attribute(name: "else_branch", .graph(elseBranch)),
+    ]
+    let branch = Node(opType: "If", name: "if", inputs: [condition], outputNames: ["Y"], attributes: branches)
     try graph.append(branch)
     graph.outputs = [try XCTUnwrap(branch.output)]
     let model = Model(graph: graph, irVersion: 8, opsetImports: [OpsetImport(domain: "", version: 13)])

@@ -41,10 +41,11 @@ struct ProtoWriter {
     proto.pointee.n_node = nodes.count
     proto.pointee.node = try arena.array(count: nodes.count) { try writeNode(nodes[$0]) }
     proto.pointee.name = arena.string(graph.name)
-    let initializers = graph.initializers.compactMap(\.initializer)
+    // Tensors are large structs: read each in place rather than copying them into a list first.
+    let initializers = graph.initializers.filter { $0.initializer != nil }
     proto.pointee.n_initializer = initializers.count
     proto.pointee.initializer = try arena.array(count: initializers.count) {
-      try writeTensor(transformTensor(initializers[$0]))
+      try initializers[$0].initializer.map { try writeTensor(transformTensor($0)) }
     }
     let sparse = try graph.sparseInitializers.compactMap { try $0.sparseInitializer.map(writeSparseTensor) }
     proto.pointee.n_sparse_initializer = sparse.count
