@@ -93,7 +93,7 @@ final class GraphPlan {
     func operand(_ value: Value?) -> Operand {
       guard let value else { return .none }
       let id = ObjectIdentifier(value)
-      let constant = value.initializer == nil ? nil : constants[id]
+      let constant = constants[id]
       if let slot = slotOf[id] { return .slot(slot, value, constant: constant) }
       return .outer(value, constant: constant)
     }

@@ -90,14 +90,24 @@ public final class Interpreter {
     var seen = Set<String>()
     // Kernels found so far, by domain, op type and version (one registry look-up for each).
     var found = Set<KernelKey>()
+    // Op types of the default domain found at the graph's default opset.
+    var foundStandard = Set<String>()
     func check(_ graph: Graph, opsets: [OpsetImport]) {
+      foundStandard.removeAll(keepingCapacity: true)
+      let defaultVersion = Self.version("", opsets)
       for node in graph.allNodes {
+        let standard = node.domain.isEmpty && model.functions.isEmpty
+        if standard && foundStandard.contains(node.opType) { continue }
         if function(for: node) != nil { continue }
-        let version = Self.version(node.domain, opsets)
+        let version = standard ? defaultVersion : Self.version(node.domain, opsets)
         let key = KernelKey(domain: node.domain, opType: node.opType, version: version)
-        if found.contains(key) { continue }
+        if found.contains(key) {
+          if standard { foundStandard.insert(node.opType) }
+          continue
+        }
         if registry.kernel(node.opType, domain: node.domain, version: version) != nil {
           found.insert(key)
+          if standard { foundStandard.insert(node.opType) }
         } else {
           let domain = node.domain.isEmpty ? "ai.onnx" : node.domain
           if seen.insert("\(node.domain)::\(node.opType)::\(version)").inserted {
