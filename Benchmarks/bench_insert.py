@@ -3,7 +3,7 @@
 one run, on the same models and the same calibration samples.
 
 Usage: PYTHON Benchmarks/bench_insert.py --onnx-qat PATH [--repeat N] [--samples N] [--large-samples N]
-       [--skip-scaling] [--timeout S]
+       [--skip-scaling | --scaling-only] [--timeout S]
 
 1. End to end, best of --repeat (default 3) wall times:
    ours:        `onnx-qat insert MODEL -o OUT --calib DIR` (a child process: load, fold, calibrate,
@@ -291,10 +291,17 @@ def main() -> int:
     parser.add_argument("--large-samples", type=int, default=128,
                         help="samples of the extra resnet_block row (0 skips it)")
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--scaling-only", action="store_true", help="run section 2 alone")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per scaling run before giving up")
     args = parser.parse_args()
     binary = os.path.abspath(args.onnx_qat)
     work = tempfile.mkdtemp(prefix="onnx-qat-bench-insert-")
+    if args.scaling_only:
+        try:
+            scaling(args, binary, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     try:
         start = time.perf_counter()
         import onnxruntime  # noqa: F401

@@ -32,11 +32,16 @@ final class ConstantCache {
   init(graph: Graph, limit: Int) {
     self.limit = limit
     let inputs = Set(graph.inputs.map { ObjectIdentifier($0) })
-    var known = Set(graph.initializers.map { ObjectIdentifier($0) }).subtracting(inputs)
+    // Outputs of constant nodes; initializers are asked of the graph (no set of them all).
+    var known = Set<ObjectIdentifier>()
+    func isConstant(_ value: Value) -> Bool {
+      let id = ObjectIdentifier(value)
+      return known.contains(id) || (graph.isInitializer(value) && !inputs.contains(id))
+    }
     var nodes = Set<ObjectIdentifier>()
     for node in graph.nodes {
       let constant =
-        node.inputs.allSatisfy { $0.map { known.contains(ObjectIdentifier($0)) } ?? true }  // skip 1
+        node.inputs.allSatisfy { $0.map(isConstant) ?? true }  // skip 1
         && node.subgraphs.isEmpty  // skip 2
         && !Self.randomOps.contains(node.opType)  // skip 3
       guard constant else { continue }

@@ -29,8 +29,8 @@ final class GraphPlan {
     case missing(version: Int)
   }
 
-  /// One node of the graph, ready to run.
-  struct Step {
+  /// One node of the graph, ready to run (a class: a run reads it with one retain).
+  final class Step {
     let node: Node
     let callee: Callee
     /// The node's attributes; nil when one refers to a calling function's (resolved per call).
@@ -45,6 +45,20 @@ final class GraphPlan {
     let namedOutputs: Int
     /// The node is one of the ConstantCache's constant nodes.
     let constant: Bool
+
+    init(
+      node: Node, callee: Callee, attributes: [Attribute]?, inputs: Range<Int>, outputs: Range<Int>,
+      released: Range<Int>, namedOutputs: Int, constant: Bool
+    ) {
+      self.node = node
+      self.callee = callee
+      self.attributes = attributes
+      self.inputs = inputs
+      self.outputs = outputs
+      self.released = released
+      self.namedOutputs = namedOutputs
+      self.constant = constant
+    }
   }
 
   let steps: [Step]
@@ -58,8 +72,6 @@ final class GraphPlan {
   let inputSlots: [Int]
   /// The graph outputs.
   let results: [Operand]
-  /// Identities of the graph's initializers (inputs that are initializers may be left out).
-  let initializerIDs: Set<ObjectIdentifier>
 
   /// Plans `graph` run with `opsets`; `constants` are the interpreter's decoded initializers,
   /// `cache` the constant cache when this is the main graph.
@@ -67,12 +79,13 @@ final class GraphPlan {
     graph: Graph, opsets: [OpsetImport], constants: [ObjectIdentifier: HostTensor], cache: ConstantCache?,
     registry: KernelRegistry, function: (Node) -> Function?
   ) {
+    let nodes = graph.nodes
     var slotOf: [ObjectIdentifier: Int] = [:]
+    slotOf.reserveCapacity(graph.inputs.count + nodes.count)
     func define(_ value: Value) {
       let id = ObjectIdentifier(value)
       if slotOf[id] == nil { slotOf[id] = slotOf.count }
     }
-    let nodes = graph.nodes
     for value in graph.inputs { define(value) }
     for node in nodes {
       for case let output? in node.outputs { define(output) }
@@ -80,13 +93,15 @@ final class GraphPlan {
     func operand(_ value: Value?) -> Operand {
       guard let value else { return .none }
       let id = ObjectIdentifier(value)
-      if let slot = slotOf[id] { return .slot(slot, value, constant: constants[id]) }
-      return .outer(value, constant: constants[id])
+      let constant = constants[id]
+      if let slot = slotOf[id] { return .slot(slot, value, constant: constant) }
+      return .outer(value, constant: constant)
     }
     let graphOutputs = Set(graph.outputs.map { ObjectIdentifier($0) })
     var lastUse = [Int](repeating: -1, count: slotOf.count)
     for (index, node) in nodes.enumerated() {
       for case let input? in node.inputs { if let slot = slotOf[ObjectIdentifier(input)] { lastUse[slot] = index } }
+      if node.attributes.isEmpty { continue }
       for subgraph in node.subgraphs {
         for inner in subgraph.allNodes {
           for case let input? in inner.inputs {
@@ -99,6 +114,20 @@ final class GraphPlan {
     for (id, slot) in slotOf where lastUse[slot] >= 0 && !graphOutputs.contains(id) {
       releasedAt[lastUse[slot]].append(slot)
     }
+    // Callees of the default domain by op type (one registry look-up per op type, not per node).
+    let defaultVersion = Interpreter.version("", opsets)
+    var standardCallees: [String: Callee] = [:]
+    func callee(_ node: Node) -> Callee {
+      if let called = function(node) { return .function(called) }
+      let standard = node.domain.isEmpty || node.domain == "ai.onnx"
+      if standard, let known = standardCallees[node.opType] { return known }
+      let version = standard ? defaultVersion : Interpreter.version(node.domain, opsets)
+      let found: Callee =
+        registry.kernel(node.opType, domain: node.domain, version: version).map { .kernel($0, version: version) }
+        ?? .missing(version: version)
+      if standard { standardCallees[node.opType] = found }
+      return found
+    }
     var steps: [Step] = []
     var operands: [Operand] = []
     var outputSlots: [Int] = []
@@ -108,25 +137,23 @@ final class GraphPlan {
       let inputStart = operands.count
       for input in node.inputs { operands.append(operand(input)) }
       let outputStart = outputSlots.count
-      for output in node.outputs { outputSlots.append(output.flatMap { slotOf[ObjectIdentifier($0)] } ?? -1) }
+      var named = 0
+      for output in node.outputs {
+        guard let output, let slot = slotOf[ObjectIdentifier(output)] else {
+          outputSlots.append(-1)
+          continue
+        }
+        outputSlots.append(slot)
+        named += 1
+      }
       let freeStart = frees.count
       frees += releasedAt[index]
-      let version = Interpreter.version(node.domain, opsets)
-      let callee: Callee
-      if let called = function(node) {
-        callee = .function(called)
-      } else if let kernel = registry.kernel(node.opType, domain: node.domain, version: version) {
-        callee = .kernel(kernel, version: version)
-      } else {
-        callee = .missing(version: version)
-      }
       steps.append(
         Step(
-          node: node, callee: callee,
+          node: node, callee: callee(node),
           attributes: node.attributes.contains { $0.refAttrName != nil } ? nil : node.attributes,
           inputs: inputStart..<operands.count, outputs: outputStart..<outputSlots.count,
-          released: freeStart..<frees.count, namedOutputs: node.outputs.compactMap { $0 }.count,
-          constant: cache?.isConstant(node) ?? false))
+          released: freeStart..<frees.count, namedOutputs: named, constant: cache?.isConstant(node) ?? false))
     }
     self.steps = steps
     self.operands = operands
@@ -136,6 +163,5 @@ final class GraphPlan {
     slotCount = slotOf.count
     inputSlots = graph.inputs.compactMap { slotOf[ObjectIdentifier($0)] }
     results = graph.outputs.map { operand($0) }
-    initializerIDs = Set(graph.initializers.map { ObjectIdentifier($0) })
   }
 }

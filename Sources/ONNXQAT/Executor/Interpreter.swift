@@ -88,14 +88,29 @@ public final class Interpreter {
   public func unsupportedNodes() -> [String] {
     var lines: [String] = []
     var seen = Set<String>()
+    // Kernels found so far, by domain, op type and version (one registry look-up for each).
+    var found = Set<KernelKey>()
+    // Op types of the default domain found at the graph's default opset.
+    var foundStandard = Set<String>()
     func check(_ graph: Graph, opsets: [OpsetImport]) {
+      foundStandard.removeAll(keepingCapacity: true)
+      let defaultVersion = Self.version("", opsets)
       for node in graph.allNodes {
+        let standard = node.domain.isEmpty && model.functions.isEmpty
+        if standard && foundStandard.contains(node.opType) { continue }
         if function(for: node) != nil { continue }
-        let version = Self.version(node.domain, opsets)
-        if registry.kernel(node.opType, domain: node.domain, version: version) == nil {
-          let key = "\(node.domain)::\(node.opType)::\(version)"
+        let version = standard ? defaultVersion : Self.version(node.domain, opsets)
+        let key = KernelKey(domain: node.domain, opType: node.opType, version: version)
+        if found.contains(key) {
+          if standard { foundStandard.insert(node.opType) }
+          continue
+        }
+        if registry.kernel(node.opType, domain: node.domain, version: version) != nil {
+          found.insert(key)
+          if standard { foundStandard.insert(node.opType) }
+        } else {
           let domain = node.domain.isEmpty ? "ai.onnx" : node.domain
-          if seen.insert(key).inserted {
+          if seen.insert("\(node.domain)::\(node.opType)::\(version)").inserted {
             lines.append("  \(node.opType) (\(domain), opset \(version)): node \(node.label)")
           }
         }
@@ -106,6 +121,13 @@ public final class Interpreter {
       check(function.body, opsets: function.opsetImports.isEmpty ? model.opsetImports : function.opsetImports)
     }
     return lines
+  }
+
+  /// A kernel's identity for memoizing registry look-ups.
+  private struct KernelKey: Hashable {
+    let domain: String
+    let opType: String
+    let version: Int
   }
 
   static func version(_ domain: String, _ opsets: [OpsetImport]) -> Int {
@@ -130,9 +152,8 @@ public final class Interpreter {
     let graph = model.graph
     let plan = self.plan(of: graph, opsets: model.opsetImports)
     let environment = Environment(plan: plan, parent: nil)
-    let initializerIDs = plan.initializerIDs
     for name in inputs.keys where !graph.inputs.contains(where: { $0.name == name }) {
-      let names = graph.inputs.filter { !initializerIDs.contains(ObjectIdentifier($0)) }.map(\.name)
+      let names = graph.inputs.filter { !graph.isInitializer($0) }.map(\.name)
       throw ONNXQATError.badArgument(
         "input '\(name)' is not an input of the model (inputs: \(names.joined(separator: ", ")))")
     }
@@ -141,7 +162,7 @@ public final class Interpreter {
         try InputCheck.check(tensor, against: value)
         environment.slots[slot] = tensor
         observer?(value, tensor)
-      } else if !initializerIDs.contains(ObjectIdentifier(value)) {
+      } else if !graph.isInitializer(value) {
         throw ONNXQATError.badArgument("input '\(value.name)' is missing (expected \(InputCheck.describe(value)))")
       }
     }

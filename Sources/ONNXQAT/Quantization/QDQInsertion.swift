@@ -34,7 +34,8 @@ public enum QDQInsertion {
     seconds.fold = Date().timeIntervalSince(start)
 
     let calibrationStart = Date()
-    let types = try probeTypes(model, calibration: calibration, execution: options.calibration.executionOptions)
+    let probe = try Interpreter(model: model, options: options.calibration.executionOptions)
+    let types = try probeTypes(probe, calibration: calibration)
     let plan = QuantizationPlan(model: model, options: options, types: types)
     guard !plan.tensors.isEmpty else {
       let reasons = plan.floatNodes.prefix(5).map { "\($0.node.label): \($0.reason)" }.joined(separator: "; ")
@@ -43,7 +44,8 @@ public enum QDQInsertion {
     }
 
     var source = try calibration()
-    let calibrator = try Calibrator(model: model, tensors: plan.calibratedTensors, options: options.calibration)
+    let calibrator = try Calibrator(
+      model: model, tensors: plan.calibratedTensors, options: options.calibration, interpreter: probe)
     let reference = try ReferenceOutputSpool(outputNames: model.graph.outputs.map(\.name))
     let result = try calibrator.run(&source, progress: progress, outputs: reference.record)
     guard result.samples > 0 else { throw ONNXQATError.badArgument("calibration read no samples") }
@@ -99,17 +101,16 @@ public enum QDQInsertion {
       biasAdjustments: adjustments, warnings: warnings, error: error, seconds: seconds)
   }
 
-  /// Element types of every value, from one run of the first sample.
-  static func probeTypes(_ model: Model, calibration: SourceFactory, execution: ExecutionOptions) throws
-    -> [String: DataType]
-  {
+  /// Element types of every value, from one run of the first sample through `interpreter`
+  /// (which calibration then reuses, with its plans and decoded constants).
+  static func probeTypes(_ interpreter: Interpreter, calibration: SourceFactory) throws -> [String: DataType] {
     var source = try calibration()
     guard let sample = try source.nextSample() else {
       throw ONNXQATError.badArgument("the calibration source has no samples")
     }
-    let interpreter = try Interpreter(model: model, options: execution)
     var types: [String: DataType] = [:]
     interpreter.observer = { value, tensor in types[value.name] = tensor.dataType }
+    defer { interpreter.observer = nil }
     _ = try interpreter.run(sample)
     return types
   }

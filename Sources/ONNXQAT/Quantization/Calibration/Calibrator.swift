@@ -21,7 +21,10 @@ public final class Calibrator {
   /// Requested initializers.
   private let constants: [(String, Tensor)]
 
-  public init(model: Model, tensors: [String], options: CalibrationOptions) throws {
+  /// Prepares calibration of `tensors` of `model`. `interpreter`, when given, is an Interpreter of
+  /// `model` with `options.executionOptions` to run the samples with (its plans and constants are
+  /// then not made a second time); its observer is replaced while `run` runs.
+  public init(model: Model, tensors: [String], options: CalibrationOptions, interpreter: Interpreter? = nil) throws {
     try options.validate()
     var watched: [ObjectIdentifier: Int] = [:]
     var constants: [(String, Tensor)] = []
@@ -40,7 +43,11 @@ public final class Calibrator {
     self.options = options
     self.watched = watched
     self.constants = constants
-    interpreter = try Interpreter(model: model, options: options.executionOptions)
+    if let interpreter, interpreter.model === model {
+      self.interpreter = interpreter
+    } else {
+      self.interpreter = try Interpreter(model: model, options: options.executionOptions)
+    }
   }
 
   /// Reads samples from `source` (up to `options.maxSamples`) and returns the statistics.
