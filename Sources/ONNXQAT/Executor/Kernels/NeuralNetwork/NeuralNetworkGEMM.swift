@@ -32,8 +32,11 @@ struct NeuralNetworkMatrix {
 /// blocked for the caches as in BLIS (K in blocks of `kc`, N in blocks of `nc`, M in blocks of
 /// `mc`), A and B are packed into `mr`-row and `nr`-column slivers, and a register-tiled
 /// `mr` x `nr` SIMD micro-kernel accumulates each tile; the tiles of one block are split across
-/// threads with `DispatchQueue.concurrentPerform` when the product is large. Small products and
-/// matrix-vector products take direct loops.
+/// threads with `DispatchQueue.concurrentPerform` when the product is large. A product whose A is
+/// small enough (`columnSplitLimit`) and B wide enough is split by columns only
+/// (`multiplyByColumns`: one dispatch, each thread packing its own part of B). Small products and
+/// matrix-vector products take direct loops. Every element of C is summed in the same order
+/// whatever the split and the thread count, so the results do not depend on `threads`.
 ///
 /// The tile is 6 x 8 (12 SSE registers of accumulators), which is what a plain `-O` build for
 /// x86-64 can hold. Built with `-D ONNXQAT_AVX2` and `-Xcc -mavx2 -Xcc -mfma`, the tile is
