@@ -165,19 +165,8 @@ struct Recurrent {
     let width = gates * hidden
     let base = r.pointer(Float.self) + direction * width * hidden
     var result = [Float](repeating: 0, count: width * hidden)
-    // 16 x 16 tiles: the reads and the writes of a tile each touch 16 cache lines.
-    let tile = 16
-    result.withUnsafeMutableBufferPointer { buffer in
-      guard let target = buffer.baseAddress else { return }
-      for row0 in stride(from: 0, to: width, by: tile) {
-        for column0 in stride(from: 0, to: hidden, by: tile) {
-          for row in row0..<min(row0 + tile, width) {
-            for column in column0..<min(column0 + tile, hidden) {
-              target[column * width + row] = base[row * hidden + column]
-            }
-          }
-        }
-      }
+    for row in 0..<width {
+      for column in 0..<hidden { result[column * width + row] = base[row * hidden + column] }
     }
     return result
   }
