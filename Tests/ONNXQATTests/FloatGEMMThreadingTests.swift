@@ -44,15 +44,22 @@ final class FloatGEMMThreadingTests: XCTestCase {
 
   func testColumnSplitOnTwoThreadsEqualsOneThreadAndTheReference() {
     // 19 slivers of 16 columns (the last one 12 wide), two K blocks of 300, 50 rows (a partial
-    // tile of 2): the column split, since 50 x 600 floats of A are under its limit.
-    let (m, n, k) = (50, 300, 600)
-    XCTAssertLessThanOrEqual(m * k, NeuralNetworkGEMM.columnSplitLimit)
+    // tile of 2); then 130 rows (a block of `mc` = 120 rows and one of 10) by 100 columns. Both
+    // take the column split: their A is under its limit.
+    for (m, n, k) in [(50, 300, 600), (130, 100, 300)] {
+      XCTAssertLessThanOrEqual(m * k, NeuralNetworkGEMM.columnSplitLimit)
+      checkColumnSplit(m: m, n: n, k: k)
+    }
+  }
+
+  /// The products of `testColumnSplitOnTwoThreadsEqualsOneThreadAndTheReference` for one shape.
+  private func checkColumnSplit(m: Int, n: Int, k: Int) {
     let a = values(m * k, seed: 1)
     let b = values(k * n, seed: 2)
     for (alpha, transposedB, packed) in [(Float(1), false, false), (0.5, true, false), (1, false, true)] {
       let one = product(a, b, m: m, n: n, k: k, alpha: alpha, transposedB: transposedB, threads: 1, packed: packed)
       let two = product(a, b, m: m, n: n, k: k, alpha: alpha, transposedB: transposedB, threads: 2, packed: packed)
-      XCTAssertEqual(one, two, "alpha \(alpha), transposed B \(transposedB), packed A \(packed)")
+      XCTAssertEqual(one, two, "\(m)x\(n)x\(k): alpha \(alpha), transposed B \(transposedB), packed A \(packed)")
       var worst = 0.0
       // Every row, every seventh column (each sliver, the last partial one too): a debug build
       // spends seconds on the full double reference.
@@ -68,7 +75,7 @@ final class FloatGEMMThreadingTests: XCTestCase {
           worst = max(worst, abs(Double(two[i * n + j]) - Double(alpha) * sum) / max(magnitude, 1))
         }
       }
-      XCTAssertLessThanOrEqual(worst, 1e-5, "alpha \(alpha), transposed B \(transposedB): relative to sum |a b|")
+      XCTAssertLessThanOrEqual(worst, 1e-5, "\(m)x\(n)x\(k): alpha \(alpha), transposed B \(transposedB)")
     }
   }
 

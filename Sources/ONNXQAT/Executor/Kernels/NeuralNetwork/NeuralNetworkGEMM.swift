@@ -32,8 +32,11 @@ struct NeuralNetworkMatrix {
 /// blocked for the caches as in BLIS (K in blocks of `kc`, N in blocks of `nc`, M in blocks of
 /// `mc`), A and B are packed into `mr`-row and `nr`-column slivers, and a register-tiled
 /// `mr` x `nr` SIMD micro-kernel accumulates each tile; the tiles of one block are split across
-/// threads with `DispatchQueue.concurrentPerform` when the product is large. Small products and
-/// matrix-vector products take direct loops.
+/// threads with `DispatchQueue.concurrentPerform` when the product is large. A product whose A is
+/// small enough (`columnSplitLimit`) and B wide enough is split by columns only
+/// (`multiplyByColumns`: one dispatch, each thread packing its own part of B). Small products and
+/// matrix-vector products take direct loops. Every element of C is summed in the same order
+/// whatever the split and the thread count, so the results do not depend on `threads`.
 ///
 /// The tile is 6 x 8 (12 SSE registers of accumulators), which is what a plain `-O` build for
 /// x86-64 can hold. Built with `-D ONNXQAT_AVX2` and `-Xcc -mavx2 -Xcc -mfma`, the tile is
@@ -146,7 +149,7 @@ enum NeuralNetworkGEMM {
 
   /// A product split across `workers` threads by columns only: A (packed whole, every K block)
   /// is shared, each thread takes an equal run of B's column slivers and, K block by K block,
-  /// packs its own part of B and multiplies every row of A by it. One dispatch per product, and
+  /// packs its own part of B and multiplies every row of A by it (`mc` rows at a time). One dispatch per product, and
   /// no thread waits for another's packing (the row-and-column split of `multiply` packs B in
   /// one dispatch and multiplies in a second, per K block).
   private static func multiplyByColumns(
@@ -170,9 +173,14 @@ enum NeuralNetworkGEMM {
         while p0 < k {
           let depth = min(depthBlock, k - p0)
           packB(b, rows: p0, depth: depth, columns: j0, width: width, slivers: 0..<bSlivers, into: packedB)
-          macroKernel(
-            depth: depth, a: a.slivers(firstRow: 0, depthStart: p0, depth: depth), rows: m, b: packedB,
-            slivers: 0..<bSlivers, width: width, c: c + j0, ldc: ldc)
+          // Blocks of `mc` rows, so that the block of A in use stays in the L2 cache.
+          var i0 = 0
+          while i0 < m {
+            macroKernel(
+              depth: depth, a: a.slivers(firstRow: i0, depthStart: p0, depth: depth), rows: min(mc, m - i0),
+              b: packedB, slivers: 0..<bSlivers, width: width, c: c + i0 * ldc + j0, ldc: ldc)
+            i0 += mc
+          }
           p0 += depth
         }
         j0 += width
