@@ -60,11 +60,16 @@ enum QLinearPoolingKernel {
     let (batch, channels) = (p.shape[0], p.shape[1])
     let size = p.shape[2...].reduce(1, *)
     var sums = [Int32](repeating: 0, count: batch * channels)
-    for image in 0..<batch {
-      for channel in 0..<channels {
-        var sum = Int32(truncatingIfNeeded: -Int(p.xZero) * size)
-        for s in 0..<size { sum &+= values[offset(p, image: image, channel: channel, spatial: s, size: size)] }
-        sums[image * channels + channel] = sum
+    // Channels first: each channel's values are contiguous; channels last: `channels` apart.
+    let step = p.channelsLast ? channels : 1
+    values.withUnsafeBufferPointer { source in
+      for image in 0..<batch {
+        for channel in 0..<channels {
+          let start = p.channelsLast ? image * size * channels + channel : (image * channels + channel) * size
+          var sum = Int32(truncatingIfNeeded: -Int(p.xZero) * size)
+          for s in 0..<size { sum &+= source[start + s * step] }
+          sums[image * channels + channel] = sum
+        }
       }
     }
     let requantizer = Requantizer(
