@@ -59,10 +59,12 @@ demo: apt build
 	  --float Fixtures/digits/digits_cnn.onnx --data Fixtures/digits/calib
 	$(BIN) print .build/demo/digits_int.onnx
 
-## bench: load+save of a ~500 MB model against Python's onnx; the executor against onnxruntime;
-## insert against onnxruntime's quantize_static, and fold/insert on 1k, 10k and 100k-node graphs.
+## bench: load+save of a ~500 MB model and of 1k-100k-node chains against Python's onnx; the
+## executor against onnxruntime; insert against onnxruntime's quantize_static, and fold/insert on
+## 1k, 10k and 100k-node graphs; lower against onnxruntime's QDQ fusion.
 bench: deps release
 	$(PYTHON) Benchmarks/bench_roundtrip.py --onnx-qat $(RELEASE_BIN)
+	$(PYTHON) Benchmarks/bench_roundtrip.py --onnx-qat $(RELEASE_BIN) --nodes 1000,10000,100000 --qdq
 	$(PYTHON) Benchmarks/bench_executor.py --onnx-qat $(RELEASE_BIN)
 	$(PYTHON) Benchmarks/bench_insert.py --onnx-qat $(RELEASE_BIN)
 	$(PYTHON) Benchmarks/bench_lower.py --onnx-qat $(RELEASE_BIN)
