@@ -160,6 +160,12 @@ func loadInput(_ path: String) throws -> Model {
   return model
 }
 
+/// The verb's JSON report when `--json` or `--report` asks for it, and "" otherwise: encoding
+/// the report of a 100,000-node graph takes about a second that nobody would read.
+func requestedJSON(_ report: some JSONReport, _ arguments: ParsedArguments) throws -> String {
+  arguments.has("--json") || arguments.value("--report") != nil ? try report.json() : ""
+}
+
 /// Saves `model` to `output` and, when asked, its JSON report to `reportPath`, all or nothing: if
 /// the report cannot be written the run failed, so the model files go too. Returns the files
 /// written for the model.

@@ -30,7 +30,7 @@ enum FoldCommand: Command {
     let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
     report.model = input
     report.output = output
-    let json = try report.json()
+    let json = try requestedJSON(report, arguments)
     let written = try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
     if arguments.has("--json") {
       print(json)

@@ -56,7 +56,7 @@ enum InsertCommand: Command {
     let report = try QDQInsertion.insert(
       model, options: settings.quantization, calibration: factory, synthetic: synthetic, progress: bar.update)
     bar.finish()
-    let json = try report.json()
+    let json = try requestedJSON(report, arguments)
     try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
     if arguments.has("--json") {
       print(json)

@@ -33,7 +33,7 @@ enum LowerCommand: Command {
     let model = try loadInput(arguments.positionals[0])
     let log = RewriteLog()
     let report = try IntegerLowering.lower(model, options: options, log: log)
-    let json = try report.json()
+    let json = try requestedJSON(report, arguments)
     try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
     if arguments.has("--json") {
       print(json)

@@ -30,7 +30,7 @@ extension DataMovement {
     shape[axis] = total
     let outer = product(first.shape[..<axis])
     let inner = product(first.shape[(axis + 1)...])
-    return try movingStrings(tensors) { tensors in
+    return movingStrings(tensors) { tensors in
       let result = HostTensor(zeros: tensors[0].dataType, shape: shape)
       let size = tensors[0].dataType.storageStride
       let rowBytes = total * inner * size

@@ -37,7 +37,7 @@ extension DataMovement {
       }
       return movingStrings([data]) { tensors in [gatherOffsets(tensors[0], offsets, shape: shape)] }
     }
-    return try movingStrings([data]) { tensors in
+    return movingStrings([data]) { tensors in
       let source = tensors[0]
       let result = HostTensor(zeros: source.dataType, shape: shape)
       let blockBytes = inner * source.dataType.storageStride
