@@ -70,4 +70,19 @@ void qat_depthwise_plane_bytes(const void *x, int is_signed, int32_t x_zero, con
 /// Tests only: nonzero makes `qat_depthwise_plane_f32` take its portable loop even on AVX2.
 void qat_depthwise_set_portable(int portable);
 
+/// Bytes of scratch `qat_depthwise_plane_int8` needs for geometry `g` (any alignment).
+size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g);
+
+/// One 8-bit plane of a 2-D depthwise convolution with exact int32 results:
+/// `y[oy, ox] = sum_{ky, kx} (x[...] - x_zero) * (w[ky * kernel_w + kx] - w_zero)` over the taps
+/// inside the image (int32 wrap-around). `x` holds `in_h * in_w` bytes and `w` `kernel_h * kernel_w`
+/// (int8 when the `*_signed` flag is nonzero, else uint8); the zero points are values of the same
+/// types. `y` gets `out_h * out_w` int32, all written; `scratch` holds
+/// `qat_depthwise_int8_scratch_bytes(g)` bytes.
+void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const void *w, int w_signed,
+                              int32_t w_zero, int32_t *y, const qat_depthwise_geometry *g, void *scratch);
+
+/// Tests only: nonzero makes `qat_depthwise_plane_int8` take its portable loop even on AVX2.
+void qat_depthwise_int8_set_portable(int portable);
+
 #endif

@@ -91,79 +91,61 @@ extension IntegerConvolution {
     }
   }
 
-  /// The depthwise 2-D convolution (one input and one output channel per group) of 8-bit tensors:
-  /// with at most 258 taps through the float depthwise plane kernel (`qat_depthwise_plane_bytes`,
-  /// see DepthwiseConv), each (image, channel) plane widened to Float (`x - x_zp`) in a buffer of
-  /// the worker's own just before it is used, exact because every partial sum is an integer below
-  /// 2^24; otherwise by the direct int32 kernel
-  /// (`depthwisePlane`), each (image, channel) plane widened to Int32 in a buffer of the worker's
-  /// own just before it is used. Nil for other shapes or types.
+  /// The depthwise 2-D convolution (one input and one output channel per group) of 8-bit tensors
+  /// as int32 accumulators [N, C, outputSize], from `forEachDepthwisePlane8Bit`. Nil for other
+  /// shapes or types.
   func accumulateDepthwise8Bit(x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int) -> [Int32]? {
+    let outputSize = outputSpatial.reduce(1, *)
+    let resultCount = batch * outputChannels * outputSize
+    var result = [Int32](unsafeUninitializedCapacity: resultCount) { _, initialized in initialized = resultCount }
+    let done = result.withUnsafeMutableBufferPointer { buffer -> Bool in
+      guard let output = buffer.baseAddress else { return false }
+      return forEachDepthwisePlane8Bit(x: x, xZero: xZero, w: w, wZero: wZero, threads: threads) { plane, sums in
+        (output + plane * outputSize).update(from: sums, count: outputSize)
+      }
+    }
+    return done ? result : nil
+  }
+
+  /// The depthwise 2-D convolution of 8-bit tensors one (image, channel) plane at a time through
+  /// the C kernel `qat_depthwise_plane_int8` (exact int32 sums of `(x - x_zp) * (w - w_zp[c])`,
+  /// AVX2 when available): `body(plane, sums)` receives each plane's `outputSize` accumulators in
+  /// a buffer of the worker's own, still in cache, the planes split across `threads` threads.
+  /// False (nothing called) unless the convolution is 2-D depthwise on int8/uint8 x and w.
+  func forEachDepthwisePlane8Bit(
+    x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int,
+    body: (Int, UnsafeMutablePointer<Int32>) -> Void
+  ) -> Bool {
     guard kernel.count == 2, inputChannels == group, outputChannels == group, Int8Gemm.accepts(x.dataType),
-      let wValues = QuantizedValues.int32s(w)
-    else { return nil }
+      Int8Gemm.accepts(w.dataType), wZero.count == 1 || wZero.count == outputChannels
+    else { return false }
     let kernelSize = kernel[0] * kernel[1]
-    let weights = (0..<wValues.count).map { wValues[$0] &- wZero[$0 / kernelSize] }
     let inputSize = inputSpatial[0] * inputSpatial[1]
     let outputSize = outputSpatial[0] * outputSpatial[1]
-    let planes = batch * inputChannels
-    let resultCount = planes * outputSize
-    var result = [Int32](unsafeUninitializedCapacity: resultCount) { _, initialized in initialized = resultCount }
-    let signed = x.dataType == .int8
-    let bytes = x.pointer(UInt8.self)
-    // |x - x_zp| and |w - w_zp| are at most 255: with at most 258 taps every partial sum is an
-    // integer below 2^24, exact in Float, so the float depthwise kernel gives the int32 bits.
-    if kernelSize * 255 * 255 < 1 << 24,
-      let planar = DepthwiseConv.planeGeometry(
-        WindowGeometry(
-          input: inputSpatial, kernel: kernel, strides: strides, dilations: dilations, padsBegin: padBegin,
-          output: outputSpatial
-        ).asThreeDimensional)
-    {
-      let floatWeights = weights.map { Float($0) }
-      floatWeights.withUnsafeBufferPointer { pw in
-        result.withUnsafeMutableBufferPointer { pr in
-          guard let wBase = pw.baseAddress, let output = pr.baseAddress else { return }
-          DepthwiseConv.forEachPlaneRange(planes: planes, work: outputSize * kernelSize, threads: threads) { range in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: inputSize + outputSize)
-            defer { scratch.deallocate() }
-            var geometry = planar
-            for index in range {
-              qat_depthwise_plane_bytes(
-                bytes + index * inputSize, signed ? 1 : 0, xZero, wBase + (index % inputChannels) * kernelSize,
-                output + index * outputSize, &geometry, scratch)
-            }
-          }
-        }
-      }
-      return result
-    }
-    weights.withUnsafeBufferPointer { pw in
-      result.withUnsafeMutableBufferPointer { pr in
-        guard let wBase = pw.baseAddress, let output = pr.baseAddress else { return }
-        let workers = threads > 1 && resultCount * kernelSize >= 1 << 16 ? Swift.min(threads, planes) : 1
-        let body = { (worker: Int) in
-          let plane = UnsafeMutablePointer<Int32>.allocate(capacity: inputSize)
-          defer { plane.deallocate() }
-          for index in (planes * worker / workers)..<(planes * (worker + 1) / workers) {
-            let source = bytes + index * inputSize
-            if signed {
-              for i in 0..<inputSize { plane[i] = Int32(Int8(bitPattern: source[i])) }
-            } else {
-              for i in 0..<inputSize { plane[i] = Int32(source[i]) }
-            }
-            depthwisePlane(
-              plane, xZero: xZero, weights: wBase + (index % inputChannels) * kernelSize,
-              output: output + index * outputSize)
-          }
-        }
-        if workers > 1 {
-          DispatchQueue.concurrentPerform(iterations: workers, execute: body)
-        } else {
-          body(0)
-        }
+    let channels = inputChannels
+    var geometry = qat_depthwise_geometry(
+      in_h: Int32(inputSpatial[0]), in_w: Int32(inputSpatial[1]), out_h: Int32(outputSpatial[0]),
+      out_w: Int32(outputSpatial[1]), kernel_h: Int32(kernel[0]), kernel_w: Int32(kernel[1]),
+      stride_h: Int32(strides[0]), stride_w: Int32(strides[1]), dilation_h: Int32(dilations[0]),
+      dilation_w: Int32(dilations[1]), pad_top: Int32(padBegin[0]), pad_left: Int32(padBegin[1]))
+    let scratchBytes = qat_depthwise_int8_scratch_bytes(&geometry)
+    let (xBytes, wBytes) = (UnsafeRawPointer(x.pointer(UInt8.self)), UnsafeRawPointer(w.pointer(UInt8.self)))
+    let (xSigned, wSigned): (Int32, Int32) = (x.dataType == .int8 ? 1 : 0, w.dataType == .int8 ? 1 : 0)
+    DepthwiseConv.forEachPlaneRange(planes: batch * channels, work: outputSize * kernelSize, threads: threads) {
+      range in
+      let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+      defer { scratch.deallocate() }
+      let sums = UnsafeMutablePointer<Int32>.allocate(capacity: outputSize)
+      defer { sums.deallocate() }
+      var planeGeometry = geometry
+      for plane in range {
+        let channel = plane % channels
+        qat_depthwise_plane_int8(
+          xBytes + plane * inputSize, xSigned, xZero, wBytes + channel * kernelSize, wSigned,
+          wZero[wZero.count == 1 ? 0 : channel], sums, &planeGeometry, scratch)
+        body(plane, sums)
       }
     }
-    return result
+    return true
   }
 }

@@ -36,12 +36,6 @@ enum QLinearConvKernel {
       }
       bias = b.values(Int32.self)
     }
-    guard
-      var accumulators = convolution.accumulate(
-        x: x, xZero: xZero[0], w: w, wZero: wZero, threads: Swift.max(1, context.interpreter.options.threads))
-    else {
-      throw context.failure("expected int8 or uint8 x and w, got \(x.typeDescription) and \(w.typeDescription)")
-    }
     let requantizer = Requantizer(
       mode: context.interpreter.options.requantization, inputScale: xScale[0], weightScales: wScale,
       outputScale: yScale[0], zeroPoint: yZero, range: range)
@@ -50,23 +44,33 @@ enum QLinearConvKernel {
     let unsigned = yZeroTensor.dataType == .uint8
     let (bytes, signedBytes) = (output.pointer(UInt8.self), output.pointer(Int8.self))
     let biases = bias
+    // One (image, channel) row of accumulators: the bias added, requantized into the output.
+    let requantizePlane = { (plane: Int, row: UnsafeMutablePointer<Int32>) in
+      let channel = plane % channels
+      let b = biases[channel]
+      if b != 0 { for i in 0..<size { row[i] = row[i] &+ b } }
+      if unsigned {
+        requantizer.requantize(row, count: size, channel: channel, into: bytes + plane * size)
+      } else {
+        requantizer.requantize(row, count: size, channel: channel, into: signedBytes + plane * size)
+      }
+    }
+    let threads = Swift.max(1, context.interpreter.options.threads)
+    // Depthwise: each plane requantized by the worker that computed it, while it is in cache.
+    if convolution.forEachDepthwisePlane8Bit(
+      x: x, xZero: xZero[0], w: w, wZero: wZero, threads: threads, body: requantizePlane)
+    {
+      return [output]
+    }
+    guard var accumulators = convolution.accumulate(x: x, xZero: xZero[0], w: w, wZero: wZero, threads: threads)
+    else {
+      throw context.failure("expected int8 or uint8 x and w, got \(x.typeDescription) and \(w.typeDescription)")
+    }
     accumulators.withUnsafeMutableBufferPointer { buffer in
       guard let base = buffer.baseAddress else { return }
       // Every (image, channel) row is requantized on its own, the rows split across the threads.
-      DepthwiseConv.forEachPlaneRange(
-        planes: convolution.batch * channels, work: size, threads: context.interpreter.options.threads
-      ) { planes in
-        for plane in planes {
-          let channel = plane % channels
-          let row = base + plane * size
-          let b = biases[channel]
-          if b != 0 { for i in 0..<size { row[i] = row[i] &+ b } }
-          if unsigned {
-            requantizer.requantize(row, count: size, channel: channel, into: bytes + plane * size)
-          } else {
-            requantizer.requantize(row, count: size, channel: channel, into: signedBytes + plane * size)
-          }
-        }
+      DepthwiseConv.forEachPlaneRange(planes: convolution.batch * channels, work: size, threads: threads) { planes in
+        for plane in planes { requantizePlane(plane, base + plane * size) }
       }
     }
     return [output]

@@ -1,0 +1,286 @@
+// Direct 2-D depthwise convolution of one 8-bit plane with exact int32 sums:
+// `y[oy, ox] = sum_{ky, kx} (x[oy * sh + ky * dh - pt, ox * sw + kx * dw - pl] - x_zero) * (w[ky, kx] - w_zero)`,
+// taps in the padding contributing zero. Every difference lies in [-255, 255] (an int16) and every
+// product in 17 bits, so the sums are exact int32 additions (wrapping like the reference when a
+// plane sums past 2^31, which needs over 33,000 taps) and any order of summation gives the same
+// bits.
+//
+// The plane is first widened into `scratch` as `x - x_zero` in int16 with its padding written as
+// zeros, so no tap needs a bounds check: a tap in the padding multiplies a zero. Rows are padded
+// on the right for the vector loads (which never read past the scratch). Then:
+// - stride 1 (AVX2): the padded rows are rewritten as int32 pairs `p[j] = (q[j], q[j + dw])`, so
+//   eight adjacent outputs of the kernel columns kx and kx + 1 are one 256-bit load multiplied by
+//   the broadcast weight pair `(w[ky, kx], w[ky, kx + 1])` with vpmaddwd (two int16 products added
+//   into one int32, exact here); an odd last column is paired with a zero weight;
+// - stride 2 with dilation 1 (AVX2): the int16 row itself holds those pairs at `q[2 * ox + kx]`,
+//   so the same multiply needs no rewriting;
+// - anything else, and the portable path: one tap at a time over the padded int16 plane.
+// The AVX2 loops compute sixteen (stride 1) or eight (stride 2) outputs per step; a last partial
+// step is moved back to end at the row's last output (recomputing equal values), or, in rows
+// narrower than one step, computed in a staging row and copied.
+#include "CIntegerKernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define QAT_DEPTHWISE_INT8_X86 1
+#endif
+
+/// Outputs computed per step of the AVX2 loops (the widest; narrower rows are padded to it).
+#define QAT_DEPTHWISE_INT8_STEP 16
+
+/// Padded rows of the scratch plane: every input row an output row can reach, from `-pad_top`.
+static ptrdiff_t padded_rows(const qat_depthwise_geometry *g) {
+  return (ptrdiff_t)(g->out_h - 1) * g->stride_h + (ptrdiff_t)(g->kernel_h - 1) * g->dilation_h + 1;
+}
+
+/// Computed output columns per row: `out_w`, at least one AVX2 step.
+static int computed_columns(const qat_depthwise_geometry *g) {
+  return g->out_w > QAT_DEPTHWISE_INT8_STEP ? g->out_w : QAT_DEPTHWISE_INT8_STEP;
+}
+
+/// int16 elements per padded row: every column a computed output's taps reach, plus the partner
+/// column of the last tap (an odd kernel width pairs it with a zero weight), rounded up to 16.
+static ptrdiff_t padded_width(const qat_depthwise_geometry *g) {
+  const ptrdiff_t reach = (ptrdiff_t)(computed_columns(g) - 1) * g->stride_w + (ptrdiff_t)g->kernel_w * g->dilation_w;
+  return (reach + 1 + 15) & ~(ptrdiff_t)15;
+}
+
+/// The parts of the scratch buffer, each 32-byte aligned.
+typedef struct {
+  int32_t *weights;    // w - w_zero per tap
+  int32_t *pairs;      // weight pairs (AVX2), one per two taps of a kernel row
+  ptrdiff_t *offsets;  // offset of each pair's first tap
+  int16_t *q;          // the padded int16 plane
+  int32_t *p;          // the int32 pair plane (stride 1)
+  int32_t *staging;    // one row of outputs, for rows narrower than a step
+} scratch_parts;
+
+/// `pointer` rounded up to 32 bytes.
+static uintptr_t aligned(uintptr_t pointer) { return (pointer + 31) & ~(uintptr_t)31; }
+
+/// Lays the parts out from `base` (which may be 0 to measure) and returns the end address.
+static uintptr_t layout(uintptr_t base, const qat_depthwise_geometry *g, scratch_parts *parts) {
+  const size_t taps = (size_t)g->kernel_h * (size_t)g->kernel_w;
+  const size_t plane = (size_t)padded_rows(g) * (size_t)padded_width(g);
+  uintptr_t next = aligned(base);
+  parts->weights = (int32_t *)next;
+  next = aligned(next + taps * sizeof(int32_t));
+  parts->pairs = (int32_t *)next;
+  next = aligned(next + taps * sizeof(int32_t));
+  parts->offsets = (ptrdiff_t *)next;
+  next = aligned(next + taps * sizeof(ptrdiff_t));
+  parts->q = (int16_t *)next;
+  next = aligned(next + plane * sizeof(int16_t));
+  parts->p = (int32_t *)next;
+  next = aligned(next + plane * sizeof(int32_t));
+  parts->staging = (int32_t *)next;
+  return next + (size_t)computed_columns(g) * sizeof(int32_t);
+}
+
+size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g) {
+  if (g->out_h <= 0 || g->out_w <= 0) return 0;
+  scratch_parts parts;
+  return (size_t)layout(0, g, &parts) + 32;  // + 32: the slack to align an arbitrary base
+}
+
+/// Writes the padded int16 plane `x - x_zero` (zeros in the padding) into `q`.
+static void widen_plane(const void *x, int x_signed, int32_t x_zero, const qat_depthwise_geometry *g, int16_t *q) {
+  const ptrdiff_t rows = padded_rows(g);
+  const ptrdiff_t width = padded_width(g);
+  // Columns [left, right) of a padded row hold input columns [first, first + right - left).
+  ptrdiff_t left = g->pad_left > 0 ? g->pad_left : 0;
+  const ptrdiff_t first = g->pad_left > 0 ? 0 : -(ptrdiff_t)g->pad_left;
+  ptrdiff_t right = left + (g->in_w - first);
+  if (left > width) left = width;
+  if (right > width) right = width;
+  for (ptrdiff_t r = 0; r < rows; r++) {
+    int16_t *target = q + r * width;
+    const ptrdiff_t iy = r - g->pad_top;
+    if (iy < 0 || iy >= g->in_h || right <= left) {
+      memset(target, 0, (size_t)width * sizeof(int16_t));
+      continue;
+    }
+    memset(target, 0, (size_t)left * sizeof(int16_t));
+    if (x_signed) {
+      const int8_t *source = (const int8_t *)x + iy * g->in_w + first;
+      for (ptrdiff_t c = left; c < right; c++) target[c] = (int16_t)((int32_t)source[c - left] - x_zero);
+    } else {
+      const uint8_t *source = (const uint8_t *)x + iy * g->in_w + first;
+      for (ptrdiff_t c = left; c < right; c++) target[c] = (int16_t)((int32_t)source[c - left] - x_zero);
+    }
+    memset(target + right, 0, (size_t)(width - right) * sizeof(int16_t));
+  }
+}
+
+/// `w[tap] - w_zero` for every tap, as int32.
+static void weight_values(const void *w, int w_signed, int32_t w_zero, int taps, int32_t *values) {
+  for (int tap = 0; tap < taps; tap++)
+    values[tap] = (w_signed ? (int32_t)((const int8_t *)w)[tap] : (int32_t)((const uint8_t *)w)[tap]) - w_zero;
+}
+
+/// Every output from the padded plane, one tap at a time (int32 wrap through uint32).
+static void plane_portable(const int16_t *q, const int32_t *weights, int32_t *y, const qat_depthwise_geometry *g) {
+  const ptrdiff_t width = padded_width(g);
+  for (int oy = 0; oy < g->out_h; oy++) {
+    int32_t *target = y + (ptrdiff_t)oy * g->out_w;
+    for (int ox = 0; ox < g->out_w; ox++) {
+      uint32_t sum = 0;
+      for (int ky = 0; ky < g->kernel_h; ky++) {
+        const int16_t *row = q + ((ptrdiff_t)oy * g->stride_h + (ptrdiff_t)ky * g->dilation_h) * width;
+        for (int kx = 0; kx < g->kernel_w; kx++) {
+          const int32_t product = weights[ky * g->kernel_w + kx] * (int32_t)row[ox * g->stride_w + kx * g->dilation_w];
+          sum += (uint32_t)product;
+        }
+      }
+      target[ox] = (int32_t)sum;
+    }
+  }
+}
+
+#ifdef QAT_DEPTHWISE_INT8_X86
+/// Weight pairs `(w[ky, kx], w[ky, kx + 1])` packed as int32 (low half first) and the offset of
+/// each pair's first tap in a padded plane of row width `width`.
+static int weight_pairs(const int32_t *weights, const qat_depthwise_geometry *g, ptrdiff_t width, int32_t *pairs,
+                        ptrdiff_t *offsets) {
+  int count = 0;
+  for (int ky = 0; ky < g->kernel_h; ky++) {
+    for (int kx = 0; kx < g->kernel_w; kx += 2) {
+      const int32_t low = weights[ky * g->kernel_w + kx];
+      const int32_t high = kx + 1 < g->kernel_w ? weights[ky * g->kernel_w + kx + 1] : 0;
+      pairs[count] = (int32_t)(((uint32_t)(uint16_t)(int16_t)low) | ((uint32_t)(uint16_t)(int16_t)high << 16));
+      offsets[count] = (ptrdiff_t)ky * g->dilation_h * width + (ptrdiff_t)kx * g->dilation_w;
+      count++;
+    }
+  }
+  return count;
+}
+
+/// Stores eight or sixteen results at `target[ox...]`, through `staging` when the row is
+/// narrower than the step.
+static inline void finish_row(int32_t *target, const int32_t *staging, int out_w) {
+  if (out_w < QAT_DEPTHWISE_INT8_STEP) memcpy(target, staging, (size_t)out_w * sizeof(int32_t));
+}
+
+/// Stride 1: the pair plane `p[r][j] = (q[r][j], q[r][j + dw])`, then sixteen outputs per step.
+__attribute__((target("avx2"))) static void plane_stride1_avx2(const scratch_parts *s, int32_t *y,
+                                                                const qat_depthwise_geometry *g) {
+  const int16_t *q = s->q;
+  int32_t *p = s->p;
+  int32_t *staging = s->staging;
+  const ptrdiff_t rows = padded_rows(g);
+  const ptrdiff_t width = padded_width(g);
+  const ptrdiff_t pair_width = width - g->dilation_w;  // pairs whose partner is inside the row
+  for (ptrdiff_t r = 0; r < rows; r++) {
+    const int16_t *source = q + r * width;
+    int32_t *target = p + r * width;
+    ptrdiff_t j = 0;
+    for (; j + 8 <= pair_width; j += 8) {
+      const __m128i a = _mm_loadu_si128((const __m128i *)(source + j));
+      const __m128i b = _mm_loadu_si128((const __m128i *)(source + j + g->dilation_w));
+      _mm256_storeu_si256((__m256i *)(target + j),
+                          _mm256_set_m128i(_mm_unpackhi_epi16(a, b), _mm_unpacklo_epi16(a, b)));
+    }
+    for (; j < pair_width; j++)
+      target[j] = (int32_t)((uint32_t)(uint16_t)source[j] | ((uint32_t)(uint16_t)source[j + g->dilation_w] << 16));
+  }
+  int32_t *pairs = s->pairs;
+  const ptrdiff_t *offsets = s->offsets;
+  const int count = weight_pairs(s->weights, g, width, s->pairs, s->offsets);
+  const int out_w = g->out_w;
+  for (int oy = 0; oy < g->out_h; oy++) {
+    const int32_t *row = p + (ptrdiff_t)oy * g->stride_h * width;
+    int32_t *target = out_w < QAT_DEPTHWISE_INT8_STEP ? staging : y + (ptrdiff_t)oy * out_w;
+    const int columns = computed_columns(g);
+    for (int ox = 0; ox < columns; ox += QAT_DEPTHWISE_INT8_STEP) {
+      const int start = ox + QAT_DEPTHWISE_INT8_STEP <= columns ? ox : columns - QAT_DEPTHWISE_INT8_STEP;
+      __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+      const int32_t *base = row + start;
+      for (int pair = 0; pair < count; pair++) {
+        const __m256i weight = _mm256_set1_epi32(pairs[pair]);
+        const int32_t *source = base + offsets[pair];
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)source), weight));
+        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(source + 8)), weight));
+      }
+      _mm256_storeu_si256((__m256i *)(target + start), s0);
+      _mm256_storeu_si256((__m256i *)(target + start + 8), s1);
+    }
+    finish_row(y + (ptrdiff_t)oy * out_w, staging, out_w);
+  }
+}
+
+/// Stride 2, dilation 1: the pairs `(q[2 ox + kx], q[2 ox + kx + 1])` straight from the int16 rows,
+/// sixteen outputs per step as two vectors of eight.
+__attribute__((target("avx2"))) static void plane_stride2_avx2(const scratch_parts *s, int32_t *y,
+                                                                const qat_depthwise_geometry *g) {
+  const int16_t *q = s->q;
+  int32_t *staging = s->staging;
+  const ptrdiff_t width = padded_width(g);
+  int32_t *pairs = s->pairs;
+  const ptrdiff_t *offsets = s->offsets;
+  const int count = weight_pairs(s->weights, g, width, s->pairs, s->offsets);
+  const int out_w = g->out_w;
+  const int columns = computed_columns(g);
+  for (int oy = 0; oy < g->out_h; oy++) {
+    const int16_t *row = q + (ptrdiff_t)oy * g->stride_h * width;
+    int32_t *target = out_w < QAT_DEPTHWISE_INT8_STEP ? staging : y + (ptrdiff_t)oy * out_w;
+    for (int ox = 0; ox < columns; ox += QAT_DEPTHWISE_INT8_STEP) {
+      const int start = ox + QAT_DEPTHWISE_INT8_STEP <= columns ? ox : columns - QAT_DEPTHWISE_INT8_STEP;
+      __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+      const int16_t *base = row + 2 * (ptrdiff_t)start;
+      for (int pair = 0; pair < count; pair++) {
+        const __m256i weight = _mm256_set1_epi32(pairs[pair]);
+        const int16_t *source = base + offsets[pair];
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)source), weight));
+        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(source + 16)), weight));
+      }
+      _mm256_storeu_si256((__m256i *)(target + start), s0);
+      _mm256_storeu_si256((__m256i *)(target + start + 8), s1);
+    }
+    finish_row(y + (ptrdiff_t)oy * out_w, staging, out_w);
+  }
+}
+
+static int qat_depthwise_int8_portable = 0;
+
+static int depthwise_int8_has_avx2(void) {
+  static int state = -1;
+  if (qat_depthwise_int8_portable) return 0;
+  if (state < 0) {
+    __builtin_cpu_init();
+    state = __builtin_cpu_supports("avx2") ? 1 : 0;
+  }
+  return state;
+}
+#endif
+
+void qat_depthwise_int8_set_portable(int portable) {
+#ifdef QAT_DEPTHWISE_INT8_X86
+  qat_depthwise_int8_portable = portable;
+#else
+  (void)portable;
+#endif
+}
+
+void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const void *w, int w_signed,
+                              int32_t w_zero, int32_t *y, const qat_depthwise_geometry *g, void *scratch) {
+  if (g->out_h <= 0 || g->out_w <= 0) return;
+  scratch_parts parts;
+  layout((uintptr_t)scratch, g, &parts);
+  weight_values(w, w_signed, w_zero, g->kernel_h * g->kernel_w, parts.weights);
+  widen_plane(x, x_signed, x_zero, g, parts.q);
+#ifdef QAT_DEPTHWISE_INT8_X86
+  if (depthwise_int8_has_avx2()) {
+    if (g->stride_w == 1) {
+      plane_stride1_avx2(&parts, y, g);
+      return;
+    }
+    if (g->stride_w == 2 && g->dilation_w == 1) {
+      plane_stride2_avx2(&parts, y, g);
+      return;
+    }
+  }
+#endif
+  plane_portable(parts.q, parts.weights, y, g);
+}
