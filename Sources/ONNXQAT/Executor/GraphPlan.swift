@@ -10,7 +10,18 @@ import Foundation
 /// Input resolution is the unplanned interpreter's, in the same order: a value this graph defines
 /// reads its slot; a slot not filled yet, and any value of an enclosing graph, is looked up in the
 /// enclosing environments, then among the decoded initializers.
+///
+/// A Conv and the BatchNormalization and/or activation after it (`ConvEpilogueChain`) run as one
+/// step (`FusedConvStep`) that gives the unfused bits without materializing the intermediates,
+/// and a Conv step keeps its packed constant weights across runs (`PackedConvWeights`).
 final class GraphPlan {
+  /// Whether new plans fuse Conv epilogues (on; tests turn it off to compare with the unfused run).
+  nonisolated(unsafe) static var fusesEpilogues = true
+  /// Whether new plans' Conv steps keep their packed constant weights (on; tests turn it off).
+  nonisolated(unsafe) static var cachesPackedWeights = true
+  /// The bytes of packed weights one plan keeps at most.
+  static let packedWeightsLimit = 256 << 20
+
   /// Where a node input comes from.
   enum Operand {
     /// An omitted optional input.
@@ -98,22 +109,6 @@ final class GraphPlan {
       return .outer(value, constant: constant)
     }
     let graphOutputs = Set(graph.outputs.map { ObjectIdentifier($0) })
-    var lastUse = [Int](repeating: -1, count: slotOf.count)
-    for (index, node) in nodes.enumerated() {
-      for case let input? in node.inputs { if let slot = slotOf[ObjectIdentifier(input)] { lastUse[slot] = index } }
-      if node.attributes.isEmpty { continue }
-      for subgraph in node.subgraphs {
-        for inner in subgraph.allNodes {
-          for case let input? in inner.inputs {
-            if let slot = slotOf[ObjectIdentifier(input)] { lastUse[slot] = index }
-          }
-        }
-      }
-    }
-    var releasedAt = [[Int]](repeating: [], count: nodes.count)
-    for (id, slot) in slotOf where lastUse[slot] >= 0 && !graphOutputs.contains(id) {
-      releasedAt[lastUse[slot]].append(slot)
-    }
     // Callees of the default domain by op type (one registry look-up per op type, not per node).
     let defaultVersion = Interpreter.version("", opsets)
     var standardCallees: [String: Callee] = [:]
@@ -128,14 +123,44 @@ final class GraphPlan {
       if standard { standardCallees[node.opType] = found }
       return found
     }
+    // Conv steps: each node of a chain runs at the chain's last node (`position`).
+    let chains = Self.convChains(graph: graph, nodes: nodes, version: defaultVersion, callee: callee)
+    var position = Array(nodes.indices)
+    var chainAt: [Int: ConvEpilogueChain] = [:]
+    for chain in chains {
+      chainAt[chain.last] = chain
+      for index in chain.nodes { position[index] = chain.last }
+    }
+    var lastUse = [Int](repeating: -1, count: slotOf.count)
+    for (index, node) in nodes.enumerated() {
+      let at = position[index]
+      for case let input? in node.inputs {
+        if let slot = slotOf[ObjectIdentifier(input)] { lastUse[slot] = max(lastUse[slot], at) }
+      }
+      if node.attributes.isEmpty { continue }
+      for subgraph in node.subgraphs {
+        for inner in subgraph.allNodes {
+          for case let input? in inner.inputs {
+            if let slot = slotOf[ObjectIdentifier(input)] { lastUse[slot] = max(lastUse[slot], at) }
+          }
+        }
+      }
+    }
+    var releasedAt = [[Int]](repeating: [], count: nodes.count)
+    for (id, slot) in slotOf where lastUse[slot] >= 0 && !graphOutputs.contains(id) {
+      releasedAt[lastUse[slot]].append(slot)
+    }
+    let budget = PackingBudget(bytes: Self.packedWeightsLimit)
+    let constantValues = Self.constantValues(graph: graph, cache: cache)
     var steps: [Step] = []
     var operands: [Operand] = []
     var outputSlots: [Int] = []
     var frees: [Int] = []
     steps.reserveCapacity(nodes.count)
-    for (index, node) in nodes.enumerated() {
+    for (index, node) in nodes.enumerated() where position[index] == index {
+      let chain = chainAt[index].map { $0.nodes.map { nodes[$0] } }
       let inputStart = operands.count
-      for input in node.inputs { operands.append(operand(input)) }
+      for input in chain.map(FusedConvStep.inputs) ?? node.inputs { operands.append(operand(input)) }
       let outputStart = outputSlots.count
       var named = 0
       for output in node.outputs {
@@ -148,9 +173,26 @@ final class GraphPlan {
       }
       let freeStart = frees.count
       frees += releasedAt[index]
+      var planned = callee(node)
+      if let chain, case .kernel(_, let version) = planned {
+        let kernels = chain.compactMap { member -> Kernel? in
+          if case .kernel(let kernel, _) = callee(member) { return kernel }
+          return nil
+        }
+        let weights = chain[0].inputs.count > 1 && Self.cachesPackedWeights
+          ? chain[0].inputs[1].flatMap { w -> PackedConvWeights? in
+            let id = ObjectIdentifier(w)
+            let constant = (constants[id] != nil && slotOf[id] == nil) || constantValues.contains(id)
+            return constant ? PackedConvWeights(budget: budget) : nil
+          } : nil
+        if chain.count > 1 || weights != nil {
+          let step = FusedConvStep(nodes: chain, kernels: kernels, graph: graph, weights: weights)
+          planned = .kernel(step.run, version: version)
+        }
+      }
       steps.append(
         Step(
-          node: node, callee: callee(node),
+          node: node, callee: planned,
           attributes: node.attributes.contains { $0.refAttrName != nil } ? nil : node.attributes,
           inputs: inputStart..<operands.count, outputs: outputStart..<outputSlots.count,
           released: freeStart..<frees.count, namedOutputs: named, constant: cache?.isConstant(node) ?? false))
@@ -163,5 +205,29 @@ final class GraphPlan {
     slotCount = slotOf.count
     inputSlots = graph.inputs.compactMap { slotOf[ObjectIdentifier($0)] }
     results = graph.outputs.map { operand($0) }
+  }
+
+  /// The Conv chains of `nodes` when the plan fuses or caches (`fusesEpilogues`,
+  /// `cachesPackedWeights`): single-Conv chains when it only caches.
+  private static func convChains(
+    graph: Graph, nodes: [Node], version: Int, callee: (Node) -> Callee
+  ) -> [ConvEpilogueChain] {
+    guard fusesEpilogues || cachesPackedWeights else { return [] }
+    let chains = ConvEpilogueChain.find(in: graph, nodes: nodes, version: version) { node in
+      if case .kernel = callee(node) { return true }
+      return false
+    }
+    if fusesEpilogues { return chains }
+    return chains.map { ConvEpilogueChain(conv: $0.conv, normalization: nil, activation: nil) }
+  }
+
+  /// The outputs of the constant cache's constant nodes (the same tensors on every run).
+  private static func constantValues(graph: Graph, cache: ConstantCache?) -> Set<ObjectIdentifier> {
+    guard let cache else { return [] }
+    var values = Set<ObjectIdentifier>()
+    for node in graph.nodes where cache.isConstant(node) {
+      for case let output? in node.outputs { values.insert(ObjectIdentifier(output)) }
+    }
+    return values
   }
 }

@@ -5,6 +5,10 @@ import Foundation
 /// Opset 11 on: optional scalar inputs 1 `min` and 2 `max` of x's type (default: no bound);
 /// opset 12 on also integer types.
 enum ElementwiseClip {
+  /// `min(max(x, low), high)` on float32 (a fused Conv epilogue clips through this too).
+  @inline(__always)
+  static func clamp(_ x: Float, low: Float, high: Float) -> Float { Swift.min(Swift.max(x, low), high) }
+
   static func register(_ registry: inout KernelRegistry) {
     registry.register("Clip") { context in
       let x = try context.input(0)
@@ -36,7 +40,7 @@ enum ElementwiseClip {
       case .float:
         let lo = low.map(ElementwiseSupport.firstFloat) ?? -.infinity
         let hi = high.map(ElementwiseSupport.firstFloat) ?? .infinity
-        return [ElementwiseSupport.map(x, Float.self, into: .float) { Swift.min(Swift.max($0, lo), hi) }]
+        return [ElementwiseSupport.map(x, Float.self, into: .float) { clamp($0, low: lo, high: hi) }]
       case .double:
         let lo = low.map { $0.element(at: 0) } ?? -.infinity
         let hi = high.map { $0.element(at: 0) } ?? .infinity

@@ -66,13 +66,21 @@ enum ElementwiseUnary {
     }
   }
 
+  /// Relu on float32: `x > 0 ? x : 0` (a fused Conv epilogue applies this too).
+  @inline(__always)
+  static func relu(_ x: Float) -> Float { x > 0 ? x : 0 }
+
+  /// LeakyRelu on float32: `x < 0 ? alpha * x : x` (a fused Conv epilogue applies this too).
+  @inline(__always)
+  static func leakyRelu(_ x: Float, alpha: Float) -> Float { x < 0 ? alpha * x : x }
+
   static func register(_ registry: inout KernelRegistry) {
     registry.register("Relu") { context in
-      try numeric(context, { $0 > 0 ? $0 : 0 }, { $0 > 0 ? $0 : 0 }, { max($0, 0) }, { $0 })
+      try numeric(context, relu, { $0 > 0 ? $0 : 0 }, { max($0, 0) }, { $0 })
     }
     registry.register("LeakyRelu") { context in
       let alpha = context.float("alpha", default: 0.01)
-      return try float(context, { $0 < 0 ? alpha * $0 : $0 }, { $0 < 0 ? Double(alpha) * $0 : $0 })
+      return try float(context, { leakyRelu($0, alpha: alpha) }, { $0 < 0 ? Double(alpha) * $0 : $0 })
     }
     registry.register("Sigmoid") { context in
       try float(context, sigmoid, sigmoid)

@@ -77,14 +77,26 @@ enum BatchNormalizationKernel {
     } else {
       for n in 0..<batches {
         for c in 0..<channels {
-          let factor = ps[c] / (useVariance[c] + epsilon).squareRoot()
-          let shift = pb[c] - useMean[c] * factor
+          let (factor, shift) = affine(
+            scale: ps[c], bias: pb[c], mean: useMean[c], variance: useVariance[c], epsilon: epsilon)
           let source = px + (n * channels + c) * spatial
           let target = py + (n * channels + c) * spatial
-          for i in 0..<spatial { target[i] = source[i] * factor + shift }
+          for i in 0..<spatial { target[i] = normalized(source[i], factor: factor, shift: shift) }
         }
       }
     }
     return [NeuralNetworkFloat.output(result, as: raw.dataType), runningMean, runningVariance]
   }
+
+  /// The per-channel factor and shift of the inference form: `factor = scale / sqrt(var + epsilon)`,
+  /// `shift = B - mean * factor` (a fused Conv epilogue computes them through this too).
+  @inline(__always)
+  static func affine(scale: Float, bias: Float, mean: Float, variance: Float, epsilon: Float) -> (Float, Float) {
+    let factor = scale / (variance + epsilon).squareRoot()
+    return (factor, bias - mean * factor)
+  }
+
+  /// One normalized element, `x * factor + shift` (a rounded product, then a rounded sum).
+  @inline(__always)
+  static func normalized(_ x: Float, factor: Float, shift: Float) -> Float { x * factor + shift }
 }

@@ -9,9 +9,20 @@ import Foundation
 /// SAME_LOWER, VALID), optional bias, and kernel_shape inferred from W. Each group is an im2col
 /// matrix times the group's weights through the shared GEMM; 1x1 stride-1 unpadded kernels
 /// skip im2col; one input channel per group (depthwise) takes a direct loop.
+///
+/// A planned step may pass an `epilogue` (a BatchNormalization and/or activation fused after
+/// the Conv, applied to each band of output lines or depthwise plane as soon as it is summed;
+/// X, W and B must then be float32) and `packing`, its cache of packed constant weights.
 enum ConvKernel {
   static func run(_ context: KernelContext) throws -> [HostTensor?] {
+    try run(context, epilogue: nil, packing: nil)
+  }
+
+  static func run(_ context: KernelContext, epilogue: FusedEpilogue?, packing: PackedConvWeights?) throws
+    -> [HostTensor?]
+  {
     let rawX = try context.input(0)
+    let rawW = try context.input(1)
     let x = try NeuralNetworkFloat.input(context, 0, "X")
     let w = try NeuralNetworkFloat.input(context, 1, "W")
     let bias = try NeuralNetworkFloat.optionalInput(context, 2, "B")
@@ -38,6 +49,9 @@ enum ConvKernel {
     if let bias, bias.count != outChannels {
       throw context.failure("input 2 'B' has shape \(bias.shape); expected [\(outChannels)]")
     }
+    if let epilogue, epilogue.channels.map({ $0 != outChannels }) ?? false || rawX.dataType != .float {
+      throw context.failure("the fused epilogue does not fit \(outChannels) float output channels")
+    }
     let geometry = try WindowGeometry(context, input: Array(x.shape[2...]), kernel: kernel)
     let result = HostTensor(uninitialized: .float, shape: [batches, outChannels] + geometry.output)
     let outSpatial = geometry.output.reduce(1, *)
@@ -52,7 +66,10 @@ enum ConvKernel {
     if groupChannels == 1 && group > 1 {
       DepthwiseConv.run(
         x: px, w: pw, bias: pb, y: py, batches: batches, channels: channels, outChannels: outChannels,
-        geometry: cube, threads: threads)
+        geometry: cube, threads: threads,
+        finish: epilogue.map { epilogue in
+          { plane, target in epilogue.apply(channel: plane % outChannels, to: target, count: outSpatial) }
+        })
       return [NeuralNetworkFloat.output(result, as: rawX.dataType)]
     }
     // Every element starts as its bias (or 0) before the products accumulate into it.
@@ -84,14 +101,26 @@ enum ConvKernel {
         let xg = px + (batch * channels + g * groupChannels) * inSpatial
         let weights = NeuralNetworkMatrix(pw + g * groupOut * depth, rowStride: depth)
         let yg = py + (batch * outChannels + g * groupOut) * outSpatial
+        // Applies the epilogue to output columns `columns` of every channel of the group.
+        let finish = { (columns: Range<Int>) in
+          guard let epilogue else { return }
+          for channel in 0..<groupOut {
+            epilogue.apply(
+              channel: g * groupOut + channel, to: yg + channel * outSpatial + columns.lowerBound,
+              count: columns.count)
+          }
+        }
+        // The weights are packed once for all the bands (kept across runs by a planned step).
+        let packed =
+          packing.map { $0.packed(w, raw: rawW, group: g, groups: group, m: groupOut, k: depth) }
+          ?? (bandCount > 1 && !pointwise ? NeuralNetworkPackedA(weights, m: groupOut, k: depth) : nil)
         if pointwise {
           NeuralNetworkGEMM.multiply(
             m: groupOut, n: outSpatial, k: depth, a: weights, b: NeuralNetworkMatrix(xg, rowStride: inSpatial), c: yg,
-            ldc: outSpatial, threads: threads)
+            ldc: outSpatial, threads: threads, packed: packed)
+          finish(0..<outSpatial)
           continue
         }
-        // The weights are packed once for all the bands.
-        let packed = bandCount > 1 ? NeuralNetworkPackedA(weights, m: groupOut, k: depth) : nil
         let bands = { (worker: Int) in
           let columns = UnsafeMutablePointer<Float>.allocate(capacity: depth * band * outW)
           defer { columns.deallocate() }
@@ -102,6 +131,7 @@ enum ConvKernel {
             NeuralNetworkGEMM.multiply(
               m: groupOut, n: width, k: depth, a: weights, b: NeuralNetworkMatrix(columns, rowStride: width),
               c: yg + lines.lowerBound * outW, ldc: outSpatial, threads: inner, packed: packed)
+            finish((lines.lowerBound * outW)..<(lines.lowerBound * outW + width))
           }
         }
         if workers > 1 {

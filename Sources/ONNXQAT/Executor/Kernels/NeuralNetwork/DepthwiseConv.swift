@@ -13,10 +13,12 @@ import Foundation
 /// into contiguous ranges across `threads` threads.
 enum DepthwiseConv {
   /// Writes every element of `y` [N, M, output...] from `x` [N, C, input...], `w` [M, 1, kernel...]
-  /// and the optional bias `bias` [M].
+  /// and the optional bias `bias` [M]; `finish` (a fused epilogue) is called with each plane's
+  /// index `n * M + m` and output as soon as the plane is summed, on the thread that summed it.
   static func run(
     x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-    batches: Int, channels: Int, outChannels: Int, geometry g: WindowGeometry, threads: Int
+    batches: Int, channels: Int, outChannels: Int, geometry g: WindowGeometry, threads: Int,
+    finish: ((Int, UnsafeMutablePointer<Float>) -> Void)? = nil
   ) {
     let multiplier = outChannels / channels
     let inSpatial = g.input.reduce(1, *)
@@ -36,6 +38,7 @@ enum DepthwiseConv {
           target.update(repeating: start, count: outSpatial)
           accumulateVolume(image, weights: weights, into: target, geometry: g)
         }
+        finish?(plane, target)
       }
     }
   }

@@ -5,7 +5,8 @@ import Foundation
 /// `(od * OH + oh) * OW + ow` holds `X[c, od*sd - pd + kd*dd, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]`,
 /// or 0 where that index falls in the padding. Only the output lines (od, oh) in `lines`
 /// (`od * OH + oh`) are laid out, so large images can be done a band at a time; channels are
-/// split across `threads` threads when the matrix is large.
+/// split across `threads` threads when the matrix is large. Stride-2 rows are gathered eight
+/// columns at a time.
 enum Im2col {
   static func expand(
     _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, lines: Range<Int>,
@@ -59,6 +60,8 @@ enum Im2col {
                 if !rangeW.isEmpty {
                   (line + rangeW.lowerBound).update(from: source + rangeW.lowerBound, count: rangeW.count)
                 }
+              } else if strideW == 2 {
+                copyEvery2nd(from: source, into: line, columns: rangeW)
               } else {
                 for ow in rangeW { line[ow] = source[ow * strideW] }
               }
@@ -67,6 +70,24 @@ enum Im2col {
           }
         }
       }
+    }
+  }
+
+  /// line[ow] = source[2 * ow] for ow in `columns`, eight at a time from 16 loaded floats while
+  /// the last one loaded (`2 * ow + 15`) is below the last one read (`2 * (upperBound - 1)`).
+  @inline(__always)
+  private static func copyEvery2nd(
+    from source: UnsafePointer<Float>, into line: UnsafeMutablePointer<Float>, columns: Range<Int>
+  ) {
+    var ow = columns.lowerBound
+    while ow + 8 < columns.upperBound {
+      let values = UnsafeRawPointer(source + 2 * ow).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+      UnsafeMutableRawPointer(line + ow).storeBytes(of: values, as: SIMD8<Float>.self)
+      ow += 8
+    }
+    while ow < columns.upperBound {
+      line[ow] = source[2 * ow]
+      ow += 1
     }
   }
 }

@@ -1,0 +1,94 @@
+import Foundation
+
+/// What a fused Conv step does to each output channel after the convolution has summed it: an
+/// optional inference-form BatchNormalization, then an optional activation, with the very float32
+/// operations the unfused kernels perform, in the same order, so that every output has the bits
+/// the unfused graph gives (BatchNormalizationKernel.affine / .normalized, ElementwiseClip.clamp,
+/// ElementwiseUnary.relu / .leakyRelu are shared with those kernels):
+///
+///     factor[c] = scale[c] / sqrt(var[c] + epsilon)        (BatchNormalization)
+///     shift[c]  = B[c] - mean[c] * factor[c]
+///     y = x * factor[c] + shift[c]
+///     y = y > 0 ? y : 0                                     (Relu)
+///     y = min(max(y, min), max)                             (Clip)
+///     y = y < 0 ? alpha * y : y                             (LeakyRelu)
+///
+/// The Conv kernel applies it to each block of output it has just finished (a band of output
+/// lines of a group, a depthwise plane) while the block is in cache, so the intermediate tensors
+/// are never written.
+struct FusedEpilogue {
+  /// The activation that ends the chain.
+  enum Activation {
+    case relu
+    case clip(low: Float, high: Float)
+    case leakyRelu(alpha: Float)
+  }
+
+  /// Per output channel `factor` and `shift` of the BatchNormalization, nil without one.
+  let normalization: (factor: [Float], shift: [Float])?
+  let activation: Activation?
+
+  /// The number of output channels the normalization covers (nil: any).
+  var channels: Int? { normalization?.factor.count }
+
+  init(normalization: (factor: [Float], shift: [Float])?, activation: Activation?) {
+    self.normalization = normalization
+    self.activation = activation
+  }
+
+  /// The inference-form normalization of BatchNormalization inputs scale, B, input_mean and
+  /// input_var (float32, one value per channel each), as BatchNormalizationKernel computes it.
+  static func normalization(
+    scale: HostTensor, bias: HostTensor, mean: HostTensor, variance: HostTensor, epsilon: Float
+  ) -> (factor: [Float], shift: [Float]) {
+    let channels = scale.count
+    var factors = [Float](repeating: 0, count: channels)
+    var shifts = [Float](repeating: 0, count: channels)
+    let (ps, pb, pm, pv) = (
+      scale.pointer(Float.self), bias.pointer(Float.self), mean.pointer(Float.self), variance.pointer(Float.self)
+    )
+    for c in 0..<channels {
+      (factors[c], shifts[c]) = BatchNormalizationKernel.affine(
+        scale: ps[c], bias: pb[c], mean: pm[c], variance: pv[c], epsilon: epsilon)
+    }
+    return withExtendedLifetime((scale, bias, mean, variance)) { (factors, shifts) }
+  }
+
+  /// Applies the epilogue of output channel `channel` to `count` values in place.
+  func apply(channel: Int, to values: UnsafeMutablePointer<Float>, count: Int) {
+    if let normalization {
+      let factor = normalization.factor[channel]
+      let shift = normalization.shift[channel]
+      switch activation {
+      case nil:
+        Self.map(values, count) { BatchNormalizationKernel.normalized($0, factor: factor, shift: shift) }
+      case .relu:
+        Self.map(values, count) {
+          ElementwiseUnary.relu(BatchNormalizationKernel.normalized($0, factor: factor, shift: shift))
+        }
+      case .clip(let low, let high):
+        Self.map(values, count) {
+          ElementwiseClip.clamp(
+            BatchNormalizationKernel.normalized($0, factor: factor, shift: shift), low: low, high: high)
+        }
+      case .leakyRelu(let alpha):
+        Self.map(values, count) {
+          ElementwiseUnary.leakyRelu(BatchNormalizationKernel.normalized($0, factor: factor, shift: shift), alpha: alpha)
+        }
+      }
+      return
+    }
+    switch activation {
+    case nil: return
+    case .relu: Self.map(values, count, ElementwiseUnary.relu)
+    case .clip(let low, let high): Self.map(values, count) { ElementwiseClip.clamp($0, low: low, high: high) }
+    case .leakyRelu(let alpha): Self.map(values, count) { ElementwiseUnary.leakyRelu($0, alpha: alpha) }
+    }
+  }
+
+  /// values[i] = op(values[i]) for i < count.
+  @inline(__always)
+  private static func map(_ values: UnsafeMutablePointer<Float>, _ count: Int, _ op: (Float) -> Float) {
+    for i in 0..<count { values[i] = op(values[i]) }
+  }
+}
