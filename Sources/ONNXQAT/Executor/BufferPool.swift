@@ -1,7 +1,8 @@
 import Foundation
 
 /// Activation buffers an Interpreter's runs have finished with, kept by byte size and handed to
-/// the next tensor of the same size a kernel makes, so that a run stops mapping (and zeroing,
+/// the next tensor a kernel makes that fits (the smallest buffer at least its size, and at most
+/// `largestRatio` times it), so that a run stops mapping (and zeroing,
 /// and faulting in) fresh pages for every intermediate: large buffers come from mmap in glibc,
 /// and every free of one unmaps it.
 ///
@@ -20,9 +21,14 @@ import Foundation
 final class BufferPool {
   /// Buffers smaller than this (4 KiB) are not pooled.
   static let minimumBytes = 4096
+  /// A tensor takes a pooled buffer up to this many times its size (a CNN's tensors shrink by 4
+  /// at each stride-2 stage; the pages are resident already, and a tensor of the larger size
+  /// would otherwise wait in the pool for a size that may not come).
+  static let largestRatio = 4
   /// The most bytes the pool keeps.
   var limit: Int
-  private var free: [Int: [TensorBuffer]] = [:]
+  /// The pooled buffers, by increasing byte count.
+  private var free: [TensorBuffer] = []
   /// Bytes in the pool now.
   private(set) var pooledBytes = 0
   /// Buffers handed out again, and their bytes (for tests and benchmarks).
@@ -31,12 +37,17 @@ final class BufferPool {
 
   init(limit: Int) { self.limit = limit }
 
-  /// A pooled buffer of exactly `byteCount` bytes (its contents are stale), or nil.
+  /// The smallest pooled buffer of at least `byteCount` bytes and at most `largestRatio` times
+  /// that (its contents are stale), or nil.
   func take(byteCount: Int) -> TensorBuffer? {
-    guard byteCount >= Self.minimumBytes, let buffer = free[byteCount]?.popLast() else { return nil }
-    pooledBytes -= byteCount
+    guard byteCount >= Self.minimumBytes,
+      let index = free.firstIndex(where: { $0.byteCount >= byteCount }),
+      free[index].byteCount <= Self.largestRatio * byteCount
+    else { return nil }
+    let buffer = free.remove(at: index)
+    pooledBytes -= buffer.byteCount
     reusedCount += 1
-    reusedBytes += byteCount
+    reusedBytes += buffer.byteCount
     return buffer
   }
 
@@ -45,7 +56,7 @@ final class BufferPool {
   func give(_ buffer: TensorBuffer) {
     let size = buffer.byteCount
     guard size >= Self.minimumBytes, buffer.strings == nil, pooledBytes + size <= limit else { return }
-    free[size, default: []].append(buffer)
+    free.insert(buffer, at: free.firstIndex { $0.byteCount >= size } ?? free.count)
     pooledBytes += size
   }
 

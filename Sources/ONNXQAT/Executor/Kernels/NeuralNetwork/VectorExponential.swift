@@ -36,7 +36,9 @@ enum VectorExponential {
   /// e^x lane by lane.
   @inline(__always)
   static func exp(_ x: Lanes) -> Lanes {
-    let clamped = x.clamped(lowerBound: Lanes(repeating: -87), upperBound: Lanes(repeating: 88))
+    // Compare-and-replace (the generic `clamped` is an out-of-line call); NaN stays NaN.
+    let (low, high) = (Lanes(repeating: -87), Lanes(repeating: 88))
+    let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
     let n = (clamped * Lanes(repeating: 1.442_695_04)).rounded(.toNearestOrEven)
     // ln 2 = 0.693359375 (9 significant bits, so n * high is exact) - 2.12194440e-4.
     var r = multiplyAdd(n, Lanes(repeating: -0.693_359_375), clamped)
