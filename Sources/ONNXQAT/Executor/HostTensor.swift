@@ -17,7 +17,7 @@ public struct HostTensor: @unchecked Sendable {
     if dataType == .string {
       buffer = TensorBuffer(strings: Array(repeating: "", count: count))
     } else {
-      buffer = TensorBuffer(byteCount: count * dataType.storageStride)
+      buffer = TensorBuffer.make(byteCount: count * dataType.storageStride, zeroed: true)
     }
   }
 
@@ -27,7 +27,7 @@ public struct HostTensor: @unchecked Sendable {
     if dataType == .string {
       self.init(zeros: dataType, shape: shape)
     } else {
-      let buffer = TensorBuffer(byteCount: shape.reduce(1, *) * dataType.storageStride, zeroed: false)
+      let buffer = TensorBuffer.make(byteCount: shape.reduce(1, *) * dataType.storageStride, zeroed: false)
       self.init(dataType: dataType, shape: shape, buffer: buffer)
     }
   }
@@ -122,7 +122,9 @@ public struct HostTensor: @unchecked Sendable {
 }
 
 /// Memory of a `HostTensor`: 64-byte aligned, zero-filled on allocation unless the owner
-/// writes every element itself (`zeroed: false`).
+/// writes every element itself (`zeroed: false`). During an interpreter run, tensors made through
+/// `HostTensor`'s initializers may get a buffer an earlier intermediate of the run no longer
+/// needs (BufferPool).
 final class TensorBuffer {
   let raw: UnsafeMutableRawPointer
   let byteCount: Int
@@ -137,6 +139,16 @@ final class TensorBuffer {
       raw.initializeMemory(as: UInt8.self, repeating: 0, count: 1)
     }
     strings = nil
+  }
+
+  /// A buffer of `byteCount` bytes from the current thread's BufferPool when it holds one of
+  /// that size (zero-filled here if `zeroed`), otherwise a new one.
+  static func make(byteCount: Int, zeroed: Bool) -> TensorBuffer {
+    if let reused = BufferPool.current?.take(byteCount: byteCount) {
+      if zeroed { reused.raw.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount) }
+      return reused
+    }
+    return TensorBuffer(byteCount: byteCount, zeroed: zeroed)
   }
 
   init(strings: [String]) {

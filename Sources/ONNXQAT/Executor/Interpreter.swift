@@ -12,6 +12,9 @@ public struct ExecutionOptions: Sendable {
   /// one Interpreter, up to `constantCacheLimit` bytes.
   public var cachesConstants = true
   public var constantCacheLimit = 64 << 20
+  /// Hand the buffers of released intermediates to the tensors kernels make next (BufferPool),
+  /// across the runs of one Interpreter, keeping at most the largest live set of its runs.
+  public var reusesBuffers = true
   public init() {}
 }
 
@@ -56,6 +59,11 @@ public final class Interpreter {
   /// as its initializers are decoded once too). Nodes given to `evaluate` are not planned: they
   /// may be freed and their identifiers reused.
   private var plans: [ObjectIdentifier: GraphPlan] = [:]
+  /// Buffers of released intermediates (nil when the options turn reuse off).
+  let bufferPool: BufferPool?
+  /// The most bytes of tensors held in one graph's slots at once over the runs so far (values
+  /// sharing a buffer counted once each): the pool's bound.
+  private var largestLiveBytes = 0
 
   /// Prepares `model`: checks that every node (subgraphs and functions included) has a kernel,
   /// listing all that do not, and decodes the initializers once.
@@ -66,6 +74,7 @@ public final class Interpreter {
     self.model = model
     self.options = options
     self.registry = registry
+    bufferPool = options.reusesBuffers ? BufferPool(limit: 0) : nil
     let missing = checkingKernels ? unsupportedNodes() : []
     if !missing.isEmpty {
       throw ONNXQATError.badArgument(
@@ -166,7 +175,9 @@ public final class Interpreter {
         throw ONNXQATError.badArgument("input '\(value.name)' is missing (expected \(InputCheck.describe(value)))")
       }
     }
-    let outputs = try runGraph(graph, plan: plan, environment: environment, opsets: model.opsetImports)
+    let outputs = try BufferPool.using(bufferPool) {
+      try runGraph(graph, plan: plan, environment: environment, opsets: model.opsetImports)
+    }
     var result: [String: HostTensor] = [:]
     for (value, tensor) in zip(graph.outputs, outputs) { result[value.name] = tensor }
     return result
@@ -237,6 +248,8 @@ public final class Interpreter {
     defer { currentOpsets = saved }
     let cache = graph === model.graph ? constantCache : nil
     let observing = graph === model.graph ? observer : nil
+    // Bytes of the tensors in this graph's slots (the pool's bound follows its largest value).
+    var liveBytes = environment.slots.reduce(0) { $0 + ($1?.buffer.byteCount ?? 0) }
     for step in plan.steps {
       let results: [HostTensor?]
       if step.constant, let stored = cache?.outputs(of: step.node) {
@@ -258,9 +271,16 @@ public final class Interpreter {
         let slot = plan.outputSlots[step.outputs.lowerBound + offset]
         guard slot >= 0, let tensor = results[offset] else { continue }
         environment.slots[slot] = tensor
+        liveBytes += tensor.buffer.byteCount
         if let observing, let output = step.node.outputs[offset] { observing(output, tensor) }
       }
-      for index in step.released { environment.slots[plan.frees[index]] = nil }
+      if let bufferPool {
+        largestLiveBytes = max(largestLiveBytes, liveBytes)
+        bufferPool.limit = largestLiveBytes
+        for index in step.released { liveBytes -= release(slot: plan.frees[index], of: environment, to: bufferPool) }
+      } else {
+        for index in step.released { environment.slots[plan.frees[index]] = nil }
+      }
     }
     return try zip(graph.outputs, plan.results).map { value, operand in
       guard case .some(let found) = resolve(operand, in: environment), let tensor = found else {
@@ -268,6 +288,16 @@ public final class Interpreter {
       }
       return tensor
     }
+  }
+
+  /// Empties `slot` after its value's last use and gives its buffer to `pool` when nothing else
+  /// holds it (BufferPool); returns the bytes the slot held.
+  private func release(slot: Int, of environment: Environment, to pool: BufferPool) -> Int {
+    var buffer = environment.slots[slot]?.buffer
+    environment.slots[slot] = nil
+    let size = buffer?.byteCount ?? 0
+    if isKnownUniquelyReferenced(&buffer), let buffer { pool.give(buffer) }
+    return size
   }
 
   /// Runs one planned node.

@@ -65,7 +65,8 @@ enum NeuralNetworkGEMM {
       direct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, ldc: ldc)
       return
     }
-    let workers = m * n * k >= 1 << 18 ? max(1, threads) : 1
+    // At least `minimumWorkPerThread` multiply-adds per thread (a dispatch costs a few microseconds).
+    let workers = max(1, min(threads, m * n * k / minimumWorkPerThread))
     if workers > 1 && (n + nr - 1) / nr >= 2 * workers && m * k <= columnSplitLimit {
       multiplyByColumns(
         m: m, n: n, k: k, a: packed ?? NeuralNetworkPackedA(a, m: m, k: k, alpha: alpha), b: b, c: c, ldc: ldc,
@@ -142,6 +143,9 @@ enum NeuralNetworkGEMM {
       j0 += width
     }
   }
+
+  /// The fewest multiply-adds (about 10 microseconds) worth giving a thread of its own.
+  static let minimumWorkPerThread = 1 << 18
 
   /// The most floats of A for which a product split across threads takes `multiplyByColumns`
   /// (A packed whole, 4 MiB).

@@ -160,30 +160,18 @@ struct Recurrent {
     return (Array(bias[base..<(base + width)]), Array(bias[(base + width)..<(base + 2 * width)]))
   }
 
-  /// R[direction] transposed ([hidden, gates * hidden], row-major), for `recurrent`'s batch-1 path.
-  func transposedRecurrence(direction: Int) -> [Float] {
-    let width = gates * hidden
-    let base = r.pointer(Float.self) + direction * width * hidden
-    var result = [Float](repeating: 0, count: width * hidden)
-    for row in 0..<width {
-      for column in 0..<hidden { result[column * width + row] = base[row * hidden + column] }
-    }
-    return result
-  }
-
   /// H (batch x hidden) times rows `rowOffset ..< rowOffset + count` of R[direction] transposed,
-  /// added into `target` (batch rows of stride `ldc`). With batch 1 and `transposed` (from
-  /// `transposedRecurrence`), a row-vector product (RowVectorProduct).
+  /// added into `target` (batch rows of stride `ldc`). With batch 1, a row-vector product read
+  /// straight from R (RowVectorProduct); otherwise the GEMM.
   func recurrent(
     _ h: UnsafePointer<Float>, direction: Int, rowOffset: Int, count: Int, into target: UnsafeMutablePointer<Float>,
-    ldc: Int, transposed: UnsafePointer<Float>? = nil
+    ldc: Int
   ) {
-    if batch == 1, let transposed {
-      RowVectorProduct.accumulate(
-        h, transposed + rowOffset, ldb: gates * hidden, k: hidden, n: count, into: target)
+    let base = r.pointer(Float.self) + (direction * gates * hidden + rowOffset) * hidden
+    if batch == 1 {
+      RowVectorProduct.accumulate(h, base, lda: hidden, k: hidden, n: count, into: target)
       return
     }
-    let base = r.pointer(Float.self) + (direction * gates * hidden + rowOffset) * hidden
     NeuralNetworkGEMM.multiply(
       m: batch, n: count, k: hidden, a: NeuralNetworkMatrix(h, rowStride: hidden),
       b: NeuralNetworkMatrix(base, rowStride: 1, columnStride: hidden), c: target, ldc: ldc, threads: threads)

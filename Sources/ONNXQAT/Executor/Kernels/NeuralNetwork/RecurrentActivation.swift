@@ -5,6 +5,7 @@ import Foundation
 /// Sigmoid, Tanh, Relu, Affine (alpha*x + beta), LeakyRelu (alpha), ThresholdedRelu (alpha),
 /// ScaledTanh (alpha*tanh(beta*x)), HardSigmoid (max(0, min(1, alpha*x + beta))), Elu (alpha),
 /// Softsign and Softplus. Alphas and betas are taken in order by the functions that use them.
+/// Sigmoid and Tanh run eight lanes at a time (VectorExponential, within a few ulp of libm).
 enum RecurrentActivation {
   case sigmoid, tanh, relu, softsign, softplus
   case affine(Float, Float), leakyRelu(Float), thresholdedRelu(Float), scaledTanh(Float, Float)
@@ -47,12 +48,8 @@ enum RecurrentActivation {
 
   func apply(_ values: UnsafeMutablePointer<Float>, _ count: Int) {
     switch self {
-    case .sigmoid:
-      for i in 0..<count {
-        let x = values[i]
-        values[i] = x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x))
-      }
-    case .tanh: for i in 0..<count { values[i] = Foundation.tanh(values[i]) }
+    case .sigmoid: VectorExponential.apply(values, count, VectorExponential.sigmoid)
+    case .tanh: VectorExponential.apply(values, count, VectorExponential.tanh)
     case .relu: for i in 0..<count { values[i] = max(0, values[i]) }
     case .softsign: for i in 0..<count { values[i] = values[i] / (1 + abs(values[i])) }
     case .softplus: for i in 0..<count { values[i] = Foundation.log1p(Foundation.exp(values[i])) }

@@ -1,0 +1,91 @@
+import Foundation
+
+/// Activation buffers an Interpreter's runs have finished with, kept by byte size and handed to
+/// the next tensor a kernel makes that fits (the smallest buffer at least its size, and at most
+/// `largestRatio` times it), so that a run stops mapping (and zeroing,
+/// and faulting in) fresh pages for every intermediate: large buffers come from mmap in glibc,
+/// and every free of one unmaps it.
+///
+/// Safety: the interpreter gives a buffer back only when the slot of its value is released (its
+/// last use in the plan; never a graph output) and `isKnownUniquelyReferenced` says nothing
+/// else holds it (no other value sharing it through Identity, Reshape or a subgraph's output,
+/// no ConstantCache entry, no copy kept by an observer, not a caller's input tensor).
+///
+/// Bound: the pool holds at most `limit` bytes (the interpreter sets it to the largest live set
+/// of its runs so far), so a run's activations plus the pool stay within twice the largest live
+/// set. A buffer that does not fit is freed. Buffers under `minimumBytes` are left to malloc.
+///
+/// The pool in use is per thread (`current`), set by the interpreter around each run: kernels
+/// make tensors through `HostTensor`'s initializers without knowing about it; a tensor made on
+/// another thread (inside a kernel's worker) gets a fresh buffer.
+final class BufferPool {
+  /// Buffers smaller than this (4 KiB) are not pooled.
+  static let minimumBytes = 4096
+  /// A tensor takes a pooled buffer up to this many times its size (a CNN's tensors shrink by 4
+  /// at each stride-2 stage; the pages are resident already, and a tensor of the larger size
+  /// would otherwise wait in the pool for a size that may not come).
+  static let largestRatio = 4
+  /// The most bytes the pool keeps.
+  var limit: Int
+  /// The pooled buffers, by increasing byte count.
+  private var free: [TensorBuffer] = []
+  /// Bytes in the pool now.
+  private(set) var pooledBytes = 0
+  /// Buffers handed out again, and their bytes (for tests and benchmarks).
+  private(set) var reusedCount = 0
+  private(set) var reusedBytes = 0
+
+  init(limit: Int) { self.limit = limit }
+
+  /// The smallest pooled buffer of at least `byteCount` bytes and at most `largestRatio` times
+  /// that (its contents are stale), or nil.
+  func take(byteCount: Int) -> TensorBuffer? {
+    guard byteCount >= Self.minimumBytes,
+      let index = free.firstIndex(where: { $0.byteCount >= byteCount }),
+      free[index].byteCount <= Self.largestRatio * byteCount
+    else { return nil }
+    let buffer = free.remove(at: index)
+    pooledBytes -= buffer.byteCount
+    reusedCount += 1
+    reusedBytes += buffer.byteCount
+    return buffer
+  }
+
+  /// Keeps `buffer` (which the caller holds the only reference to) when it is large enough and
+  /// fits under `limit`; otherwise lets it go.
+  func give(_ buffer: TensorBuffer) {
+    let size = buffer.byteCount
+    guard size >= Self.minimumBytes, buffer.strings == nil, pooledBytes + size <= limit else { return }
+    free.insert(buffer, at: free.firstIndex { $0.byteCount >= size } ?? free.count)
+    pooledBytes += size
+  }
+
+  /// Frees every pooled buffer.
+  func drain() {
+    free.removeAll()
+    pooledBytes = 0
+  }
+
+  // MARK: The pool of the current thread
+
+  private static let key: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+  }()
+
+  /// The pool tensors made on this thread draw from (nil outside an interpreter run).
+  static var current: BufferPool? {
+    guard let raw = pthread_getspecific(key) else { return nil }
+    return Unmanaged<BufferPool>.fromOpaque(raw).takeUnretainedValue()
+  }
+
+  /// Runs `body` with `pool` as this thread's pool (the caller keeps `pool` alive), then puts
+  /// back the previous one.
+  static func using<Result>(_ pool: BufferPool?, _ body: () throws -> Result) rethrows -> Result {
+    let previous = pthread_getspecific(key)
+    pthread_setspecific(key, pool.map { UnsafeRawPointer(Unmanaged.passUnretained($0).toOpaque()) })
+    defer { pthread_setspecific(key, previous) }
+    return try body()
+  }
+}
