@@ -52,6 +52,14 @@ public struct Attribute: @unchecked Sendable {
     Attribute(name: name, .string(Data(value.utf8)))
   }
 
+  /// Whether this attribute holds a subgraph (no list is built).
+  public var holdsSubgraph: Bool {
+    switch value {
+    case .graph, .graphs: return true
+    default: return false
+    }
+  }
+
   /// The subgraphs this attribute holds (If branches, Loop and Scan bodies).
   public var subgraphs: [Graph] {
     switch value {

@@ -84,11 +84,25 @@ public final class Graph {
     return cache[name]
   }
 
+  /// Records a new node's output and node names. Every caller has checked that no output name
+  /// is defined (which also built the name cache), so each name is one insertion.
   private func noteDefined(_ node: Node) {
-    for output in node.outputs.compactMap({ $0 }) where nameCache?[output.name] == nil {
-      nameCache?[output.name] = output
-    }
+    for output in node.outputs { if let output { nameCache?[output.name] = output } }
     nodeNameCache?.insert(node.name)
+  }
+
+  /// Makes room for `nodes` more nodes (of one output each) and `initializers` more
+  /// initializers, so that an edit adding many (insert adds two Q/DQ nodes per tensor) does not
+  /// grow the name tables and the node and initializer lists one doubling at a time.
+  public func reserveCapacity(nodes: Int, initializers: Int) {
+    _ = isDefined("")  // builds the name cache
+    let defined = nameCache?.count ?? 0
+    nameCache?.reserveCapacity(defined + nodes + initializers)
+    var names = nodeNameCache ?? Set(self.nodes.map(\.name))
+    names.reserveCapacity(names.count + nodes)
+    nodeNameCache = names
+    nodeOrder.reserveCapacity(nodeOrder.count + nodes)
+    initializerOrder.reserveCapacity(initializerOrder.count + initializers)
   }
 
   // MARK: Nodes
@@ -130,7 +144,7 @@ public final class Graph {
   /// search of the list each). Nodes placed at the same spot keep their order. Everything is
   /// checked first: a refused placement leaves the graph untouched.
   public func insert(_ placements: [Placement]) throws {
-    var newNames = Set<String>()
+    var newNames = Set<String>(minimumCapacity: placements.count)
     for placement in placements {
       let node = placement.node
       if node.graph != nil {
@@ -337,13 +351,18 @@ public final class Graph {
 
   /// A node name not used by a node of this graph, derived from `base` (empty stays empty).
   public func uniqueNodeName(_ base: String) -> String {
-    guard !base.isEmpty else { return base }
-    let taken = nodeNameCache ?? Set(nodes.map(\.name))
-    nodeNameCache = taken
-    if !taken.contains(base) { return base }
+    guard !base.isEmpty, hasNodeNamed(base) else { return base }
     var counter = 1
-    while taken.contains("\(base)_\(counter)") { counter += 1 }
+    while hasNodeNamed("\(base)_\(counter)") { counter += 1 }
     return "\(base)_\(counter)"
+  }
+
+  /// Whether a node of this graph is named `name` (O(1) after the first call).
+  public func hasNodeNamed(_ name: String) -> Bool {
+    if let taken = nodeNameCache { return taken.contains(name) }
+    let taken = Set(nodes.map(\.name))
+    nodeNameCache = taken
+    return taken.contains(name)
   }
 
   /// This graph's nodes followed, depth first, by the nodes of every subgraph.
@@ -352,7 +371,7 @@ public final class Graph {
     result.reserveCapacity(nodeOrder.count)
     for node in nodes {
       result.append(node)
-      if node.attributes.isEmpty { continue }
+      if !node.hasSubgraphs { continue }
       for subgraph in node.subgraphs { result += subgraph.allNodes }
     }
     return result
@@ -361,7 +380,7 @@ public final class Graph {
   /// Every subgraph nested anywhere below this graph.
   public var allSubgraphs: [Graph] {
     var result: [Graph] = []
-    for node in nodes where !node.attributes.isEmpty {
+    for node in nodes where node.hasSubgraphs {
       for subgraph in node.subgraphs { result += [subgraph] + subgraph.allSubgraphs }
     }
     return result

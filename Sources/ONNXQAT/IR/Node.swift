@@ -15,6 +15,8 @@ public final class Node {
   public var extras = WireExtras()
   /// The graph that holds this node, once appended.
   public internal(set) weak var graph: Graph?
+  /// Whether the node is listed among its inputs' uses (from `init` until `detachInputs`).
+  private var isAttached = true
 
   /// Creates a node and registers it as a user of its inputs. `outputNames` creates the output
   /// values (nil for an omitted optional output).
@@ -43,31 +45,47 @@ public final class Node {
   public func attribute(_ name: String) -> Attribute? { attributes.first { $0.name == name } }
 
   /// Every subgraph held by this node's attributes.
-  public var subgraphs: [Graph] { attributes.flatMap(\.subgraphs) }
+  public var subgraphs: [Graph] { hasSubgraphs ? attributes.flatMap(\.subgraphs) : [] }
 
-  /// Points input `index` at `value` (nil omits it), moving the use from the old value to the new.
+  /// Whether an attribute of this node holds a subgraph (no list is built: most nodes have
+  /// attributes, few have subgraphs).
+  public var hasSubgraphs: Bool { attributes.contains { $0.holdsSubgraph } }
+
+  /// Points input `index` at `value` (nil omits it), moving the use from the old value to the new
+  /// (a node removed from its graph is no value's user: only its input changes).
   public func replaceInput(at index: Int, with value: Value?) throws {
     guard inputs.indices.contains(index) else {
       throw ONNXQATError.refusedEdit(
         "node '\(name)' (\(opType)) has \(inputs.count) inputs; there is no input \(index)")
     }
-    inputs[index]?.removeUse(self, index)
+    if isAttached { inputs[index]?.removeUse(self, index) }
     inputs[index] = value
-    value?.addUse(self, index)
+    if isAttached { value?.addUse(self, index) }
   }
 
   /// Appends an input at the end (for optional trailing inputs such as Conv's bias).
   public func appendInput(_ value: Value?) {
     inputs.append(value)
-    value?.addUse(self, inputs.count - 1)
+    if isAttached { value?.addUse(self, inputs.count - 1) }
   }
 
   func detachInputs() {
+    guard isAttached else { return }
+    isAttached = false
     for (index, input) in inputs.enumerated() { input?.removeUse(self, index) }
   }
 
   func reattachInputs() {
+    guard !isAttached else { return }
+    isAttached = true
     for (index, input) in inputs.enumerated() { input?.addUse(self, index) }
+  }
+
+  /// Values refer back to their producer and users without a reference count (`Value.UseEntry`),
+  /// so a node that goes takes those references with it: no value is left pointing at it.
+  deinit {
+    detachInputs()
+    for output in outputs { output?.producer = nil }
   }
 
   /// A short label for messages: `'name' (OpType)`; for an unnamed node `OpType -> 'output'`

@@ -72,6 +72,14 @@ struct OrderedObjectList<Element: AnyObject> {
     return positions[id]
   }
 
+  /// Makes room for `capacity` members without growing the storage step by step.
+  mutating func reserveCapacity(_ capacity: Int) {
+    slots.reserveCapacity(capacity)
+    next.reserveCapacity(capacity)
+    previous.reserveCapacity(capacity)
+    slotOf.reserveCapacity(capacity)
+  }
+
   /// Adds `element` (not a member) at the end.
   mutating func append(_ element: Element) {
     let slot = newSlot(element)

@@ -49,7 +49,7 @@ public struct EliminateDeadNodes: ModelPass {
       for node in graph.nodes.reversed() where node.graph === graph {
         let dead = node.outputs.compactMap { $0 }.allSatisfy { output in
           !graph.outputs.contains { $0 === output }  // skip case 1
-            && output.uses.allSatisfy { use in use.node.map { doomedIDs.contains(ObjectIdentifier($0)) } ?? true }
+            && output.users.allSatisfy { doomedIDs.contains(ObjectIdentifier($0)) }
         }
         guard dead else { continue }
         doomed.append(node)

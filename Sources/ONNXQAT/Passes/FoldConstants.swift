@@ -123,7 +123,7 @@ public struct FoldConstants: ModelPass {
   ) -> Decision {
     let outputs = node.outputs.compactMap { $0 }
     let isGraphOutput = { (value: Value) in graph.outputs.contains { $0 === value } }
-    guard outputs.contains(where: { !$0.uses.isEmpty || isGraphOutput($0) }) else { return .leave }
+    guard outputs.contains(where: { $0.hasUses || isGraphOutput($0) }) else { return .leave }
     let staticShape = staticShapeQuery(node)
     let inputs = node.inputs.compactMap { $0 }
     guard staticShape != nil || inputs.allSatisfy({ $0.constantTensor(in: model) != nil }) else { return .leave }

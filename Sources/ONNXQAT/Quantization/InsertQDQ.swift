@@ -34,7 +34,17 @@ final class InsertQDQ {
   /// New nodes and where they go: inserted together at the end, in one pass over the graph.
   private var placements: [Graph.Placement] = []
   /// Edits that need the new nodes in the graph first (uses moved to DequantizeLinear outputs).
-  private var redirects: [() throws -> Void] = []
+  private var redirects: [Redirect] = []
+
+  /// One such edit (plain values rather than closures: one allocation less per tensor).
+  private enum Redirect {
+    /// `users` read `dequantized` instead of the activation `value`.
+    case activation(users: [Node], value: Value, dequantized: Value)
+    /// The same for a constant, whose initializer goes when nothing uses it any more (dq form).
+    case constant(users: [Node], value: Value, dequantized: Value)
+    /// The bias input of the bias's node reads `dequantized`; the float bias goes when unused.
+    case bias(BiasResult, dequantized: Value)
+  }
   /// Names given to new values and nodes that are not in the graph yet.
   private var reservedNames = Set<String>()
   private var reservedNodeNames = Set<String>()
@@ -53,7 +63,18 @@ final class InsertQDQ {
   }
 
   func run() throws {
-    for (index, node) in graph.nodes.enumerated() { position[ObjectIdentifier(node)] = index }
+    let nodes = graph.nodes
+    position.reserveCapacity(nodes.count)
+    for (index, node) in nodes.enumerated() { position[ObjectIdentifier(node)] = index }
+    // At most two new nodes per tensor and one per bias; two initializers per parameter root
+    // and three per bias (plus an integer weight each in the dq form).
+    let newNodes = 2 * plan.tensors.count + biases.count
+    let newInitializers = 3 * plan.tensors.count + 3 * biases.count
+    graph.reserveCapacity(nodes: newNodes, initializers: newInitializers)
+    reservedNames.reserveCapacity(newNodes + newInitializers)
+    reservedNodeNames.reserveCapacity(newNodes)
+    placements.reserveCapacity(newNodes)
+    redirects.reserveCapacity(plan.tensors.count + biases.count)
     var parameterValues: [String: (scale: Value, zeroPoint: Value)] = [:]
     for (name, role) in plan.tensors {
       guard let value = graph.value(named: name) else { continue }
@@ -78,7 +99,30 @@ final class InsertQDQ {
     }
     for bias in biases { try quantizeBias(bias) }
     try graph.insert(placements)
-    for redirect in redirects { try redirect() }
+    for redirect in redirects { try perform(redirect) }
+  }
+
+  private func perform(_ redirect: Redirect) throws {
+    switch redirect {
+    case .activation(let users, let value, let dequantized):
+      try self.redirect(users, from: value, to: dequantized)
+    case .constant(let users, let value, let dequantized):
+      try self.redirect(users, from: value, to: dequantized)
+      if form == .dq, value.uses.isEmpty, !graph.outputs.contains(where: { $0 === value }),
+        !graph.inputs.contains(where: { $0 === value })
+      {
+        try graph.removeInitializer(value)
+      }
+    case .bias(let bias, let output):
+      for (index, input) in bias.node.inputs.enumerated() where input === bias.bias {
+        try bias.node.replaceInput(at: index, with: output)
+      }
+      if bias.bias.uses.isEmpty, !graph.outputs.contains(where: { $0 === bias.bias }),
+        !graph.inputs.contains(where: { $0 === bias.bias }), bias.bias.initializer != nil
+      {
+        try graph.removeInitializer(bias.bias)
+      }
+    }
   }
 
   private func axisAttributes(_ parameters: QuantParameters) -> [Attribute] {
@@ -90,19 +134,18 @@ final class InsertQDQ {
 
   /// A fresh name from `base`: unused in the graph and among the names this run gave out.
   private func reserve(_ base: String, nodeName: Bool = false) -> String {
-    func taken(_ name: String) -> Bool {
-      nodeName
-        ? reservedNodeNames.contains(name) || graph.uniqueNodeName(name) != name
-        : reservedNames.contains(name) || graph.isDefined(name)
-    }
     var candidate = base
     var counter = 1
-    while taken(candidate) {
+    while true {
+      // Free in the graph, then reserved here if no earlier call took it (one insertion).
+      if nodeName {
+        if !graph.hasNodeNamed(candidate), reservedNodeNames.insert(candidate).inserted { return candidate }
+      } else if !graph.isDefined(candidate), reservedNames.insert(candidate).inserted {
+        return candidate
+      }
       candidate = "\(base)_\(counter)"
       counter += 1
     }
-    if nodeName { reservedNodeNames.insert(candidate) } else { reservedNames.insert(candidate) }
-    return candidate
   }
 
   private func makeNode(_ opType: String, _ base: String, inputs: [Value?], output: String, _ attributes: [Attribute])
@@ -117,7 +160,7 @@ final class InsertQDQ {
   private func quantizeActivation(
     _ value: Value, _ parameters: QuantParameters, _ constants: (scale: Value, zeroPoint: Value)
   ) throws {
-    let users = value.uses.compactMap(\.node)
+    let users = Array(value.users)
     let attributes = axisAttributes(parameters)
     let quantize = makeNode(
       "QuantizeLinear", value.name, inputs: [value, constants.scale, constants.zeroPoint],
@@ -130,7 +173,7 @@ final class InsertQDQ {
     let anchor = value.producer
     placements.append(Graph.Placement(quantize, anchor: anchor, after: true))
     placements.append(Graph.Placement(dequantize, anchor: anchor, after: true))
-    redirects.append { [unowned self] in try self.redirect(users, from: value, to: dequantized) }
+    redirects.append(.activation(users: users, value: value, dequantized: dequantized))
   }
 
   /// Every use of `value` by `users` now reads `replacement`; a graph output keeps its name.
@@ -158,7 +201,7 @@ final class InsertQDQ {
   private func quantizeConstant(
     _ value: Value, _ parameters: QuantParameters, _ constants: (scale: Value, zeroPoint: Value)
   ) throws {
-    let users = value.uses.compactMap(\.node)
+    let users = Array(value.users)
     guard let anchor = firstUser(users) else { return }
     let attributes = axisAttributes(parameters)
     let source: Value
@@ -180,16 +223,7 @@ final class InsertQDQ {
       output: value.name + "_dequantized", attributes)
     placements.append(Graph.Placement(dequantize, anchor: anchor, after: false))
     guard let dequantized = dequantize.output else { return }
-    let form = self.form
-    redirects.append { [unowned self] in
-      try self.redirect(users, from: value, to: dequantized)
-      let graph = self.graph
-      if form == .dq, value.uses.isEmpty, !graph.outputs.contains(where: { $0 === value }),
-        !graph.inputs.contains(where: { $0 === value })
-      {
-        try graph.removeInitializer(value)
-      }
-    }
+    redirects.append(.constant(users: users, value: value, dequantized: dequantized))
   }
 
   /// The int32 bias behind DequantizeLinear, for the node it belongs to.
@@ -212,16 +246,6 @@ final class InsertQDQ {
       perChannel ? [.int("axis", 0)] : [])
     placements.append(Graph.Placement(dequantize, anchor: bias.node, after: false))
     guard let output = dequantize.output else { return }
-    redirects.append { [unowned self] in
-      for (index, input) in bias.node.inputs.enumerated() where input === bias.bias {
-        try bias.node.replaceInput(at: index, with: output)
-      }
-      let graph = self.graph
-      if bias.bias.uses.isEmpty, !graph.outputs.contains(where: { $0 === bias.bias }),
-        !graph.inputs.contains(where: { $0 === bias.bias }), bias.bias.initializer != nil
-      {
-        try graph.removeInitializer(bias.bias)
-      }
-    }
+    redirects.append(.bias(bias, dequantized: output))
   }
 }
