@@ -178,7 +178,9 @@ final class FusedEpilogueTests: XCTestCase {
     let inputs = RewriteTestSupport.randomInputs(model)
     var seen: [String: [UInt32]] = [:]
     var unfusedSeen: [String: [UInt32]] = [:]
-    _ = try run(model, inputs: inputs, threads: 2, fused: true) { seen[$0.name] = $1.values(Float.self).map(\.bitPattern) }
+    _ = try run(model, inputs: inputs, threads: 2, fused: true) {
+      seen[$0.name] = $1.values(Float.self).map(\.bitPattern)
+    }
     _ = try run(model, inputs: inputs, threads: 2, fused: false) {
       unfusedSeen[$0.name] = $1.values(Float.self).map(\.bitPattern)
     }
