@@ -162,7 +162,7 @@ final class BufferReuseTests: XCTestCase {
     for size in [8192, 32768, 4096] { pool.give(TensorBuffer(byteCount: size)) }
     XCTAssertEqual(pool.pooledBytes, 8192 + 32768 + 4096)
     pool.give(TensorBuffer(byteCount: 100))  // under the minimum: not kept
-    pool.give(TensorBuffer(byteCount: 65536))  // over the limit: not kept
+    pool.give(TensorBuffer(byteCount: 200_000))  // over the limit: not kept
     XCTAssertEqual(pool.pooledBytes, 8192 + 32768 + 4096)
     XCTAssertNil(pool.take(byteCount: 1000), "requests under the minimum draw nothing")
     XCTAssertEqual(pool.take(byteCount: 5000)?.byteCount, 8192)
@@ -172,6 +172,18 @@ final class BufferReuseTests: XCTestCase {
     XCTAssertEqual(pool.take(byteCount: 4096)?.byteCount, 4096)
     XCTAssertEqual(pool.pooledBytes, 0)
     XCTAssertEqual(pool.reusedCount, 3)
+  }
+
+  func testFullPoolFreesSmallerBuffersForALargerOneOnly() {
+    let pool = BufferPool(limit: 40000)
+    for size in [8192, 16384, 16384] { pool.give(TensorBuffer(byteCount: size)) }
+    XCTAssertEqual(pool.pooledBytes, 32768, "the 8192 buffer made room for the second 16384")
+    pool.give(TensorBuffer(byteCount: 4096))
+    XCTAssertEqual(pool.pooledBytes, 36864)
+    // Freeing the 4096 buffer is not enough for 8192, and the 16384 ones are larger: dropped.
+    pool.give(TensorBuffer(byteCount: 8192))
+    XCTAssertEqual(pool.pooledBytes, 36864)
+    XCTAssertEqual(pool.take(byteCount: 4096)?.byteCount, 4096)
   }
 
   func testPoolStaysWithinTheLargestLiveSet() throws {
