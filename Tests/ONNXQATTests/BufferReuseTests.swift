@@ -39,7 +39,11 @@ final class BufferReuseTests: XCTestCase {
       XCTAssertEqual(Set(actual.keys), Set(expected.keys), file: file, line: line)
       for (name, tensor) in expected {
         XCTAssertEqual(actual[name]?.shape, tensor.shape, name, file: file, line: line)
-        XCTAssertEqual(bits(actual[name]), bits(tensor), "output \(name)", file: file, line: line)
+        let (got, want) = (bits(actual[name]), bits(tensor))
+        let first = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        XCTAssertTrue(
+          got.count == want.count && first == nil, "output \(name) differs first at element \(first ?? -1)",
+          file: file, line: line)
       }
     }
     XCTAssertNil(fresh.bufferPool)
@@ -151,6 +155,35 @@ final class BufferReuseTests: XCTestCase {
       XCTAssertEqual(outputs["z"]?.values(Float.self), expected)
       XCTAssertGreaterThan(reusing.bufferPool?.reusedCount ?? 0, 0)
     }
+  }
+
+  func testPoolTakesTheSmallestBufferThatFitsUpToFourTimesTheRequest() {
+    let pool = BufferPool(limit: 100_000)
+    for size in [8192, 32768, 4096] { pool.give(TensorBuffer(byteCount: size)) }
+    XCTAssertEqual(pool.pooledBytes, 8192 + 32768 + 4096)
+    pool.give(TensorBuffer(byteCount: 100))  // under the minimum: not kept
+    pool.give(TensorBuffer(byteCount: 200_000))  // over the limit: not kept
+    XCTAssertEqual(pool.pooledBytes, 8192 + 32768 + 4096)
+    XCTAssertNil(pool.take(byteCount: 1000), "requests under the minimum draw nothing")
+    XCTAssertEqual(pool.take(byteCount: 5000)?.byteCount, 8192)
+    XCTAssertNil(pool.take(byteCount: 40000), "no buffer that large")
+    XCTAssertNil(pool.take(byteCount: 8000), "32768 is over four times 8000")
+    XCTAssertEqual(pool.take(byteCount: 8192)?.byteCount, 32768)
+    XCTAssertEqual(pool.take(byteCount: 4096)?.byteCount, 4096)
+    XCTAssertEqual(pool.pooledBytes, 0)
+    XCTAssertEqual(pool.reusedCount, 3)
+  }
+
+  func testFullPoolFreesSmallerBuffersForALargerOneOnly() {
+    let pool = BufferPool(limit: 40000)
+    for size in [8192, 16384, 16384] { pool.give(TensorBuffer(byteCount: size)) }
+    XCTAssertEqual(pool.pooledBytes, 32768, "the 8192 buffer made room for the second 16384")
+    pool.give(TensorBuffer(byteCount: 4096))
+    XCTAssertEqual(pool.pooledBytes, 36864)
+    // Freeing the 4096 buffer is not enough for 8192, and the 16384 ones are larger: dropped.
+    pool.give(TensorBuffer(byteCount: 8192))
+    XCTAssertEqual(pool.pooledBytes, 36864)
+    XCTAssertEqual(pool.take(byteCount: 4096)?.byteCount, 4096)
   }
 
   func testPoolStaysWithinTheLargestLiveSet() throws {

@@ -17,10 +17,10 @@ final class FusedEpilogueTests: XCTestCase {
     super.tearDown()
   }
 
-  /// A 16 -> 32 channel 3x3 Conv on 64x64 (several im2col bands; 2 workers at 2 threads), the
+  /// A 16 -> 32 channel 3x3 Conv on 48x48 (several im2col bands; 2 workers at 2 threads), the
   /// nodes `tail` after it (reading `c`), at `opset`, with extra initializers `constants`.
   private func convModel(
-    opset: Int = 17, tail: String, outputs: String = "float[1,32,64,64] y", constants: [String] = [],
+    opset: Int = 17, tail: String, outputs: String = "float[1,32,48,48] y", constants: [String] = [],
     channels: Int = 16, kernel: Int = 3, group: Int = 1, seed: UInt64 = 1
   ) -> String {
     var numbers = BatchNormTestSupport.Numbers(seed: seed)
@@ -32,7 +32,7 @@ final class FusedEpilogueTests: XCTestCase {
       ] + constants
     return """
       <ir_version: 8, opset_import: ["" : \(opset)]>
-      g (float[1,\(channels),64,64] x) => (\(outputs)) <\(all.joined(separator: ", "))> {
+      g (float[1,\(channels),48,48] x) => (\(outputs)) <\(all.joined(separator: ", "))> {
         c = Conv <pads = [\(pad), \(pad), \(pad), \(pad)], group = \(group)> (x, w, cb)
       \(tail)
       }
@@ -157,7 +157,7 @@ final class FusedEpilogueTests: XCTestCase {
   func testConvOutputThatIsAGraphOutputDoesNotFuse() throws {
     try assertFusedEqualsUnfused(
       convModel(
-        tail: batchNorm + "\n  y = Relu (n)", outputs: "float[1,32,64,64] y, float[1,32,64,64] c"),
+        tail: batchNorm + "\n  y = Relu (n)", outputs: "float[1,32,48,48] y, float[1,32,48,48] c"),
       ops: ["Conv", "BatchNormalization", "Relu"])
   }
 
@@ -178,7 +178,9 @@ final class FusedEpilogueTests: XCTestCase {
     let inputs = RewriteTestSupport.randomInputs(model)
     var seen: [String: [UInt32]] = [:]
     var unfusedSeen: [String: [UInt32]] = [:]
-    _ = try run(model, inputs: inputs, threads: 2, fused: true) { seen[$0.name] = $1.values(Float.self).map(\.bitPattern) }
+    _ = try run(model, inputs: inputs, threads: 2, fused: true) {
+      seen[$0.name] = $1.values(Float.self).map(\.bitPattern)
+    }
     _ = try run(model, inputs: inputs, threads: 2, fused: false) {
       unfusedSeen[$0.name] = $1.values(Float.self).map(\.bitPattern)
     }

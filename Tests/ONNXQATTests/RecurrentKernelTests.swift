@@ -55,6 +55,12 @@ final class RecurrentKernelTests: XCTestCase {
         worst.tanh = max(worst.tanh, relative(t[lane], Foundation.tanh(x)))
       }
     }
+    let nan = SIMD8<Float>(repeating: .nan)
+    XCTAssertTrue(VectorExponential.sigmoid(nan)[0].isNaN && VectorExponential.tanh(nan)[0].isNaN, "NaN stays NaN")
+    let infinities = SIMD8<Float>(.infinity, -.infinity, 0, 0, 0, 0, 0, 0)
+    XCTAssertEqual(VectorExponential.tanh(infinities)[0], 1)
+    XCTAssertEqual(VectorExponential.tanh(infinities)[1], -1)
+    XCTAssertEqual(VectorExponential.sigmoid(infinities)[0], 1)
     XCTAssertLessThanOrEqual(worst.exp, 1e-6, "exp")
     XCTAssertLessThanOrEqual(worst.sigmoid, 1e-6, "sigmoid")
     XCTAssertLessThanOrEqual(worst.tanh, 1e-6, "tanh")

@@ -13,7 +13,8 @@ import Foundation
 ///
 /// Bound: the pool holds at most `limit` bytes (the interpreter sets it to the largest live set
 /// of its runs so far), so a run's activations plus the pool stay within twice the largest live
-/// set. A buffer that does not fit is freed. Buffers under `minimumBytes` are left to malloc.
+/// set. A buffer that does not fit is freed, unless freeing smaller pooled buffers makes room
+/// (so the pool settles on the larger sizes, which serve the most requests). Buffers under `minimumBytes` are left to malloc.
 ///
 /// The pool in use is per thread (`current`), set by the interpreter around each run: kernels
 /// make tensors through `HostTensor`'s initializers without knowing about it; a tensor made on
@@ -52,10 +53,20 @@ final class BufferPool {
   }
 
   /// Keeps `buffer` (which the caller holds the only reference to) when it is large enough and
-  /// fits under `limit`; otherwise lets it go.
+  /// fits under `limit`, making room by freeing smaller pooled buffers if that is enough (a larger
+  /// buffer serves more sizes); otherwise lets it go.
   func give(_ buffer: TensorBuffer) {
     let size = buffer.byteCount
-    guard size >= Self.minimumBytes, buffer.strings == nil, pooledBytes + size <= limit else { return }
+    guard size >= Self.minimumBytes, buffer.strings == nil, size <= limit else { return }
+    var evicted = 0
+    var freeable = 0
+    while pooledBytes - freeable + size > limit, evicted < free.count, free[evicted].byteCount < size {
+      freeable += free[evicted].byteCount
+      evicted += 1
+    }
+    guard pooledBytes - freeable + size <= limit else { return }
+    free.removeFirst(evicted)
+    pooledBytes -= freeable
     free.insert(buffer, at: free.firstIndex { $0.byteCount >= size } ?? free.count)
     pooledBytes += size
   }

@@ -128,7 +128,8 @@ final class FusedConvStep {
       if observing, let value = previous?.outputs.first ?? nil, let tensor = outputs.first ?? nil {
         context.interpreter.observer?(value, tensor)
       }
-      let nodeContext = self.context(node, inputs(ofNodeAt: position + 1, first: outputs.first ?? nil, context), context)
+      let nodeContext = self.context(
+        node, inputs(ofNodeAt: position + 1, first: outputs.first ?? nil, context), context)
       outputs = try kernels[position + 1](nodeContext)
     }
     return outputs

@@ -73,7 +73,8 @@ struct FusedEpilogue {
         }
       case .leakyRelu(let alpha):
         Self.map(values, count) {
-          ElementwiseUnary.leakyRelu(BatchNormalizationKernel.normalized($0, factor: factor, shift: shift), alpha: alpha)
+          ElementwiseUnary.leakyRelu(
+            BatchNormalizationKernel.normalized($0, factor: factor, shift: shift), alpha: alpha)
         }
       }
       return

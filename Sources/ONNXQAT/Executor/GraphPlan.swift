@@ -179,7 +179,8 @@ final class GraphPlan {
           if case .kernel(let kernel, _) = callee(member) { return kernel }
           return nil
         }
-        let weights = chain[0].inputs.count > 1 && Self.cachesPackedWeights
+        let weights =
+          chain[0].inputs.count > 1 && Self.cachesPackedWeights
           ? chain[0].inputs[1].flatMap { w -> PackedConvWeights? in
             let id = ObjectIdentifier(w)
             let constant = (constants[id] != nil && slotOf[id] == nil) || constantValues.contains(id)

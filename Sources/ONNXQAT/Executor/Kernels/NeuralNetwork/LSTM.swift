@@ -56,7 +56,8 @@ enum LSTMKernel {
                   let cState = cBuffer.baseAddress.map({ $0 + stateBase }), let output = yBuffer.baseAddress
                 else { return }
                 let cell = LSTMCell(
-                  hidden: hidden, activations: activations, peepholes: peepBuffer.baseAddress.map { $0 + d * 3 * hidden },
+                  hidden: hidden, activations: activations,
+                  peepholes: peepBuffer.baseAddress.map { $0 + d * 3 * hidden },
                   inputForget: inputForget, setup: setup, scratch: scratch)
                 for step in 0..<setup.sequence {
                   // Batch 1 (the common case) adds H * R^T into the projection row in place.
@@ -89,7 +90,8 @@ enum LSTMKernel {
   /// `gates` (batch x 4h), `H * R^T` added by one GEMM, then each live entry's cell update.
   private static func batchedStep(
     step: Int, direction d: Int, setup: Recurrent, rows: UnsafeMutablePointer<Float>,
-    gates: UnsafeMutablePointer<Float>, hState: UnsafeMutablePointer<Float>, cState: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
+    gates: UnsafeMutablePointer<Float>, hState: UnsafeMutablePointer<Float>, cState: UnsafeMutablePointer<Float>,
+    output: UnsafeMutablePointer<Float>,
     fused: Bool, cell: LSTMCell
   ) {
     let (batch, hidden, directions) = (setup.batch, setup.hidden, setup.directions)

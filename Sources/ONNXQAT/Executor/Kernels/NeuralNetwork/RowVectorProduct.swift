@@ -81,8 +81,9 @@ enum RowVectorProduct {
       var lanes = Lanes()
       var p = 0
       while p < body {
-        add(&lanes, rawX.loadUnaligned(fromByteOffset: p * 4, as: Lanes.self),
-            UnsafeRawPointer(source + p).loadUnaligned(as: Lanes.self))
+        add(
+          &lanes, rawX.loadUnaligned(fromByteOffset: p * 4, as: Lanes.self),
+          UnsafeRawPointer(source + p).loadUnaligned(as: Lanes.self))
         p += 8
       }
       let quarter = pairSums(lanes, Lanes())
