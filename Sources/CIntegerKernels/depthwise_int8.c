@@ -19,6 +19,7 @@
 // step is moved back to end at the row's last output (recomputing equal values), or, in rows
 // narrower than one step, computed in a staging row and copied.
 #include "CIntegerKernels.h"
+#include "cpu_avx2.h"
 
 #include <string.h>
 
@@ -86,7 +87,8 @@ size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g) {
 }
 
 /// Writes the padded int16 plane `x - x_zero` (zeros in the padding) into `q`.
-static inline void widen_plane(const void *x, int x_signed, int32_t x_zero, const qat_depthwise_geometry *g, int16_t *q) {
+static inline void widen_plane(const void *x, int x_signed, int32_t x_zero, const qat_depthwise_geometry *g,
+                               int16_t *q) {
   const ptrdiff_t rows = padded_rows(g);
   const ptrdiff_t width = padded_width(g);
   // Columns [left, right) of a padded row hold input columns [first, first + right - left).
@@ -250,15 +252,7 @@ __attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int 
 
 static int qat_depthwise_int8_portable = 0;
 
-static int depthwise_int8_has_avx2(void) {
-  static int state = -1;
-  if (qat_depthwise_int8_portable) return 0;
-  if (state < 0) {
-    __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx2") ? 1 : 0;
-  }
-  return state;
-}
+static int depthwise_int8_has_avx2(void) { return !qat_depthwise_int8_portable && qat_cpu_has_avx2(); }
 #endif
 
 void qat_depthwise_int8_set_portable(int portable) {

@@ -8,6 +8,7 @@
 // four products costs three instructions per lane group instead of the four of two vpmaddwd
 // steps, and the packed B panel is half the size.
 #include "CIntegerKernels.h"
+#include "cpu_avx2.h"
 
 #include <string.h>
 
@@ -170,15 +171,7 @@ __attribute__((target("avx2"))) static void gemm_quads_avx2(const int8_t *packed
 
 static int qat_u8s8_portable = 0;
 
-static int u8s8_has_avx2(void) {
-  static int state = -1;
-  if (qat_u8s8_portable) return 0;
-  if (state < 0) {
-    __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx2") ? 1 : 0;
-  }
-  return state;
-}
+static int u8s8_has_avx2(void) { return !qat_u8s8_portable && qat_cpu_has_avx2(); }
 #endif
 
 void qat_u8s8_set_portable(int portable) {

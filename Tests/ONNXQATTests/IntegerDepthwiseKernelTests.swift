@@ -217,12 +217,14 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
               numpy_helper.from_array(rng.integers(-20000, 20000, size=c).astype(np.int32), 'bias'),
           ]
           elem = TensorProto.UINT8 if xt == 'uint8' else TensorProto.INT8
+          out_h = (size + pads[0] + pads[2] - d * (k - 1) - 1) // s + 1
+          out_w = (size + pads[1] + pads[3] - d * (k - 1) - 1) // s + 1
           node = helper.make_node(
               'QLinearConv', ['x', 'x_scale', 'x_zp', 'w', 'w_scale', 'w_zp', 'y_scale', 'y_zp', 'bias'], ['y'],
               group=c, kernel_shape=[k, k], strides=[s, s], dilations=[d, d], pads=pads)
           graph = helper.make_graph(
               [node], 'g', [helper.make_tensor_value_info('x', elem, list(x.shape))],
-              [helper.make_tensor_value_info('y', elem, None)], inits)
+              [helper.make_tensor_value_info('y', elem, [1, c, out_h, out_w])], inits)
           model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)], ir_version=8)
           onnx.checker.check_model(model)
           name = f'case{index}'
