@@ -28,19 +28,23 @@ int qat_pack_a_quads(const void *a, int is_signed, ptrdiff_t lda, int m, int k, 
       const int row = tile * QAT_QUAD_TILE_ROWS + r;
       // element `inner` goes to target[(inner / 4) * 4 * ROWS + r * 4 + inner % 4]
       int8_t *lane = target + r * 4;
-      int32_t sum = 0;
-      for (int inner = 0; inner < depth; inner++) {
-        int32_t value = 0;
-        if (row < m && inner < k) {
-          const int32_t raw = is_signed ? (int32_t)((const int8_t *)a)[row * lda + inner]
-                                        : (int32_t)((const uint8_t *)a)[row * lda + inner];
-          value = raw - zero[row * zero_stride];
-          if (value < -64 || value > 64) fits = 0;
-        }
+      // Zeros past k (and in rows past m).
+      for (int inner = row < m ? k : 0; inner < depth; inner++)
+        lane[(inner >> 2) * QAT_QUAD_TILE_ROWS * 4 + (inner & 3)] = 0;
+      if (row >= m) continue;
+      const int32_t offset = zero[row * zero_stride];
+      int32_t sum = 0, low = 0, high = 0;
+      for (int inner = 0; inner < k; inner++) {
+        const int32_t raw = is_signed ? (int32_t)((const int8_t *)a)[row * lda + inner]
+                                      : (int32_t)((const uint8_t *)a)[row * lda + inner];
+        const int32_t value = raw - offset;
         lane[(inner >> 2) * QAT_QUAD_TILE_ROWS * 4 + (inner & 3)] = (int8_t)value;
         sum += value;
+        low = value < low ? value : low;
+        high = value > high ? value : high;
       }
-      if (row < m) row_sums[row] = sum;
+      if (low < -64 || high > 64) fits = 0;
+      row_sums[row] = sum;
     }
   }
   return fits;
