@@ -19,6 +19,7 @@
 // step is moved back to end at the row's last output (recomputing equal values), or, in rows
 // narrower than one step, computed in a staging row and copied.
 #include "CIntegerKernels.h"
+#include "cpu_avx2.h"
 
 #include <string.h>
 
@@ -86,7 +87,8 @@ size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g) {
 }
 
 /// Writes the padded int16 plane `x - x_zero` (zeros in the padding) into `q`.
-static void widen_plane(const void *x, int x_signed, int32_t x_zero, const qat_depthwise_geometry *g, int16_t *q) {
+static inline void widen_plane(const void *x, int x_signed, int32_t x_zero, const qat_depthwise_geometry *g,
+                               int16_t *q) {
   const ptrdiff_t rows = padded_rows(g);
   const ptrdiff_t width = padded_width(g);
   // Columns [left, right) of a padded row hold input columns [first, first + right - left).
@@ -242,17 +244,15 @@ __attribute__((target("avx2"))) static void plane_stride2_avx2(const scratch_par
   }
 }
 
+/// `widen_plane` compiled for AVX2 (the compiler vectorizes its loops 16 bytes at a time).
+__attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int x_signed, int32_t x_zero,
+                                                              const qat_depthwise_geometry *g, int16_t *q) {
+  widen_plane(x, x_signed, x_zero, g, q);
+}
+
 static int qat_depthwise_int8_portable = 0;
 
-static int depthwise_int8_has_avx2(void) {
-  static int state = -1;
-  if (qat_depthwise_int8_portable) return 0;
-  if (state < 0) {
-    __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx2") ? 1 : 0;
-  }
-  return state;
-}
+static int depthwise_int8_has_avx2(void) { return !qat_depthwise_int8_portable && qat_cpu_has_avx2(); }
 #endif
 
 void qat_depthwise_int8_set_portable(int portable) {
@@ -269,9 +269,9 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
   scratch_parts parts;
   layout((uintptr_t)scratch, g, &parts);
   weight_values(w, w_signed, w_zero, g->kernel_h * g->kernel_w, parts.weights);
-  widen_plane(x, x_signed, x_zero, g, parts.q);
 #ifdef QAT_DEPTHWISE_INT8_X86
   if (depthwise_int8_has_avx2()) {
+    widen_plane_avx2(x, x_signed, x_zero, g, parts.q);
     if (g->stride_w == 1) {
       plane_stride1_avx2(&parts, y, g);
       return;
@@ -280,7 +280,10 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
       plane_stride2_avx2(&parts, y, g);
       return;
     }
+    plane_portable(parts.q, parts.weights, y, g);
+    return;
   }
 #endif
+  widen_plane(x, x_signed, x_zero, g, parts.q);
   plane_portable(parts.q, parts.weights, y, g);
 }

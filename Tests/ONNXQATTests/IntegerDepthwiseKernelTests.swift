@@ -96,11 +96,12 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
   }
 
   /// Random bytes and zero points for geometry `g`.
-  private func plane(_ g: qat_depthwise_geometry, xSigned: Bool, wSigned: Bool, using random: inout SplitMix) -> Plane
-  {
+  private func plane(_ g: qat_depthwise_geometry, xSigned: Bool, wSigned: Bool, using random: inout SplitMix) -> Plane {
     let xCount = Int(g.in_h) * Int(g.in_w)
     let wCount = Int(g.kernel_h) * Int(g.kernel_w)
-    func zero(_ signed: Bool) -> Int32 { signed ? Int32.random(in: -128...127, using: &random) : Int32.random(in: 0...255, using: &random) }
+    func zero(_ signed: Bool) -> Int32 {
+      signed ? Int32.random(in: -128...127, using: &random) : Int32.random(in: 0...255, using: &random)
+    }
     return Plane(
       x: (0..<xCount).map { _ in UInt8.random(in: 0...255, using: &random) },
       w: (0..<wCount).map { _ in UInt8.random(in: 0...255, using: &random) }, xSigned: xSigned, wSigned: wSigned,
@@ -117,8 +118,10 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
         for strides in [(1, 1), (2, 2), (3, 3), (1, 2), (2, 1)] {
           for dilations in [(1, 1), (2, 2), (1, 2)] {
             for (xSigned, wSigned) in [(false, true), (true, true), (false, false), (true, false)] {
-              let pads = (Int.random(in: 0...2, using: &random), Int.random(in: 0...3, using: &random),
-                Int.random(in: 0...2, using: &random), Int.random(in: 0...1, using: &random))
+              let pads = (
+                Int.random(in: 0...2, using: &random), Int.random(in: 0...3, using: &random),
+                Int.random(in: 0...2, using: &random), Int.random(in: 0...1, using: &random)
+              )
               guard
                 let g = geometry(
                   height: Int.random(in: 1...9, using: &random), width: Int.random(in: 1...70, using: &random),
@@ -149,7 +152,9 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
         let g = geometry(
           height: size, width: size, kernel: (3, 3), strides: (stride, stride), dilations: (1, 1), pads: (1, 1, 1, 1))
       else { return XCTFail("no geometry for \(size)") }
-      for (xByte, xZero, wByte, wZero) in [(255, 0, 0, 255), (0, 255, 0, 255), (255, 0, 255, 0)] as [(UInt8, Int32, UInt8, Int32)] {
+      for (xByte, xZero, wByte, wZero) in [(255, 0, 0, 255), (0, 255, 0, 255), (255, 0, 255, 0)]
+        as [(UInt8, Int32, UInt8, Int32)]
+      {
         let p = Plane(
           x: [UInt8](repeating: xByte, count: size * size), w: [UInt8](repeating: wByte, count: 9), xSigned: false,
           wSigned: false, xZero: xZero, wZero: wZero)
@@ -212,12 +217,14 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
               numpy_helper.from_array(rng.integers(-20000, 20000, size=c).astype(np.int32), 'bias'),
           ]
           elem = TensorProto.UINT8 if xt == 'uint8' else TensorProto.INT8
+          out_h = (size + pads[0] + pads[2] - d * (k - 1) - 1) // s + 1
+          out_w = (size + pads[1] + pads[3] - d * (k - 1) - 1) // s + 1
           node = helper.make_node(
               'QLinearConv', ['x', 'x_scale', 'x_zp', 'w', 'w_scale', 'w_zp', 'y_scale', 'y_zp', 'bias'], ['y'],
               group=c, kernel_shape=[k, k], strides=[s, s], dilations=[d, d], pads=pads)
           graph = helper.make_graph(
               [node], 'g', [helper.make_tensor_value_info('x', elem, list(x.shape))],
-              [helper.make_tensor_value_info('y', elem, None)], inits)
+              [helper.make_tensor_value_info('y', elem, [1, c, out_h, out_w])], inits)
           model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)], ir_version=8)
           onnx.checker.check_model(model)
           name = f'case{index}'

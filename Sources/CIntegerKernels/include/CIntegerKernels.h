@@ -85,4 +85,39 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
 /// Tests only: nonzero makes `qat_depthwise_plane_int8` take its portable loop even on AVX2.
 void qat_depthwise_int8_set_portable(int portable);
 
+/// Rows of A per tile of the u8 x s8 product (`qat_gemm_panel_u8s8`).
+#define QAT_QUAD_TILE_ROWS 4
+
+/// K rounded up to a multiple of four (the packed depth of the u8 x s8 product, in bytes).
+static inline int qat_quad_depth(int k) { return (k + 3) & ~3; }
+
+/// int8 elements of A packed by `qat_pack_a_quads` for m rows and depth k.
+static inline size_t qat_packed_a_quads_count(int m, int k) {
+  return (size_t)((m + QAT_QUAD_TILE_ROWS - 1) / QAT_QUAD_TILE_ROWS) * (size_t)qat_quad_depth(k) * QAT_QUAD_TILE_ROWS;
+}
+
+/// Bytes of one B panel packed by `qat_pack_b_panel_u8` for depth k.
+static inline size_t qat_packed_quad_panel_count(int k) { return (size_t)qat_quad_depth(k) * QAT_PANEL_COLUMNS; }
+
+/// Packs A (m x k, 8-bit, row stride `lda`) minus the zero point of each row as int8 quads
+/// `packed[tile][k / 4][QAT_QUAD_TILE_ROWS][4]` (rows past m and k past k zero) and writes each
+/// row's sum of `a - zero` into `row_sums[row]`. Returns 1 when every `a - zero` lies in
+/// [-64, 64] (the condition for `qat_gemm_panel_u8s8` to be exact), else 0.
+int qat_pack_a_quads(const void *a, int is_signed, ptrdiff_t lda, int m, int k, const int32_t *zero,
+                     ptrdiff_t zero_stride, int8_t *packed, int32_t *row_sums);
+
+/// Packs columns `panel * 16 ..< panel * 16 + 16` of the uint8 matrix B (k x n, row stride `ldb`)
+/// as raw byte quads `packed[k / 4][QAT_PANEL_COLUMNS][4]`; columns past n and k past k are zero.
+void qat_pack_b_panel_u8(const uint8_t *b, ptrdiff_t ldb, int k, int n, int panel, uint8_t *packed);
+
+/// `c[row, column] = sum_k a'[row, k] * (b[k, column] - b_zero[column * b_zero_stride])` in int32
+/// (wrapping) for A packed by `qat_pack_a_quads` (which must have returned 1) and one B panel
+/// packed by `qat_pack_b_panel_u8`, clipped to n columns; C row stride `ldc`.
+void qat_gemm_panel_u8s8(const int8_t *packed_a, const int32_t *row_sums, const uint8_t *packed_panel, int m, int k,
+                         int n, int panel, const int32_t *b_zero, ptrdiff_t b_zero_stride, int32_t *c,
+                         ptrdiff_t ldc);
+
+/// Tests only: nonzero makes the u8 x s8 functions take their portable loops even on AVX2.
+void qat_u8s8_set_portable(int portable);
+
 #endif

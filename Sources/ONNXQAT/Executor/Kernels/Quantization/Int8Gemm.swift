@@ -14,7 +14,8 @@ import Foundation
 /// sum of the reference loop (`IntegerGemm.referenceMultiply`) whenever that sum does not wrap;
 /// int32 wrap-around of the full sum needs K above 33,000 and is reproduced as well, the kernel
 /// adding with int32 wrap. Column panels are split across threads; each worker packs the panel
-/// it is about to multiply, so the panel is still in cache.
+/// it is about to multiply, so the panel is still in cache. A uint8 B with A's values within
+/// [-64, 64] takes the vpmaddubsw product instead (Int8GemmU8S8).
 enum Int8Gemm {
   /// An 8-bit operand in memory: its first element, signedness and row stride in elements.
   struct Operand {
@@ -37,6 +38,9 @@ enum Int8Gemm {
       for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) }
       return
     }
+    if multiplyU8S8(a, aZero: aZero, b, bZero: bZero, m: m, k: k, n: n, into: c, ldc: ldc, threads: threads) {
+      return
+    }
     let (m32, k32, n32) = (Int32(m), Int32(k), Int32(n))
     let packedA = UnsafeMutablePointer<Int16>.allocate(capacity: qat_packed_a_count(m32, k32))
     defer { packedA.deallocate() }
@@ -44,25 +48,33 @@ enum Int8Gemm {
       qat_pack_a(
         a.base, a.isSigned ? 1 : 0, a.rowStride, m32, k32, zero.baseAddress, aZero.count == 1 ? 0 : 1, packedA)
     }
-    let panels = (n + Int(QAT_PANEL_COLUMNS) - 1) / Int(QAT_PANEL_COLUMNS)
-    let workers = m * n * k >= 1 << 16 ? Swift.max(1, Swift.min(threads, panels)) : 1
     let panelCount = qat_packed_panel_count(k32)
     bZero.withUnsafeBufferPointer { zero in
       let zeroStride = bZero.count == 1 ? 0 : 1
-      let body = { (worker: Int) in
+      forEachPanelRange(m: m, k: k, n: n, threads: threads) { panels in
         let panel = UnsafeMutablePointer<Int16>.allocate(capacity: panelCount)
         defer { panel.deallocate() }
-        for index in (panels * worker / workers)..<(panels * (worker + 1) / workers) {
+        for index in panels {
           qat_pack_b_panel(
             b.base, b.isSigned ? 1 : 0, b.rowStride, k32, n32, zero.baseAddress, zeroStride, Int32(index), panel)
           qat_gemm_panel(packedA, panel, m32, k32, n32, Int32(index), c, ldc)
         }
       }
-      if workers > 1 {
-        DispatchQueue.concurrentPerform(iterations: workers, execute: body)
-      } else {
-        body(0)
-      }
+    }
+  }
+
+  /// Calls `body` with contiguous ranges of the `QAT_PANEL_COLUMNS`-wide column panels of an
+  /// `m` x `k` x `n` product: one range per thread when the product has at least 2^16
+  /// multiply-adds, else one range.
+  static func forEachPanelRange(m: Int, k: Int, n: Int, threads: Int, body: (Range<Int>) -> Void) {
+    let panels = (n + Int(QAT_PANEL_COLUMNS) - 1) / Int(QAT_PANEL_COLUMNS)
+    let workers = m * n * k >= 1 << 16 ? Swift.max(1, Swift.min(threads, panels)) : 1
+    if workers == 1 {
+      body(0..<panels)
+      return
+    }
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      body((panels * worker / workers)..<(panels * (worker + 1) / workers))
     }
   }
 }

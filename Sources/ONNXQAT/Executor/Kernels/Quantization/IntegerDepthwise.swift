@@ -1,11 +1,13 @@
 import CIntegerKernels
 import Foundation
 
-/// The direct 2-D depthwise path of IntegerConvolution (one input and one output channel per
-/// group): no im2col; for each output row, each kernel tap multiplies the input row segment that
-/// falls inside the image (`x - x_zp`, contiguous when the stride is 1) by the tap's weight and
-/// adds it into the row with int32 wrap, so the sum equals the reference bit for bit in any
-/// order. The (image, channel) planes are split across threads.
+/// The direct 2-D depthwise paths of IntegerConvolution (one input and one output channel per
+/// group), no im2col, the (image, channel) planes split across threads. 8-bit tensors go through
+/// the C kernel `qat_depthwise_plane_int8` (depthwise_int8.c: exact int32 sums of tap pairs with
+/// vpmaddwd over a zero-padded int16 copy of the plane). Other integer types take the Swift loop
+/// below: for each output row, each kernel tap multiplies the input row segment that falls inside
+/// the image (`x - x_zp`, contiguous when the stride is 1) by the tap's weight and adds it into
+/// the row with int32 wrap. Both equal the reference bit for bit, in any order of summation.
 extension IntegerConvolution {
   /// Accumulators [N, C, outputSize] into `output` from `x` [N, C, inputSize] and the zero-point
   /// corrected weights `weights` [C, kernelSize].

@@ -56,20 +56,24 @@ enum QLinearPoolingKernel {
 
   static func runGlobal(_ context: KernelContext) throws -> [HostTensor?] {
     let p = try parameters(context)
-    let values = QuantizedValues.int32s(p.x) ?? []
     let (batch, channels) = (p.shape[0], p.shape[1])
     let size = p.shape[2...].reduce(1, *)
     var sums = [Int32](repeating: 0, count: batch * channels)
-    // Channels first: each channel's values are contiguous; channels last: `channels` apart.
+    // Straight from the tensor's bytes. Channels first: each channel's values are contiguous;
+    // channels last: `channels` apart.
     let step = p.channelsLast ? channels : 1
-    values.withUnsafeBufferPointer { source in
-      for image in 0..<batch {
-        for channel in 0..<channels {
-          let start = p.channelsLast ? image * size * channels + channel : (image * channels + channel) * size
-          var sum = Int32(truncatingIfNeeded: -Int(p.xZero) * size)
-          for s in 0..<size { sum &+= source[start + s * step] }
-          sums[image * channels + channel] = sum
+    let bytes = p.x.pointer(UInt8.self)
+    let signed = p.x.dataType == .int8
+    for image in 0..<batch {
+      for channel in 0..<channels {
+        let start = p.channelsLast ? image * size * channels + channel : (image * channels + channel) * size
+        var sum = Int32(truncatingIfNeeded: -Int(p.xZero) * size)
+        if signed {
+          for s in 0..<size { sum &+= Int32(Int8(bitPattern: bytes[start + s * step])) }
+        } else {
+          for s in 0..<size { sum &+= Int32(bytes[start + s * step]) }
         }
+        sums[image * channels + channel] = sum
       }
     }
     let requantizer = Requantizer(
