@@ -167,19 +167,3 @@ void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *
   plane_portable(x, w, bias, y, g);
 }
 
-void qat_depthwise_plane_bytes(const void *x, int is_signed, int32_t x_zero, const float *w, int32_t *y,
-                               const qat_depthwise_geometry *g, float *scratch) {
-  const ptrdiff_t input = (ptrdiff_t)g->in_h * g->in_w;
-  const ptrdiff_t output = (ptrdiff_t)g->out_h * g->out_w;
-  float *values = scratch;
-  float *sums = scratch + input;
-  if (is_signed) {
-    const int8_t *source = (const int8_t *)x;
-    for (ptrdiff_t i = 0; i < input; i++) values[i] = (float)((int32_t)source[i] - x_zero);
-  } else {
-    const uint8_t *source = (const uint8_t *)x;
-    for (ptrdiff_t i = 0; i < input; i++) values[i] = (float)((int32_t)source[i] - x_zero);
-  }
-  qat_depthwise_plane_f32(values, w, 0, sums, g);
-  for (ptrdiff_t i = 0; i < output; i++) y[i] = (int32_t)sums[i];
-}

@@ -60,13 +60,6 @@ typedef struct {
 /// floats, all written.
 void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g);
 
-/// One 8-bit plane of a 2-D depthwise convolution with int32 results: `x - x_zero` widened to
-/// float in `scratch` (room for `in_h * in_w + out_h * out_w` floats), `qat_depthwise_plane_f32`
-/// with bias 0, the sums converted to int32. Exact (the int32 sums) when every partial sum is an
-/// integer of magnitude below 2^24, as with |x - x_zero| and |w| at most 255 and at most 258 taps.
-void qat_depthwise_plane_bytes(const void *x, int is_signed, int32_t x_zero, const float *w, int32_t *y,
-                               const qat_depthwise_geometry *g, float *scratch);
-
 /// Tests only: nonzero makes `qat_depthwise_plane_f32` take its portable loop even on AVX2.
 void qat_depthwise_set_portable(int portable);
 
