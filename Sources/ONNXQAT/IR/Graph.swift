@@ -49,6 +49,14 @@ public final class Graph {
 
   public init(name: String? = nil) { self.name = name }
 
+  /// Nodes refer to their graph without a reference count or weak reference (`Node.graph`):
+  /// those still here forget it as the graph goes.
+  deinit { nodeOrder.forEach { $0.graph = nil } }
+
+  /// How many nodes hold a subgraph (kept by the edits and by `Node.attributes`), so that the
+  /// walks for subgraphs cost nothing in the common graph without any.
+  var subgraphNodeCount = 0
+
   /// The set of `definedNames` and of node names, built on first use and kept up to date by the
   /// edits below, so that name checks and `uniqueName` cost O(1) in large graphs.
   private var nameCache: [String: Value]?
@@ -84,6 +92,13 @@ public final class Graph {
     return cache[name]
   }
 
+  /// Makes `node` (just placed in the order) a node of this graph.
+  private func adopt(_ node: Node) {
+    node.graph = self
+    noteDefined(node)
+    if node.hasSubgraphs { subgraphNodeCount += 1 }
+  }
+
   /// Records a new node's output and node names. Every caller has checked that no output name
   /// is defined (which also built the name cache), so each name is one insertion.
   private func noteDefined(_ node: Node) {
@@ -111,8 +126,7 @@ public final class Graph {
   public func append(_ node: Node) throws {
     try checkInsertable(node)
     nodeOrder.append(node)
-    node.graph = self
-    noteDefined(node)
+    adopt(node)
   }
 
   /// Inserts `node` just before `anchor`.
@@ -122,8 +136,7 @@ public final class Graph {
       throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
     }
     nodeOrder.insert(node, before: anchor)
-    node.graph = self
-    noteDefined(node)
+    adopt(node)
   }
 
   /// A placement for `insert(_:)`: a new node and where it goes.
@@ -176,10 +189,7 @@ public final class Graph {
         nodeOrder.insert(placement.node, before: anchor)
       }
     }
-    for placement in placements {
-      placement.node.graph = self
-      noteDefined(placement.node)
-    }
+    for placement in placements { adopt(placement.node) }
   }
 
   /// Inserts `node` just after `anchor`.
@@ -189,8 +199,7 @@ public final class Graph {
       throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
     }
     nodeOrder.insert(node, after: anchor)
-    node.graph = self
-    noteDefined(node)
+    adopt(node)
   }
 
   private func checkInsertable(_ node: Node) throws {
@@ -230,6 +239,7 @@ public final class Graph {
     for node in doomed where nodeOrder.remove(node) {
       node.detachInputs()
       node.graph = nil
+      if node.hasSubgraphs { subgraphNodeCount -= 1 }
     }
     for output in doomed.flatMap({ $0.outputs.compactMap { $0 } }) where nameCache?[output.name] === output {
       nameCache?[output.name] = nil
@@ -316,8 +326,13 @@ public final class Graph {
   }
 
   func attachNodesFromLoader(_ loaded: [Node]) {
+    nodeOrder.forEach { $0.graph = nil }
     nodeOrder.replaceAll(with: loaded)
-    for node in loaded { node.graph = self }
+    subgraphNodeCount = 0
+    for node in loaded {
+      node.graph = self
+      if node.hasSubgraphs { subgraphNodeCount += 1 }
+    }
     nameCache = nil
     nodeNameCache = nil
   }
@@ -367,6 +382,7 @@ public final class Graph {
 
   /// This graph's nodes followed, depth first, by the nodes of every subgraph.
   public var allNodes: [Node] {
+    guard subgraphNodeCount > 0 else { return nodes }
     var result: [Node] = []
     result.reserveCapacity(nodeOrder.count)
     for node in nodes {
@@ -380,6 +396,7 @@ public final class Graph {
   /// Every subgraph nested anywhere below this graph.
   public var allSubgraphs: [Graph] {
     var result: [Graph] = []
+    guard subgraphNodeCount > 0 else { return result }
     for node in nodes where node.hasSubgraphs {
       for subgraph in node.subgraphs { result += [subgraph] + subgraph.allSubgraphs }
     }
