@@ -85,9 +85,16 @@ public final class Graph {
   /// sparse initializers and node outputs, as the names are looked up in a model).
   public func value(named name: String) -> Value? {
     if let cache = nameCache { return cache[name] }
+    // Built in reverse lookup order, each name stored unconditionally: the last store, which
+    // stays, is the first value in lookup order (one hash per value, no concatenated list).
     var cache: [String: Value] = [:]
-    let defined = inputs + initializers + sparseInitializers + nodes.flatMap { $0.outputs.compactMap { $0 } }
-    for value in defined where cache[value.name] == nil { cache[value.name] = value }
+    cache.reserveCapacity(inputs.count + initializerOrder.count + sparseInitializers.count + nodeOrder.count)
+    for node in nodes.reversed() {
+      for output in node.outputs.reversed() { if let output { cache[output.name] = output } }
+    }
+    for value in sparseInitializers.reversed() { cache[value.name] = value }
+    for value in initializers.reversed() { cache[value.name] = value }
+    for value in inputs.reversed() { cache[value.name] = value }
     nameCache = cache
     return cache[name]
   }
