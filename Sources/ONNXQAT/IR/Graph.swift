@@ -49,6 +49,14 @@ public final class Graph {
 
   public init(name: String? = nil) { self.name = name }
 
+  /// Nodes refer to their graph without a reference count or weak reference (`Node.graph`):
+  /// those still here forget it as the graph goes.
+  deinit { nodeOrder.forEach { $0.graph = nil } }
+
+  /// How many nodes hold a subgraph (kept by the edits and by `Node.attributes`), so that the
+  /// walks for subgraphs cost nothing in the common graph without any.
+  var subgraphNodeCount = 0
+
   /// The set of `definedNames` and of node names, built on first use and kept up to date by the
   /// edits below, so that name checks and `uniqueName` cost O(1) in large graphs.
   private var nameCache: [String: Value]?
@@ -77,11 +85,25 @@ public final class Graph {
   /// sparse initializers and node outputs, as the names are looked up in a model).
   public func value(named name: String) -> Value? {
     if let cache = nameCache { return cache[name] }
+    // Built in reverse lookup order, each name stored unconditionally: the last store, which
+    // stays, is the first value in lookup order (one hash per value, no concatenated list).
     var cache: [String: Value] = [:]
-    let defined = inputs + initializers + sparseInitializers + nodes.flatMap { $0.outputs.compactMap { $0 } }
-    for value in defined where cache[value.name] == nil { cache[value.name] = value }
+    cache.reserveCapacity(inputs.count + initializerOrder.count + sparseInitializers.count + nodeOrder.count)
+    for node in nodes.reversed() {
+      for output in node.outputs.reversed() { if let output { cache[output.name] = output } }
+    }
+    for value in sparseInitializers.reversed() { cache[value.name] = value }
+    for value in initializers.reversed() { cache[value.name] = value }
+    for value in inputs.reversed() { cache[value.name] = value }
     nameCache = cache
     return cache[name]
+  }
+
+  /// Makes `node` (just placed in the order) a node of this graph.
+  private func adopt(_ node: Node) {
+    node.graph = self
+    noteDefined(node)
+    if node.hasSubgraphs { subgraphNodeCount += 1 }
   }
 
   /// Records a new node's output and node names. Every caller has checked that no output name
@@ -111,8 +133,7 @@ public final class Graph {
   public func append(_ node: Node) throws {
     try checkInsertable(node)
     nodeOrder.append(node)
-    node.graph = self
-    noteDefined(node)
+    adopt(node)
   }
 
   /// Inserts `node` just before `anchor`.
@@ -122,8 +143,7 @@ public final class Graph {
       throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
     }
     nodeOrder.insert(node, before: anchor)
-    node.graph = self
-    noteDefined(node)
+    adopt(node)
   }
 
   /// A placement for `insert(_:)`: a new node and where it goes.
@@ -176,10 +196,7 @@ public final class Graph {
         nodeOrder.insert(placement.node, before: anchor)
       }
     }
-    for placement in placements {
-      placement.node.graph = self
-      noteDefined(placement.node)
-    }
+    for placement in placements { adopt(placement.node) }
   }
 
   /// Inserts `node` just after `anchor`.
@@ -189,8 +206,7 @@ public final class Graph {
       throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
     }
     nodeOrder.insert(node, after: anchor)
-    node.graph = self
-    noteDefined(node)
+    adopt(node)
   }
 
   private func checkInsertable(_ node: Node) throws {
@@ -230,6 +246,7 @@ public final class Graph {
     for node in doomed where nodeOrder.remove(node) {
       node.detachInputs()
       node.graph = nil
+      if node.hasSubgraphs { subgraphNodeCount -= 1 }
     }
     for output in doomed.flatMap({ $0.outputs.compactMap { $0 } }) where nameCache?[output.name] === output {
       nameCache?[output.name] = nil
@@ -316,8 +333,13 @@ public final class Graph {
   }
 
   func attachNodesFromLoader(_ loaded: [Node]) {
+    nodeOrder.forEach { $0.graph = nil }
     nodeOrder.replaceAll(with: loaded)
-    for node in loaded { node.graph = self }
+    subgraphNodeCount = 0
+    for node in loaded {
+      node.graph = self
+      if node.hasSubgraphs { subgraphNodeCount += 1 }
+    }
     nameCache = nil
     nodeNameCache = nil
   }
@@ -367,6 +389,7 @@ public final class Graph {
 
   /// This graph's nodes followed, depth first, by the nodes of every subgraph.
   public var allNodes: [Node] {
+    guard subgraphNodeCount > 0 else { return nodes }
     var result: [Node] = []
     result.reserveCapacity(nodeOrder.count)
     for node in nodes {
@@ -380,6 +403,7 @@ public final class Graph {
   /// Every subgraph nested anywhere below this graph.
   public var allSubgraphs: [Graph] {
     var result: [Graph] = []
+    guard subgraphNodeCount > 0 else { return result }
     for node in nodes where node.hasSubgraphs {
       for subgraph in node.subgraphs { result += [subgraph] + subgraph.allSubgraphs }
     }

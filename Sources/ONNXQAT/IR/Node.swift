@@ -6,15 +6,23 @@ public final class Node {
   public var name: String
   public var opType: String
   public var domain: String
-  public var attributes: [Attribute]
+  public var attributes: [Attribute] {
+    didSet {
+      guard let graph, oldValue.contains(where: \.holdsSubgraph) != hasSubgraphs else { return }
+      graph.subgraphNodeCount += hasSubgraphs ? 1 : -1
+    }
+  }
   /// Inputs in order; nil marks an omitted optional input ("" in the proto).
   public private(set) var inputs: [Value?]
   /// Outputs in order; nil marks an omitted optional output.
   public let outputs: [Value?]
   public var docString: String?
   public var extras = WireExtras()
-  /// The graph that holds this node, once appended.
-  public internal(set) weak var graph: Graph?
+  /// The graph that holds this node, once appended. Held without a reference count (the graph
+  /// holds its nodes) and without a weak reference (a side table per graph, and a slow load per
+  /// `node.graph === graph` check of every pass); safe because a graph clears it for its nodes
+  /// when it goes, and a removal clears it for the removed node.
+  public internal(set) unowned(unsafe) var graph: Graph?
   /// Whether the node is listed among its inputs' uses (from `init` until `detachInputs`).
   private var isAttached = true
 

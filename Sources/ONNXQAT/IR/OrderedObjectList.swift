@@ -72,6 +72,11 @@ struct OrderedObjectList<Element: AnyObject> {
     return positions[id]
   }
 
+  /// Calls `body` on every member, in no particular order (no ordered list is built).
+  func forEach(_ body: (Element) -> Void) {
+    for element in slots { if let element { body(element) } }
+  }
+
   /// Makes room for `capacity` members without growing the storage step by step.
   mutating func reserveCapacity(_ capacity: Int) {
     slots.reserveCapacity(capacity)

@@ -109,6 +109,7 @@ public enum QDQInsertion {
       throw ONNXQATError.badArgument("the calibration source has no samples")
     }
     var types: [String: DataType] = [:]
+    types.reserveCapacity(interpreter.model.graph.inputs.count + interpreter.model.graph.nodeCount)
     interpreter.observer = { value, tensor in types[value.name] = tensor.dataType }
     defer { interpreter.observer = nil }
     _ = try interpreter.run(sample)
