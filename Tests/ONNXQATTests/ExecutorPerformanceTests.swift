@@ -8,18 +8,6 @@ import XCTest
 /// convolution bands spread over threads with the weights packed once, float MaxPool without
 /// Indices equal to the Indices path, and a bias added along the last axis. Correctness only.
 final class ExecutorPerformanceTests: XCTestCase {
-  /// Deterministic pseudo-random floats in [-1, 1).
-  private struct Numbers {
-    var state: UInt64
-    mutating func next() -> Float {
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
-    }
-    mutating func tensor(_ shape: [Int]) -> HostTensor {
-      HostTensor(.float, shape: shape, values: (0..<shape.reduce(1, *)).map { _ in next() })
-    }
-  }
-
   /// Runs one node and returns its outputs.
   private func run(
     _ op: String, _ inputs: [HostTensor], _ attributes: [Attribute] = [], outputs: Int = 1, threads: Int = 1
@@ -71,7 +59,7 @@ final class ExecutorPerformanceTests: XCTestCase {
   }
 
   func testDepthwiseConvMatchesTheReferenceExactly() throws {
-    var numbers = Numbers(state: 21)
+    var numbers = SeededFloats(state: 21)
     for (stride, dilation, pad, width) in [(1, 1, 1, 37), (2, 1, 1, 45), (2, 1, 0, 40), (1, 2, 2, 29), (2, 2, 3, 51)] {
       let x = numbers.tensor([1, 6, 13, width])
       let w = numbers.tensor([12, 1, 3, 3])
@@ -92,7 +80,7 @@ final class ExecutorPerformanceTests: XCTestCase {
   }
 
   func testConvBandsOnThreadsWithPackedWeights() throws {
-    var numbers = Numbers(state: 22)
+    var numbers = SeededFloats(state: 22)
     // 144 x 48 columns per line: bands of 9 lines, 5 bands over 2 threads; 2 groups too.
     let x = numbers.tensor([1, 16, 40, 48])
     for group in [1, 2] {
@@ -109,7 +97,7 @@ final class ExecutorPerformanceTests: XCTestCase {
   }
 
   func testFloatMaxPoolEqualsTheIndicesPath() throws {
-    var numbers = Numbers(state: 23)
+    var numbers = SeededFloats(state: 23)
     var values = numbers.tensor([1, 8, 33, 35]).values(Float.self)
     for index in [0, 5, 71, 400, 1000, 5000] { values[index] = .nan }
     let x = HostTensor(.float, shape: [1, 8, 33, 35], values: values)
@@ -128,7 +116,7 @@ final class ExecutorPerformanceTests: XCTestCase {
   }
 
   func testAddBiasAlongTheLastAxis() throws {
-    var numbers = Numbers(state: 24)
+    var numbers = SeededFloats(state: 24)
     let x = numbers.tensor([3, 5, 7])
     let bias = numbers.tensor([7])
     let px = x.values(Float.self)

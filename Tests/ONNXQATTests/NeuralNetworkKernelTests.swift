@@ -11,18 +11,6 @@ import XCTest
 final class NeuralNetworkKernelTests: XCTestCase {
   // MARK: Helpers
 
-  /// Deterministic pseudo-random floats in [-1, 1).
-  private struct Numbers {
-    var state: UInt64
-    mutating func next() -> Float {
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
-    }
-    mutating func tensor(_ shape: [Int]) -> HostTensor {
-      HostTensor(.float, shape: shape, values: (0..<shape.reduce(1, *)).map { _ in next() })
-    }
-  }
-
   /// Runs one node with `inputs` (nil for an omitted optional input) and returns its outputs.
   private func run(
     _ op: String, opset: Int = 22, _ inputs: [HostTensor?], _ attributes: [Attribute] = [], outputs: Int = 1,
@@ -105,7 +93,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   // MARK: Conv
 
   func testConvAsymmetricPadsAndStrides() throws {
-    var numbers = Numbers(state: 1)
+    var numbers = SeededFloats(state: 1)
     let x = numbers.tensor([2, 3, 7, 6])
     let w = numbers.tensor([4, 3, 3, 2])
     let b = numbers.tensor([4])
@@ -119,7 +107,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testConvGroupsWithDilation() throws {
-    var numbers = Numbers(state: 2)
+    var numbers = SeededFloats(state: 2)
     let x = numbers.tensor([1, 6, 9, 8])
     let w = numbers.tensor([4, 3, 3, 3])
     let result = try run("Conv", [x, w], [int("group", 2), ints("dilations", [2, 3]), ints("pads", [1, 1, 1, 1])])[0]
@@ -130,7 +118,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testConv3D() throws {
-    var numbers = Numbers(state: 3)
+    var numbers = SeededFloats(state: 3)
     let x = numbers.tensor([1, 2, 5, 6, 4])
     let w = numbers.tensor([3, 2, 2, 3, 2])
     let b = numbers.tensor([3])
@@ -144,7 +132,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testDepthwiseConvWithMultiplierStrideAndSameLower() throws {
-    var numbers = Numbers(state: 4)
+    var numbers = SeededFloats(state: 4)
     let x = numbers.tensor([2, 3, 9, 10])
     let w = numbers.tensor([6, 1, 3, 3])
     let result = try run(
@@ -163,7 +151,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testConvLargeEnoughForTheBlockedThreadedGEMM() throws {
-    var numbers = Numbers(state: 5)
+    var numbers = SeededFloats(state: 5)
     let x = numbers.tensor([1, 20, 24, 20])
     let w = numbers.tensor([23, 20, 3, 3])
     let b = numbers.tensor([23])
@@ -182,7 +170,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testConvOnALargeImageRunsInBands() throws {
-    var numbers = Numbers(state: 14)
+    var numbers = SeededFloats(state: 14)
     // 288 x 16,000 columns exceed one band of im2col (about 4M floats): two bands of lines.
     let x = numbers.tensor([1, 32, 100, 160])
     let w = numbers.tensor([2, 32, 3, 3])
@@ -193,7 +181,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testConvOnFloat16AndDoubleComputesInFloat32() throws {
-    var numbers = Numbers(state: 13)
+    var numbers = SeededFloats(state: 13)
     let x = numbers.tensor([1, 2, 5, 5])
     let w = numbers.tensor([3, 2, 3, 3])
     let reference = try run("Conv", [x, w], [ints("pads", [1, 1, 1, 1])])[0].values(Float.self)
@@ -212,7 +200,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testConvRefusesMismatchedChannels() throws {
-    var numbers = Numbers(state: 6)
+    var numbers = SeededFloats(state: 6)
     XCTAssertThrowsError(try run("Conv", [numbers.tensor([1, 4, 5, 5]), numbers.tensor([2, 3, 3, 3])])) { error in
       XCTAssertTrue("\(error)".contains("expected 4 input channels for group 1"), "\(error)")
     }
@@ -256,7 +244,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testConvTransposeWithOutputShapeAndGroups() throws {
-    var numbers = Numbers(state: 7)
+    var numbers = SeededFloats(state: 7)
     let x = numbers.tensor([1, 4, 3, 4])
     let w = numbers.tensor([4, 3, 3, 3])
     // Full size: H 2*2 + 3 = 7, W 2*3 + 3 = 9; requested 6 x 8 -> total padding 1 each, the
@@ -349,7 +337,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testGemmWithVectorCAndTransposes() throws {
-    var numbers = Numbers(state: 8)
+    var numbers = SeededFloats(state: 8)
     let (m, n, k) = (37, 29, 45)
     let a = numbers.tensor([k, m])
     let b = numbers.tensor([n, k])
@@ -373,7 +361,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   }
 
   func testMatMulBroadcastsBatchesThroughTheBlockedGEMM() throws {
-    var numbers = Numbers(state: 9)
+    var numbers = SeededFloats(state: 9)
     let (m, n, k) = (70, 66, 300)
     let a = numbers.tensor([2, 1, m, k])
     let b = numbers.tensor([3, k, n])
@@ -410,7 +398,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   // MARK: Einsum
 
   func testEinsumOuterProductTransposeAndReduction() throws {
-    var numbers = Numbers(state: 10)
+    var numbers = SeededFloats(state: 10)
     let u = numbers.tensor([3])
     let v = numbers.tensor([4])
     let outer = try run("Einsum", opset: 12, [u, v], [string("equation", "i,j->ji")])[0]
@@ -436,7 +424,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
   // MARK: Recurrent
 
   func testLSTMSequenceLengthsMatchShorterRuns() throws {
-    var numbers = Numbers(state: 11)
+    var numbers = SeededFloats(state: 11)
     let (hidden, input) = (3, 2)
     let x = numbers.tensor([4, 2, input])
     let w = numbers.tensor([2, 4 * hidden, input])
@@ -474,7 +462,7 @@ final class NeuralNetworkKernelTests: XCTestCase {
     guard ProcessInfo.processInfo.environment["ONNXQAT_BENCHMARK"] == "1" else {
       throw XCTSkip("set ONNXQAT_BENCHMARK=1 to print GEMM and Conv throughput")
     }
-    var numbers = Numbers(state: 12)
+    var numbers = SeededFloats(state: 12)
     let a = numbers.tensor([256, 256])
     let b = numbers.tensor([256, 256])
     var best = Double.infinity

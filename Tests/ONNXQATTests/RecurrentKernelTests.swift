@@ -10,17 +10,6 @@ import XCTest
 /// onnxruntime (within rtol 1e-5 + atol 1e-6: float32 summation order and exp/tanh
 /// approximations differ; onnxruntime's own are not libm's either).
 final class RecurrentKernelTests: XCTestCase {
-  private struct Numbers {
-    var state: UInt64
-    mutating func next() -> Float {
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
-    }
-    mutating func tensor(_ shape: [Int], scale: Float = 1) -> HostTensor {
-      HostTensor(.float, shape: shape, values: (0..<shape.reduce(1, *)).map { _ in scale * next() })
-    }
-  }
-
   private func lstm(_ inputs: [HostTensor?], hidden: Int, threads: Int, direction: String = "forward") throws
     -> [HostTensor]
   {
@@ -68,7 +57,7 @@ final class RecurrentKernelTests: XCTestCase {
 
   func testRowVectorProductMatchesADoubleReference() {
     // n and k not multiples of 8 (the tails); relative 1e-5 of the sum of |products|.
-    var numbers = Numbers(state: 3)
+    var numbers = SeededFloats(state: 3)
     for (n, k) in [(37, 29), (64, 128), (8, 5), (3, 16)] {
       let a = numbers.tensor([n, k]).values(Float.self)
       let x = numbers.tensor([k]).values(Float.self)
@@ -88,7 +77,7 @@ final class RecurrentKernelTests: XCTestCase {
 
   func testFusedCellGivesTheSameBitsAsTheGateByGateCell() throws {
     // Zero peepholes send the LSTM through the gate-by-gate cell, none through the fused one.
-    var numbers = Numbers(state: 5)
+    var numbers = SeededFloats(state: 5)
     let (sequence, input, hidden) = (6, 5, 13)
     for batch in [1, 3] {
       let x = numbers.tensor([sequence, batch, input], scale: 2)
@@ -105,7 +94,7 @@ final class RecurrentKernelTests: XCTestCase {
   func testOneAndTwoThreadsGiveTheSameBits() throws {
     // Large enough for the input projection's GEMM to split across threads (32 x 256 x 64);
     // batch 3 also sends H * R^T through the GEMM.
-    var numbers = Numbers(state: 7)
+    var numbers = SeededFloats(state: 7)
     let (sequence, input, hidden) = (32, 64, 64)
     for batch in [1, 3] {
       let x = numbers.tensor([sequence, batch, input])
