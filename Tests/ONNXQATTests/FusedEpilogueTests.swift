@@ -216,4 +216,28 @@ final class FusedEpilogueTests: XCTestCase {
     XCTAssertEqual(again?.values(Float.self).map(\.bitPattern), initial?.values(Float.self).map(\.bitPattern))
     XCTAssertNotEqual(initial?.values(Float.self), overridden?.values(Float.self))
   }
+
+  /// A registry with its own Relu kernel gets no fused step: its Relu runs (every output 7), and
+  /// a registry that keeps onnx-qat's own kernels still fuses.
+  func testRegistryWithItsOwnActivationKernelIsNotFused() throws {
+    let model = try RewriteTestSupport.model(convModel(tail: batchNorm + "\n  y = Relu (n)"))
+    let inputs = RewriteTestSupport.randomInputs(model)
+    var registry = KernelRegistry()
+    for op in ["Conv", "BatchNormalization"] {
+      let kernel = try XCTUnwrap(KernelRegistry.standard.kernel(op, domain: "", version: 17))
+      registry.register(op, kernel)
+    }
+    registry.register("Relu") { context in
+      [HostTensor(.float, shape: context.inputs[0]?.shape ?? [], values: [Float](repeating: 7, count: 32 * 48 * 48))]
+    }
+    XCTAssertFalse(registry.fusedOpsAreBuiltIn)
+    XCTAssertTrue(KernelRegistry.standard.fusedOpsAreBuiltIn)
+    let plan = GraphPlan(
+      graph: model.graph, opsets: model.opsetImports, constants: [:], cache: nil, registry: registry,
+      function: { _ in nil })
+    XCTAssertEqual(plan.steps.map(\.node.opType), ["Conv", "BatchNormalization", "Relu"])
+    let output = try XCTUnwrap(Interpreter(model: model, registry: registry).run(inputs)["y"])
+    XCTAssertEqual(output.count, 32 * 48 * 48)
+    XCTAssertEqual(output.values(Float.self).filter { $0 != 7 }.count, 0, "elements not made by the registry's Relu")
+  }
 }

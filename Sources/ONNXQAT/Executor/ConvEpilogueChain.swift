@@ -13,7 +13,9 @@ import Foundation
 /// then) and writes that node's output; the maths of the epilogue is `FusedEpilogue`'s.
 ///
 /// Skip cases (a node is not added to the chain; the Conv stays a step of its own):
-/// 1. an op outside the default domain, or run by a model-local function, or with no kernel;
+/// 1. an op outside the default domain, or run by a model-local function, or with no kernel, or
+///    a registry whose Conv, BatchNormalization or activation kernels are not onnx-qat's own
+///    (`KernelRegistry.fusedOpsAreBuiltIn`: the plan has no Conv steps then);
 /// 2. an attribute that refers to a calling function's (resolved per call, not at planning);
 /// 3. an intermediate output read by more than one input (or twice by one node), read by a
 ///    subgraph, a graph output, or read by a node that comes before its producer;
@@ -37,6 +39,9 @@ struct ConvEpilogueChain {
 
   /// The activations a chain may end with.
   static let activations: Set<String> = ["Relu", "Clip", "LeakyRelu"]
+
+  /// The default-domain ops whose kernels a fused step replaces with onnx-qat's own code.
+  static let fusedOps: Set<String> = activations.union(["Conv", "BatchNormalization"])
 
   /// The chains of `nodes` (the nodes of `graph`, planned at default-domain opset `version`),
   /// every Conv of a kernel a chain of its own at least; `runsKernel` tells whether a node runs

@@ -124,7 +124,9 @@ final class GraphPlan {
       return found
     }
     // Conv steps: each node of a chain runs at the chain's last node (`position`).
-    let chains = Self.convChains(graph: graph, nodes: nodes, version: defaultVersion, callee: callee)
+    let chains =
+      registry.fusedOpsAreBuiltIn
+      ? Self.convChains(graph: graph, nodes: nodes, version: defaultVersion, callee: callee) : []
     var position = Array(nodes.indices)
     var chainAt: [Int: ConvEpilogueChain] = [:]
     for chain in chains {

@@ -96,6 +96,11 @@ public struct KernelRegistry {
     let kernel: Kernel
   }
   private var table: [String: [Entry]] = [:]
+  /// Whether the kernels of the ops a fused Conv step runs itself (`ConvEpilogueChain.fusedOps`)
+  /// are onnx-qat's own: true for `standard` and its copies until one of those ops is registered
+  /// again. A registry built from scratch or given its own Conv, BatchNormalization, Relu, Clip
+  /// or LeakyRelu gets no fused steps, so its kernels run.
+  private(set) var fusedOpsAreBuiltIn = false
 
   public init() {}
 
@@ -108,6 +113,9 @@ public struct KernelRegistry {
     _ op: String, domain: String = "", versions: ClosedRange<Int> = 1...Int.max, _ kernel: @escaping Kernel
   ) {
     table[Self.key(domain, op), default: []].append(Entry(versions: versions, kernel: kernel))
+    if Self.key(domain, op) == Self.key("", op) && ConvEpilogueChain.fusedOps.contains(op) {
+      fusedOpsAreBuiltIn = false
+    }
   }
 
   public func kernel(_ op: String, domain: String, version: Int) -> Kernel? {
@@ -121,6 +129,7 @@ public struct KernelRegistry {
   public static let standard: KernelRegistry = {
     var registry = KernelRegistry()
     for register in KernelRegistry.families { register(&registry) }
+    registry.fusedOpsAreBuiltIn = true
     return registry
   }()
 }
