@@ -83,7 +83,7 @@ final class FusedEpilogueTests: XCTestCase {
   ) throws {
     let model = try RewriteTestSupport.model(text)
     XCTAssertEqual(plannedOps(model), ops, "planned steps", file: file, line: line)
-    var inputs = RewriteTestSupport.randomInputs(model)
+    let inputs = RewriteTestSupport.randomInputs(model)
     if nan, let x = inputs["x"] { x.pointer(Float.self)[100] = .nan }
     for threads in [1, 2] {
       let fused = try run(model, inputs: inputs, threads: threads, fused: true)

@@ -71,12 +71,6 @@ final class BufferPool {
     pooledBytes += size
   }
 
-  /// Frees every pooled buffer.
-  func drain() {
-    free.removeAll()
-    pooledBytes = 0
-  }
-
   // MARK: The pool of the current thread
 
   private static let key: pthread_key_t = {

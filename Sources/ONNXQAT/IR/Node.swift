@@ -83,12 +83,6 @@ public final class Node {
     for (index, input) in inputs.enumerated() { input?.removeUse(self, index) }
   }
 
-  func reattachInputs() {
-    guard !isAttached else { return }
-    isAttached = true
-    for (index, input) in inputs.enumerated() { input?.addUse(self, index) }
-  }
-
   /// Values refer back to their producer and users without a reference count (`Value.UseEntry`),
   /// so a node that goes takes those references with it: no value is left pointing at it.
   deinit {
