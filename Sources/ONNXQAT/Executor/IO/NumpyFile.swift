@@ -51,12 +51,19 @@ public enum NumpyFile {
       throw fail(
         "dtype '\(descr)' is not supported (expected little-endian float16/32/64, int8-64, uint8-64 or bool)")
     }
-    let tensor = HostTensor(zeros: type, shape: shape)
-    let byteCount = tensor.count * type.storageStride
     let payloadStart = headerStart + headerLength
-    guard data.count - payloadStart >= byteCount else {
-      throw fail("holds \(data.count - payloadStart) data bytes; \(descr)\(shape) needs \(byteCount)")
+    var byteCount: Int? = type.storageStride
+    for size in shape {
+      byteCount = byteCount.flatMap { bytes in
+        let (product, overflow) = bytes.multipliedReportingOverflow(by: size)
+        return overflow ? nil : product
+      }
     }
+    guard let byteCount, data.count - payloadStart >= byteCount else {
+      let needed = byteCount.map { "\($0)" } ?? "more than can be addressed"
+      throw fail("holds \(data.count - payloadStart) data bytes; \(descr)\(shape) needs \(needed)")
+    }
+    let tensor = HostTensor(uninitialized: type, shape: shape)
     data.withUnsafeBytes { raw in
       if let base = raw.baseAddress, byteCount > 0 {
         tensor.buffer.raw.copyMemory(from: base + payloadStart, byteCount: byteCount)

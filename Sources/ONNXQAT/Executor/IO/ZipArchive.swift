@@ -8,11 +8,16 @@ enum ZipArchive {
     let data: Data
   }
 
+  /// The members of the archive `data` (the bytes of the file at `path`, named in messages).
+  /// Stored members share `data`'s bytes; deflated ones are inflated into their own buffers.
   static func members(_ data: Data, path: String) throws -> [Member] {
+    try data.withUnsafeBytes { bytes in try members(data, bytes: bytes, path: path) }
+  }
+
+  private static func members(_ data: Data, bytes: UnsafeRawBufferPointer, path: String) throws -> [Member] {
     func fail(_ reason: String) -> ONNXQATError { .badArgument("\(path): \(reason)") }
-    let bytes = [UInt8](data)
-    func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
-    func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
+    func u16(_ at: Int) -> Int { Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self))) }
+    func u32(_ at: Int) -> Int { Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self))) }
     func u64(_ at: Int) -> Int { u32(at) | u32(at + 4) << 32 }
     guard bytes.count >= 22 else { throw fail("not a ZIP archive (too short)") }
     var end = -1
@@ -26,14 +31,16 @@ enum ZipArchive {
     var directory = u32(end + 16)
     if (count == 0xffff || directory == 0xffff_ffff) && end >= 20 && u32(end - 20) == 0x0706_4b50 {
       let record = u64(end - 20 + 8)
-      guard record + 56 <= bytes.count, u32(record) == 0x0606_4b50 else { throw fail("a ZIP64 record is damaged") }
+      guard record >= 0, record <= bytes.count - 56, u32(record) == 0x0606_4b50 else {
+        throw fail("a ZIP64 record is damaged")
+      }
       count = u64(record + 32)
       directory = u64(record + 48)
     }
     var members: [Member] = []
     var position = directory
-    for _ in 0..<count {
-      guard position + 46 <= bytes.count, u32(position) == 0x0201_4b50 else {
+    for _ in 0..<max(count, 0) {
+      guard position >= 0, position <= bytes.count - 46, u32(position) == 0x0201_4b50 else {
         throw fail("the ZIP directory is damaged")
       }
       let method = u16(position + 10)
@@ -45,26 +52,39 @@ enum ZipArchive {
       let commentLength = u16(position + 32)
       var offset = u32(position + 42)
       guard position + 46 + nameLength + extraLength <= bytes.count else { throw fail("the ZIP directory is damaged") }
-      let name = String(decoding: bytes[(position + 46)..<(position + 46 + nameLength)], as: UTF8.self)
+      let name = String(
+        decoding: UnsafeRawBufferPointer(rebasing: bytes[(position + 46)..<(position + 46 + nameLength)]),
+        as: UTF8.self)
       var extra = position + 46 + nameLength
-      while extra + 4 <= position + 46 + nameLength + extraLength {
+      let extraEnd = position + 46 + nameLength + extraLength
+      while extra + 4 <= extraEnd {
         let id = u16(extra)
-        let length = u16(extra + 2)
+        let fieldEnd = extra + 4 + u16(extra + 2)
+        guard fieldEnd <= extraEnd else { throw fail("the ZIP directory entry of '\(name)' is damaged") }
         if id == 1 {
           var field = extra + 4
-          if size == 0xffff_ffff { size = u64(field); field += 8 }
-          if compressed == 0xffff_ffff { compressed = u64(field); field += 8 }
-          if offset == 0xffff_ffff { offset = u64(field) }
+          func next() throws -> Int {
+            guard field + 8 <= fieldEnd else { throw fail("the ZIP64 field of '\(name)' is cut off") }
+            defer { field += 8 }
+            return u64(field)
+          }
+          if size == 0xffff_ffff { size = try next() }
+          if compressed == 0xffff_ffff { compressed = try next() }
+          if offset == 0xffff_ffff { offset = try next() }
         }
-        extra += 4 + length
+        extra = fieldEnd
       }
-      guard offset + 30 <= bytes.count, u32(offset) == 0x0403_4b50 else { throw fail("member '\(name)' is damaged") }
+      guard offset >= 0, offset <= bytes.count - 30, u32(offset) == 0x0403_4b50 else {
+        throw fail("member '\(name)' is damaged")
+      }
       let start = offset + 30 + u16(offset + 26) + u16(offset + 28)
-      guard start + compressed <= bytes.count else { throw fail("member '\(name)' is cut off") }
-      let stored = data.subdata(in: (data.startIndex + start)..<(data.startIndex + start + compressed))
+      guard compressed >= 0, size >= 0, start <= bytes.count, compressed <= bytes.count - start else {
+        throw fail("member '\(name)' is cut off")
+      }
+      let stored = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + compressed)])
       let content: Data
       switch method {
-      case 0: content = stored
+      case 0: content = data[(data.startIndex + start)..<(data.startIndex + start + compressed)]
       case 8:
         do { content = try Inflate.decompress(stored, expectedSize: size) } catch {
           throw fail("member '\(name)': \(error)")
@@ -81,22 +101,5 @@ enum ZipArchive {
       position += 46 + nameLength + extraLength + commentLength
     }
     return members
-  }
-}
-
-/// CRC-32 (IEEE 802.3, as ZIP uses).
-enum CRC32 {
-  private static let table: [UInt32] = (0..<256).map { index in
-    var value = UInt32(index)
-    for _ in 0..<8 { value = value & 1 == 1 ? 0xedb8_8320 ^ (value >> 1) : value >> 1 }
-    return value
-  }
-
-  static func checksum(_ data: Data) -> UInt32 {
-    var crc: UInt32 = 0xffff_ffff
-    data.withUnsafeBytes { raw in
-      for byte in raw { crc = table[Int((crc ^ UInt32(byte)) & 0xff)] ^ (crc >> 8) }
-    }
-    return crc ^ 0xffff_ffff
   }
 }
