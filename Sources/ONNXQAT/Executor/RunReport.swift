@@ -19,10 +19,28 @@ public struct RunReport: JSONReport, Codable, Equatable, Sendable {
       shape = tensor.shape
       self.file = file
       guard tensor.dataType != .string, tensor.count > 0 else { return }
-      let values = tensor.doubles().filter { !$0.isNaN }
-      min = values.min()
-      max = values.max()
-      mean = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+      // One pass, NaNs skipped; the sum runs in element order, in Double.
+      var lowest = Double.infinity
+      var highest = -Double.infinity
+      var sum = 0.0
+      var counted = 0
+      @inline(__always) func add(_ value: Double) {
+        guard !value.isNaN else { return }
+        lowest = Swift.min(lowest, value)
+        highest = Swift.max(highest, value)
+        sum += value
+        counted += 1
+      }
+      if tensor.dataType == .float {
+        let values = UnsafePointer(tensor.pointer(Float.self))
+        for index in 0..<tensor.count { add(Double(values[index])) }
+      } else {
+        for index in 0..<tensor.count { add(tensor.element(at: index)) }
+      }
+      guard counted > 0 else { return }
+      min = lowest
+      max = highest
+      mean = sum / Double(counted)
       if let value = min, !value.isFinite { min = nil }
       if let value = max, !value.isFinite { max = nil }
       if let value = mean, !value.isFinite { mean = nil }

@@ -160,7 +160,9 @@ enum Inflate {
       guard source.count <= capacity - count else {
         throw Failure(description: "the stream inflates to more than \(capacity) bytes")
       }
-      if let from = source.baseAddress { UnsafeMutableRawPointer(base + count).copyMemory(from: from, byteCount: source.count) }
+      if let from = source.baseAddress {
+        UnsafeMutableRawPointer(base + count).copyMemory(from: from, byteCount: source.count)
+      }
       count += source.count
     }
 
