@@ -166,12 +166,28 @@ func requestedJSON(_ report: some JSONReport, _ arguments: ParsedArguments) thro
   arguments.has("--json") || arguments.value("--report") != nil ? try report.json() : ""
 }
 
+/// How fold, insert and lower store their output's tensors: as the input did. When the input
+/// kept tensors in external data (large models must), every initializer at least as large as its
+/// smallest external tensor goes to external data, the ones the passes made included, so that
+/// rewriting the weights of a multi-gigabyte model does not pull them into a model file protobuf
+/// cannot hold. An input without external data gives an output without it.
+func outputExternalData(like input: Model) -> ExternalDataPolicy {
+  let sizes = input.allGraphs.flatMap { graph in
+    graph.initializers.compactMap { value in value.initializer.flatMap { $0.isExternal ? $0.storedByteCount : nil } }
+  }
+  guard let smallest = sizes.min() else { return .keep }
+  return .externalize(threshold: max(smallest, 1))
+}
+
 /// Saves `model` to `output` and, when asked, its JSON report to `reportPath`, all or nothing: if
 /// the report cannot be written the run failed, so the model files go too. Returns the files
 /// written for the model.
 @discardableResult
-func saveModel(_ model: Model, to output: String, report json: String, reportPath: String?) throws -> [String] {
-  let written = try ModelSaver.save(model, to: output, externalData: .keep)
+func saveModel(
+  _ model: Model, to output: String, externalData policy: ExternalDataPolicy, report json: String,
+  reportPath: String?
+) throws -> [String] {
+  let written = try ModelSaver.save(model, to: output, externalData: policy)
   guard let reportPath else { return written }
   do {
     try AtomicFile.write(Data((json + "\n").utf8), to: reportPath)

@@ -24,6 +24,7 @@ enum FoldCommand: Command {
       throw UsageError("--report '\(report)' names a model file")
     }
     let model = try loadInput(input)
+    let externalData = outputExternalData(like: model)
     let log = RewriteLog()
     let start = DispatchTime.now()
     var report = try Folding.fold(model, log: log)
@@ -31,7 +32,8 @@ enum FoldCommand: Command {
     report.model = input
     report.output = output
     let json = try requestedJSON(report, arguments)
-    let written = try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
+    let written = try saveModel(
+      model, to: output, externalData: externalData, report: json, reportPath: arguments.value("--report"))
     if arguments.has("--json") {
       print(json)
       return 0

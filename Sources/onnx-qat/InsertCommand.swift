@@ -47,6 +47,7 @@ enum InsertCommand: Command {
     let settings = try mappingOptions { try VerbOptions(arguments).insertSettings() }
     guard let calibrationSpec = settings.calibration else { throw UsageError("missing --calib DIR|synthetic:N") }
     let model = try loadInput(arguments.positionals[0])
+    let externalData = outputExternalData(like: model)
     let synthetic = calibrationSpec.hasPrefix("synthetic:")
     if synthetic {
       printWarning("--calib \(calibrationSpec): synthetic standard-normal samples; the scales are not meaningful")
@@ -57,7 +58,7 @@ enum InsertCommand: Command {
       model, options: settings.quantization, calibration: factory, synthetic: synthetic, progress: bar.update)
     bar.finish()
     let json = try requestedJSON(report, arguments)
-    try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
+    try saveModel(model, to: output, externalData: externalData, report: json, reportPath: arguments.value("--report"))
     if arguments.has("--json") {
       print(json)
     } else {

@@ -31,10 +31,11 @@ enum LowerCommand: Command {
     guard let output = arguments.value("--output") else { throw UsageError("missing -o OUT") }
     let options = try mappingOptions { try VerbOptions(arguments).loweringOptions() }
     let model = try loadInput(arguments.positionals[0])
+    let externalData = outputExternalData(like: model)
     let log = RewriteLog()
     let report = try IntegerLowering.lower(model, options: options, log: log)
     let json = try requestedJSON(report, arguments)
-    try saveModel(model, to: output, report: json, reportPath: arguments.value("--report"))
+    try saveModel(model, to: output, externalData: externalData, report: json, reportPath: arguments.value("--report"))
     if arguments.has("--json") {
       print(json)
       return 0

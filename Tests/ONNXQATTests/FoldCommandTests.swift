@@ -155,4 +155,51 @@ final class FoldCommandTests: XCTestCase {
     XCTAssertTrue(manager.fileExists(atPath: folder + "/model_external.folded.onnx"))
     XCTAssertTrue(manager.fileExists(atPath: folder + "/qdq_conv.folded.onnx"))
   }
+
+  /// fold, insert and lower keep the input's external data: an input that stored its tensors
+  /// externally (threshold 64 bytes here) gives an output whose initializers of 64 bytes or more
+  /// are all external, the folded and quantized weights included; an inline input stays inline.
+  func testExternalInputGivesExternalOutput() throws {
+    try TestSupport.requirePython()
+    let folder = try TestSupport.temporaryDirectory(self)
+    let converted = try TestSupport.cli(
+      "convert", TestSupport.fixtures + "/tiny_cnn.onnx", "-o", folder + "/external.onnx", "--external-data=64")
+    XCTAssertEqual(converted.status, 0, converted.stderr)
+    let runs: [(String, [String])] = [
+      ("fold", ["fold", "@.onnx", "-o", "@.folded.onnx"]),
+      ("insert", ["insert", "@.onnx", "-o", "@.qdq.onnx", "--calib", "synthetic:2"]),
+      ("lower", ["lower", "@.qdq.onnx", "-o", "@.lowered.onnx"]),
+    ]
+    for base in ["external", "inline"] {
+      if base == "inline" {
+        try FileManager.default.copyItem(
+          atPath: TestSupport.fixtures + "/tiny_cnn.onnx", toPath: folder + "/inline.onnx")
+      }
+      for (verb, arguments) in runs {
+        let result = try TestSupport.run(
+          TestSupport.binary, arguments.map { $0.replacingOccurrences(of: "@", with: "\(folder)/\(base)") })
+        XCTAssertEqual(result.status, 0, "\(verb): \(result.stderr)")
+        let output = arguments[3].replacingOccurrences(of: "@", with: "\(folder)/\(base)")
+        let model = try ModelLoader.load(path: output)
+        let tensors = model.allGraphs.flatMap { $0.initializers.compactMap(\.initializer) }
+        let external = tensors.filter(\.isExternal)
+        if base == "inline" {
+          XCTAssertTrue(external.isEmpty, "\(verb): an inline input gave external tensors")
+          XCTAssertFalse(FileManager.default.fileExists(atPath: output + ".data"), verb)
+          continue
+        }
+        XCTAssertFalse(external.isEmpty, verb)
+        for tensor in tensors where tensor.storedByteCount >= 64 {
+          XCTAssertTrue(tensor.isExternal, "\(verb): \(tensor.name ?? "?") (\(tensor.storedByteCount) bytes) is inline")
+        }
+      }
+    }
+    let check = try TestSupport.run(
+      TestSupport.python,
+      [TestSupport.root + "/Tests/interop/check_models.py", "--ort"]
+        + ["folded", "qdq", "lowered"].map {
+          "\(folder)/external.\($0).onnx"
+        })
+    XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+  }
 }
