@@ -38,7 +38,8 @@ final class PackedIntegerWeightsTests: XCTestCase {
     for group in [1, 2] {
       let model = try model(group: group)
       let feeds = [
-        inputs(model, seed: 1, zeroPoint: 0), inputs(model, seed: 2, zeroPoint: 0), inputs(model, seed: 2, zeroPoint: 3),
+        inputs(model, seed: 1, zeroPoint: 0), inputs(model, seed: 2, zeroPoint: 0),
+        inputs(model, seed: 2, zeroPoint: 3),
         inputs(model, seed: 3, zeroPoint: -4), inputs(model, seed: 1, zeroPoint: 0),
       ]
       for threads in [1, 2] {

@@ -26,6 +26,19 @@ final class RequantizationVectorTests: XCTestCase {
     #endif
   }
 
+  /// `body` on the first elements of `input` and `output` (false when either is empty).
+  @discardableResult
+  private func buffers<T>(
+    _ input: inout [Int32], _ output: inout [T], _ body: (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<T>) -> Bool
+  ) -> Bool {
+    input.withUnsafeMutableBufferPointer { source in
+      output.withUnsafeMutableBufferPointer { target in
+        guard let s = source.baseAddress, let t = target.baseAddress else { return false }
+        return body(s, t)
+      }
+    }
+  }
+
   /// Edge accumulators, ties for the multipliers below, and seeded random values.
   private func accumulators(count: Int, seed: UInt64) -> [Int32] {
     var values: [Int32] = [.min, .min + 1, .max, .max - 1, 0, 1, -1, 2, -2, 3, -3, 5, -5, 127, -128, 255, 256]
@@ -63,11 +76,9 @@ final class RequantizationVectorTests: XCTestCase {
               let input = Array(values[(channel % 5)...].prefix(count))
               guard input.count == count else { continue }
               var output = [T](repeating: 0, count: count)
-              let ran = input.withUnsafeBufferPointer { source in
-                output.withUnsafeMutableBufferPointer { target in
-                  requantizer.requantizeVector(
-                    source.baseAddress!, count: count, channel: channel, bias: bias, into: target.baseAddress!)
-                }
+              var source = input
+              let ran = buffers(&source, &output) { accumulators, target in
+                requantizer.requantizeVector(accumulators, count: count, channel: channel, bias: bias, into: target)
               }
               XCTAssertEqual(ran, hasAVX2, "vector path taken")
               guard ran else { return }
@@ -106,11 +117,9 @@ final class RequantizationVectorTests: XCTestCase {
       let requantizer = Requantizer(mode: mode, scales: [0.5], realScales: [0.5], zeroPoint: 0, range: -128...127)
       var output = [Int8](repeating: 0, count: input.count)
       var source = input
-      output.withUnsafeMutableBufferPointer { target in
-        source.withUnsafeMutableBufferPointer { accumulators in
-          requantizer.requantize(
-            accumulators.baseAddress!, count: input.count, channel: 0, bias: 0, into: target.baseAddress!)
-        }
+      buffers(&source, &output) { accumulators, target in
+        requantizer.requantize(accumulators, count: input.count, channel: 0, bias: 0, into: target)
+        return true
       }
       XCTAssertEqual(output, expected, "\(mode)")
     }
@@ -129,11 +138,9 @@ final class RequantizationVectorTests: XCTestCase {
         qat_requantize_set_portable(portable)
         var source = values
         var output = [UInt8](repeating: 0, count: values.count)
-        source.withUnsafeMutableBufferPointer { accumulators in
-          output.withUnsafeMutableBufferPointer { target in
-            requantizer.requantize(
-              accumulators.baseAddress!, count: values.count, channel: 1, bias: -77, into: target.baseAddress!)
-          }
+        buffers(&source, &output) { accumulators, target in
+          requantizer.requantize(accumulators, count: values.count, channel: 1, bias: -77, into: target)
+          return true
         }
         results.append(output)
       }

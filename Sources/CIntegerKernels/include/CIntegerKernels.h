@@ -147,6 +147,14 @@ void qat_gemm_panel_u8s8_requantized(const int8_t *packed_a, const int32_t *row_
                                      const qat_requantization *rows, int output_signed, uint8_t *out,
                                      ptrdiff_t ldo);
 
+/// The byte im2col of one 2-D input channel of `in_h * in_w` bytes with geometry `g`: `kernel_h *
+/// kernel_w` rows of `out_h * out_w` bytes, row `ky * kernel_w + kx` holding the input byte under
+/// that tap for every output position, `padding` outside the image.
+void qat_im2col_u8(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g, uint8_t *rows);
+
+/// Tests only: nonzero makes `qat_im2col_u8` take its portable loops even on AVX2.
+void qat_im2col_set_portable(int portable);
+
 /// Tests only: nonzero makes `qat_requantize_int8` return 0 (the caller's scalar path).
 void qat_requantize_set_portable(int portable);
 

@@ -85,7 +85,9 @@ extension IntegerConvolution {
   /// The byte im2col matrix of one group (`inputChannels / group` planes from `planes`) into
   /// `columns` ([C/G * kernelSize, outputSize]), the padding `padding`, the channels split across
   /// up to `threads` threads when the matrix has at least 2^15 bytes.
-  func im2colBytes(_ planes: UnsafeRawPointer, padding: UInt8, into columns: UnsafeMutablePointer<UInt8>, threads: Int) {
+  func im2colBytes(
+    _ planes: UnsafeRawPointer, padding: UInt8, into columns: UnsafeMutablePointer<UInt8>, threads: Int
+  ) {
     let channelsPerGroup = inputChannels / group
     let kernelSize = kernel[0] * kernel[1]
     let inputSize = inputSpatial[0] * inputSpatial[1]

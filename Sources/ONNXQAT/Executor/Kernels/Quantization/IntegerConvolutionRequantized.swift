@@ -49,29 +49,31 @@ extension IntegerConvolution {
       for image in 0..<batch {
         for g in 0..<group {
           let planes = xBytes + (image * inputChannels + g * channelsPerGroup) * inputSize
-          if !pointwise { im2colBytes(planes, padding: UInt8(truncatingIfNeeded: xZero), into: columns, threads: threads) }
+          if !pointwise {
+            im2colBytes(planes, padding: UInt8(truncatingIfNeeded: xZero), into: columns, threads: threads)
+          }
           let b = (pointwise ? planes : UnsafeRawPointer(columns)).assumingMemoryBound(to: UInt8.self)
           let first = image * outputChannels + g * outputsPerGroup
           let target = output.assumingMemoryBound(to: UInt8.self) + first * outputSize
           let quads = packings[g]
           withUnsafePointer(to: xZero) { zero in
-          quads.packed.withUnsafeBufferPointer { packedA in
-            quads.rowSums.withUnsafeBufferPointer { rowSums in
-              rows.withUnsafeBufferPointer { parameters in
-                guard let groupRows = parameters.baseAddress.map({ $0 + g * outputsPerGroup }) else { return }
-                Int8Gemm.forEachPanelRange(m: outputsPerGroup, k: depth, n: outputSize, threads: threads) { range in
-                  let panel = UnsafeMutablePointer<UInt8>.allocate(capacity: panelCount)
-                  defer { panel.deallocate() }
-                  for index in range {
-                    qat_pack_b_panel_u8(b, pointwise ? inputSize : outputSize, k32, n32, Int32(index), panel)
-                    qat_gemm_panel_u8s8_requantized(
-                      packedA.baseAddress, rowSums.baseAddress, panel, m32, k32, n32, Int32(index), zero, 0,
-                      groupRows, signed, target, outputSize)
+            quads.packed.withUnsafeBufferPointer { packedA in
+              quads.rowSums.withUnsafeBufferPointer { rowSums in
+                rows.withUnsafeBufferPointer { parameters in
+                  guard let groupRows = parameters.baseAddress.map({ $0 + g * outputsPerGroup }) else { return }
+                  Int8Gemm.forEachPanelRange(m: outputsPerGroup, k: depth, n: outputSize, threads: threads) { range in
+                    let panel = UnsafeMutablePointer<UInt8>.allocate(capacity: panelCount)
+                    defer { panel.deallocate() }
+                    for index in range {
+                      qat_pack_b_panel_u8(b, pointwise ? inputSize : outputSize, k32, n32, Int32(index), panel)
+                      qat_gemm_panel_u8s8_requantized(
+                        packedA.baseAddress, rowSums.baseAddress, panel, m32, k32, n32, Int32(index), zero, 0,
+                        groupRows, signed, target, outputSize)
+                    }
                   }
                 }
               }
             }
-          }
           }
         }
       }

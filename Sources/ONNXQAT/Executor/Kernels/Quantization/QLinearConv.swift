@@ -74,8 +74,9 @@ enum QLinearConvKernel {
     {
       return [output]
     }
-    guard var accumulators = convolution.accumulate(
-      x: x, xZero: xZero[0], w: w, wZero: wZero, threads: threads, packing: packing)
+    guard
+      var accumulators = convolution.accumulate(
+        x: x, xZero: xZero[0], w: w, wZero: wZero, threads: threads, packing: packing)
     else {
       throw context.failure("expected int8 or uint8 x and w, got \(x.typeDescription) and \(w.typeDescription)")
     }
