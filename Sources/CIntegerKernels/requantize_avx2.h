@@ -10,8 +10,8 @@
 #include <immintrin.h>
 
 /// Eight accumulators plus bias, requantized in float mode (still int32, in [qmin, qmax]).
-__attribute__((target("avx2"))) static inline __m256i requantize_float8(__m256i acc, __m256i bias, __m256 scale, __m256 low,
-                                                                         __m256 high, __m256i zero) {
+__attribute__((target("avx2"))) static inline __m256i requantize_float8(__m256i acc, __m256i bias, __m256 scale,
+                                                                         __m256 low, __m256 high, __m256i zero) {
   __m256 x = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc, bias)), scale);
   x = _mm256_min_ps(_mm256_max_ps(x, low), high);
   return _mm256_add_epi32(_mm256_cvtps_epi32(x), zero);
