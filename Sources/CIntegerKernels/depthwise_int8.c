@@ -244,10 +244,42 @@ __attribute__((target("avx2"))) static void plane_stride2_avx2(const scratch_par
   }
 }
 
-/// `widen_plane` compiled for AVX2 (the compiler vectorizes its loops 16 bytes at a time).
+/// Sixteen bytes at `source` widened to int16 minus the zero point (`zero16`), stored at `target`.
+__attribute__((target("avx2"))) static inline void widen16(const void *source, int x_signed, __m256i zero16,
+                                                            int16_t *target) {
+  const __m128i bytes = _mm_loadu_si128((const __m128i *)source);
+  const __m256i wide = x_signed ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes);
+  _mm256_storeu_si256((__m256i *)target, _mm256_sub_epi16(wide, zero16));
+}
+
+/// `widen_plane` with explicit AVX2 stores: each padded row (a multiple of 16 elements) is
+/// zeroed 16 elements at a time, then its in-image columns are widened 16 at a time, a last partial
+/// step moved back to end at the row's last in-image column (rewriting equal values); rows narrower
+/// than 16 in-image columns take `widen_plane`. Every load stays inside the input row.
 __attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int x_signed, int32_t x_zero,
                                                               const qat_depthwise_geometry *g, int16_t *q) {
-  widen_plane(x, x_signed, x_zero, g, q);
+  const ptrdiff_t rows = padded_rows(g);
+  const ptrdiff_t width = padded_width(g);
+  const ptrdiff_t left = g->pad_left > 0 ? g->pad_left : 0;
+  const ptrdiff_t first = g->pad_left > 0 ? 0 : -(ptrdiff_t)g->pad_left;
+  const ptrdiff_t right = left + (g->in_w - first) < width ? left + (g->in_w - first) : width;
+  if (right - left < 16 || (width & 15) != 0) {
+    widen_plane(x, x_signed, x_zero, g, q);
+    return;
+  }
+  const __m256i zero16 = _mm256_set1_epi16((int16_t)x_zero);
+  const __m256i zeros = _mm256_setzero_si256();
+  const uint8_t *bytes = (const uint8_t *)x;
+  for (ptrdiff_t r = 0; r < rows; r++) {
+    int16_t *target = q + r * width;
+    for (ptrdiff_t c = 0; c < width; c += 16) _mm256_storeu_si256((__m256i *)(target + c), zeros);
+    const ptrdiff_t iy = r - g->pad_top;
+    if (iy < 0 || iy >= g->in_h) continue;
+    const uint8_t *source = bytes + iy * g->in_w + first;  // column `left` of the padded row
+    ptrdiff_t c = left;
+    for (; c + 16 <= right; c += 16) widen16(source + (c - left), x_signed, zero16, target + c);
+    if (c < right) widen16(source + (right - 16 - left), x_signed, zero16, target + right - 16);
+  }
 }
 
 static int qat_depthwise_int8_portable = 0;

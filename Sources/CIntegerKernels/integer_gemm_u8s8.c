@@ -9,6 +9,7 @@
 // steps, and the packed B panel is half the size.
 #include "CIntegerKernels.h"
 #include "cpu_avx2.h"
+#include "requantize_avx2.h"
 
 #include <string.h>
 
@@ -108,11 +109,14 @@ __attribute__((target("avx2"))) static void pack_b_quads_avx2(const uint8_t *b, 
   }
 }
 
-/// One tile: up to QAT_QUAD_TILE_ROWS rows of packed A by one 16-column panel.
+/// One tile: up to QAT_QUAD_TILE_ROWS rows of packed A by one 16-column panel, stored as int32 in
+/// `c` (row stride `ldc`), or, when `requant` is not null, requantized with `requant[row]` and
+/// stored as bytes in `out` (row stride `ldo`).
 __attribute__((target("avx2"))) static void tile_quads_avx2(const int8_t *a, const int32_t *row_sums,
                                                              const uint8_t *b, int quads, int rows, int columns,
                                                              __m256i zero0, __m256i zero1, int32_t *c,
-                                                             ptrdiff_t ldc) {
+                                                             ptrdiff_t ldc, const qat_requantization *requant,
+                                                             int output_signed, uint8_t *out, ptrdiff_t ldo) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256();
   __m256i c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256();
@@ -144,7 +148,17 @@ __attribute__((target("avx2"))) static void tile_quads_avx2(const int8_t *a, con
     const __m256i sum = _mm256_set1_epi32(row_sums[r]);
     const __m256i low = _mm256_sub_epi32(results[r][0], _mm256_mullo_epi32(sum, zero0));
     const __m256i high = _mm256_sub_epi32(results[r][1], _mm256_mullo_epi32(sum, zero1));
-    if (columns == QAT_PANEL_COLUMNS) {
+    if (requant) {
+      const __m128i bytes = qat_narrow16(qat_requantize8(low, requant + r), qat_requantize8(high, requant + r),
+                                         output_signed);
+      if (columns == QAT_PANEL_COLUMNS) {
+        _mm_storeu_si128((__m128i *)(out + r * ldo), bytes);
+      } else {
+        uint8_t narrow[QAT_PANEL_COLUMNS];
+        _mm_storeu_si128((__m128i *)narrow, bytes);
+        memcpy(out + r * ldo, narrow, (size_t)columns);
+      }
+    } else if (columns == QAT_PANEL_COLUMNS) {
       _mm256_storeu_si256((__m256i *)(c + r * ldc), low);
       _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), high);
     } else {
@@ -158,7 +172,9 @@ __attribute__((target("avx2"))) static void tile_quads_avx2(const int8_t *a, con
 __attribute__((target("avx2"))) static void gemm_quads_avx2(const int8_t *packed_a, const int32_t *row_sums,
                                                              const uint8_t *packed_panel, int m, int k, int n,
                                                              int panel, const int32_t *b_zero,
-                                                             ptrdiff_t b_zero_stride, int32_t *c, ptrdiff_t ldc) {
+                                                             ptrdiff_t b_zero_stride, int32_t *c, ptrdiff_t ldc,
+                                                             const qat_requantization *requant, int output_signed,
+                                                             uint8_t *out, ptrdiff_t ldo) {
   const int quads = qat_quad_depth(k) / 4;
   const int first = panel * QAT_PANEL_COLUMNS;
   const int columns = n - first < QAT_PANEL_COLUMNS ? n - first : QAT_PANEL_COLUMNS;
@@ -169,7 +185,8 @@ __attribute__((target("avx2"))) static void gemm_quads_avx2(const int8_t *packed
   for (int row = 0; row < m; row += QAT_QUAD_TILE_ROWS) {
     const int rows = m - row < QAT_QUAD_TILE_ROWS ? m - row : QAT_QUAD_TILE_ROWS;
     tile_quads_avx2(packed_a + (size_t)(row / QAT_QUAD_TILE_ROWS) * quads * QAT_QUAD_TILE_ROWS * 4, row_sums + row,
-                    packed_panel, quads, rows, columns, zero0, zero1, c + row * ldc + first, ldc);
+                    packed_panel, quads, rows, columns, zero0, zero1, c ? c + row * ldc + first : NULL, ldc,
+                    requant ? requant + row : NULL, output_signed, out ? out + row * ldo + first : NULL, ldo);
   }
 }
 
@@ -201,9 +218,36 @@ void qat_gemm_panel_u8s8(const int8_t *packed_a, const int32_t *row_sums, const 
                          ptrdiff_t ldc) {
 #ifdef QAT_U8S8_X86
   if (u8s8_has_avx2()) {
-    gemm_quads_avx2(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, c, ldc);
+    gemm_quads_avx2(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, c, ldc, NULL, 0, NULL,
+                    0);
     return;
   }
 #endif
   gemm_quads_portable(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, c, ldc);
+}
+
+void qat_gemm_panel_u8s8_requantized(const int8_t *packed_a, const int32_t *row_sums, const uint8_t *packed_panel,
+                                     int m, int k, int n, int panel, const int32_t *b_zero, ptrdiff_t b_zero_stride,
+                                     const qat_requantization *rows, int output_signed, uint8_t *out,
+                                     ptrdiff_t ldo) {
+#ifdef QAT_U8S8_X86
+  if (qat_cpu_has_avx2()) {
+    gemm_quads_avx2(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, NULL, 0, rows,
+                    output_signed, out, ldo);
+  }
+#else
+  (void)packed_a;
+  (void)row_sums;
+  (void)packed_panel;
+  (void)m;
+  (void)k;
+  (void)n;
+  (void)panel;
+  (void)b_zero;
+  (void)b_zero_stride;
+  (void)rows;
+  (void)output_signed;
+  (void)out;
+  (void)ldo;
+#endif
 }

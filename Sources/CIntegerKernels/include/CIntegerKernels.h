@@ -113,4 +113,49 @@ void qat_gemm_panel_u8s8(const int8_t *packed_a, const int32_t *row_sums, const 
 /// Tests only: nonzero makes the u8 x s8 functions take their portable loops even on AVX2.
 void qat_u8s8_set_portable(int portable);
 
+/// One output channel's requantization of int32 accumulators to 8 bits (see `Requantizer`):
+/// `bias` is added first with int32 wrap-around; then either the float mode (`fixed_point` 0:
+/// `float(acc) * scale` clamped to `[minimum - zero_point, maximum - zero_point]`, NaN to the
+/// lower bound, rounded half to even, plus `zero_point`) or TFLite's fixed-point mode (Q31
+/// `multiplier`, `shift` positive to the left, then the same clamp and `zero_point`).
+typedef struct {
+  int fixed_point;
+  float scale;
+  int32_t multiplier;
+  int32_t shift;
+  int32_t bias;
+  int32_t zero_point, minimum, maximum;
+} qat_requantization;
+
+/// Requantizes `count` accumulators of one channel into `output` (int8 when `output_signed` is
+/// nonzero, else uint8) with AVX2 and returns 1; returns 0 without writing when it cannot (no
+/// AVX2, the portable switch set, `minimum...maximum` outside the output type, or a fixed-point
+/// multiplier of INT32_MIN or shift outside [-31, 31]): the caller's scalar path runs then.
+int qat_requantize_int8(const int32_t *acc, size_t count, const qat_requantization *r, int output_signed,
+                        void *output);
+
+/// 1 when `qat_requantize_int8` and the fused store of `qat_gemm_panel_u8s8_requantized` take
+/// parameters `r` for an int8 (`output_signed`) or uint8 output on this CPU, else 0.
+int qat_requantize_int8_supported(const qat_requantization *r, int output_signed);
+
+/// `qat_gemm_panel_u8s8` whose results are requantized while in registers: row `row`'s sixteen
+/// accumulators of the panel go through `rows[row]` (its bias, multiplier, zero point and range)
+/// and are stored as bytes at `out + row * ldo + panel * 16` (clipped to n), no int32 written.
+/// Only for parameters `qat_requantize_int8_supported` accepts (AVX2); does nothing otherwise.
+void qat_gemm_panel_u8s8_requantized(const int8_t *packed_a, const int32_t *row_sums, const uint8_t *packed_panel,
+                                     int m, int k, int n, int panel, const int32_t *b_zero, ptrdiff_t b_zero_stride,
+                                     const qat_requantization *rows, int output_signed, uint8_t *out,
+                                     ptrdiff_t ldo);
+
+/// The byte im2col of one 2-D input channel of `in_h * in_w` bytes with geometry `g`: `kernel_h *
+/// kernel_w` rows of `out_h * out_w` bytes, row `ky * kernel_w + kx` holding the input byte under
+/// that tap for every output position, `padding` outside the image.
+void qat_im2col_u8(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g, uint8_t *rows);
+
+/// Tests only: nonzero makes `qat_im2col_u8` take its portable loops even on AVX2.
+void qat_im2col_set_portable(int portable);
+
+/// Tests only: nonzero makes `qat_requantize_int8` return 0 (the caller's scalar path).
+void qat_requantize_set_portable(int portable);
+
 #endif

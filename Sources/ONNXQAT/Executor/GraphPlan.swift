@@ -193,6 +193,14 @@ final class GraphPlan {
           planned = .kernel(step.run, version: version)
         }
       }
+      // Integer steps keep their packed constant weights (PackedIntegerWeights).
+      if chain == nil, Self.cachesPackedWeights, registry.fusedOpsAreBuiltIn, case .kernel(_, let version) = planned,
+        let kernel = PackedIntegerWeights.kernel(
+          for: node, budget: budget,
+          isConstant: { id in (constants[id] != nil && slotOf[id] == nil) || constantValues.contains(id) })
+      {
+        planned = .kernel(kernel, version: version)
+      }
       steps.append(
         Step(
           node: node, callee: planned,

@@ -28,17 +28,19 @@ enum Int8Gemm {
   static func accepts(_ type: DataType) -> Bool { type == .int8 || type == .uint8 }
 
   /// Writes the `m` x `n` product into `c` (row stride `ldc`). `aZero` has 1 or `m` entries,
-  /// `bZero` 1 or `n`.
+  /// `bZero` 1 or `n`; `packing`, when given, is A's u8 x s8 packing (QuadPacking) kept by the caller.
   static func multiply(
     _ a: Operand, aZero: [Int32], _ b: Operand, bZero: [Int32], m: Int, k: Int, n: Int,
-    into c: UnsafeMutablePointer<Int32>, ldc: Int, threads: Int
+    into c: UnsafeMutablePointer<Int32>, ldc: Int, threads: Int, packing: QuadPacking? = nil
   ) {
     guard m > 0, n > 0 else { return }
     guard k > 0 else {
       for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) }
       return
     }
-    if multiplyU8S8(a, aZero: aZero, b, bZero: bZero, m: m, k: k, n: n, into: c, ldc: ldc, threads: threads) {
+    if multiplyU8S8(
+      a, aZero: aZero, b, bZero: bZero, m: m, k: k, n: n, into: c, ldc: ldc, threads: threads, packing: packing)
+    {
       return
     }
     let (m32, k32, n32) = (Int32(m), Int32(k), Int32(n))

@@ -13,35 +13,67 @@ import Foundation
 /// 1. B is int8;
 /// 2. some `a - aZero` lies outside [-64, 64] (found while packing A).
 extension Int8Gemm {
+  /// A's packing for the u8 x s8 product: `a - aZero` as int8 quads (`qat_pack_a_quads`), each
+  /// row's sum, and whether every value lies in [-64, 64] (false: skip case 2). Made once per
+  /// product, or kept across runs for constant weights (PackedIntegerWeights).
+  final class QuadPacking {
+    let m: Int
+    let k: Int
+    let packed: [Int8]
+    let rowSums: [Int32]
+    let fits: Bool
+
+    /// Packs the `m` x `k` operand `a` minus `aZero` (1 or `m` entries).
+    init(_ a: Operand, aZero: [Int32], m: Int, k: Int) {
+      self.m = m
+      self.k = k
+      let (m32, k32) = (Int32(m), Int32(k))
+      var fits: Int32 = 0
+      var rowSums = [Int32](repeating: 0, count: m)
+      packed = [Int8](unsafeUninitializedCapacity: qat_packed_a_quads_count(m32, k32)) { buffer, initialized in
+        rowSums.withUnsafeMutableBufferPointer { sums in
+          aZero.withUnsafeBufferPointer { zero in
+            fits = qat_pack_a_quads(
+              a.base, a.isSigned ? 1 : 0, a.rowStride, m32, k32, zero.baseAddress, aZero.count == 1 ? 0 : 1,
+              buffer.baseAddress, sums.baseAddress)
+          }
+        }
+        initialized = buffer.count
+      }
+      self.rowSums = rowSums
+      self.fits = fits != 0
+    }
+
+    /// The bytes the packing holds.
+    var byteCount: Int { packed.count + rowSums.count * 4 }
+  }
+
   /// Writes the product as `multiply` does and returns true, or returns false in the skip cases
-  /// without writing anything.
+  /// without writing anything. `packing` is A's packing when the caller keeps one.
   static func multiplyU8S8(
     _ a: Operand, aZero: [Int32], _ b: Operand, bZero: [Int32], m: Int, k: Int, n: Int,
-    into c: UnsafeMutablePointer<Int32>, ldc: Int, threads: Int
+    into c: UnsafeMutablePointer<Int32>, ldc: Int, threads: Int, packing: QuadPacking? = nil
   ) -> Bool {
     guard !b.isSigned else { return false }  // skip 1
+    let quads = packing ?? QuadPacking(a, aZero: aZero, m: m, k: k)
+    guard quads.fits, quads.m == m, quads.k == k else { return false }  // skip 2
     let (m32, k32, n32) = (Int32(m), Int32(k), Int32(n))
-    let packedA = UnsafeMutablePointer<Int8>.allocate(capacity: qat_packed_a_quads_count(m32, k32))
-    defer { packedA.deallocate() }
-    let rowSums = UnsafeMutablePointer<Int32>.allocate(capacity: m)
-    defer { rowSums.deallocate() }
-    let fits = aZero.withUnsafeBufferPointer { zero in
-      qat_pack_a_quads(
-        a.base, a.isSigned ? 1 : 0, a.rowStride, m32, k32, zero.baseAddress, aZero.count == 1 ? 0 : 1, packedA,
-        rowSums)
-    }
-    guard fits != 0 else { return false }  // skip 2
     let panelCount = qat_packed_quad_panel_count(k32)
     let bBytes = b.base.assumingMemoryBound(to: UInt8.self)
-    bZero.withUnsafeBufferPointer { zero in
-      let zeroStride = bZero.count == 1 ? 0 : 1
-      forEachPanelRange(m: m, k: k, n: n, threads: threads) { panels in
-        let panel = UnsafeMutablePointer<UInt8>.allocate(capacity: panelCount)
-        defer { panel.deallocate() }
-        for index in panels {
-          qat_pack_b_panel_u8(bBytes, b.rowStride, k32, n32, Int32(index), panel)
-          qat_gemm_panel_u8s8(
-            packedA, rowSums, panel, m32, k32, n32, Int32(index), zero.baseAddress, zeroStride, c, ldc)
+    quads.packed.withUnsafeBufferPointer { packedA in
+      quads.rowSums.withUnsafeBufferPointer { rowSums in
+        bZero.withUnsafeBufferPointer { zero in
+          let zeroStride = bZero.count == 1 ? 0 : 1
+          forEachPanelRange(m: m, k: k, n: n, threads: threads) { panels in
+            let panel = UnsafeMutablePointer<UInt8>.allocate(capacity: panelCount)
+            defer { panel.deallocate() }
+            for index in panels {
+              qat_pack_b_panel_u8(bBytes, b.rowStride, k32, n32, Int32(index), panel)
+              qat_gemm_panel_u8s8(
+                packedA.baseAddress, rowSums.baseAddress, panel, m32, k32, n32, Int32(index), zero.baseAddress,
+                zeroStride, c, ldc)
+            }
+          }
         }
       }
     }

@@ -14,9 +14,13 @@ import Foundation
 extension IntegerConvolution {
   /// Int32 accumulators [N, M, outputSize] of the convolution of the tensors `x` (minus `xZero`)
   /// and `w` (minus `wZero[m]`): the 8-bit path when it applies, else the Int32 paths; nil when
-  /// x or w is not an integer tensor.
-  func accumulate(x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int) -> [Int32]? {
-    if let result = accumulate8Bit(x: x, xZero: xZero, w: w, wZero: wZero, threads: threads) { return result }
+  /// x or w is not an integer tensor. `packing` keeps the 8-bit path's packed weights across runs.
+  func accumulate(
+    x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int, packing: PackedIntegerWeights? = nil
+  ) -> [Int32]? {
+    if let result = accumulate8Bit(x: x, xZero: xZero, w: w, wZero: wZero, threads: threads, packing: packing) {
+      return result
+    }
     if let result = accumulateDepthwise8Bit(x: x, xZero: xZero, w: w, wZero: wZero, threads: threads) {
       return result
     }
@@ -25,8 +29,11 @@ extension IntegerConvolution {
   }
 
   /// Int32 accumulators [N, M, outputSize] of the convolution of `x` (minus `xZero`) with `w`
-  /// (minus `wZero[m]`, one per output channel), or nil in the skip cases.
-  func accumulate8Bit(x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int) -> [Int32]? {
+  /// (minus `wZero[m]`, one per output channel), or nil in the skip cases; `packing`, when given,
+  /// supplies the groups' u8 x s8 weight packings (kept across runs) for a uint8 x.
+  func accumulate8Bit(
+    x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int, packing: PackedIntegerWeights? = nil
+  ) -> [Int32]? {
     guard kernel.count == 2 else { return nil }  // skip 1
     guard Int8Gemm.accepts(x.dataType), Int8Gemm.accepts(w.dataType) else { return nil }  // skip 2
     let channelsPerGroup = inputChannels / group
@@ -36,8 +43,7 @@ extension IntegerConvolution {
     let outputSize = outputSpatial[0] * outputSpatial[1]
     let kernelSize = kernel[0] * kernel[1]
     let depth = channelsPerGroup * kernelSize
-    let pointwise =
-      kernelSize == 1 && strides == [1, 1] && padBegin == [0, 0] && outputSpatial == inputSpatial
+    let pointwise = isPointwise
     let columns = UnsafeMutablePointer<UInt8>.allocate(capacity: pointwise ? 1 : depth * outputSize)
     defer { columns.deallocate() }
     let padding = UInt8(truncatingIfNeeded: xZero)
@@ -50,21 +56,7 @@ extension IntegerConvolution {
       for image in 0..<batch {
         for g in 0..<group {
           let planes = xBytes + (image * inputChannels + g * channelsPerGroup) * inputSize
-          if !pointwise {
-            let workers = threads > 1 && depth * outputSize >= 1 << 15 ? Swift.min(threads, channelsPerGroup) : 1
-            let fill = { (worker: Int) in
-              for c in (channelsPerGroup * worker / workers)..<(channelsPerGroup * (worker + 1) / workers) {
-                im2col2DBytes(
-                  planes.assumingMemoryBound(to: UInt8.self) + c * inputSize, padding: padding,
-                  into: columns + c * kernelSize * outputSize)
-              }
-            }
-            if workers > 1 {
-              DispatchQueue.concurrentPerform(iterations: workers, execute: fill)
-            } else {
-              fill(0)
-            }
-          }
+          if !pointwise { im2colBytes(planes, padding: padding, into: columns, threads: threads) }
           let weights = Int8Gemm.Operand(
             base: wBytes + g * outputsPerGroup * depth, isSigned: w.dataType == .int8, rowStride: depth)
           let b = Int8Gemm.Operand(
@@ -72,13 +64,47 @@ extension IntegerConvolution {
             rowStride: pointwise ? inputSize : outputSize)
           let groupZeros = (g * outputsPerGroup)..<((g + 1) * outputsPerGroup)
           let zeros = Set(wZero).count == 1 ? [wZero[0]] : Array(wZero[groupZeros])
+          let quads =
+            x.dataType == .uint8
+            ? packing?.packed(w, wZero: wZero, group: g, groups: group, m: outputsPerGroup, k: depth) : nil
           Int8Gemm.multiply(
             weights, aZero: zeros, b, bZero: [xZero], m: outputsPerGroup, k: depth, n: outputSize,
             into: output + (image * outputChannels + g * outputsPerGroup) * outputSize, ldc: outputSize,
-            threads: threads)
+            threads: threads, packing: quads)
         }
       }
     }
     return result
+  }
+
+  /// A 1x1 convolution with stride 1 and no padding: the input planes are the GEMM's B as they are.
+  var isPointwise: Bool {
+    kernel == [1, 1] && strides == [1, 1] && padBegin == [0, 0] && outputSpatial == inputSpatial
+  }
+
+  /// The byte im2col matrix of one group (`inputChannels / group` planes from `planes`) into
+  /// `columns` ([C/G * kernelSize, outputSize]), the padding `padding`, the channels split across
+  /// up to `threads` threads when the matrix has at least 2^15 bytes.
+  func im2colBytes(
+    _ planes: UnsafeRawPointer, padding: UInt8, into columns: UnsafeMutablePointer<UInt8>, threads: Int
+  ) {
+    let channelsPerGroup = inputChannels / group
+    let kernelSize = kernel[0] * kernel[1]
+    let inputSize = inputSpatial[0] * inputSpatial[1]
+    let outputSize = outputSpatial[0] * outputSpatial[1]
+    let size = channelsPerGroup * kernelSize * outputSize
+    let workers = threads > 1 && size >= 1 << 15 ? Swift.min(threads, channelsPerGroup) : 1
+    let fill = { (worker: Int) in
+      for c in (channelsPerGroup * worker / workers)..<(channelsPerGroup * (worker + 1) / workers) {
+        im2col2DBytes(
+          planes.assumingMemoryBound(to: UInt8.self) + c * inputSize, padding: padding,
+          into: columns + c * kernelSize * outputSize)
+      }
+    }
+    if workers > 1 {
+      DispatchQueue.concurrentPerform(iterations: workers, execute: fill)
+    } else {
+      fill(0)
+    }
   }
 }

@@ -125,11 +125,7 @@ extension IntegerConvolution {
     let inputSize = inputSpatial[0] * inputSpatial[1]
     let outputSize = outputSpatial[0] * outputSpatial[1]
     let channels = inputChannels
-    var geometry = qat_depthwise_geometry(
-      in_h: Int32(inputSpatial[0]), in_w: Int32(inputSpatial[1]), out_h: Int32(outputSpatial[0]),
-      out_w: Int32(outputSpatial[1]), kernel_h: Int32(kernel[0]), kernel_w: Int32(kernel[1]),
-      stride_h: Int32(strides[0]), stride_w: Int32(strides[1]), dilation_h: Int32(dilations[0]),
-      dilation_w: Int32(dilations[1]), pad_top: Int32(padBegin[0]), pad_left: Int32(padBegin[1]))
+    var geometry = geometry2D
     let scratchBytes = qat_depthwise_int8_scratch_bytes(&geometry)
     let (xBytes, wBytes) = (UnsafeRawPointer(x.pointer(UInt8.self)), UnsafeRawPointer(w.pointer(UInt8.self)))
     let (xSigned, wSigned): (Int32, Int32) = (x.dataType == .int8 ? 1 : 0, w.dataType == .int8 ? 1 : 0)
@@ -149,5 +145,14 @@ extension IntegerConvolution {
       }
     }
     return true
+  }
+
+  /// The C kernels' description of one plane of this 2-D convolution.
+  var geometry2D: qat_depthwise_geometry {
+    qat_depthwise_geometry(
+      in_h: Int32(inputSpatial[0]), in_w: Int32(inputSpatial[1]), out_h: Int32(outputSpatial[0]),
+      out_w: Int32(outputSpatial[1]), kernel_h: Int32(kernel[0]), kernel_w: Int32(kernel[1]),
+      stride_h: Int32(strides[0]), stride_w: Int32(strides[1]), dilation_h: Int32(dilations[0]),
+      dilation_w: Int32(dilations[1]), pad_top: Int32(padBegin[0]), pad_left: Int32(padBegin[1]))
   }
 }

@@ -1,3 +1,4 @@
+import CIntegerKernels
 import Foundation
 
 /// The 2-D im2col of one input channel for IntegerConvolution, without a per-element index table:
@@ -64,24 +65,10 @@ extension IntegerConvolution {
   }
 
   /// The im2col rows of one input channel in bytes: row `ky * kw + kx` holds, for every output
-  /// position, the input byte under that kernel tap, or `padding` outside the image.
+  /// position, the input byte under that kernel tap, or `padding` outside the image (the C kernel
+  /// `qat_im2col_u8`, same geometry as `forEachIm2colSegment`).
   func im2col2DBytes(_ channel: UnsafePointer<UInt8>, padding: UInt8, into rows: UnsafeMutablePointer<UInt8>) {
-    let outputWidth = outputSpatial[1]
-    let strideX = strides[1]
-    forEachIm2colSegment { segment in
-      let target = rows + segment.target
-      guard let start = segment.source else {
-        target.update(repeating: padding, count: outputWidth)
-        return
-      }
-      let source = channel + start
-      target.update(repeating: padding, count: segment.first)
-      if strideX == 1 {
-        (target + segment.first).update(from: source + segment.first, count: segment.last - segment.first)
-      } else {
-        for ox in segment.first..<segment.last { target[ox] = source[ox * strideX] }
-      }
-      (target + segment.last).update(repeating: padding, count: outputWidth - segment.last)
-    }
+    var geometry = geometry2D
+    qat_im2col_u8(channel, padding, &geometry, rows)
   }
 }

@@ -7,7 +7,12 @@ import Foundation
 /// `ExecutionOptions.requantization` (Requantizer), the multiplier formed as onnxruntime does:
 /// `Float(x_scale) * Float(w_scale[m]) / Float(y_scale)`, the bias added with int32 wrap.
 enum QLinearConvKernel {
-  static func run(_ context: KernelContext) throws -> [HostTensor?] {
+  /// The kernel: `run(context, packing: nil)`.
+  static func run(_ context: KernelContext) throws -> [HostTensor?] { try run(context, packing: nil) }
+
+  /// Runs the node of `context`; `packing` keeps the packed weights of a planned step across runs
+  /// (PackedIntegerWeights).
+  static func run(_ context: KernelContext, packing: PackedIntegerWeights?) throws -> [HostTensor?] {
     let x = try context.input(0)
     let w = try context.input(3)
     guard Int8Gemm.accepts(x.dataType), Int8Gemm.accepts(w.dataType) else {
@@ -47,12 +52,11 @@ enum QLinearConvKernel {
     // One (image, channel) row of accumulators: the bias added, requantized into the output.
     let requantizePlane = { (plane: Int, row: UnsafeMutablePointer<Int32>) in
       let channel = plane % channels
-      let b = biases[channel]
-      if b != 0 { for i in 0..<size { row[i] = row[i] &+ b } }
       if unsigned {
-        requantizer.requantize(row, count: size, channel: channel, into: bytes + plane * size)
+        requantizer.requantize(row, count: size, channel: channel, bias: biases[channel], into: bytes + plane * size)
       } else {
-        requantizer.requantize(row, count: size, channel: channel, into: signedBytes + plane * size)
+        requantizer.requantize(
+          row, count: size, channel: channel, bias: biases[channel], into: signedBytes + plane * size)
       }
     }
     let threads = Swift.max(1, context.interpreter.options.threads)
@@ -62,7 +66,17 @@ enum QLinearConvKernel {
     {
       return [output]
     }
-    guard var accumulators = convolution.accumulate(x: x, xZero: xZero[0], w: w, wZero: wZero, threads: threads)
+    // Other 2-D convolutions: requantized in the GEMM's store when the fused path applies.
+    let rows = (0..<channels).map { requantizer.vectorParameters(channel: $0, bias: biases[$0]) }
+    if convolution.requantized8Bit(
+      x: x, xZero: xZero[0], w: w, wZero: wZero, threads: threads, packing: packing, rows: rows,
+      outputSigned: !unsigned, output: UnsafeMutableRawPointer(bytes))
+    {
+      return [output]
+    }
+    guard
+      var accumulators = convolution.accumulate(
+        x: x, xZero: xZero[0], w: w, wZero: wZero, threads: threads, packing: packing)
     else {
       throw context.failure("expected int8 or uint8 x and w, got \(x.typeDescription) and \(w.typeDescription)")
     }

@@ -170,8 +170,17 @@ struct Requantizer {
     }
   }
 
-  /// Requantizes `count` accumulators that all belong to channel `channel` into `output`.
+  /// Requantizes `count` accumulators that all belong to channel `channel` into `output` (the
+  /// vector path of RequantizationVector for 8-bit outputs when it applies).
   func requantize<T: FixedWidthInteger & SIMDScalar>(
+    _ accumulators: UnsafePointer<Int32>, count: Int, channel: Int, into output: UnsafeMutablePointer<T>
+  ) {
+    if requantizeVector(accumulators, count: count, channel: channel, bias: 0, into: output) { return }
+    requantizeScalar(accumulators, count: count, channel: channel, into: output)
+  }
+
+  /// `requantize` without the C kernel: the Swift SIMD path (float mode) or `value` per element.
+  func requantizeScalar<T: FixedWidthInteger & SIMDScalar>(
     _ accumulators: UnsafePointer<Int32>, count: Int, channel: Int, into output: UnsafeMutablePointer<T>
   ) {
     let channel = scales.count == 1 ? 0 : channel

@@ -1,0 +1,90 @@
+// The byte im2col of one 2-D input channel (see IntegerIm2col.swift): row `ky * kernel_w + kx` of
+// `out_h * out_w` bytes holds, for every output position, the input byte under that kernel tap, or
+// `padding` where the tap falls outside the image. For each tap, the output columns whose input
+// column lies inside the image (`first ..< last`) are found once; each output row then copies
+// them (memcpy at stride 1; at stride 2 with AVX2 the even bytes of 32-byte loads, packed by
+// vpackuswb of the byte pairs masked to their low byte, every load inside the input row), and
+// fills the rest with `padding`.
+#include "CIntegerKernels.h"
+#include "cpu_avx2.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define QAT_IM2COL_X86 1
+#endif
+
+/// Outputs `ox` in [first, last) of one row: `target[ox] = source[ox * stride]`, portable.
+static void gather_portable(const uint8_t *source, int stride, int first, int last, uint8_t *target) {
+  for (int ox = first; ox < last; ox++) target[ox] = source[(ptrdiff_t)ox * stride];
+}
+
+#ifdef QAT_IM2COL_X86
+/// Stride 2: sixteen outputs per step from 32 input bytes (their even bytes); the loads end at or
+/// before the last input byte a segment reads, `source[2 * (last - 1)]`.
+__attribute__((target("avx2"))) static void gather_stride2_avx2(const uint8_t *source, int first, int last,
+                                                                 uint8_t *target) {
+  const __m128i low = _mm_set1_epi16(0x00FF);
+  int ox = first;
+  for (; ox + 16 < last; ox += 16) {
+    const __m128i a = _mm_and_si128(_mm_loadu_si128((const __m128i *)(source + 2 * (ptrdiff_t)ox)), low);
+    const __m128i b = _mm_and_si128(_mm_loadu_si128((const __m128i *)(source + 2 * (ptrdiff_t)ox + 16)), low);
+    _mm_storeu_si128((__m128i *)(target + ox), _mm_packus_epi16(a, b));
+  }
+  gather_portable(source, 2, ox, last, target);
+}
+
+static int qat_im2col_portable = 0;
+#endif
+
+void qat_im2col_set_portable(int portable) {
+#ifdef QAT_IM2COL_X86
+  qat_im2col_portable = portable;
+#else
+  (void)portable;
+#endif
+}
+
+void qat_im2col_u8(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g, uint8_t *rows) {
+  const ptrdiff_t out_size = (ptrdiff_t)g->out_h * g->out_w;
+#ifdef QAT_IM2COL_X86
+  const int stride2 = g->stride_w == 2 && !qat_im2col_portable && qat_cpu_has_avx2();
+#else
+  const int stride2 = 0;
+#endif
+  for (int ky = 0; ky < g->kernel_h; ky++) {
+    for (int kx = 0; kx < g->kernel_w; kx++) {
+      uint8_t *row = rows + (ptrdiff_t)(ky * g->kernel_w + kx) * out_size;
+      const int x_offset = kx * g->dilation_w - g->pad_left;
+      int first = 0;
+      if (x_offset < 0) {
+        first = (-x_offset + g->stride_w - 1) / g->stride_w;
+        if (first > g->out_w) first = g->out_w;
+      }
+      int last = (g->in_w - x_offset + g->stride_w - 1) / g->stride_w;
+      if (last > g->out_w) last = g->out_w;
+      if (last < first) last = first;
+      for (int oy = 0; oy < g->out_h; oy++) {
+        uint8_t *target = row + (ptrdiff_t)oy * g->out_w;
+        const int iy = oy * g->stride_h + ky * g->dilation_h - g->pad_top;
+        if (iy < 0 || iy >= g->in_h) {
+          memset(target, padding, (size_t)g->out_w);
+          continue;
+        }
+        const uint8_t *source = channel + (ptrdiff_t)iy * g->in_w + x_offset;
+        for (int ox = 0; ox < first; ox++) target[ox] = padding;
+        if (g->stride_w == 1) {
+          memcpy(target + first, source + first, (size_t)(last - first));
+        } else if (stride2) {
+#ifdef QAT_IM2COL_X86
+          gather_stride2_avx2(source, first, last, target);
+#endif
+        } else {
+          gather_portable(source, g->stride_w, first, last, target);
+        }
+        for (int ox = last; ox < g->out_w; ox++) target[ox] = padding;
+      }
+    }
+  }
+}

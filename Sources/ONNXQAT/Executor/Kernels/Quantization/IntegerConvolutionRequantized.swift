@@ -1,0 +1,83 @@
+import CIntegerKernels
+import Foundation
+
+/// QLinearConv's 8-bit path with the requantization fused into the u8 x s8 GEMM's store
+/// (`qat_gemm_panel_u8s8_requantized`): each 16-column panel's accumulators are requantized while
+/// in registers and stored as output bytes, so no int32 accumulator matrix is written or read
+/// back. Same operations as the unfused path (the exact int32 product, then RequantizationVector's
+/// kernel per channel with its bias), so the same bytes.
+///
+/// Skip cases (QLinearConv's unfused path runs instead):
+/// 1. not 2-D, or depthwise (the depthwise kernel requantizes its planes itself);
+/// 2. x not uint8 or w not 8-bit (the u8 x s8 product needs raw uint8 B);
+/// 3. some channel's requantization is not one the vector kernel takes (no AVX2, a range outside
+///    the output type, ...);
+/// 4. some group's `w - w_zp` leaves [-64, 64] (the u8 x s8 product would not be exact).
+extension IntegerConvolution {
+  /// Writes the requantized output ([N, M, outputSize] bytes at `output`, int8 when
+  /// `outputSigned`) with channel `m`'s parameters `rows[m]`, and returns true; false (nothing
+  /// written) in the skip cases.
+  func requantized8Bit(
+    x: HostTensor, xZero: Int32, w: HostTensor, wZero: [Int32], threads: Int, packing: PackedIntegerWeights?,
+    rows: [qat_requantization], outputSigned: Bool, output: UnsafeMutableRawPointer
+  ) -> Bool {
+    let channelsPerGroup = inputChannels / group
+    let outputsPerGroup = outputChannels / group
+    guard kernel.count == 2, channelsPerGroup > 1 || outputsPerGroup > 1 else { return false }  // skip 1
+    guard x.dataType == .uint8, Int8Gemm.accepts(w.dataType) else { return false }  // skip 2
+    let supported = rows.allSatisfy { row in
+      withUnsafePointer(to: row) { qat_requantize_int8_supported($0, outputSigned ? 1 : 0) != 0 }
+    }
+    guard supported, rows.count == outputChannels else { return false }  // skip 3
+    let kernelSize = kernel[0] * kernel[1]
+    let depth = channelsPerGroup * kernelSize
+    let packings = (0..<group).map { g in
+      packing?.packed(w, wZero: wZero, group: g, groups: group, m: outputsPerGroup, k: depth)
+        ?? PackedIntegerWeights.pack(w, wZero: wZero, group: g, m: outputsPerGroup, k: depth)
+    }
+    guard packings.allSatisfy(\.fits) else { return false }  // skip 4
+    let inputSize = inputSpatial[0] * inputSpatial[1]
+    let outputSize = outputSpatial[0] * outputSpatial[1]
+    let pointwise = isPointwise
+    let columns = UnsafeMutablePointer<UInt8>.allocate(capacity: pointwise ? 1 : depth * outputSize)
+    defer { columns.deallocate() }
+    let xBytes = UnsafeRawPointer(x.pointer(UInt8.self))
+    let (m32, k32, n32) = (Int32(outputsPerGroup), Int32(depth), Int32(outputSize))
+    let panelCount = qat_packed_quad_panel_count(k32)
+    let signed: Int32 = outputSigned ? 1 : 0
+    withExtendedLifetime(x) {
+      for image in 0..<batch {
+        for g in 0..<group {
+          let planes = xBytes + (image * inputChannels + g * channelsPerGroup) * inputSize
+          if !pointwise {
+            im2colBytes(planes, padding: UInt8(truncatingIfNeeded: xZero), into: columns, threads: threads)
+          }
+          let b = (pointwise ? planes : UnsafeRawPointer(columns)).assumingMemoryBound(to: UInt8.self)
+          let first = image * outputChannels + g * outputsPerGroup
+          let target = output.assumingMemoryBound(to: UInt8.self) + first * outputSize
+          let quads = packings[g]
+          withUnsafePointer(to: xZero) { zero in
+            quads.packed.withUnsafeBufferPointer { packedA in
+              quads.rowSums.withUnsafeBufferPointer { rowSums in
+                rows.withUnsafeBufferPointer { parameters in
+                  guard let groupRows = parameters.baseAddress.map({ $0 + g * outputsPerGroup }) else { return }
+                  Int8Gemm.forEachPanelRange(m: outputsPerGroup, k: depth, n: outputSize, threads: threads) { range in
+                    let panel = UnsafeMutablePointer<UInt8>.allocate(capacity: panelCount)
+                    defer { panel.deallocate() }
+                    for index in range {
+                      qat_pack_b_panel_u8(b, pointwise ? inputSize : outputSize, k32, n32, Int32(index), panel)
+                      qat_gemm_panel_u8s8_requantized(
+                        packedA.baseAddress, rowSums.baseAddress, panel, m32, k32, n32, Int32(index), zero, 0,
+                        groupRows, signed, target, outputSize)
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return true
+  }
+}
