@@ -11,6 +11,7 @@
 // past the row's interior are moved back to end at its last column (recomputing identical
 // values); border columns and narrow rows take the scalar loop.
 #include "CIntegerKernels.h"
+#include "window_ranges.h"
 
 #pragma clang fp contract(off)
 
@@ -18,29 +19,6 @@
 #include <immintrin.h>
 #define QAT_DEPTHWISE_X86 1
 #endif
-
-/// Output columns [*first, *last) whose every kernel tap lies inside the input row.
-static void interior_columns(const qat_depthwise_geometry *g, int *first, int *last) {
-  const int reach = (g->kernel_w - 1) * g->dilation_w;
-  int low = (g->pad_left + g->stride_w - 1) / g->stride_w;
-  const int top = g->in_w - 1 - reach + g->pad_left;  // ox * stride_w <= top
-  int high = top < 0 ? 0 : top / g->stride_w + 1;
-  if (high > g->out_w) high = g->out_w;
-  if (low > high) low = high;
-  *first = low;
-  *last = high;
-}
-
-/// Kernel rows [*first, *last) that fall inside the image for output row `oy`.
-static void valid_kernel_rows(const qat_depthwise_geometry *g, int oy, int *first, int *last) {
-  const int origin = oy * g->stride_h - g->pad_top;
-  int low = 0;
-  while (low < g->kernel_h && origin + low * g->dilation_h < 0) low++;
-  int high = g->kernel_h;
-  while (high > low && origin + (high - 1) * g->dilation_h >= g->in_h) high--;
-  *first = low;
-  *last = high;
-}
 
 /// One output element with bounds checks on the column.
 static inline float point(const float *x, const float *w, float bias, const qat_depthwise_geometry *g, int oy,
@@ -63,7 +41,7 @@ static inline float point(const float *x, const float *w, float bias, const qat_
 static void plane_portable(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g) {
   for (int oy = 0; oy < g->out_h; oy++) {
     int ky_first, ky_last;
-    valid_kernel_rows(g, oy, &ky_first, &ky_last);
+    qat_valid_kernel_rows(g, oy, &ky_first, &ky_last);
     float *target = y + (ptrdiff_t)oy * g->out_w;
     for (int ox = 0; ox < g->out_w; ox++) target[ox] = point(x, w, bias, g, oy, ox, ky_first, ky_last);
   }
@@ -115,14 +93,14 @@ __attribute__((target("avx2"))) static inline void four_vectors(const float *x, 
 __attribute__((target("avx2"))) static void plane_avx2(const float *x, const float *w, float bias, float *y,
                                                         const qat_depthwise_geometry *g) {
   int first, last;
-  interior_columns(g, &first, &last);
+  qat_interior_columns(g, &first, &last);
   if (last - first < 8 || (g->stride_w != 1 && g->stride_w != 2)) {
     plane_portable(x, w, bias, y, g);
     return;
   }
   for (int oy = 0; oy < g->out_h; oy++) {
     int ky_first, ky_last;
-    valid_kernel_rows(g, oy, &ky_first, &ky_last);
+    qat_valid_kernel_rows(g, oy, &ky_first, &ky_last);
     float *target = y + (ptrdiff_t)oy * g->out_w;
     for (int ox = 0; ox < first; ox++) target[ox] = point(x, w, bias, g, oy, ox, ky_first, ky_last);
     for (int ox = first; ox < last; ox += 32) {
