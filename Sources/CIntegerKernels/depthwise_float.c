@@ -8,8 +8,11 @@
 // lies inside the input row, one load per tap (stride 2: from the plane split once into the even
 // and the odd columns of each row, so that a tap's eight inputs are adjacent), four vectors side
 // by side so that their chains of additions overlap; vectors past the row's interior are moved
-// back to end at its last column (recomputing identical values); border columns, narrow rows,
-// other strides and kernels of more than 64 taps take the scalar loop.
+// back to end at its last column (recomputing identical values). Border columns go eight at a
+// time too, two vectors side by side, with the taps in the padding masked: such a lane adds
+// -0 * 0 = -0, and `s + -0` is `s` for every float s (-0, NaN payloads included), so skipping and
+// adding -0 give the same bits. Narrow rows, other strides, kernels of more than 64 taps (more
+// than 16 columns or four border vectors: scalar border columns) take the scalar loop.
 #include <stdlib.h>
 
 #include "CIntegerKernels.h"
@@ -102,6 +105,32 @@ __attribute__((target("avx2"))) static inline void four_vectors(const float *con
   _mm256_storeu_ps(target + c3, s3);
 }
 
+/// Most border vectors per row and kernel columns the masked border path takes.
+#define QAT_DEPTHWISE_MAX_BORDER_VECTORS 4
+#define QAT_DEPTHWISE_MAX_BORDER_COLUMNS 16
+
+/// Two vectors of eight output columns at `c0` and `c1` that reach into the padding: lane i of
+/// tap n adds `weights[n] * sources[n][column + i]` where the lane's bit of `masks*[kx of tap n]`
+/// is set and `-0 * 0 = -0` elsewhere (the input read as 0 by a masked load, the weight replaced
+/// by -0), and `s + -0` is `s` for every float s, so a skipped tap changes no bit.
+__attribute__((target("avx2"))) static inline void two_masked_vectors(const float *const *sources,
+                                                                        const float *weights, int taps, int kernel_w,
+                                                                        float bias, int c0, const __m256i *masks0,
+                                                                        int c1, const __m256i *masks1, float *target) {
+  const __m256 negative_zero = _mm256_set1_ps(-0.0f);
+  __m256 s0 = _mm256_set1_ps(bias), s1 = s0;
+  for (int n = 0, kx = 0; n < taps; n++, kx = kx + 1 == kernel_w ? 0 : kx + 1) {
+    const __m256 weight = _mm256_set1_ps(weights[n]);
+    const __m256i m0 = masks0[kx], m1 = masks1[kx];
+    const __m256 w0 = _mm256_blendv_ps(negative_zero, weight, _mm256_castsi256_ps(m0));
+    const __m256 w1 = _mm256_blendv_ps(negative_zero, weight, _mm256_castsi256_ps(m1));
+    s0 = _mm256_add_ps(s0, _mm256_mul_ps(w0, _mm256_maskload_ps(sources[n] + c0, m0)));
+    s1 = _mm256_add_ps(s1, _mm256_mul_ps(w1, _mm256_maskload_ps(sources[n] + c1, m1)));
+  }
+  _mm256_storeu_ps(target + c0, s0);
+  _mm256_storeu_ps(target + c1, s1);
+}
+
 /// The AVX2 plane for strides 1 and 2 with at least eight interior columns and at most
 /// QAT_DEPTHWISE_MAX_TAPS taps per row; returns 0 (nothing written) otherwise. Stride 2 first
 /// splits the rows into even and odd columns so that every tap loads eight adjacent floats.
@@ -127,6 +156,33 @@ __attribute__((target("avx2"))) static int plane_avx2(const float *x, const floa
     offsets[kx] = stride == 1 ? shift : shift >> 1;  // floor(shift / 2): column 2c + shift = 2 (c + offset) + parity
     parity[kx] = stride == 1 ? 0 : shift & 1;
   }
+  // Vectors covering the border columns [0, first) and [last, out_w), each with the lanes of
+  // every kernel column whose input lies inside the row.
+  int borders = 0;
+  int border_columns[QAT_DEPTHWISE_MAX_BORDER_VECTORS];
+  __m256i masks[QAT_DEPTHWISE_MAX_BORDER_VECTORS][QAT_DEPTHWISE_MAX_BORDER_COLUMNS];
+  int masked = g->kernel_w <= QAT_DEPTHWISE_MAX_BORDER_COLUMNS;
+  for (int c = 0; masked && c < first; c += 8) {
+    if (borders == QAT_DEPTHWISE_MAX_BORDER_VECTORS) masked = 0;
+    else border_columns[borders++] = c + 8 <= g->out_w ? c : g->out_w - 8;
+  }
+  for (int c = g->out_w - 8; masked && c + 8 > last; c -= 8) {
+    if (borders == QAT_DEPTHWISE_MAX_BORDER_VECTORS) masked = 0;
+    else border_columns[borders++] = c > 0 ? c : 0;
+  }
+  for (int b = 0; masked && b < borders; b++) {
+    for (int kx = 0; kx < g->kernel_w; kx++) {
+      const int length = stride == 1 ? g->in_w : (g->in_w + 1 - parity[kx]) / 2;
+      const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(border_columns[b] + offsets[kx]),
+                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      masks[b][kx] = _mm256_and_si256(_mm256_cmpgt_epi32(index, _mm256_set1_epi32(-1)),
+                                      _mm256_cmpgt_epi32(_mm256_set1_epi32(length), index));
+    }
+  }
+  if (borders % 2 == 1) {  // pairs: the last vector twice
+    border_columns[borders] = border_columns[borders - 1];
+    for (int kx = 0; kx < g->kernel_w && masked; kx++) masks[borders][kx] = masks[borders - 1][kx];
+  }
   const float *sources[QAT_DEPTHWISE_MAX_TAPS];
   for (int oy = 0; oy < g->out_h; oy++) {
     int ky_first, ky_last;
@@ -140,14 +196,22 @@ __attribute__((target("avx2"))) static int plane_avx2(const float *x, const floa
       }
     }
     float *target = y + (ptrdiff_t)oy * g->out_w;
-    for (int ox = 0; ox < first; ox++) target[ox] = point(x, w, bias, g, oy, ox, ky_first, ky_last);
+    const float *weights = w + ky_first * g->kernel_w;
+    if (masked) {
+      for (int b = 0; b < borders; b += 2) {
+        two_masked_vectors(sources, weights, taps, g->kernel_w, bias, border_columns[b], masks[b],
+                           border_columns[b + 1], masks[b + 1], target);
+      }
+    } else {
+      for (int ox = 0; ox < first; ox++) target[ox] = point(x, w, bias, g, oy, ox, ky_first, ky_last);
+      for (int ox = last; ox < g->out_w; ox++) target[ox] = point(x, w, bias, g, oy, ox, ky_first, ky_last);
+    }
     for (int ox = first; ox < last; ox += 32) {
       // Vectors past the interior are moved back to end at `last` (recomputing identical values).
       int columns[4];
       for (int v = 0; v < 4; v++) columns[v] = ox + 8 * v + 8 <= last ? ox + 8 * v : last - 8;
-      four_vectors(sources, w + ky_first * g->kernel_w, taps, bias, columns, target);
+      four_vectors(sources, weights, taps, bias, columns, target);
     }
-    for (int ox = last; ox < g->out_w; ox++) target[ox] = point(x, w, bias, g, oy, ox, ky_first, ky_last);
   }
   if (phases != stack) free(phases);
   return 1;
