@@ -191,7 +191,8 @@ __attribute__((target("avx2"))) static int plane_avx2(const float *x, const floa
     for (int ky = ky_first; ky < ky_last; ky++) {
       const int iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
       for (int kx = 0; kx < g->kernel_w; kx++) {
-        const float *line = stride == 1 ? x + (ptrdiff_t)iy * g->in_w : phases + (ptrdiff_t)(2 * iy + parity[kx]) * pitch;
+        const float *line =
+            stride == 1 ? x + (ptrdiff_t)iy * g->in_w : phases + (ptrdiff_t)(2 * iy + parity[kx]) * pitch;
         sources[taps++] = line + offsets[kx];
       }
     }

@@ -1,6 +1,6 @@
 // MaxPool over 2-D planes (a 1-D pool is one row), separably: for each input row a window needs,
-// the maximum over the kernel columns at every output column ("row maxima", kept in a ring of
-// `(kernel_h - 1) * dilation_h + 1` rows so each input row is reduced once), then for each
+// the maximum over the kernel columns at every output column ("row maxima", kept in a ring of at
+// least `(kernel_h - 1) * dilation_h + 1` rows so each input row is reduced once), then for each
 // output row the maximum of the row maxima of its kernel rows inside the image.
 //
 // Semantics, the window walk of the executor's generic loop: the taps inside the image in
@@ -218,13 +218,16 @@ __attribute__((target("avx2"))) static void column_f32_avx2(const void *const *r
                                                             int n) {
   const float *const *rows = (const float *const *)rows_;
   float *target = target_;
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 best = _mm256_loadu_ps(rows[0] + i);
-    for (int r = 1; r < count; r++) best = _mm256_max_ps(_mm256_loadu_ps(rows[r] + i), best);
-    _mm256_storeu_ps(target + i, best);
+  if (n < 8) {
+    column_f32_scalar(rows, count, target, 0, n);
+    return;
   }
-  column_f32_scalar(rows, count, target, i, n);
+  for (int i = 0; i < n; i += 8) {
+    const int start = i + 8 <= n ? i : n - 8;  // the last vector ends at n
+    __m256 best = _mm256_loadu_ps(rows[0] + start);
+    for (int r = 1; r < count; r++) best = _mm256_max_ps(_mm256_loadu_ps(rows[r] + start), best);
+    _mm256_storeu_ps(target + start, best);
+  }
 }
 
 /// The larger of two vectors of 32 bytes, as int8 when `is_signed`, else uint8.
@@ -271,15 +274,18 @@ __attribute__((target("avx2"))) static inline void row_bytes_avx2(const uint8_t 
 
 __attribute__((target("avx2"))) static inline void column_bytes_avx2(const uint8_t *const *rows, int count,
                                                                      uint8_t *target, int n, int is_signed) {
-  int i = 0;
-  for (; i + 32 <= n; i += 32) {
-    __m256i best = _mm256_loadu_si256((const __m256i *)(rows[0] + i));
-    for (int r = 1; r < count; r++) {
-      best = max_bytes(best, _mm256_loadu_si256((const __m256i *)(rows[r] + i)), is_signed);
-    }
-    _mm256_storeu_si256((__m256i *)(target + i), best);
+  if (n < 32) {
+    column_bytes_scalar(rows, count, target, 0, n, is_signed);
+    return;
   }
-  column_bytes_scalar(rows, count, target, i, n, is_signed);
+  for (int i = 0; i < n; i += 32) {
+    const int start = i + 32 <= n ? i : n - 32;  // the last vector ends at n
+    __m256i best = _mm256_loadu_si256((const __m256i *)(rows[0] + start));
+    for (int r = 1; r < count; r++) {
+      best = max_bytes(best, _mm256_loadu_si256((const __m256i *)(rows[r] + start)), is_signed);
+    }
+    _mm256_storeu_si256((__m256i *)(target + start), best);
+  }
 }
 
 __attribute__((target("avx2"))) static int row_u8_avx2(const void *line, void *h, const qat_depthwise_geometry *g,
@@ -323,8 +329,14 @@ static const element_kind *pick(const element_kind *portable, const element_kind
   return portable;
 }
 
-/// Input rows one output row's window spans: the ring's height.
-static int ring_rows(const qat_depthwise_geometry *g) { return (g->kernel_h - 1) * g->dilation_h + 1; }
+/// The ring's height: the input rows one output row's window spans, rounded up to a power of two
+/// (so that a row's slot is a mask, not a division, away).
+static int ring_rows(const qat_depthwise_geometry *g) {
+  const int span = (g->kernel_h - 1) * g->dilation_h + 1;
+  int rows = 1;
+  while (rows < span) rows *= 2;
+  return rows;
+}
 
 size_t qat_maxpool_scratch_bytes(const qat_depthwise_geometry *g, size_t element_size) {
   const size_t span = (size_t)ring_rows(g);
@@ -353,7 +365,7 @@ static int pool_plane(const uint8_t *x, uint8_t *y, const qat_depthwise_geometry
     }
     for (int ky = ky_first; ky < ky_last; ky++) {
       const int iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
-      const int slot = iy % span;
+      const int slot = iy & (span - 1);
       uint8_t *maxima = ring + (size_t)slot * row_bytes;
       if (tags[slot] != iy) {
         nan |= kind->row(x + (size_t)iy * (size_t)g->in_w * kind->size, maxima, g, first, last);

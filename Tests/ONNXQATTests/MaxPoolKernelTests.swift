@@ -57,23 +57,20 @@ final class MaxPoolKernelTests: XCTestCase {
   /// Hand-picked geometries (ResNet's stem pool, ceil_mode, windows in the padding, 1-D) and
   /// random ones.
   private func cases() -> [Case] {
-    var list = [
-      Case(
-        height: 112, width: 112, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, dilationH: 1, dilationW: 1,
-        padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, ceil: false),
-      Case(
-        height: 56, width: 75, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, dilationH: 1, dilationW: 1,
-        padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, ceil: true),
-      Case(
-        height: 9, width: 70, kernelH: 2, kernelW: 2, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1,
-        padTop: 0, padLeft: 0, padBottom: 1, padRight: 1, ceil: false),
-      Case(
-        height: 6, width: 40, kernelH: 2, kernelW: 2, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1,
-        padTop: 3, padLeft: 3, padBottom: 3, padRight: 3, ceil: false),
-      Case(
-        height: 1, width: 100, kernelH: 1, kernelW: 5, strideH: 1, strideW: 2, dilationH: 1, dilationW: 2,
-        padTop: 0, padLeft: 4, padBottom: 0, padRight: 1, ceil: true),
+    // (height, width, kernel, stride, dilation: height then width; pads top, left, bottom, right; ceil)
+    let picked: [([Int], [Int], [Int], [Int], [Int], [Int], Bool)] = [
+      ([112, 112], [3, 3], [2, 2], [1, 1], [1, 1], [1, 1], false),
+      ([56, 75], [3, 3], [2, 2], [1, 1], [0, 0], [0, 0], true),
+      ([9, 70], [2, 2], [1, 1], [1, 1], [0, 0], [1, 1], false),
+      ([6, 40], [2, 2], [1, 1], [1, 1], [3, 3], [3, 3], false),
+      ([1, 100], [1, 5], [1, 2], [1, 2], [0, 4], [0, 1], true),
     ]
+    var list = picked.map { size, kernel, stride, dilation, begin, end, ceil in
+      Case(
+        height: size[0], width: size[1], kernelH: kernel[0], kernelW: kernel[1], strideH: stride[0],
+        strideW: stride[1], dilationH: dilation[0], dilationW: dilation[1], padTop: begin[0], padLeft: begin[1],
+        padBottom: end[0], padRight: end[1], ceil: ceil)
+    }
     var pick = Picker(numbers: SeededFloats(state: 17))
     while list.count < 160 {
       let oneD = pick.int(0...4) == 0
@@ -122,8 +119,10 @@ final class MaxPoolKernelTests: XCTestCase {
   /// The C kernel `pool` on `x` (`planes` planes), the portable loop when `portable`.
   private func kernel<T>(
     _ x: [T], planes: Int, _ g: qat_depthwise_geometry, elementSize: Int, portable: Bool, filler: T,
-    _ pool: (UnsafePointer<T>, UnsafeMutablePointer<T>, Int32, UnsafePointer<qat_depthwise_geometry>,
-      UnsafeMutableRawPointer) -> Void
+    _ pool: (
+      UnsafePointer<T>, UnsafeMutablePointer<T>, Int32, UnsafePointer<qat_depthwise_geometry>,
+      UnsafeMutableRawPointer
+    ) -> Void
   ) -> [T] {
     qat_maxpool_set_portable(portable ? 1 : 0)
     defer { qat_maxpool_set_portable(0) }
@@ -200,8 +199,10 @@ final class MaxPoolKernelTests: XCTestCase {
     for threads in [1, 2] {
       var options = ExecutionOptions()
       options.threads = threads
-      let fast = try SingleNodeRun.run("MaxPool", opset: 17, inputs: [x], attributes: attributes, outputs: 1, options: options)
-      let general = try SingleNodeRun.run("MaxPool", opset: 17, inputs: [x], attributes: attributes, outputs: 2, options: options)
+      let fast = try SingleNodeRun.run(
+        "MaxPool", opset: 17, inputs: [x], attributes: attributes, outputs: 1, options: options)
+      let general = try SingleNodeRun.run(
+        "MaxPool", opset: 17, inputs: [x], attributes: attributes, outputs: 2, options: options)
       XCTAssertEqual(fast[0].shape, [3, 12, 20, 20])
       XCTAssertEqual(
         fast[0].values(Float.self).map(\.bitPattern), general[0].values(Float.self).map(\.bitPattern),

@@ -23,7 +23,9 @@ enum MaxPoolBytes {
     PoolingKernel.forEachPlaneRange(planes: planes, geometry: planar, elementSize: 1, threads: threads) {
       range, scratch in
       var geometry = planar
-      let (input, output, count) = (source + range.lowerBound * planeIn, target + range.lowerBound * planeOut, range.count)
+      let input = source + range.lowerBound * planeIn
+      let output = target + range.lowerBound * planeOut
+      let count = range.count
       if signed {
         input.withMemoryRebound(to: Int8.self, capacity: count * planeIn) { signedInput in
           output.withMemoryRebound(to: Int8.self, capacity: count * planeOut) {
