@@ -4,9 +4,9 @@ import XCTest
 
 @testable import ONNXQAT
 
-/// The AVX2 float depthwise plane (`qat_depthwise_plane_f32`), whose border columns add a masked
-/// `-0 * 0` for each tap in the padding instead of skipping it, equals the portable loop (which
-/// skips those taps; `DepthwiseConvKernelTests` checks it against the stated semantics) bit for
+/// The AVX2 float depthwise plane (`qat_depthwise_plane_f32`), whose stride-1 border columns add
+/// a masked `-0 * 0` for each tap in the padding instead of skipping it, equals the portable loop
+/// (which skips those taps; `DepthwiseConvKernelTests` checks it against the stated semantics) bit for
 /// bit where that trick could show: bias -0, inputs and weights of both signed zeros, infinite
 /// and NaN weights (a product `inf * 0` would be NaN), NaN inputs with payloads. Exact
 /// comparisons. Geometries: strides 1 and 2, pads 0 to 3 and one that needs five border
