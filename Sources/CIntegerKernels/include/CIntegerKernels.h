@@ -158,4 +158,25 @@ void qat_im2col_set_portable(int portable);
 /// Tests only: nonzero makes `qat_requantize_int8` return 0 (the caller's scalar path).
 void qat_requantize_set_portable(int portable);
 
+/// Bytes of scratch the MaxPool functions below need for geometry `g` and elements of
+/// `element_size` bytes (any alignment of at least that of a pointer).
+size_t qat_maxpool_scratch_bytes(const qat_depthwise_geometry *g, size_t element_size);
+
+/// MaxPool over `planes` consecutive 2-D planes (`in_h * in_w` elements in, `out_h * out_w` out,
+/// all written) with the window of `g` (the depthwise geometry read as kernel, strides,
+/// dilations and top/left pads; the bottom/right pads are what the last window reaches past the
+/// input): the taps inside the image in (ky, kx) order, the first taken, then any later one that
+/// is strictly greater (NaN and the sign of zero included); a window with no tap inside gives
+/// -infinity. `scratch` holds `qat_maxpool_scratch_bytes(g, 4)` bytes.
+void qat_maxpool_f32(const float *x, float *y, int planes, const qat_depthwise_geometry *g, void *scratch);
+
+/// `qat_maxpool_f32` on uint8 (a window with no tap inside gives 0); scratch for element size 1.
+void qat_maxpool_u8(const uint8_t *x, uint8_t *y, int planes, const qat_depthwise_geometry *g, void *scratch);
+
+/// `qat_maxpool_f32` on int8 (a window with no tap inside gives -128); scratch for element size 1.
+void qat_maxpool_s8(const int8_t *x, int8_t *y, int planes, const qat_depthwise_geometry *g, void *scratch);
+
+/// Tests only: nonzero makes the MaxPool functions take their portable loops even on AVX2.
+void qat_maxpool_set_portable(int portable);
+
 #endif

@@ -1,13 +1,35 @@
+import CIntegerKernels
 import Foundation
 
 /// MaxPool on float32 without the Indices output: the same window walk as the generic
 /// `PoolingKernel` loop (the first tap inside X, then any larger one; -infinity for a window
-/// with no tap inside), specialized for Float, eight output columns at a time where the window
-/// rows are inside X, and split by planes across threads when large.
+/// with no tap inside), split by planes across threads when large. Over 1 or 2 spatial axes it
+/// runs the C kernel `qat_maxpool_f32` (CIntegerKernels: row maxima then column maxima, AVX2
+/// eight columns per vector, planes with a NaN where the grouping would matter walked window by
+/// window); over 3 axes the Swift loop below, eight output columns at a time where the window
+/// rows are inside X.
 enum MaxPoolFloat {
   typealias Lanes = SIMD8<Float>
 
   static func run(
+    _ px: UnsafePointer<Float>, _ py: UnsafeMutablePointer<Float>, planes: Int, geometry g: WindowGeometry,
+    threads: Int
+  ) {
+    if let planar = DepthwiseConv.planeGeometry(g) {
+      let (planeIn, planeOut) = (g.input.reduce(1, *), g.output.reduce(1, *))
+      PoolingKernel.forEachPlaneRange(planes: planes, geometry: planar, elementSize: 4, threads: threads) {
+        range, scratch in
+        var geometry = planar
+        qat_maxpool_f32(
+          px + range.lowerBound * planeIn, py + range.lowerBound * planeOut, Int32(range.count), &geometry, scratch)
+      }
+      return
+    }
+    volume(px, py, planes: planes, geometry: g, threads: threads)
+  }
+
+  /// The Swift loop for three spatial axes.
+  private static func volume(
     _ px: UnsafePointer<Float>, _ py: UnsafeMutablePointer<Float>, planes: Int, geometry g: WindowGeometry,
     threads: Int
   ) {

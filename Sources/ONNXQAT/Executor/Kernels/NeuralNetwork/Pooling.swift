@@ -1,3 +1,4 @@
+import CIntegerKernels
 import Foundation
 
 /// MaxPool (opsets 1-22), AveragePool (1-22) and LpPool (1-22) over 1-3 spatial axes:
@@ -39,7 +40,7 @@ enum PoolingKernel {
       switch raw.dataType {
       case .int8 where !wantIndices:
         if let result = MaxPoolBytes.run(
-          raw, Int8.self, planes: planes, outputShape: outputShape, geometry: cube,
+          raw, signed: true, planes: planes, outputShape: outputShape, geometry: cube,
           threads: NeuralNetworkFloat.threads(context))
         {
           return [result, nil]
@@ -47,7 +48,7 @@ enum PoolingKernel {
         return maxPool(raw, Int8.self, planes, outputShape, cube, storageOrder, wantIndices, lowest: .min)
       case .uint8 where !wantIndices:
         if let result = MaxPoolBytes.run(
-          raw, UInt8.self, planes: planes, outputShape: outputShape, geometry: cube,
+          raw, signed: false, planes: planes, outputShape: outputShape, geometry: cube,
           threads: NeuralNetworkFloat.threads(context))
         {
           return [result, nil]
@@ -82,6 +83,23 @@ enum PoolingKernel {
           p: context.float("p") ?? Float(context.int("p", default: 2)))
       }
       return [NeuralNetworkFloat.output(result, as: raw.dataType)]
+    }
+  }
+
+  /// Calls `body` with contiguous plane ranges covering `0..<planes` (one per thread when the
+  /// pool is large) and, for each, scratch for the C MaxPool kernels with `planar` geometry and
+  /// elements of `elementSize` bytes.
+  static func forEachPlaneRange(
+    planes: Int, geometry planar: qat_depthwise_geometry, elementSize: Int, threads: Int,
+    body: (Range<Int>, UnsafeMutableRawPointer) -> Void
+  ) {
+    var geometry = planar
+    let bytes = qat_maxpool_scratch_bytes(&geometry, elementSize)
+    let work = Int(planar.out_h * planar.out_w * planar.kernel_h * planar.kernel_w)
+    DepthwiseConv.forEachPlaneRange(planes: planes, work: work, threads: threads) { range in
+      let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 16)
+      defer { scratch.deallocate() }
+      body(range, scratch)
     }
   }
 

@@ -1,0 +1,62 @@
+import CIntegerKernels
+import Foundation
+import XCTest
+
+@testable import ONNXQAT
+
+/// The AVX2 float depthwise plane (`qat_depthwise_plane_f32`), whose stride-1 border columns add
+/// a masked `-0 * 0` for each tap in the padding instead of skipping it, equals the portable loop
+/// (which skips those taps; `DepthwiseConvKernelTests` checks it against the stated semantics) bit for
+/// bit where that trick could show: bias -0, inputs and weights of both signed zeros, infinite
+/// and NaN weights (a product `inf * 0` would be NaN), NaN inputs with payloads. Exact
+/// comparisons. Geometries: strides 1 and 2, pads 0 to 3 and one that needs five border
+/// vectors, dilation 2, a kernel 17 wide (both past the masked path: scalar borders), rows 8 to
+/// 70 wide.
+final class DepthwiseBorderTests: XCTestCase {
+  /// (height, width, kernel height, kernel width, stride, dilation, pad left and right, pad top)
+  private let shapes: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [
+    (6, 56, 3, 3, 1, 1, 1, 1), (7, 56, 3, 3, 2, 1, 1, 1), (5, 28, 3, 3, 2, 1, 1, 0), (4, 14, 3, 3, 1, 1, 1, 1),
+    (5, 31, 5, 5, 1, 1, 3, 2), (6, 33, 3, 3, 2, 2, 3, 1), (3, 70, 1, 17, 1, 1, 8, 0), (4, 41, 3, 3, 1, 1, 2, 2),
+    (3, 20, 3, 3, 1, 1, 40, 1), (3, 11, 3, 3, 1, 1, 1, 1), (6, 64, 3, 5, 2, 1, 2, 1),
+  ]
+
+  private func run(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, portable: Bool) -> [UInt32] {
+    qat_depthwise_set_portable(portable ? 1 : 0)
+    defer { qat_depthwise_set_portable(0) }
+    var geometry = g
+    var y = [Float](repeating: 7, count: Int(g.out_h * g.out_w))
+    x.withUnsafeBufferPointer { px in
+      w.withUnsafeBufferPointer { pw in
+        y.withUnsafeMutableBufferPointer { py in
+          guard let xb = px.baseAddress, let wb = pw.baseAddress, let yb = py.baseAddress else { return }
+          qat_depthwise_plane_f32(xb, wb, bias, yb, &geometry)
+        }
+      }
+    }
+    return y.map(\.bitPattern)
+  }
+
+  func testMaskedBorderVectorsEqualThePortableLoopOnSignedZerosInfinitiesAndNaNs() {
+    var numbers = SeededFloats(state: 11)
+    let inputs: [Float] = [0, -0.0, 0, -0.0, 1.5, -2, Float(bitPattern: 0x7FC0_1234)]
+    let weights: [Float] = [1, -1, 0, -0.0, .infinity, -.infinity, .nan, 0.75]
+    func pick<T>(_ palette: [T]) -> T { palette[Int((numbers.next() + 1) * 1000) % palette.count] }
+    for (height, width, kernelH, kernelW, stride, dilation, padW, padH) in shapes {
+      let outH = (height + 2 * padH - (kernelH - 1) * dilation - 1) / stride + 1
+      let outW = (width + 2 * padW - (kernelW - 1) * dilation - 1) / stride + 1
+      let g = qat_depthwise_geometry(
+        in_h: Int32(height), in_w: Int32(width), out_h: Int32(outH), out_w: Int32(outW), kernel_h: Int32(kernelH),
+        kernel_w: Int32(kernelW), stride_h: Int32(stride), stride_w: Int32(stride), dilation_h: Int32(dilation),
+        dilation_w: Int32(dilation), pad_top: Int32(padH), pad_left: Int32(padW))
+      for trial in 0..<4 {
+        // Trials 0 and 1: zeros only in X and finite weights, so -0 sums survive to the output.
+        let x = (0..<(height * width)).map { _ in trial < 2 ? pick([Float(0), -0.0]) : pick(inputs) }
+        let w = (0..<(kernelH * kernelW)).map { _ in trial < 2 ? pick([Float(1), -1, 0.5]) : pick(weights) }
+        let bias: Float = trial % 2 == 0 ? -0.0 : pick([Float(0), 1, .infinity])
+        XCTAssertEqual(
+          run(x, w, bias: bias, g, portable: false), run(x, w, bias: bias, g, portable: true),
+          "\(height)x\(width) k\(kernelH)x\(kernelW) s\(stride) d\(dilation) pads \(padH),\(padW) trial \(trial)")
+      }
+    }
+  }
+}
