@@ -49,38 +49,42 @@ enum RunCommand: Command {
       }
       fixed.merge(loaded) { $1 }
     }
-    let samples: [(String, [String: HostTensor])] = try readingInput {
-      try arguments.value("--data").map {
-        try TensorInputs.samples(folder: $0, inputNames: inputNames).map { ($0.0, $0.1.merging(fixed) { $1 }) }
-      } ?? [("--input", fixed)]
+    let dataSamples = try readingInput {
+      try arguments.value("--data").map { try TensorInputs.sampleFiles(folder: $0, inputNames: inputNames) }
     }
-
-    var results: [(String, Double, [String: HostTensor])] = []
-    for (source, feeds) in samples {
-      let start = DispatchTime.now()
-      let outputs = try interpreter.run(feeds)
-      let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-      results.append((source, elapsed, outputs))
-    }
-    // Everything ran: only now write the outputs, each file atomically.
+    let count = dataSamples?.count ?? 1
+    // Samples are read and their outputs written one at a time; the outputs wait in a staging
+    // folder and appear in OUT_DIR only once every sample ran.
+    let staged = try arguments.value("--output").map { try StagedOutputFolder(folder: $0) }
+    defer { staged?.discard() }
     var report = RunReport(
       model: path, requantization: options.requantization.rawValue, threads: options.threads, samples: [])
-    for (index, (source, elapsed, outputs)) in results.enumerated() {
+    for index in 0..<count {
+      let (source, feeds) = try readingInput {
+        try dataSamples.map { ($0[index].source, try $0[index].load().merging(fixed) { $1 }) } ?? ("--input", fixed)
+      }
+      let start = DispatchTime.now()
+      let outputs: [String: HostTensor]
+      do {
+        outputs = try interpreter.run(feeds)
+      } catch ONNXQATError.badArgument(let reason) where dataSamples != nil {
+        // Name the sample: with --data a bad input may be in any one of many files.
+        throw ONNXQATError.badArgument("\(arguments.value("--data") ?? "")/\(source): \(reason)")
+      }
+      let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
       var sample = RunReport.Sample(source: source, milliseconds: elapsed, outputs: [])
-      let folder = arguments.value("--output").map { results.count > 1 ? "\($0)/\(index)" : $0 }
-      if let folder { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
       for value in model.graph.outputs {
         guard let tensor = outputs[value.name] else { continue }
-        var file: String?
-        if let folder {
-          let target = folder + "/" + RunReport.fileName(for: value.name)
-          try AtomicFile.write(try NumpyFile.write(tensor, name: value.name), to: target)
-          file = target
+        let file = try staged.map { folder in
+          try folder.write(
+            try NumpyFile.write(tensor, name: value.name),
+            to: (count > 1 ? "\(index)/" : "") + RunReport.fileName(for: value.name))
         }
         sample.outputs.append(RunReport.Output(name: value.name, tensor: tensor, file: file))
       }
       report.samples.append(sample)
     }
+    try staged?.commit()
     if arguments.has("--json") {
       print(try report.json())
     } else {

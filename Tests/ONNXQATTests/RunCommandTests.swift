@@ -50,9 +50,38 @@ final class RunCommandTests: XCTestCase {
     XCTAssertEqual(try TestSupport.run(TestSupport.python, ["-c", script, folder + "/samples"]).status, 0)
     let result = try TestSupport.cli("run", model, "--data", folder + "/samples", "-o", folder + "/out")
     XCTAssertEqual(result.status, 0, result.stderr)
+    let interpreter = try Interpreter(model: try ModelLoader.load(path: model))
     for index in 0..<3 {
-      XCTAssertTrue(FileManager.default.fileExists(atPath: "\(folder)/out/\(index)/probabilities.npy"))
+      let written = try XCTUnwrap(
+        try TensorInputs.load(path: "\(folder)/out/\(index)/probabilities.npy")["probabilities"])
+      let feeds = try TensorInputs.load(path: "\(folder)/samples/sample\(index).npz")
+      let expected = try XCTUnwrap(try interpreter.run(feeds)["probabilities"])
+      XCTAssertEqual(written.values(Float.self), expected.values(Float.self), "sample \(index)")
     }
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), ["out", "samples"],
+      "no staging folder is left behind")
+  }
+
+  /// Samples are read and run one at a time, their outputs staged on disk: a sample that fails
+  /// late (the third of four has the wrong element type) still leaves no output folder, and no
+  /// staging folder either.
+  func testLateFailingSampleWritesNothing() throws {
+    try TestSupport.requirePython()
+    let folder = try TestSupport.temporaryDirectory(self)
+    try FileManager.default.createDirectory(atPath: folder + "/samples", withIntermediateDirectories: true)
+    let script = """
+      import numpy as np, sys
+      for i in range(4):
+          dtype = 'float64' if i == 2 else 'float32'
+          np.savez(f'{sys.argv[1]}/sample{i}.npz', input=np.ones((1, 3, 32, 32), dtype))
+      """
+    XCTAssertEqual(try TestSupport.run(TestSupport.python, ["-c", script, folder + "/samples"]).status, 0)
+    let result = try TestSupport.cli("run", model, "--data", folder + "/samples", "-o", folder + "/out/nested")
+    XCTAssertEqual(result.status, 2, result.stderr)
+    XCTAssertTrue(result.stderr.contains("sample2.npz: input 'input'"), "names the sample: \(result.stderr)")
+    XCTAssertTrue(result.stderr.contains("expected element type float"), result.stderr)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), ["samples"])
   }
 
   func testBadInputsNameTheTensorAndWriteNothing() throws {

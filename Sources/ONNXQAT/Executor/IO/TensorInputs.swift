@@ -27,9 +27,25 @@ public enum TensorInputs {
     }
   }
 
-  /// One sample per entry: an ONNX test-data folder (`input_0.pb`, ... in graph-input order)
-  /// gives one sample; a folder of `.npz` files gives one sample per file, sorted by name.
-  public static func samples(folder: String, inputNames: [String]) throws -> [(String, [String: HostTensor])] {
+  /// One sample of a data folder, read from its files when `load()` is called.
+  public struct Sample: Sendable {
+    /// The sample's file (a `.npz`) or folder (an ONNX test-data folder), for reports.
+    public let source: String
+    private let read: @Sendable () throws -> [String: HostTensor]
+
+    init(source: String, read: @escaping @Sendable () throws -> [String: HostTensor]) {
+      self.source = source
+      self.read = read
+    }
+
+    /// The sample's tensors by input name.
+    public func load() throws -> [String: HostTensor] { try read() }
+  }
+
+  /// The samples of `folder`, not yet read: an ONNX test-data folder (`input_0.pb`, ... in
+  /// graph-input order) is one sample; a folder of `.npz` files is one sample per file, sorted by
+  /// name. Reading them one at a time keeps one sample in memory however many the folder holds.
+  public static func sampleFiles(folder: String, inputNames: [String]) throws -> [Sample] {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
       throw ONNXQATError.badArgument(
@@ -38,20 +54,32 @@ public enum TensorInputs {
     let entries = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
     let protos = entries.filter { $0.hasPrefix("input_") && $0.hasSuffix(".pb") }
     if !protos.isEmpty {
-      var sample: [String: HostTensor] = [:]
+      var named: [(String, String)] = []
       for entry in protos {
-        guard let index = Int(entry.dropFirst(6).dropLast(3)), index < inputNames.count else {
+        guard let index = Int(entry.dropFirst(6).dropLast(3)), index >= 0, index < inputNames.count else {
           throw ONNXQATError.badArgument(
             "\(folder)/\(entry): the model has \(inputNames.count) inputs; no input matches this file")
         }
-        sample[inputNames[index]] = try HostTensor(try TensorFile.load(path: folder + "/" + entry))
+        named.append((inputNames[index], folder + "/" + entry))
       }
-      return [(folder, sample)]
+      let files = named
+      return [
+        Sample(source: folder) {
+          var sample: [String: HostTensor] = [:]
+          for (name, path) in files { sample[name] = try HostTensor(try TensorFile.load(path: path)) }
+          return sample
+        }
+      ]
     }
     let archives = entries.filter { $0.hasSuffix(".npz") }
     guard !archives.isEmpty else {
       throw ONNXQATError.badArgument("\(folder): no input_*.pb or *.npz files")
     }
-    return try archives.map { ($0, try load(path: folder + "/" + $0)) }
+    return archives.map { entry in Sample(source: entry) { try load(path: folder + "/" + entry) } }
+  }
+
+  /// Every sample of `folder` (see `sampleFiles`), read now.
+  public static func samples(folder: String, inputNames: [String]) throws -> [(String, [String: HostTensor])] {
+    try sampleFiles(folder: folder, inputNames: inputNames).map { ($0.source, try $0.load()) }
   }
 }
