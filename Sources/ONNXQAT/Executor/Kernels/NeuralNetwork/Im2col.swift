@@ -6,7 +6,7 @@ import Foundation
 /// or 0 where that index falls in the padding. Only the output lines (od, oh) in `lines`
 /// (`od * OH + oh`) are laid out, so large images can be done a band at a time; channels are
 /// split across `threads` threads when the matrix is large. Stride-2 rows are gathered eight
-/// columns at a time.
+/// columns at a time. `expandPacked` writes the same values in the GEMM's packed layout.
 enum Im2col {
   static func expand(
     _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, lines: Range<Int>,
@@ -23,52 +23,111 @@ enum Im2col {
     }
   }
 
+  /// The same columns written straight into the packed layout of the GEMM's right operand
+  /// (`NeuralNetworkPackedB`, k = channels x kernel volume, n = the lines' columns), so that B
+  /// is written once instead of laid out and then packed: each row is laid out in a scratch row
+  /// (zero-padded to whole slivers) and copied sliver by sliver. The values are those of
+  /// `expand`, moved.
+  static func expandPacked(
+    _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, lines: Range<Int>,
+    into packed: UnsafeMutablePointer<Float>, layout: NeuralNetworkPackedB, threads: Int = 1
+  ) {
+    let work = { (range: Range<Int>) in
+      let nr = NeuralNetworkGEMM.nr
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: layout.sliverCount * nr)
+      defer { scratch.deallocate() }
+      scratch.initialize(repeating: 0, count: layout.sliverCount * nr)
+      forEachRow(x, channels: range, geometry: g) { row, image, kd, kh, kw in
+        expandRow(image, geometry: g, kd: kd, kh: kh, kw: kw, lines: lines, into: scratch)
+        let stride = layout.sliverStride(row)
+        var target = UnsafeMutableRawPointer(packed + layout.rowOffset(row))
+        var source = UnsafeRawPointer(scratch)
+        for _ in 0..<layout.sliverCount {
+          target.storeBytes(of: source.load(as: NeuralNetworkGEMM.Row.self), as: NeuralNetworkGEMM.Row.self)
+          target += stride * MemoryLayout<Float>.stride
+          source += MemoryLayout<NeuralNetworkGEMM.Row>.stride
+        }
+      }
+    }
+    let size = layout.count
+    guard threads > 1, channels >= 2 * threads, size >= 1 << 16 else {
+      work(0..<channels)
+      return
+    }
+    DispatchQueue.concurrentPerform(iterations: threads) { worker in
+      work((worker * channels / threads)..<((worker + 1) * channels / threads))
+    }
+  }
+
   private static func expand(
     _ x: UnsafePointer<Float>, channels: Range<Int>, geometry g: WindowGeometry, lines: Range<Int>,
     into columns: UnsafeMutablePointer<Float>
   ) {
-    let (inD, inH, inW) = (g.input[0], g.input[1], g.input[2])
-    let (outH, outW) = (g.output[1], g.output[2])
-    let outSpatial = lines.count * outW
+    let outSpatial = lines.count * g.output[2]
+    forEachRow(x, channels: channels, geometry: g) { row, image, kd, kh, kw in
+      expandRow(image, geometry: g, kd: kd, kh: kh, kw: kw, lines: lines, into: columns + row * outSpatial)
+    }
+  }
+
+  /// Calls `body(row, image, kd, kh, kw)` for every row of the channels `channels`, in order
+  /// (`image` is the channel's input).
+  @inline(__always)
+  private static func forEachRow(
+    _ x: UnsafePointer<Float>, channels: Range<Int>, geometry g: WindowGeometry,
+    _ body: (Int, UnsafePointer<Float>, Int, Int, Int) -> Void
+  ) {
     var row = channels.lowerBound * g.kernel.reduce(1, *)
+    let volume = g.input.reduce(1, *)
     for channel in channels {
-      let image = x + channel * inD * inH * inW
+      let image = x + channel * volume
       for kd in 0..<g.kernel[0] {
-        let rangeD = g.validOutputs(axis: 0, offset: kd * g.dilations[0])
         for kh in 0..<g.kernel[1] {
-          let rangeH = g.validOutputs(axis: 1, offset: kh * g.dilations[1])
           for kw in 0..<g.kernel[2] {
-            let offsetW = kw * g.dilations[2] - g.padsBegin[2]
-            let rangeW = g.validOutputs(axis: 2, offset: kw * g.dilations[2])
-            let strideW = g.strides[2]
-            for index in lines {
-              let od = index / outH
-              let oh = index % outH
-              let line = columns + row * outSpatial + (index - lines.lowerBound) * outW
-              guard rangeD.contains(od), rangeH.contains(oh) else {
-                line.update(repeating: 0, count: outW)
-                continue
-              }
-              let id = od * g.strides[0] - g.padsBegin[0] + kd * g.dilations[0]
-              let ih = oh * g.strides[1] - g.padsBegin[1] + kh * g.dilations[1]
-              let source = image + (id * inH + ih) * inW + offsetW
-              if rangeW.lowerBound > 0 { line.update(repeating: 0, count: rangeW.lowerBound) }
-              if rangeW.upperBound < outW {
-                (line + rangeW.upperBound).update(repeating: 0, count: outW - rangeW.upperBound)
-              }
-              if strideW == 1 {
-                if !rangeW.isEmpty {
-                  (line + rangeW.lowerBound).update(from: source + rangeW.lowerBound, count: rangeW.count)
-                }
-              } else if strideW == 2 {
-                copyEvery2nd(from: source, into: line, columns: rangeW)
-              } else {
-                for ow in rangeW { line[ow] = source[ow * strideW] }
-              }
-            }
+            body(row, image, kd, kh, kw)
             row += 1
           }
         }
+      }
+    }
+  }
+
+  /// One row of the columns, the kernel tap (kd, kh, kw) of one channel's `image`, for the
+  /// lines `lines`: `lines.count * OW` floats into `line`.
+  @inline(__always)
+  private static func expandRow(
+    _ image: UnsafePointer<Float>, geometry g: WindowGeometry, kd: Int, kh: Int, kw: Int, lines: Range<Int>,
+    into row: UnsafeMutablePointer<Float>
+  ) {
+    let (inH, inW) = (g.input[1], g.input[2])
+    let (outH, outW) = (g.output[1], g.output[2])
+    let rangeD = g.validOutputs(axis: 0, offset: kd * g.dilations[0])
+    let rangeH = g.validOutputs(axis: 1, offset: kh * g.dilations[1])
+    let offsetW = kw * g.dilations[2] - g.padsBegin[2]
+    let rangeW = g.validOutputs(axis: 2, offset: kw * g.dilations[2])
+    let strideW = g.strides[2]
+    for index in lines {
+      let od = index / outH
+      let oh = index % outH
+      let line = row + (index - lines.lowerBound) * outW
+      guard rangeD.contains(od), rangeH.contains(oh) else {
+        line.update(repeating: 0, count: outW)
+        continue
+      }
+      let id = od * g.strides[0] - g.padsBegin[0] + kd * g.dilations[0]
+      let ih = oh * g.strides[1] - g.padsBegin[1] + kh * g.dilations[1]
+      let source = image + (id * inH + ih) * inW + offsetW
+      if rangeW.lowerBound > 0 { line.update(repeating: 0, count: rangeW.lowerBound) }
+      if rangeW.upperBound < outW {
+        (line + rangeW.upperBound).update(repeating: 0, count: outW - rangeW.upperBound)
+      }
+      if strideW == 1 {
+        if !rangeW.isEmpty {
+          (line + rangeW.lowerBound).update(from: source + rangeW.lowerBound, count: rangeW.count)
+        }
+      } else if strideW == 2 {
+        copyEvery2nd(from: source, into: line, columns: rangeW)
+      } else {
+        for ow in rangeW { line[ow] = source[ow * strideW] }
       }
     }
   }
