@@ -1,3 +1,4 @@
+import CIntegerKernels
 import Foundation
 
 /// A strided float32 matrix operand: element (i, j) is at `base[i * rowStride + j * columnStride]`
@@ -211,6 +212,23 @@ enum NeuralNetworkGEMM {
   /// is written (row i gets `start` value i plus its sums) instead of added to.
   @inline(__always)
   static func macroKernel(
+    depth: Int, a: UnsafePointer<Float>, rows: Int, b: UnsafePointer<Float>, slivers: Range<Int>, width: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMRowStart?
+  ) {
+    #if ONNXQAT_AVX2
+      // The same tiles, in C with AVX2 + FMA intrinsics (`qat_gemm_float_block`).
+      qat_gemm_float_block(
+        Int32(depth), a, Int32(rows), b, Int32(slivers.lowerBound), Int32(slivers.upperBound), Int32(width), c, ldc,
+        start == nil ? 0 : 1, start?.values)
+    #else
+      swiftMacroKernel(
+        depth: depth, a: a, rows: rows, b: b, slivers: slivers, width: width, c: c, ldc: ldc, start: start)
+    #endif
+  }
+
+  /// `macroKernel` in Swift SIMD (the tile's accumulation fused only when built for AVX2 + FMA).
+  @inline(__always)
+  static func swiftMacroKernel(
     depth: Int, a: UnsafePointer<Float>, rows: Int, b: UnsafePointer<Float>, slivers: Range<Int>, width: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMRowStart?
   ) {
