@@ -36,9 +36,10 @@ final class PackedConvColumnsTests: XCTestCase {
       for lines in [0..<min(2, outH), (outH - 1)..<outH, 0..<outH] {
         let width = lines.count * outW
         let layout = NeuralNetworkPackedB(k: depth, n: width)
-        var columns = [Float](repeating: .nan, count: depth * width)
-        var packed = [Float](repeating: .nan, count: layout.count)
         for threads in [1, 2] {
+          // NaN wherever nothing is written, so a value or padding lane left out shows.
+          var columns = [Float](repeating: .nan, count: depth * width)
+          var packed = [Float](repeating: .nan, count: layout.count)
           image.withUnsafeBufferPointer { x in
             guard let px = x.baseAddress else { return }
             columns.withUnsafeMutableBufferPointer { c in
