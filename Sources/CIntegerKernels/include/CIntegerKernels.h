@@ -179,4 +179,20 @@ void qat_maxpool_s8(const int8_t *x, int8_t *y, int planes, const qat_depthwise_
 /// Tests only: nonzero makes the MaxPool functions take their portable loops even on AVX2.
 void qat_maxpool_set_portable(int portable);
 
+/// Rows and columns of the float GEMM's tile (`qat_gemm_float_block`).
+#define QAT_FLOAT_TILE_ROWS 6
+#define QAT_FLOAT_TILE_COLUMNS 16
+
+/// The float32 GEMM's macro-kernel: C[0 ..< rows, columns of slivers first_sliver ..< end_sliver]
+/// += packed A (slivers of QAT_FLOAT_TILE_ROWS rows, each `depth` x 6 column-major, zero-padded)
+/// x packed B (slivers of 16 columns, each `depth` x 16 row-major, zero-padded), the columns
+/// clipped to `width`; C row stride `ldc`. Every element's sum starts from 0 and takes one fused
+/// multiply-add per k, k ascending, and is then added to C, or, when `overwrite`, to
+/// `start[row]` (0 when `start` is NULL) without reading C.
+void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, int first_sliver, int end_sliver,
+                          int width, float *c, ptrdiff_t ldc, int overwrite, const float *start);
+
+/// Tests only: nonzero makes `qat_gemm_float_block` take its portable loop even on AVX2 + FMA.
+void qat_gemm_float_set_portable(int portable);
+
 #endif

@@ -7,8 +7,10 @@ import Foundation
 ///
 /// with group `G` (g = m / (M/G)), strides, dilations, pads or auto_pad (NOTSET, SAME_UPPER,
 /// SAME_LOWER, VALID), optional bias, and kernel_shape inferred from W. Each group is an im2col
-/// matrix times the group's weights through the shared GEMM; 1x1 stride-1 unpadded kernels
-/// skip im2col; one input channel per group (depthwise) takes a direct loop.
+/// matrix times the group's weights through the shared GEMM, the im2col columns written straight
+/// in the GEMM's packed layout, the bias written with the first K block's sums (no separate
+/// fill); 1x1 stride-1 unpadded kernels skip im2col; one input channel per group (depthwise)
+/// takes a direct loop.
 ///
 /// A planned step may pass an `epilogue` (a BatchNormalization and/or activation fused after
 /// the Conv, applied to each band of output lines or depthwise plane as soon as it is summed;
@@ -72,10 +74,6 @@ enum ConvKernel {
         })
       return [NeuralNetworkFloat.output(result, as: rawX.dataType)]
     }
-    // Every element starts as its bias (or 0) before the products accumulate into it.
-    for plane in 0..<(batches * outChannels) {
-      (py + plane * outSpatial).update(repeating: pb?[plane % outChannels] ?? 0, count: outSpatial)
-    }
     let kernelVolume = kernel.reduce(1, *)
     let depth = groupChannels * kernelVolume
     let groupOut = outChannels / group
@@ -101,6 +99,8 @@ enum ConvKernel {
         let xg = px + (batch * channels + g * groupChannels) * inSpatial
         let weights = NeuralNetworkMatrix(pw + g * groupOut * depth, rowStride: depth)
         let yg = py + (batch * outChannels + g * groupOut) * outSpatial
+        // Every element starts as its bias (or 0), written by the products' first K block.
+        let start = GEMMStart.overwrite(pb.map { $0 + g * groupOut })
         // Applies the epilogue to output columns `columns` of every channel of the group.
         let finish = { (columns: Range<Int>) in
           guard let epilogue else { return }
@@ -113,24 +113,38 @@ enum ConvKernel {
         // The weights are packed once for all the bands (kept across runs by a planned step).
         let packed =
           packing.map { $0.packed(w, raw: rawW, group: g, groups: group, m: groupOut, k: depth) }
-          ?? (bandCount > 1 && !pointwise ? NeuralNetworkPackedA(weights, m: groupOut, k: depth) : nil)
+          ?? (!pointwise ? NeuralNetworkPackedA(weights, m: groupOut, k: depth) : nil)
         if pointwise {
           NeuralNetworkGEMM.multiply(
             m: groupOut, n: outSpatial, k: depth, a: weights, b: NeuralNetworkMatrix(xg, rowStride: inSpatial), c: yg,
-            ldc: outSpatial, threads: threads, packed: packed)
+            ldc: outSpatial, threads: threads, packed: packed, start: start)
           finish(0..<outSpatial)
           continue
         }
+        // A band's columns go straight into the GEMM's packed layout when the product takes the
+        // blocked path (same bits: packing only moves values), else im2col then the product.
         let bands = { (worker: Int) in
-          let columns = UnsafeMutablePointer<Float>.allocate(capacity: depth * band * outW)
+          let columns = UnsafeMutablePointer<Float>.allocate(
+            capacity: max(depth * band * outW, NeuralNetworkPackedB(k: depth, n: band * outW).count))
           defer { columns.deallocate() }
           for index in (worker * bandCount / workers)..<((worker + 1) * bandCount / workers) {
             let lines = (index * band)..<min(lineCount, (index + 1) * band)
             let width = lines.count * outW
-            Im2col.expand(xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, threads: inner)
-            NeuralNetworkGEMM.multiply(
-              m: groupOut, n: width, k: depth, a: weights, b: NeuralNetworkMatrix(columns, rowStride: width),
-              c: yg + lines.lowerBound * outW, ldc: outSpatial, threads: inner, packed: packed)
+            let target = yg + lines.lowerBound * outW
+            if let packed, NeuralNetworkGEMM.isBlocked(m: groupOut, n: width, k: depth) {
+              let layout = NeuralNetworkPackedB(k: depth, n: width)
+              Im2col.expandPacked(
+                xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, layout: layout,
+                threads: inner)
+              NeuralNetworkGEMM.multiplyPacked(
+                m: groupOut, a: packed, b: columns, layout: layout, c: target, ldc: outSpatial, threads: inner,
+                start: start)
+            } else {
+              Im2col.expand(xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, threads: inner)
+              NeuralNetworkGEMM.multiply(
+                m: groupOut, n: width, k: depth, a: weights, b: NeuralNetworkMatrix(columns, rowStride: width),
+                c: target, ldc: outSpatial, threads: inner, packed: packed, start: start)
+            }
             finish((lines.lowerBound * outW)..<(lines.lowerBound * outW + width))
           }
         }

@@ -6,7 +6,7 @@ import Foundation
 /// or 0 where that index falls in the padding. Only the output lines (od, oh) in `lines`
 /// (`od * OH + oh`) are laid out, so large images can be done a band at a time; channels are
 /// split across `threads` threads when the matrix is large. Stride-2 rows are gathered eight
-/// columns at a time.
+/// columns at a time. `expandPacked` writes the same values in the GEMM's packed layout.
 enum Im2col {
   static func expand(
     _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, lines: Range<Int>,
@@ -23,53 +23,157 @@ enum Im2col {
     }
   }
 
+  /// The same columns written straight into the packed layout of the GEMM's right operand
+  /// (`NeuralNetworkPackedB`, k = channels x kernel volume, n = the lines' columns), so that B
+  /// is written once instead of laid out and then packed: each row is laid out in a scratch row
+  /// (zero-padded to whole slivers) and copied sliver by sliver. The values are those of
+  /// `expand`, moved.
+  static func expandPacked(
+    _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, lines: Range<Int>,
+    into packed: UnsafeMutablePointer<Float>, layout: NeuralNetworkPackedB, threads: Int = 1
+  ) {
+    let work = { (range: Range<Int>) in
+      let nr = NeuralNetworkGEMM.nr
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: layout.sliverCount * nr)
+      defer { scratch.deallocate() }
+      scratch.initialize(repeating: 0, count: layout.sliverCount * nr)
+      forEachRow(x, channels: range, geometry: g) { row, image, tap in
+        expandRow(image, geometry: g, tap: tap, lines: lines, into: scratch)
+        let stride = layout.sliverStride(row)
+        var target = UnsafeMutableRawPointer(packed + layout.rowOffset(row))
+        var source = UnsafeRawPointer(scratch)
+        for _ in 0..<layout.sliverCount {
+          target.storeBytes(of: source.load(as: NeuralNetworkGEMM.Row.self), as: NeuralNetworkGEMM.Row.self)
+          target += stride * MemoryLayout<Float>.stride
+          source += MemoryLayout<NeuralNetworkGEMM.Row>.stride
+        }
+      }
+    }
+    let size = layout.count
+    guard threads > 1, channels >= 2 * threads, size >= 1 << 16 else {
+      work(0..<channels)
+      return
+    }
+    DispatchQueue.concurrentPerform(iterations: threads) { worker in
+      work((worker * channels / threads)..<((worker + 1) * channels / threads))
+    }
+  }
+
   private static func expand(
     _ x: UnsafePointer<Float>, channels: Range<Int>, geometry g: WindowGeometry, lines: Range<Int>,
     into columns: UnsafeMutablePointer<Float>
   ) {
-    let (inD, inH, inW) = (g.input[0], g.input[1], g.input[2])
-    let (outH, outW) = (g.output[1], g.output[2])
-    let outSpatial = lines.count * outW
-    var row = channels.lowerBound * g.kernel.reduce(1, *)
-    for channel in channels {
-      let image = x + channel * inD * inH * inW
-      for kd in 0..<g.kernel[0] {
-        let rangeD = g.validOutputs(axis: 0, offset: kd * g.dilations[0])
-        for kh in 0..<g.kernel[1] {
-          let rangeH = g.validOutputs(axis: 1, offset: kh * g.dilations[1])
-          for kw in 0..<g.kernel[2] {
-            let offsetW = kw * g.dilations[2] - g.padsBegin[2]
-            let rangeW = g.validOutputs(axis: 2, offset: kw * g.dilations[2])
-            let strideW = g.strides[2]
-            for index in lines {
-              let od = index / outH
-              let oh = index % outH
-              let line = columns + row * outSpatial + (index - lines.lowerBound) * outW
-              guard rangeD.contains(od), rangeH.contains(oh) else {
-                line.update(repeating: 0, count: outW)
-                continue
-              }
-              let id = od * g.strides[0] - g.padsBegin[0] + kd * g.dilations[0]
-              let ih = oh * g.strides[1] - g.padsBegin[1] + kh * g.dilations[1]
-              let source = image + (id * inH + ih) * inW + offsetW
-              if rangeW.lowerBound > 0 { line.update(repeating: 0, count: rangeW.lowerBound) }
-              if rangeW.upperBound < outW {
-                (line + rangeW.upperBound).update(repeating: 0, count: outW - rangeW.upperBound)
-              }
-              if strideW == 1 {
-                if !rangeW.isEmpty {
-                  (line + rangeW.lowerBound).update(from: source + rangeW.lowerBound, count: rangeW.count)
-                }
-              } else if strideW == 2 {
-                copyEvery2nd(from: source, into: line, columns: rangeW)
-              } else {
-                for ow in rangeW { line[ow] = source[ow * strideW] }
-              }
-            }
-            row += 1
-          }
+    let outSpatial = lines.count * g.output[2]
+    forEachRow(x, channels: channels, geometry: g) { row, image, tap in
+      expandRow(image, geometry: g, tap: tap, lines: lines, into: columns + row * outSpatial)
+    }
+  }
+
+  /// One kernel tap (kd, kh, kw) and the output indices along each axis whose input lies inside
+  /// the image (`WindowGeometry.validOutputs`).
+  private struct Tap {
+    let kd: Int
+    let kh: Int
+    let kw: Int
+    let rangeD: Range<Int>
+    let rangeH: Range<Int>
+    let rangeW: Range<Int>
+  }
+
+  /// Calls `body(row, image, tap)` for every row of the channels `channels`, in order (`image`
+  /// is the channel's input); the taps' valid ranges are worked out once.
+  @inline(__always)
+  private static func forEachRow(
+    _ x: UnsafePointer<Float>, channels: Range<Int>, geometry g: WindowGeometry,
+    _ body: (Int, UnsafePointer<Float>, Tap) -> Void
+  ) {
+    var taps: [Tap] = []
+    taps.reserveCapacity(g.kernel.reduce(1, *))
+    for kd in 0..<g.kernel[0] {
+      let rangeD = g.validOutputs(axis: 0, offset: kd * g.dilations[0])
+      for kh in 0..<g.kernel[1] {
+        let rangeH = g.validOutputs(axis: 1, offset: kh * g.dilations[1])
+        for kw in 0..<g.kernel[2] {
+          let rangeW = g.validOutputs(axis: 2, offset: kw * g.dilations[2])
+          taps.append(Tap(kd: kd, kh: kh, kw: kw, rangeD: rangeD, rangeH: rangeH, rangeW: rangeW))
         }
       }
+    }
+    var row = channels.lowerBound * taps.count
+    let volume = g.input.reduce(1, *)
+    for channel in channels {
+      let image = x + channel * volume
+      for tap in taps {
+        body(row, image, tap)
+        row += 1
+      }
+    }
+  }
+
+  /// One row of the columns, kernel tap `tap` of one channel's `image`, for the lines `lines`:
+  /// `lines.count * OW` floats into `row`.
+  @inline(__always)
+  private static func expandRow(
+    _ image: UnsafePointer<Float>, geometry g: WindowGeometry, tap: Tap, lines: Range<Int>,
+    into row: UnsafeMutablePointer<Float>
+  ) {
+    let (inH, inW) = (g.input[1], g.input[2])
+    let (outH, outW) = (g.output[1], g.output[2])
+    let rangeW = tap.rangeW
+    let offsetW = tap.kw * g.dilations[2] - g.padsBegin[2]
+    let strideW = g.strides[2]
+    for index in lines {
+      let od = index / outH
+      let oh = index % outH
+      let line = row + (index - lines.lowerBound) * outW
+      guard tap.rangeD.contains(od), tap.rangeH.contains(oh), !rangeW.isEmpty else {
+        zero(line, 0..<outW)
+        continue
+      }
+      let id = od * g.strides[0] - g.padsBegin[0] + tap.kd * g.dilations[0]
+      let ih = oh * g.strides[1] - g.padsBegin[1] + tap.kh * g.dilations[1]
+      let source = image + (id * inH + ih) * inW + offsetW
+      zero(line, 0..<rangeW.lowerBound)
+      zero(line, rangeW.upperBound..<outW)
+      if strideW == 1 {
+        copy(from: source, into: line, columns: rangeW)
+      } else if strideW == 2 {
+        copyEvery2nd(from: source, into: line, columns: rangeW)
+      } else {
+        for ow in rangeW { line[ow] = source[ow * strideW] }
+      }
+    }
+  }
+
+  /// line[columns] = 0, inline (the runs are short: padding, or one output line).
+  @inline(__always)
+  private static func zero(_ line: UnsafeMutablePointer<Float>, _ columns: Range<Int>) {
+    var ow = columns.lowerBound
+    while ow + 8 <= columns.upperBound {
+      UnsafeMutableRawPointer(line + ow).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self)
+      ow += 8
+    }
+    while ow < columns.upperBound {
+      line[ow] = 0
+      ow += 1
+    }
+  }
+
+  /// line[ow] = source[ow] for ow in `columns`, eight at a time, inline (a row of one output
+  /// line is too short for a memmove call to pay).
+  @inline(__always)
+  private static func copy(
+    from source: UnsafePointer<Float>, into line: UnsafeMutablePointer<Float>, columns: Range<Int>
+  ) {
+    var ow = columns.lowerBound
+    while ow + 8 <= columns.upperBound {
+      let values = UnsafeRawPointer(source + ow).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(line + ow).storeBytes(of: values, as: SIMD8<Float>.self)
+      ow += 8
+    }
+    while ow < columns.upperBound {
+      line[ow] = source[ow]
+      ow += 1
     }
   }
 

@@ -1,3 +1,4 @@
+import CIntegerKernels
 import Foundation
 
 /// A strided float32 matrix operand: element (i, j) is at `base[i * rowStride + j * columnStride]`
@@ -28,7 +29,10 @@ struct NeuralNetworkMatrix {
 ///
 ///     C[m, n] += alpha * sum_k A[m, k] * B[k, n]
 ///
-/// with any strides on A and B (transposes included) and a row stride on C. Large products are
+/// with any strides on A and B (transposes included) and a row stride on C, or, with a
+/// `GEMMStart.overwrite` start, `C[m, n] = start[m] + alpha * sum_k ...` without reading C (the
+/// first K block's tile sums are added to the row's start value and stored, so the bits are
+/// those of filling C with the start values and accumulating). Large products are
 /// blocked for the caches as in BLIS (K in blocks of `kc`, N in blocks of `nc`, M in blocks of
 /// `mc`), A and B are packed into `mr`-row and `nr`-column slivers, and a register-tiled
 /// `mr` x `nr` SIMD micro-kernel accumulates each tile; the tiles of one block are split across
@@ -40,7 +44,9 @@ struct NeuralNetworkMatrix {
 ///
 /// The tile is 6 x 8 (12 SSE registers of accumulators), which is what a plain `-O` build for
 /// x86-64 can hold. Built with `-D ONNXQAT_AVX2` and `-Xcc -mavx2 -Xcc -mfma`, the tile is
-/// 6 x 16 (12 AVX registers) and the accumulation uses fused multiply-add.
+/// 6 x 16 (12 AVX registers), the accumulation uses fused multiply-add, and the macro-kernel is
+/// the C one (`qat_gemm_float_block`: the same loop in intrinsics, which also prefetches each
+/// tile's C rows); the Swift one (`swiftMacroKernel`) gives the same bits.
 enum NeuralNetworkGEMM {
   #if ONNXQAT_AVX2
     typealias Row = SIMD16<Float>
@@ -53,15 +59,19 @@ enum NeuralNetworkGEMM {
   static let mc = 120
   static let nc = 2048
 
-  /// C += alpha * A * B, where A is m x k, B is k x n and C is m x n with row stride `ldc`.
+  /// C += alpha * A * B (or C = start + alpha * A * B, see `GEMMStart`), where A is m x k, B is
+  /// k x n and C is m x n with row stride `ldc`.
   static func multiply(
     m: Int, n: Int, k: Int, alpha: Float = 1, a: NeuralNetworkMatrix, b: NeuralNetworkMatrix,
-    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, packed: NeuralNetworkPackedA? = nil
+    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, packed: NeuralNetworkPackedA? = nil,
+    start: GEMMStart = .accumulate
   ) {
-    guard m > 0, n > 0, k > 0 else { return }
+    guard m > 0, n > 0 else { return }
     // A packing made for another shape is not used.
     let packed = packed.flatMap { $0.m == m && $0.k == k && alpha == 1 ? $0 : nil }
-    if m * n * k <= 4096 || m < 3 || n < 4 {
+    if !isBlocked(m: m, n: n, k: k) {
+      start.fill(c, ldc: ldc, rows: 0..<m, columns: 0..<n)
+      guard k > 0 else { return }
       direct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, ldc: ldc)
       return
     }
@@ -70,7 +80,7 @@ enum NeuralNetworkGEMM {
     if workers > 1 && (n + nr - 1) / nr >= 2 * workers && m * k <= columnSplitLimit {
       multiplyByColumns(
         m: m, n: n, k: k, a: packed ?? NeuralNetworkPackedA(a, m: m, k: k, alpha: alpha), b: b, c: c, ldc: ldc,
-        workers: workers)
+        workers: workers, start: start)
       return
     }
     // Equal blocks no larger than `kc` and `nc` (576 = 2 x 288, not 256 + 256 + 64).
@@ -129,7 +139,7 @@ enum NeuralNetworkGEMM {
             macroKernel(
               depth: depth, a: chunkPacked + (i0 / mr) * mr * depth, rows: min(rowBlock, chunk - i0), b: packedB,
               slivers: (group * columnSlivers / columnGroups)..<((group + 1) * columnSlivers / columnGroups),
-              width: width, c: c + (r0 + i0) * ldc + j0, ldc: ldc)
+              width: width, c: c + (r0 + i0) * ldc + j0, ldc: ldc, start: p0 == 0 ? start.rows(from: r0 + i0) : nil)
           }
           if workers > 1 && tasks > 1 {
             DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
@@ -142,6 +152,12 @@ enum NeuralNetworkGEMM {
       }
       j0 += width
     }
+  }
+
+  /// Whether a product of this shape takes the packed, blocked paths (whose per-element order of
+  /// summation `multiplyPacked` shares) rather than the direct loops of small products.
+  static func isBlocked(m: Int, n: Int, k: Int) -> Bool {
+    k > 0 && m * n * k > 4096 && m >= 3 && n >= 4
   }
 
   /// The fewest multiply-adds (about 10 microseconds) worth giving a thread of its own.
@@ -158,7 +174,7 @@ enum NeuralNetworkGEMM {
   /// one dispatch and multiplies in a second, per K block).
   private static func multiplyByColumns(
     m: Int, n: Int, k: Int, a: NeuralNetworkPackedA, b: NeuralNetworkMatrix, c: UnsafeMutablePointer<Float>,
-    ldc: Int, workers: Int
+    ldc: Int, workers: Int, start: GEMMStart
   ) {
     let slivers = (n + nr - 1) / nr
     let depthBlock = depthBlock(k)
@@ -182,7 +198,8 @@ enum NeuralNetworkGEMM {
           while i0 < m {
             macroKernel(
               depth: depth, a: a.slivers(firstRow: i0, depthStart: p0, depth: depth), rows: min(mc, m - i0),
-              b: packedB, slivers: 0..<bSlivers, width: width, c: c + i0 * ldc + j0, ldc: ldc)
+              b: packedB, slivers: 0..<bSlivers, width: width, c: c + i0 * ldc + j0, ldc: ldc,
+              start: p0 == 0 ? start.rows(from: i0) : nil)
             i0 += mc
           }
           p0 += depth
@@ -193,11 +210,29 @@ enum NeuralNetworkGEMM {
   }
 
   /// C[0 ..< rows, columns of `slivers`] += packed A slivers (`rows` rows from `a`) * packed B
-  /// slivers `slivers` (of a block `width` columns wide), B sliver by B sliver.
+  /// slivers `slivers` (of a block `width` columns wide), B sliver by B sliver; with `start`, C
+  /// is written (row i gets `start` value i plus its sums) instead of added to.
   @inline(__always)
-  private static func macroKernel(
+  static func macroKernel(
     depth: Int, a: UnsafePointer<Float>, rows: Int, b: UnsafePointer<Float>, slivers: Range<Int>, width: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int
+    c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMRowStart?
+  ) {
+    #if ONNXQAT_AVX2
+      // The same tiles, in C with AVX2 + FMA intrinsics (`qat_gemm_float_block`).
+      qat_gemm_float_block(
+        Int32(depth), a, Int32(rows), b, Int32(slivers.lowerBound), Int32(slivers.upperBound), Int32(width), c, ldc,
+        start == nil ? 0 : 1, start?.values)
+    #else
+      swiftMacroKernel(
+        depth: depth, a: a, rows: rows, b: b, slivers: slivers, width: width, c: c, ldc: ldc, start: start)
+    #endif
+  }
+
+  /// `macroKernel` in Swift SIMD (the tile's accumulation fused only when built for AVX2 + FMA).
+  @inline(__always)
+  static func swiftMacroKernel(
+    depth: Int, a: UnsafePointer<Float>, rows: Int, b: UnsafePointer<Float>, slivers: Range<Int>, width: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMRowStart?
   ) {
     for sliver in slivers {
       let j = sliver * nr
@@ -207,7 +242,7 @@ enum NeuralNetworkGEMM {
       while i < rows {
         microKernel(
           depth: depth, a: a + (i / mr) * mr * depth, b: pb, c: c + i * ldc + j, ldc: ldc, rows: min(mr, rows - i),
-          columns: columns)
+          columns: columns, start: start?.rows(from: i))
         i += mr
       }
     }
@@ -367,12 +402,13 @@ enum NeuralNetworkGEMM {
     }
   }
 
-  /// One `mr` x `nr` tile: C[tile] += packed A sliver * packed B sliver over `depth`; `rows`
-  /// and `columns` clip the tile at the matrix edges.
+  /// One `mr` x `nr` tile: C[tile] += packed A sliver * packed B sliver over `depth` (with
+  /// `start`, C[tile] = start value of the row + the sums); `rows` and `columns` clip the tile
+  /// at the matrix edges.
   @inline(__always)
   private static func microKernel(
     depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-    rows: Int, columns: Int
+    rows: Int, columns: Int, start: GEMMRowStart?
   ) {
     var c0 = Row()
     var c1 = Row()
@@ -396,7 +432,11 @@ enum NeuralNetworkGEMM {
     if columns == nr {
       @inline(__always) func store(_ row: Int, _ value: Row) {
         let target = UnsafeMutableRawPointer(c + row * ldc)
-        target.storeBytes(of: target.loadUnaligned(as: Row.self) + value, as: Row.self)
+        if let start {
+          target.storeBytes(of: Row(repeating: start.value(row)) + value, as: Row.self)
+        } else {
+          target.storeBytes(of: target.loadUnaligned(as: Row.self) + value, as: Row.self)
+        }
       }
       store(0, c0)
       if rows > 1 { store(1, c1) }
@@ -405,11 +445,22 @@ enum NeuralNetworkGEMM {
       if rows > 4 { store(4, c4) }
       if rows > 5 { store(5, c5) }
     } else {
-      let tile = [c0, c1, c2, c3, c4, c5]
-      for row in 0..<rows {
+      @inline(__always) func store(_ row: Int, _ value: Row) {
+        guard row < rows else { return }
         let target = c + row * ldc
-        for column in 0..<columns { target[column] += tile[row][column] }
+        if let start {
+          let first = start.value(row)
+          for column in 0..<columns { target[column] = first + value[column] }
+        } else {
+          for column in 0..<columns { target[column] += value[column] }
+        }
       }
+      store(0, c0)
+      store(1, c1)
+      store(2, c2)
+      store(3, c3)
+      store(4, c4)
+      store(5, c5)
     }
   }
 
