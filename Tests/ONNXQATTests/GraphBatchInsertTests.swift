@@ -46,6 +46,8 @@ final class GraphBatchInsertTests: XCTestCase {
       let (graph, x, relu) = try chain()
       let fresh = Node(opType: "Relu", name: "c", inputs: [x], outputNames: ["c_out"])
       let failing: Graph.Placement
+      // Case 3's other graph, kept alive while the batch is refused (a graph that goes frees its nodes).
+      let other = Graph(name: "other")
       switch failure {
       case 0:
         failing = Graph.Placement(reluNode(x, "r"), anchor: relu, after: true)
@@ -54,7 +56,6 @@ final class GraphBatchInsertTests: XCTestCase {
       case 2:
         failing = Graph.Placement(reluNode(x, "e_out"), anchor: reluNode(x, "s"), after: true)
       default:
-        let other = Graph(name: "other")
         let owned = Node(opType: "Relu", inputs: [x], outputNames: ["o_out"])
         try other.append(owned)
         failing = Graph.Placement(owned, anchor: relu, after: true)
@@ -68,6 +69,7 @@ final class GraphBatchInsertTests: XCTestCase {
       // The names are free again: the same batch without the failing placement goes in.
       try graph.insert([Graph.Placement(fresh, anchor: relu, after: true)])
       XCTAssertTrue(graph.value(named: "c_out") === fresh.output, "case \(failure)")
+      withExtendedLifetime(other) {}
     }
   }
 }
