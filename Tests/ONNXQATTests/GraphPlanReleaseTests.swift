@@ -4,8 +4,9 @@ import XCTest
 @testable import ONNXQAT
 
 /// When a planned run lets go of values: each slot that is not a graph output is released once,
-/// at the step of its last use, the slots of one step in slot order; and the one input array the
-/// interpreter reuses from step to step never changes an array a kernel kept. Every expected
+/// at the step of its last use, the slots of one step in slot order; the slots a run reads first
+/// (`operandSlots`) agree with the operands; and the one input array the interpreter reuses from
+/// step to step never changes an array a kernel kept. Every expected
 /// value is exact in float32 (small integers), so outputs are compared exactly.
 final class GraphPlanReleaseTests: XCTestCase {
   private func input(_ values: [Float]) -> HostTensor { HostTensor(.float, shape: [values.count], values: values) }
@@ -30,6 +31,13 @@ final class GraphPlanReleaseTests: XCTestCase {
     XCTAssertEqual(plan.steps.map(\.node.opType), ["Add", "Mul", "Sub", "Add"])
     let released = plan.steps.map { step in step.released.map { plan.frees[$0] } }
     XCTAssertEqual(released, [[], [0], [], [2, 3]])
+    // The slots a run reads first agree with the operands: Add (x, x), Mul (a, x), Sub (b, a), Add (c, b).
+    XCTAssertEqual(plan.operandSlots, [0, 0, 1, 0, 2, 1, 3, 2])
+    let operandSlots = plan.operands.map { operand -> Int in
+      if case .slot(let slot, _, _) = operand { return slot }
+      return -1
+    }
+    XCTAssertEqual(operandSlots, plan.operandSlots)
     let outputs = try Interpreter(model: model).run(["x": input([1, 3])])
     // a = 2x, b = 2x^2, c = 2x^2 - 2x, y = 4x^2 - 2x
     XCTAssertEqual(outputs["a"]?.values(Float.self), [2, 6])

@@ -74,6 +74,8 @@ final class GraphPlan {
 
   let steps: [Step]
   let operands: [Operand]
+  /// The slot of each operand (-1 when it is not a slot): read first, without copying the operand.
+  let operandSlots: [Int]
   let outputSlots: [Int]
   let frees: [Int]
   /// Slot of each value this graph defines, by identity.
@@ -231,6 +233,10 @@ final class GraphPlan {
     }
     self.steps = steps
     self.operands = operands
+    operandSlots = operands.map { operand in
+      if case .slot(let slot, _, _) = operand { return slot }
+      return -1
+    }
     self.outputSlots = outputSlots
     self.frees = frees
     self.slotOf = slotOf

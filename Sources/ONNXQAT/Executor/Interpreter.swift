@@ -264,6 +264,12 @@ public final class Interpreter {
       } else {
         inputs.reserveCapacity(step.inputs.count)
         for index in step.inputs {
+          // A filled slot is the common case: its tensor is taken without copying the operand.
+          let slot = plan.operandSlots[index]
+          if slot >= 0, let tensor = environment.slots[slot] {
+            inputs.append(tensor)
+            continue
+          }
           let operand = plan.operands[index]
           guard let tensor = resolve(operand, in: environment) else {
             throw ONNXQATError.badArgument("node \(step.node.label): input '\(Self.name(operand))' has no value")
