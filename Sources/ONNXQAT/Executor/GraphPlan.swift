@@ -74,6 +74,8 @@ final class GraphPlan {
 
   let steps: [Step]
   let operands: [Operand]
+  /// The slot of each operand (-1 when it is not a slot): read first, without copying the operand.
+  let operandSlots: [Int]
   let outputSlots: [Int]
   let frees: [Int]
   /// Slot of each value this graph defines, by identity.
@@ -101,14 +103,15 @@ final class GraphPlan {
     for node in nodes {
       for case let output? in node.outputs { define(output) }
     }
-    func operand(_ value: Value?) -> Operand {
+    // `known` is the value's slot when already looked up (-1: none; nil: not looked up). Only
+    // values with an initializer have a decoded constant (the model does not change meanwhile).
+    func operand(_ value: Value?, slot known: Int? = nil) -> Operand {
       guard let value else { return .none }
       let id = ObjectIdentifier(value)
-      let constant = constants[id]
-      if let slot = slotOf[id] { return .slot(slot, value, constant: constant) }
+      let constant = value.initializer == nil ? nil : constants[id]
+      if let slot = known ?? slotOf[id], slot >= 0 { return .slot(slot, value, constant: constant) }
       return .outer(value, constant: constant)
     }
-    let graphOutputs = Set(graph.outputs.map { ObjectIdentifier($0) })
     // Callees of the default domain by op type (one registry look-up per op type, not per node).
     let defaultVersion = Interpreter.version("", opsets)
     var standardCallees: [String: Callee] = [:]
@@ -134,10 +137,21 @@ final class GraphPlan {
       for index in chain.nodes { position[index] = chain.last }
     }
     var lastUse = [Int](repeating: -1, count: slotOf.count)
+    // The slot of each node input (-1: none), node after node, so each is looked up once.
+    var nodeInputSlots: [Int] = []
+    nodeInputSlots.reserveCapacity(2 * nodes.count)
+    var nodeInputStart: [Int] = []
+    nodeInputStart.reserveCapacity(nodes.count)
     for (index, node) in nodes.enumerated() {
       let at = position[index]
-      for case let input? in node.inputs {
-        if let slot = slotOf[ObjectIdentifier(input)] { lastUse[slot] = max(lastUse[slot], at) }
+      nodeInputStart.append(nodeInputSlots.count)
+      for input in node.inputs {
+        guard let input, let slot = slotOf[ObjectIdentifier(input)] else {
+          nodeInputSlots.append(-1)
+          continue
+        }
+        nodeInputSlots.append(slot)
+        lastUse[slot] = max(lastUse[slot], at)
       }
       if node.attributes.isEmpty { continue }
       for subgraph in node.subgraphs {
@@ -148,12 +162,21 @@ final class GraphPlan {
         }
       }
     }
-    var releasedAt = [[Int]](repeating: [], count: nodes.count)
-    for (id, slot) in slotOf where lastUse[slot] >= 0 && !graphOutputs.contains(id) {
-      releasedAt[lastUse[slot]].append(slot)
+    // The slots released at each node, in slot order: `sortedFrees[releasedAt[i]..<releasedAt[i + 1]]`
+    // (a counting sort by last use; graph outputs are never released).
+    for output in graph.outputs {
+      if let slot = slotOf[ObjectIdentifier(output)] { lastUse[slot] = -1 }
+    }
+    var releasedAt = [Int](repeating: 0, count: nodes.count + 1)
+    for at in lastUse where at >= 0 { releasedAt[at + 1] += 1 }
+    for index in nodes.indices { releasedAt[index + 1] += releasedAt[index] }
+    var sortedFrees = [Int](repeating: 0, count: releasedAt[nodes.count])
+    var nextFree = releasedAt
+    for (slot, at) in lastUse.enumerated() where at >= 0 {
+      sortedFrees[nextFree[at]] = slot
+      nextFree[at] += 1
     }
     let budget = PackingBudget(bytes: Self.packedWeightsLimit)
-    let constantValues = Self.constantValues(graph: graph, cache: cache)
     var steps: [Step] = []
     var operands: [Operand] = []
     var outputSlots: [Int] = []
@@ -162,7 +185,13 @@ final class GraphPlan {
     for (index, node) in nodes.enumerated() where position[index] == index {
       let chain = chainAt[index].map { $0.nodes.map { nodes[$0] } }
       let inputStart = operands.count
-      for input in chain.map(FusedConvStep.inputs) ?? node.inputs { operands.append(operand(input)) }
+      if let chain {
+        for input in FusedConvStep.inputs(of: chain) { operands.append(operand(input)) }
+      } else {
+        for (offset, input) in node.inputs.enumerated() {
+          operands.append(operand(input, slot: nodeInputSlots[nodeInputStart[index] + offset]))
+        }
+      }
       let outputStart = outputSlots.count
       var named = 0
       for output in node.outputs {
@@ -174,7 +203,7 @@ final class GraphPlan {
         named += 1
       }
       let freeStart = frees.count
-      frees += releasedAt[index]
+      frees += sortedFrees[releasedAt[index]..<releasedAt[index + 1]]
       var planned = callee(node)
       if let chain, case .kernel(_, let version) = planned {
         let kernels = chain.compactMap { member -> Kernel? in
@@ -185,7 +214,9 @@ final class GraphPlan {
           chain[0].inputs.count > 1 && Self.cachesPackedWeights
           ? chain[0].inputs[1].flatMap { w -> PackedConvWeights? in
             let id = ObjectIdentifier(w)
-            let constant = (constants[id] != nil && slotOf[id] == nil) || constantValues.contains(id)
+            // An initializer of an enclosing scope, or the output of one of the cache's constant nodes.
+            let produced = w.producer.map { cache?.isConstant($0) ?? false } ?? false
+            let constant = (constants[id] != nil && slotOf[id] == nil) || produced
             return constant ? PackedConvWeights(budget: budget) : nil
           } : nil
         if chain.count > 1 || weights != nil {
@@ -210,6 +241,10 @@ final class GraphPlan {
     }
     self.steps = steps
     self.operands = operands
+    operandSlots = operands.map { operand in
+      if case .slot(let slot, _, _) = operand { return slot }
+      return -1
+    }
     self.outputSlots = outputSlots
     self.frees = frees
     self.slotOf = slotOf
@@ -230,15 +265,5 @@ final class GraphPlan {
     }
     if fusesEpilogues { return chains }
     return chains.map { ConvEpilogueChain(conv: $0.conv, normalization: nil, activation: nil) }
-  }
-
-  /// The outputs of the constant cache's constant nodes (the same tensors on every run).
-  private static func constantValues(graph: Graph, cache: ConstantCache?) -> Set<ObjectIdentifier> {
-    guard let cache else { return [] }
-    var values = Set<ObjectIdentifier>()
-    for node in graph.nodes where cache.isConstant(node) {
-      for case let output? in node.outputs { values.insert(ObjectIdentifier(output)) }
-    }
-    return values
   }
 }

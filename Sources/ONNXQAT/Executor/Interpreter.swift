@@ -81,7 +81,9 @@ public final class Interpreter {
         "the executor cannot run \(missing.count) node\(missing.count == 1 ? "" : "s"):\n"
           + missing.joined(separator: "\n"))
     }
-    for graph in model.allGraphs {
+    let graphs = model.allGraphs
+    constants.reserveCapacity(graphs.reduce(0) { $0 + $1.initializers.count })
+    for graph in graphs {
       for value in graph.initializers {
         guard let tensor = value.initializer else { continue }
         do {
@@ -223,8 +225,10 @@ public final class Interpreter {
     switch operand {
     case .none:
       return .some(nil)
-    case .slot(let slot, let value, let constant):
+    case .slot(let slot, _, _):
+      // The value and constant are bound only when the slot is empty (no retains on the common path).
       if let tensor = environment.slots[slot] { return tensor }
+      guard case .slot(_, let value, let constant) = operand else { return nil }
       if let tensor = environment.parent?.lookup(value) ?? constant { return tensor }
       return nil
     case .outer(let value, let constant):
@@ -250,14 +254,22 @@ public final class Interpreter {
     let observing = graph === model.graph ? observer : nil
     // Bytes of the tensors in this graph's slots (the pool's bound follows its largest value).
     var liveBytes = environment.slots.reduce(0) { $0 + ($1?.buffer.byteCount ?? 0) }
+    // One array for every step's inputs: emptied after each step, it keeps its storage unless a
+    // kernel kept the array (then the next step's appends allocate anew; the kept one is unchanged).
+    var inputs: [HostTensor?] = []
     for step in plan.steps {
       let results: [HostTensor?]
       if step.constant, let stored = cache?.outputs(of: step.node) {
         results = stored
       } else {
-        var inputs: [HostTensor?] = []
         inputs.reserveCapacity(step.inputs.count)
         for index in step.inputs {
+          // A filled slot is the common case: its tensor is taken without copying the operand.
+          let slot = plan.operandSlots[index]
+          if slot >= 0, let tensor = environment.slots[slot] {
+            inputs.append(tensor)
+            continue
+          }
           let operand = plan.operands[index]
           guard let tensor = resolve(operand, in: environment) else {
             throw ONNXQATError.badArgument("node \(step.node.label): input '\(Self.name(operand))' has no value")
@@ -265,6 +277,8 @@ public final class Interpreter {
           inputs.append(tensor)
         }
         results = try execute(step, inputs: inputs, environment: environment, opsets: opsets)
+        // Emptied now, so the released inputs' buffers are free for the pool below.
+        inputs.removeAll(keepingCapacity: true)
         if step.constant { cache?.store(results, of: step.node) }
       }
       for offset in 0..<min(step.outputs.count, results.count) {

@@ -100,9 +100,14 @@ public final class Graph {
   }
 
   /// Makes `node` (just placed in the order) a node of this graph.
-  private func adopt(_ node: Node) {
+  /// `namesRecorded`: its output names are in the name cache already (`recordOutputNames`).
+  private func adopt(_ node: Node, namesRecorded: Bool = false) {
     node.graph = self
-    noteDefined(node)
+    if namesRecorded {
+      nodeNameCache?.insert(node.name)
+    } else {
+      noteDefined(node)
+    }
     if node.hasSubgraphs { subgraphNodeCount += 1 }
   }
 
@@ -164,21 +169,7 @@ public final class Graph {
   /// search of the list each). Nodes placed at the same spot keep their order. Everything is
   /// checked first: a refused placement leaves the graph untouched.
   public func insert(_ placements: [Placement]) throws {
-    var newNames = Set<String>(minimumCapacity: placements.count)
-    for placement in placements {
-      let node = placement.node
-      if node.graph != nil {
-        throw ONNXQATError.refusedEdit("node \(node.label) already belongs to a graph")
-      }
-      for output in node.outputs.compactMap({ $0 })
-      where isDefined(output.name) || !newNames.insert(output.name).inserted {
-        throw ONNXQATError.refusedEdit(
-          "node \(node.label) output '\(output.name)' is already defined in graph '\(name ?? "")'")
-      }
-      if let anchor = placement.anchor, anchor.graph !== self || !nodeOrder.contains(anchor) {
-        throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
-      }
-    }
+    try recordOutputNames(of: placements)
     // Each placement goes after the last node placed at the same spot, so such nodes keep their
     // order: before an anchor, inserting just before it does that by itself.
     var lastPlacedAfter: [ObjectIdentifier: Node] = [:]
@@ -196,7 +187,42 @@ public final class Graph {
         nodeOrder.insert(placement.node, before: anchor)
       }
     }
-    for placement in placements { adopt(placement.node) }
+    for placement in placements { adopt(placement.node, namesRecorded: true) }
+  }
+
+  /// Checks `placements` as `insert(_:)` documents and records their output names in the name
+  /// cache: one insertion per name checks it against the graph and the placements before it.
+  /// When a check fails the names recorded so far are taken out again.
+  private func recordOutputNames(of placements: [Placement]) throws {
+    _ = isDefined("")  // builds the name cache
+    // Held here, uniquely, while it is edited (no copy on write), and put back on every exit.
+    var names = nameCache ?? [:]
+    nameCache = nil
+    defer { nameCache = names }
+    var recorded: [String] = []
+    recorded.reserveCapacity(placements.count)
+    do {
+      for placement in placements {
+        let node = placement.node
+        if node.graph != nil {
+          throw ONNXQATError.refusedEdit("node \(node.label) already belongs to a graph")
+        }
+        for case let output? in node.outputs {
+          if let previous = names.updateValue(output, forKey: output.name) {
+            names[output.name] = previous
+            throw ONNXQATError.refusedEdit(
+              "node \(node.label) output '\(output.name)' is already defined in graph '\(name ?? "")'")
+          }
+          recorded.append(output.name)
+        }
+        if let anchor = placement.anchor, anchor.graph !== self || !nodeOrder.contains(anchor) {
+          throw ONNXQATError.refusedEdit("node \(anchor.label) is not in graph '\(name ?? "")'")
+        }
+      }
+    } catch {
+      for name in recorded { names[name] = nil }
+      throw error
+    }
   }
 
   /// Inserts `node` just after `anchor`.

@@ -203,18 +203,21 @@ public enum QDQInsertion {
     var quantizers = 0
     var elements = 0
     for node in model.graph.nodes where node.opType == "QuantizeLinear" || node.opType == "DequantizeLinear" {
-      guard let input = node.input(0), let tensor = input.initializer ?? constantInput(of: input) else { continue }
+      // The dimensions alone (no copy of the tensor and its payload reference).
+      guard let input = node.input(0), let dims = input.initializer?.dims ?? constantInputDims(of: input) else {
+        continue
+      }
       quantizers += 1
-      elements += tensor.dims.reduce(1) { $0 * Int($1) }
+      elements += dims.reduce(1) { $0 * Int($1) }
     }
     return quantizers > 0 && samples * elements >= 16_384 * quantizers
   }
 
-  /// The initializer behind a DequantizeLinear's input when a QuantizeLinear of an initializer
-  /// produces it (the QDQ form of a weight).
-  private static func constantInput(of value: Value) -> Tensor? {
+  /// The dimensions of the initializer behind a DequantizeLinear's input when a QuantizeLinear of
+  /// an initializer produces it (the QDQ form of a weight).
+  private static func constantInputDims(of value: Value) -> [Int64]? {
     guard let producer = value.producer, producer.opType == "QuantizeLinear" else { return nil }
-    return producer.input(0)?.initializer
+    return producer.input(0)?.initializer?.dims
   }
 
   /// A copy of the fake-quant `model` whose constant weight subgraphs (`QuantizeLinear` and
