@@ -177,6 +177,12 @@ final class GraphPlan {
       nextFree[at] += 1
     }
     let budget = PackingBudget(bytes: Self.packedWeightsLimit)
+    /// A weight the same on every run: an initializer no graph input overrides (of this graph or
+    /// an enclosing one), or the output of one of the constant cache's constant nodes.
+    func isConstantWeight(_ w: Value) -> Bool {
+      let id = ObjectIdentifier(w)
+      return (constants[id] != nil && slotOf[id] == nil) || (w.producer.map { cache?.isConstant($0) ?? false } ?? false)
+    }
     var steps: [Step] = []
     var operands: [Operand] = []
     var outputSlots: [Int] = []
@@ -212,13 +218,7 @@ final class GraphPlan {
         }
         let weights =
           chain[0].inputs.count > 1 && Self.cachesPackedWeights
-          ? chain[0].inputs[1].flatMap { w -> PackedConvWeights? in
-            let id = ObjectIdentifier(w)
-            // An initializer of an enclosing scope, or the output of one of the cache's constant nodes.
-            let produced = w.producer.map { cache?.isConstant($0) ?? false } ?? false
-            let constant = (constants[id] != nil && slotOf[id] == nil) || produced
-            return constant ? PackedConvWeights(budget: budget) : nil
-          } : nil
+          ? chain[0].inputs[1].flatMap { w in isConstantWeight(w) ? PackedConvWeights(budget: budget) : nil } : nil
         if chain.count > 1 || weights != nil {
           let step = FusedConvStep(nodes: chain, kernels: kernels, graph: graph, weights: weights)
           planned = .kernel(step.run, version: version)
@@ -226,9 +226,7 @@ final class GraphPlan {
       }
       // Integer steps keep their packed constant weights (PackedIntegerWeights).
       if chain == nil, Self.cachesPackedWeights, registry.fusedOpsAreBuiltIn, case .kernel(_, let version) = planned,
-        let kernel = PackedIntegerWeights.kernel(
-          for: node, budget: budget,
-          isConstant: { id in (constants[id] != nil && slotOf[id] == nil) || constantValues.contains(id) })
+        let kernel = PackedIntegerWeights.kernel(for: node, budget: budget, isConstant: isConstantWeight)
       {
         planned = .kernel(kernel, version: version)
       }

@@ -44,11 +44,11 @@ final class PackedIntegerWeights {
   }
 
   /// The kernel of a planned QLinearConv step (default domain) whose weight (input 3) is a
-  /// constant (`isConstant` of its identity), with a cache of its own drawing on `budget`; nil for
+  /// constant (`isConstant`), with a cache of its own drawing on `budget`; nil for
   /// other nodes.
-  static func kernel(for node: Node, budget: PackingBudget, isConstant: (ObjectIdentifier) -> Bool) -> Kernel? {
+  static func kernel(for node: Node, budget: PackingBudget, isConstant: (Value) -> Bool) -> Kernel? {
     guard node.opType == "QLinearConv", node.domain.isEmpty || node.domain == "ai.onnx", node.inputs.count > 3,
-      let w = node.inputs[3], isConstant(ObjectIdentifier(w))
+      let w = node.inputs[3], isConstant(w)
     else { return nil }
     let packing = PackedIntegerWeights(budget: budget)
     return { try QLinearConvKernel.run($0, packing: packing) }
