@@ -50,14 +50,39 @@ public struct TensorStatistics: Equatable, Sendable {
     }
   }
 
-  /// Adds one sample's values.
+  /// Adds one sample's values. Eight lanes at a time: the minimum and maximum are exact; the sum
+  /// and sum of squares are summed in Double per lane, then the lanes, then the tail.
   public mutating func add(_ values: UnsafeBufferPointer<Float>) {
     var low = Float.infinity
     var high = -Float.infinity
     var finite = 0
     var total = 0.0
     var squares = 0.0
-    for value in values where value.isFinite {
+    var index = 0
+    if let base = values.baseAddress, values.count >= 8 {
+      var lows = SIMD8<Float>(repeating: .infinity)
+      var highs = SIMD8<Float>(repeating: -.infinity)
+      var totals = SIMD8<Double>()
+      var squareSums = SIMD8<Double>()
+      var counts = SIMD8<Int32>()
+      while index + 8 <= values.count {
+        let v = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD8<Float>.self)
+        let isFinite = (v - v) .== 0  // inf - inf and NaN - NaN are NaN
+        lows = pointwiseMin(lows, v.replacing(with: .infinity, where: .!isFinite))
+        highs = pointwiseMax(highs, v.replacing(with: -.infinity, where: .!isFinite))
+        let wide = SIMD8<Double>(v.replacing(with: 0, where: .!isFinite))
+        totals += wide
+        squareSums += wide * wide
+        counts &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: isFinite)
+        index += 8
+      }
+      low = lows.min()
+      high = highs.max()
+      total = totals.sum()
+      squares = squareSums.sum()
+      finite = Int(counts.wrappedSum())
+    }
+    for value in values[index...] where value.isFinite {
       low = Swift.min(low, value)
       high = Swift.max(high, value)
       finite += 1
