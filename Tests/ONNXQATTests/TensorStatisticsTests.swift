@@ -30,7 +30,8 @@ final class TensorStatisticsTests: XCTestCase {
         XCTAssertEqual(statistics.max, high, label)
         let sum = finite.reduce(0.0) { $0 + Double($1) }
         let squares = finite.reduce(0.0) { $0 + Double($1) * Double($1) }
-        XCTAssertEqual(statistics.sum, sum, accuracy: 1e-12 * max(1, finite.reduce(0.0) { $0 + abs(Double($1)) }), label)
+        let magnitude = finite.reduce(0.0) { $0 + abs(Double($1)) }
+        XCTAssertEqual(statistics.sum, sum, accuracy: 1e-12 * max(1, magnitude), label)
         XCTAssertEqual(statistics.sumOfSquares, squares, accuracy: 1e-12 * max(1, squares), label)
       }
     }
