@@ -17,9 +17,11 @@ let package = Package(
     ),
     .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
     .target(name: "CIntegerKernels"),
+    // glibc malloc thresholds for the command-line tool (Sources/onnx-qat/AllocatorSettings.swift).
+    .target(name: "CAllocatorSettings"),
     .target(name: "ONNXQAT", dependencies: ["ONNXProto", "CIntegerKernels"]),
     .target(name: "ONNXQATC", dependencies: ["ONNXQAT"], exclude: ["onnxqat.h"]),
-    .executableTarget(name: "onnx-qat", dependencies: ["ONNXQAT"]),
+    .executableTarget(name: "onnx-qat", dependencies: ["ONNXQAT", "CAllocatorSettings"]),
     .testTarget(name: "ONNXQATTests", dependencies: ["ONNXQAT", "ONNXQATC"]),
   ],
   swiftLanguageModes: [.v5]

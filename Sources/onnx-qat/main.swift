@@ -18,6 +18,7 @@ func rootHelp() -> String {
   return lines.joined(separator: "\n") + "\n"
 }
 
+AllocatorSettings.apply()
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let verb = arguments.first else {
   FileHandle.standardError.write(Data(rootHelp().utf8))
