@@ -68,8 +68,11 @@ public struct TensorStatistics: Equatable, Sendable {
       while index + 8 <= values.count {
         let v = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD8<Float>.self)
         let isFinite = (v - v) .== 0  // inf - inf and NaN - NaN are NaN
-        lows = pointwiseMin(lows, v.replacing(with: .infinity, where: .!isFinite))
-        highs = pointwiseMax(highs, v.replacing(with: -.infinity, where: .!isFinite))
+        // Compare-and-select (the generic pointwiseMin/Max were calls, not instructions).
+        let forLow = v.replacing(with: .infinity, where: .!isFinite)
+        let forHigh = v.replacing(with: -.infinity, where: .!isFinite)
+        lows.replace(with: forLow, where: forLow .< lows)
+        highs.replace(with: forHigh, where: forHigh .> highs)
         let wide = SIMD8<Double>(v.replacing(with: 0, where: .!isFinite))
         totals += wide
         squareSums += wide * wide
