@@ -37,6 +37,7 @@ enum JSONTextEncoder {
   /// An object's members in encoding order.
   final class ObjectBox {
     var members: [(key: String, value: Tree)] = []
+    init() { members.reserveCapacity(16) }
   }
 
   /// The JSON text of a floating-point value (non-finite ones become strings).
@@ -295,12 +296,25 @@ enum JSONTextEncoder {
       if indent >= 0 { spaces(indent) }
     }
 
+    private static let blanks = [UInt8](repeating: UInt8(ascii: " "), count: 64)
+
     mutating func spaces(_ count: Int) {
-      for _ in 0..<count { bytes.append(UInt8(ascii: " ")) }
+      var left = count
+      while left > 0 {
+        let run = Swift.min(left, Self.blanks.count)
+        bytes.append(contentsOf: Self.blanks[0..<run])
+        left -= run
+      }
     }
 
     mutating func writeString(_ text: String) {
       bytes.append(UInt8(ascii: "\""))
+      // Most strings need no escape: copied whole.
+      if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        bytes.append(contentsOf: text.utf8)
+        bytes.append(UInt8(ascii: "\""))
+        return
+      }
       for byte in text.utf8 {
         switch byte {
         case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
