@@ -46,7 +46,8 @@ public final class Interpreter {
   }
 
   public let model: Model
-  public let options: ExecutionOptions
+  /// The options; only the thread count may change between runs (`SampleLanes` does).
+  public internal(set) var options: ExecutionOptions
   /// Called with every graph input and every node output of the main graph as it is computed
   /// (calibration watches activations through it). The tensor may be freed after the call.
   public var observer: ((Value, HostTensor) -> Void)?
@@ -94,6 +95,26 @@ public final class Interpreter {
       }
     }
   }
+
+  /// A second interpreter of `other`'s model with the same options and registry, for running
+  /// other samples at the same time on another thread: it shares `other`'s decoded initializers
+  /// (read only; never pooled, since `other` holds them) and has its own plans, constant cache
+  /// and buffer pool. Its kernels were checked when `other` was made.
+  init(lane other: Interpreter) {
+    model = other.model
+    options = other.options
+    registry = other.registry
+    bufferPool = options.reusesBuffers ? BufferPool(limit: 0) : nil
+    constants = other.constants
+  }
+
+  /// True when the model is one graph without subgraphs or model-local functions: then every plan
+  /// a run needs is made by `prepare()`, and runs read the model without touching its caches, so
+  /// interpreters of it may run on different threads at once.
+  var runsOneGraph: Bool { model.functions.isEmpty && model.allGraphs.count == 1 }
+
+  /// Makes the main graph's plan (and constant cache) now rather than on the first run.
+  func prepare() { _ = plan(of: model.graph, opsets: model.opsetImports) }
 
   /// Each node the registry has no kernel for, as `  OpType (domain, opset N): node label`.
   public func unsupportedNodes() -> [String] {

@@ -239,14 +239,17 @@ public enum QDQInsertion {
     let quantRun = try Interpreter(model: quantized, options: options.calibration.executionOptions)
     var metrics = reference.outputNames.map { ErrorMetrics(output: $0) }
     var source = try calibration()
-    while let expected = try reference.next(), let sample = try source.nextSample() {
-      let actual = try quantRun.run(sample)
-      for index in metrics.indices {
-        let name = metrics[index].output
-        guard let want = expected[name], let got = actual[name] else { continue }
-        metrics[index].add(reference: want, actual: got)
-      }
-    }
+    // The fake-quant runs may take two lanes; the metrics add up in sample order.
+    _ = try SampleLanes(primary: quantRun).run(
+      &source, limit: reference.samples, work: { lane, sample, _ in try lane.run(sample) },
+      deliver: { actual, _ in
+        guard let expected = try reference.next() else { return }
+        for index in metrics.indices {
+          let name = metrics[index].output
+          guard let want = expected[name], let got = actual[name] else { continue }
+          metrics[index].add(reference: want, actual: got)
+        }
+      })
     return metrics.filter { $0.samples > 0 }
   }
 

@@ -73,32 +73,64 @@ public final class Calibrator {
       }
     }
     let watched = self.watched
-    interpreter.observer = { value, tensor in
-      guard let index = watched[ObjectIdentifier(value)] else { return }
-      accumulator.statistics[index].add(tensor)
-    }
-    defer { interpreter.observer = nil }
     var total = source.sampleCount
     if let limit = options.maxSamples { total = total.map { Swift.min($0, limit) } ?? limit }
     let start = Date()
-    var done = 0
-    while options.maxSamples.map({ done < $0 }) ?? true, let sample = try source.nextSample() {
-      let results: [String: HostTensor]
-      do {
-        results = try interpreter.run(sample)
-      } catch let error as ONNXQATError {
-        throw ONNXQATError.badArgument("calibration sample \(done + 1): \(error.description)")  // error 3
+    var lanes = SampleLanes(primary: interpreter)
+    var recorders: [ObjectIdentifier: SampleRecorder] = [:]
+    func record(on lane: Interpreter) {
+      let recorder = SampleRecorder(count: tensors.count)
+      recorders[ObjectIdentifier(lane)] = recorder
+      lane.observer = { value, tensor in
+        guard let index = watched[ObjectIdentifier(value)] else { return }
+        recorder.summaries[index] = SampleSummary(tensor)
       }
-      try outputs?(results)
-      done += 1
-      progress?(.after(done: done, total: total, elapsed: Date().timeIntervalSince(start)))
     }
+    if options.method.needsHistogram {
+      // Histograms need the values themselves, in sample order: one lane, added as they come.
+      lanes.allowsSecondLane = false
+      interpreter.observer = { value, tensor in
+        guard let index = watched[ObjectIdentifier(value)] else { return }
+        accumulator.statistics[index].add(tensor)
+      }
+    } else {
+      record(on: interpreter)
+    }
+    defer { interpreter.observer = nil }
+    let done = try lanes.run(
+      &source, limit: options.maxSamples, prepare: record(on:),
+      work: { lane, sample, number -> ([String: HostTensor], [SampleSummary?]) in
+        let recorder = recorders[ObjectIdentifier(lane)]
+        recorder?.clear()
+        do {
+          let results = try lane.run(sample)
+          return (results, recorder?.summaries ?? [])
+        } catch let error as ONNXQATError {
+          throw ONNXQATError.badArgument("calibration sample \(number): \(error.description)")  // error 3
+        }
+      },
+      deliver: { result, number in
+        for (index, summary) in result.1.enumerated() {
+          if let summary { accumulator.statistics[index].apply(summary) }
+        }
+        try outputs?(result.0)
+        progress?(.after(done: number, total: total, elapsed: Date().timeIntervalSince(start)))
+      })
     guard done > 0 else {
       throw ONNXQATError.badArgument("the calibration source gave no samples")  // error 4
     }
     var statistics: [String: TensorStatistics] = [:]
     for (name, index) in slot { statistics[name] = accumulator.statistics[index] }
     return CalibrationResult(samples: done, options: options, statistics: statistics)
+  }
+
+  /// One lane's summaries of the watched tensors in the sample it is running.
+  private final class SampleRecorder {
+    var summaries: [SampleSummary?]
+    init(count: Int) { summaries = Array(repeating: nil, count: count) }
+    func clear() {
+      for index in summaries.indices { summaries[index] = nil }
+    }
   }
 
   /// The statistics being gathered, shared with the interpreter's observer.

@@ -39,79 +39,38 @@ public struct TensorStatistics: Equatable, Sendable {
 
   /// Adds the values of one tensor (one sample's activation).
   public mutating func add(_ tensor: HostTensor) {
-    switch tensor.dataType {
-    case .float:
-      add(UnsafeBufferPointer(start: tensor.pointer(Float.self), count: tensor.count))
-    case .string, .undefined, .complex64, .complex128:
-      return
-    default:
-      let values = (0..<tensor.count).map { Float(tensor.element(at: $0)) }
-      values.withUnsafeBufferPointer { add($0) }
-    }
+    _ = SampleSummary.withFloats(of: tensor) { add($0) }
   }
 
-  /// Adds one sample's values. Eight lanes at a time: the minimum and maximum are exact; the sum
-  /// and sum of squares are summed in Double per lane, then the lanes, then the tail.
+  /// Adds one sample's values.
   public mutating func add(_ values: UnsafeBufferPointer<Float>) {
-    var low = Float.infinity
-    var high = -Float.infinity
-    var finite = 0
-    var total = 0.0
-    var squares = 0.0
-    var index = 0
-    if let base = values.baseAddress, values.count >= 8 {
-      var lows = SIMD8<Float>(repeating: .infinity)
-      var highs = SIMD8<Float>(repeating: -.infinity)
-      var totals = SIMD8<Double>()
-      var squareSums = SIMD8<Double>()
-      var counts = SIMD8<Int32>()
-      while index + 8 <= values.count {
-        let v = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD8<Float>.self)
-        let isFinite = (v - v) .== 0  // inf - inf and NaN - NaN are NaN
-        // Compare-and-select (the generic pointwiseMin/Max were calls, not instructions).
-        let forLow = v.replacing(with: .infinity, where: .!isFinite)
-        let forHigh = v.replacing(with: -.infinity, where: .!isFinite)
-        lows.replace(with: forLow, where: forLow .< lows)
-        highs.replace(with: forHigh, where: forHigh .> highs)
-        let wide = SIMD8<Double>(v.replacing(with: 0, where: .!isFinite))
-        totals += wide
-        squareSums += wide * wide
-        counts &+= SIMD8<Int32>(repeating: 0).replacing(with: 1, where: isFinite)
-        index += 8
-      }
-      low = lows.min()
-      high = highs.max()
-      total = totals.sum()
-      squares = squareSums.sum()
-      finite = Int(counts.wrappedSum())
-    }
-    for value in values[index...] where value.isFinite {
-      low = Swift.min(low, value)
-      high = Swift.max(high, value)
-      finite += 1
-      let wide = Double(value)
-      total += wide
-      squares += wide * wide
-    }
-    nonFiniteCount += values.count - finite
-    guard finite > 0 else { return }
-    if samples == 0 {
-      averageMin = Double(low)
-      averageMax = Double(high)
-    } else {
-      averageMin += averagingConstant * (Double(low) - averageMin)
-      averageMax += averagingConstant * (Double(high) - averageMax)
-    }
-    samples += 1
-    count += finite
-    min = Swift.min(min, low)
-    max = Swift.max(max, high)
-    sum += total
-    sumOfSquares += squares
-    guard var histogram else { return }
+    let summary = SampleSummary(values)
+    apply(summary)
+    guard var histogram, let range = summary.finiteRange else { return }
     self.histogram = nil  // keep the counts array uniquely referenced while it is updated
-    histogram.cover(Double(Swift.max(abs(low), abs(high))))
+    histogram.cover(Double(Swift.max(abs(range.low), abs(range.high))))
     for value in values where value.isFinite { histogram.add(Double(value)) }
     self.histogram = histogram
+  }
+
+  /// Adds a sample summarized by `SampleSummary` (the histogram, if any, is not updated: callers
+  /// with a histogram add the values). `add` is this after the summary, so summaries made apart
+  /// (on other threads) and applied in sample order give the same statistics bit for bit.
+  public mutating func apply(_ summary: SampleSummary) {
+    nonFiniteCount += summary.nonFinite
+    guard let range = summary.finiteRange else { return }
+    if samples == 0 {
+      averageMin = Double(range.low)
+      averageMax = Double(range.high)
+    } else {
+      averageMin += averagingConstant * (Double(range.low) - averageMin)
+      averageMax += averagingConstant * (Double(range.high) - averageMax)
+    }
+    samples += 1
+    count += summary.finite
+    min = Swift.min(min, range.low)
+    max = Swift.max(max, range.high)
+    sum += summary.total
+    sumOfSquares += summary.squares
   }
 }
