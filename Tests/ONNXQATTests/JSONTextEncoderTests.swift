@@ -23,14 +23,17 @@ final class JSONTextEncoderTests: XCTestCase {
     let output = try XCTUnwrap(Interpreter(model: qdq).run(try synthetic(qdq)).first)
     let run = RunReport(
       model: path, requantization: "float", threads: 2,
-      samples: [.init(source: "a/b", milliseconds: 1.25, outputs: [.init(name: output.key, tensor: output.value, file: nil)])]
+      samples: [
+        .init(source: "a/b", milliseconds: 1.25, outputs: [.init(name: output.key, tensor: output.value, file: nil)])
+      ]
     )
     let reports: [(String, any JSONReport)] = [
       ("inspect", summary), ("fold", fold), ("insert", insert), ("lower", lower), ("verify", verify), ("run", run),
     ]
     for (name, report) in reports {
       let ours = try report.jsonData()
-      XCTAssertEqual(String(decoding: ours, as: UTF8.self), String(decoding: try report.foundationJSONData(), as: UTF8.self), name)
+      XCTAssertEqual(
+        String(decoding: ours, as: UTF8.self), String(decoding: try report.foundationJSONData(), as: UTF8.self), name)
       XCTAssertGreaterThan(ours.count, 100, name)
     }
     XCTAssertFalse(insert.tensors.isEmpty)
@@ -42,7 +45,9 @@ final class JSONTextEncoderTests: XCTestCase {
   /// explicit nulls, and a super encoder.
   func testCornersMatchFoundation() throws {
     var generator = SystemRandomNumberGenerator()
-    var floats: [Float] = [0, -0, 1, 0.1, 1e-7, 1e-45, 3.4e38, 16_777_216, 16_777_217, 1e10, 12_345_678, .infinity, -.infinity, .nan]
+    var floats: [Float] = [
+      0, -0, 1, 0.1, 1e-7, 1e-45, 3.4e38, 16_777_216, 16_777_217, 1e10, 12_345_678, .infinity, -.infinity, .nan,
+    ]
     var doubles: [Double] = [0, -0, 1e15, 1e16, 9_007_199_254_740_992, 5e-324, 0.30000000000000004, 1e-5, 1e-4, 1e300]
     for _ in 0..<2_000 {
       floats.append(Float(bitPattern: generator.next()))
@@ -57,7 +62,8 @@ final class JSONTextEncoderTests: XCTestCase {
       empty: [], emptyObject: [:], nested: [[], [1, 2], []], missing: nil, small: [-128, 127], wide: [.min, .max],
       unsigned: [0, .max], flags: [true, false], super: 7)
     let ours = try JSONTextEncoder.encode(corners)
-    XCTAssertEqual(String(decoding: ours, as: UTF8.self), String(decoding: try corners.foundationJSONData(), as: UTF8.self))
+    XCTAssertEqual(
+      String(decoding: ours, as: UTF8.self), String(decoding: try corners.foundationJSONData(), as: UTF8.self))
   }
 
   private func synthetic(_ model: Model) throws -> [String: HostTensor] {
@@ -83,7 +89,8 @@ private struct Corners: JSONReport {
   var `super`: Int
 
   enum CodingKeys: String, CodingKey {
-    case floats, doubles, text, keys, empty, emptyObject, nested, missing, small, wide, unsigned, flags, `super`, null, list
+    case floats, doubles, text, keys, empty, emptyObject, nested, missing, small, wide, unsigned, flags, `super`, null,
+      list
   }
 
   func encode(to encoder: Encoder) throws {

@@ -93,7 +93,9 @@ final class SampleLanesTests: XCTestCase {
     let good = SyntheticCalibrationSource(model: model, count: 1, seed: 1)
     var first = good
     let sample = try XCTUnwrap(try first.nextSample())
-    let bad: [String: HostTensor] = ["x": HostTensor(.float, shape: [1, 3, 5, 5], values: [Float](repeating: 0, count: 75))]
+    let bad: [String: HostTensor] = [
+      "x": HostTensor(.float, shape: [1, 3, 5, 5], values: [Float](repeating: 0, count: 75))
+    ]
     var source: CalibrationSource = ArrayCalibrationSource([sample, sample, sample, bad, sample])
     XCTAssertThrowsError(try Calibrator(model: model, tensors: ["r"], options: options).run(&source)) { error in
       XCTAssertTrue("\(error)".contains("calibration sample 4"), "\(error)")

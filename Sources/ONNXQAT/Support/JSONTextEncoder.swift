@@ -93,7 +93,9 @@ enum JSONTextEncoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-      if case .object(let box) = tree { return KeyedEncodingContainer(KeyedContainer(box: box, codingPath: codingPath)) }
+      if case .object(let box) = tree {
+        return KeyedEncodingContainer(KeyedContainer(box: box, codingPath: codingPath))
+      }
       let box = ObjectBox()
       tree = .object(box)
       return KeyedEncodingContainer(KeyedContainer(box: box, codingPath: codingPath))
@@ -118,9 +120,15 @@ enum JSONTextEncoder {
     mutating func encode(_ value: Bool, forKey key: Key) throws {
       box.members.append((key.stringValue, .literal(value ? "true" : "false")))
     }
-    mutating func encode(_ value: String, forKey key: Key) throws { box.members.append((key.stringValue, .string(value))) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { box.members.append((key.stringValue, number(value))) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { box.members.append((key.stringValue, number(value))) }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+      box.members.append((key.stringValue, .string(value)))
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+      box.members.append((key.stringValue, number(value)))
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+      box.members.append((key.stringValue, number(value)))
+    }
     mutating func encode(_ value: Int, forKey key: Key) throws {
       box.members.append((key.stringValue, .literal(String(value))))
     }
