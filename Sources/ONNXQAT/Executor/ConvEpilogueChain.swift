@@ -55,22 +55,22 @@ struct ConvEpilogueChain {
 
   /// The chains of `nodes` (a graph's nodes, planned at default-domain opset `version`), every
   /// Conv of a kernel a chain of its own at least; `readers` tells who reads each node output,
-  /// `runsKernel` whether a node runs a registered kernel (not a function, not missing),
+  /// `runsKernel` whether the node at an index runs a registered kernel (not a function, not missing),
   /// `fakeQuant` the fake-quant pair starting at a node index (nil: none).
   static func find(
-    nodes: [Node], readers: ValueReaders, version: Int, runsKernel: (Node) -> Bool,
+    nodes: [Node], readers: ValueReaders, version: Int, runsKernel: (Int) -> Bool,
     fakeQuant: (Int) -> FakeQuantPair?
   ) -> [ConvEpilogueChain] {
     // The node that alone reads the single output of node `index`, reading it as input 0.
     func next(after index: Int) -> Int? {
       guard let reader = readers.soleReader(of: nodes[index], at: index),  // skip 3
-        ValueReaders.isFusable(nodes[reader], runsKernel: runsKernel)  // skips 1, 2, 4
+        ValueReaders.isFusable(nodes[reader], runsKernel: runsKernel(reader))  // skips 1, 2, 4
       else { return nil }
       return reader
     }
     var chains: [ConvEpilogueChain] = []
     for (index, node) in nodes.enumerated()
-    where node.opType == "Conv" && ValueReaders.isFusable(node, runsKernel: runsKernel) {
+    where node.opType == "Conv" && ValueReaders.isFusable(node, runsKernel: runsKernel(index)) {
       var normalization: Int?
       var end = index
       if let reader = next(after: index), nodes[reader].opType == "BatchNormalization",

@@ -22,39 +22,38 @@ import Foundation
 ///    graph input overrides nor an output of one of the constant cache's nodes;
 /// 4. a scale or zero point initializer of more than one value (per-axis or blocked);
 /// 5. a QuantizeLinear that is itself a constant node (a weight's pair: the constant cache
-///    computes it once).
+///    computes it once);
+/// 6. attributes that send either kernel off the paths `FakeQuantization` reproduces
+///    (`block_size`, a DequantizeLinear `output_dtype` other than float).
 ///
 /// Conditions that only the run can check (float32 x, a scale or zero point from a constant node
-/// of more than one value or of another type, attributes; `FakeQuantization.init`) make the
+/// of more than one value or of another type; `FakeQuantization.init`) make the
 /// step run the two kernels one after the other, with their errors.
 struct FakeQuantPair {
   /// Node indices in the graph.
   let quantize: Int
   let dequantize: Int
 
-  /// The pairs of `nodes`, whose readers are `readers`; `runsKernel` tells whether a node runs a
-  /// registered kernel, `isConstant` whether a value is constant (skip 3), `isConstantNode`
-  /// whether a node is a constant-cache node, `decodedCount` the number of values of a decoded
-  /// initializer (nil for other values).
+  /// The pairs of `nodes` (planned at default-domain opset `version`), whose readers are
+  /// `readers`; `runsKernel` tells whether the node at an index runs a registered kernel,
+  /// `isFixedScalar` whether a value is constant and, when it is a decoded initializer, of one
+  /// value (skips 3, 4), `isConstantNode` whether a node is a constant-cache node.
   static func find(
-    nodes: [Node], readers: ValueReaders, runsKernel: (Node) -> Bool, isConstant: (Value) -> Bool,
-    isConstantNode: (Node) -> Bool, decodedCount: (Value) -> Int?
+    nodes: [Node], readers: ValueReaders, version: Int, runsKernel: (Int) -> Bool, isFixedScalar: (Value) -> Bool,
+    isConstantNode: (Node) -> Bool
   ) -> [FakeQuantPair] {
-    // Scales and zero points: present ones constant (skip 3) and of one value when known (skip 4).
     func parametersFit(_ node: Node) -> Bool {
-      node.inputs.dropFirst().allSatisfy { input in
-        guard let input else { return true }
-        return isConstant(input) && (decodedCount(input) ?? 1) == 1
-      }
+      node.inputs.dropFirst().allSatisfy { input in input.map(isFixedScalar) ?? true }
     }
     var pairs: [FakeQuantPair] = []
     for (index, node) in nodes.enumerated() where node.opType == "QuantizeLinear" {
-      guard node.inputs.count >= 2, ValueReaders.isFusable(node, runsKernel: runsKernel),  // skip 1
-        let reader = readers.soleReader(of: node, at: index),  // skip 2
+      guard node.inputs.count >= 2, let reader = readers.soleReader(of: node, at: index),  // skip 2
         nodes[reader].opType == "DequantizeLinear", nodes[reader].inputs.count >= 2,
-        ValueReaders.isFusable(nodes[reader], runsKernel: runsKernel),  // skip 1
+        ValueReaders.isFusable(node, runsKernel: runsKernel(index)),  // skip 1
+        ValueReaders.isFusable(nodes[reader], runsKernel: runsKernel(reader)),  // skip 1
         parametersFit(node), parametersFit(nodes[reader]),  // skips 3, 4
-        !isConstantNode(node)  // skip 5
+        !isConstantNode(node),  // skip 5
+        FakeQuantization.attributesFit(quantize: node, dequantize: nodes[reader], version: version)  // skip 6
       else { continue }
       pairs.append(FakeQuantPair(quantize: index, dequantize: reader))
     }

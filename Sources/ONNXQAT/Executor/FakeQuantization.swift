@@ -33,27 +33,25 @@ struct FakeQuantization {
   /// DequantizeLinear's scale.
   let factor: Float
 
-  /// The pair of `quantize` and `dequantize` (the contexts of the two nodes; their input 0 is not
-  /// read) for a float32 `x`; nil when either kernel would take a path whose bits this does not
-  /// reproduce or would throw (a scale not one float32, a zero point not one value of an 8- or
-  /// 16-bit integer type, DequantizeLinear's zero point of another type, `output_dtype` other
-  /// than float, `block_size`): the unfused kernels run then.
-  init?(quantize: KernelContext, dequantize: KernelContext) {
-    guard let scale = Self.scale(quantize), let factor = Self.scale(dequantize),
-      quantize.opsetVersion < 21 || quantize.int("block_size", default: 0) == 0,
-      dequantize.opsetVersion < 21 || dequantize.int("block_size", default: 0) == 0,
-      (dequantize.int("output_dtype") ?? 0) == 0 || dequantize.int("output_dtype") == Int(DataType.float.rawValue)
-    else { return nil }
-    let quantizeZero = quantize.optionalInput(2)
+  /// The pair of QuantizeLinear node `quantize` with scale `scale` and zero point `zeroPoint` and
+  /// a DequantizeLinear with `dequantizeScale` and `dequantizeZeroPoint` (whose attributes
+  /// `attributesFit`), for a float32 input; nil when either kernel would take a path whose bits
+  /// this does not reproduce or would throw (a scale not one float32, a zero point not one value
+  /// of an 8- or 16-bit integer type, the DequantizeLinear's zero point of another type): the
+  /// unfused kernels run then.
+  init?(
+    quantize: Node, scale: HostTensor?, zeroPoint: HostTensor?, dequantizeScale: HostTensor?,
+    dequantizeZeroPoint: HostTensor?
+  ) {
+    guard let scale = Self.scale(scale), let factor = Self.scale(dequantizeScale) else { return nil }
     var type = DataType.uint8
-    if let quantizeZero {
-      type = quantizeZero.dataType
-    } else if let requested = quantize.int("output_dtype"), requested != 0 {
-      type = DataType(rawValue: Int32(requested))
+    if let zeroPoint {
+      type = zeroPoint.dataType
+    } else if case .int(let requested)? = quantize.attribute("output_dtype")?.value, requested != 0 {
+      type = DataType(rawValue: Int32(truncatingIfNeeded: requested))
     }
-    guard [.uint8, .int8, .uint16, .int16].contains(type), let range = QuantizedValues.range(type),
-      let zero = Self.zeroPoint(quantizeZero, type: type), let dequantizeZero = Self.zeroPoint(
-        dequantize.optionalInput(2), type: type)
+    guard let range = Self.range(type), let zero = Self.zeroPoint(zeroPoint, type: type),
+      let dequantizeZero = Self.zeroPoint(dequantizeZeroPoint, type: type)
     else { return nil }
     self.scale = scale
     self.factor = factor
@@ -62,9 +60,38 @@ struct FakeQuantization {
     offset = Float(zero - dequantizeZero)
   }
 
-  /// Input 1 of `context` when it is one float32 value.
-  private static func scale(_ context: KernelContext) -> Float? {
-    guard let tensor = context.optionalInput(1), tensor.dataType == .float, tensor.count == 1 else { return nil }
+  /// The pair of members `index` (a QuantizeLinear) and `index + 1` (its DequantizeLinear) of a
+  /// fused step in its run `step`.
+  init?(_ members: FusedMembers, quantizeAt index: Int, _ step: KernelContext) {
+    self.init(
+      quantize: members.nodes[index], scale: members.input(1, ofMember: index, step),
+      zeroPoint: members.input(2, ofMember: index, step), dequantizeScale: members.input(1, ofMember: index + 1, step),
+      dequantizeZeroPoint: members.input(2, ofMember: index + 1, step))
+  }
+
+  /// The range of `type` when it is an 8- or 16-bit integer type.
+  private static func range(_ type: DataType) -> ClosedRange<Int32>? {
+    switch type {
+    case .uint8, .int8, .uint16, .int16: return QuantizedValues.range(type)
+    default: return nil
+    }
+  }
+
+  /// True when the attributes of `quantize` and `dequantize` (at default-domain opset `version`)
+  /// let the kernels take the paths this reproduces: no `block_size`, and a float32 output of the
+  /// DequantizeLinear (`output_dtype` omitted, 0 or float).
+  static func attributesFit(quantize: Node, dequantize: Node, version: Int) -> Bool {
+    func int(_ node: Node, _ name: String) -> Int64? {
+      if case .int(let value)? = node.attribute(name)?.value { return value }
+      return nil
+    }
+    return (version < 21 || (int(quantize, "block_size") ?? 0) == 0 && (int(dequantize, "block_size") ?? 0) == 0)
+      && [0, Int64(DataType.float.rawValue)].contains(int(dequantize, "output_dtype") ?? 0)
+  }
+
+  /// The value of `tensor` when it is one float32.
+  private static func scale(_ tensor: HostTensor?) -> Float? {
+    guard let tensor, tensor.dataType == .float, tensor.count == 1 else { return nil }
     return tensor.pointer(Float.self)[0]
   }
 
@@ -72,7 +99,13 @@ struct FakeQuantization {
   private static func zeroPoint(_ tensor: HostTensor?, type: DataType) -> Int32? {
     guard let tensor else { return 0 }
     guard tensor.dataType == type, tensor.count == 1 else { return nil }
-    return QuantizedValues.int32s(tensor)?.first
+    switch type {
+    case .uint8: return Int32(tensor.pointer(UInt8.self)[0])
+    case .int8: return Int32(tensor.pointer(Int8.self)[0])
+    case .uint16: return Int32(tensor.pointer(UInt16.self)[0])
+    case .int16: return Int32(tensor.pointer(Int16.self)[0])
+    default: return nil
+    }
   }
 
   /// y[i] = fakeQuantized(x[i]) for i < count (`y` may be `x`), in a loop without calls that the

@@ -73,11 +73,7 @@ final class FusedConvStep {
     }
     var fakeQuantization: FakeQuantization?
     if let quantize {
-      guard
-        let found = FakeQuantization(
-          quantize: members.context(ofMember: quantize, first: nil, context),
-          dequantize: members.context(ofMember: quantize + 1, first: nil, context))
-      else { return nil }
+      guard let found = FakeQuantization(members, quantizeAt: quantize, context) else { return nil }
       fakeQuantization = found
     }
     return FusedEpilogue(normalization: normalized, activation: kind, fakeQuantization: fakeQuantization)

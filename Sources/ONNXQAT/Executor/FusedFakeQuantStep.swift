@@ -21,9 +21,7 @@ final class FusedFakeQuantStep {
   func run(_ context: KernelContext) throws -> [HostTensor?] {
     let observing = members.isObserved(context)
     guard !observing, let x = context.optionalInput(0), x.dataType == .float,
-      let fakeQuantization = FakeQuantization(
-        quantize: members.context(ofMember: 0, first: nil, context),
-        dequantize: members.context(ofMember: 1, first: nil, context))
+      let fakeQuantization = FakeQuantization(members, quantizeAt: 0, context)
     else { return try members.runUnfused(context, observing: observing) }
     let result = HostTensor(uninitialized: .float, shape: x.shape)
     fakeQuantization.apply(x.pointer(Float.self), to: result.pointer(Float.self), count: x.count)

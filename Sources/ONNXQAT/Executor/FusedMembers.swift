@@ -51,6 +51,13 @@ struct FusedMembers {
       environment: step.environment, attributes: node.attributes)
   }
 
+  /// Input `position` of member `index` in the step's run `step` (nil when omitted), for a
+  /// position after the first unless `index` is 0.
+  func input(_ position: Int, ofMember index: Int, _ step: KernelContext) -> HostTensor? {
+    guard position < nodes[index].inputs.count, index == 0 || position >= 1 else { return nil }
+    return step.optionalInput(index == 0 ? position : starts[index] + position - 1)
+  }
+
   /// True when the Interpreter's observer watches this run (of the main graph): it must see
   /// every intermediate, so the step runs its members one by one.
   func isObserved(_ step: KernelContext) -> Bool {

@@ -158,16 +158,25 @@ final class GraphPlan {
       let id = ObjectIdentifier(w)
       return (constants[id] != nil && slotOf[id] == nil) || (w.producer.map { cache?.isConstant($0) ?? false } ?? false)
     }
+    let callees = nodes.map(callee)
     // Fused steps: each node of a Conv chain or fake-quant pair runs at its last node (`position`).
     var fused: [Int: [Int]] = [:]
     if registry.fusedOpsAreBuiltIn && (Self.fusesEpilogues || Self.cachesPackedWeights) {
       let readers = ValueReaders(
         slotOf: slotOf, slotCount: slotOf.count, inputSlots: nodeInputSlots, inputStart: nodeInputStart,
         subgraphSlots: subgraphReads.map(\.slot), outputSlots: graph.outputs.compactMap { slotOf[ObjectIdentifier($0)] })
+      // A constant of one value when it is a decoded initializer (one dictionary look-up).
+      func isFixedScalar(_ value: Value) -> Bool {
+        let id = ObjectIdentifier(value)
+        if value.initializer != nil, let decoded = constants[id] { return slotOf[id] == nil && decoded.count == 1 }
+        return value.producer.map { cache?.isConstant($0) ?? false } ?? false
+      }
       fused = Self.fusedGroups(
-        nodes: nodes, readers: readers, version: defaultVersion, callee: callee, isConstant: isConstantWeight,
-        isConstantNode: { cache?.isConstant($0) ?? false },
-        decodedCount: { value in value.initializer == nil ? nil : constants[ObjectIdentifier(value)]?.count })
+        nodes: nodes, readers: readers, version: defaultVersion,
+        runsKernel: { index in
+          if case .kernel = callees[index] { return true }
+          return false
+        }, isFixedScalar: isFixedScalar, isConstantNode: { cache?.isConstant($0) ?? false })
     }
     var position = Array(nodes.indices)
     for (last, members) in fused {
@@ -222,10 +231,10 @@ final class GraphPlan {
       }
       let freeStart = frees.count
       frees += sortedFrees[releasedAt[index]..<releasedAt[index + 1]]
-      var planned = callee(node)
-      if let members, case .kernel(_, let version) = planned {
-        let kernels = members.compactMap { member -> Kernel? in
-          if case .kernel(let kernel, _) = callee(member) { return kernel }
+      var planned = callees[index]
+      if let members, let group = fused[index], case .kernel(_, let version) = planned {
+        let kernels = group.compactMap { member -> Kernel? in
+          if case .kernel(let kernel, _) = callees[member] { return kernel }
           return nil
         }
         if members[0].opType == "QuantizeLinear" {
@@ -273,18 +282,14 @@ final class GraphPlan {
   /// `nodes` when the plan fuses or caches (`fusesEpilogues`, `cachesPackedWeights`; single-Conv
   /// chains when it only caches) and, when it fuses, the fake-quant pairs outside them.
   private static func fusedGroups(
-    nodes: [Node], readers: ValueReaders, version: Int, callee: (Node) -> Callee, isConstant: (Value) -> Bool,
-    isConstantNode: (Node) -> Bool, decodedCount: (Value) -> Int?
+    nodes: [Node], readers: ValueReaders, version: Int, runsKernel: (Int) -> Bool, isFixedScalar: (Value) -> Bool,
+    isConstantNode: (Node) -> Bool
   ) -> [Int: [Int]] {
-    func runsKernel(_ node: Node) -> Bool {
-      if case .kernel = callee(node) { return true }
-      return false
-    }
     let pairs =
       fusesEpilogues
       ? FakeQuantPair.find(
-        nodes: nodes, readers: readers, runsKernel: runsKernel, isConstant: isConstant,
-        isConstantNode: isConstantNode, decodedCount: decodedCount) : []
+        nodes: nodes, readers: readers, version: version, runsKernel: runsKernel, isFixedScalar: isFixedScalar,
+        isConstantNode: isConstantNode) : []
     var pairAt = [Int: FakeQuantPair](minimumCapacity: pairs.count)
     for pair in pairs { pairAt[pair.quantize] = pair }
     var chains = ConvEpilogueChain.find(

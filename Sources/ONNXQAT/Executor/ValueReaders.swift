@@ -59,9 +59,9 @@ struct ValueReaders {
 
   /// True when a fused step may run `node` itself: an op of the default domain that runs a
   /// registered kernel (`runsKernel`), with no attribute referring to a calling function's and
-  /// exactly one output, named.
-  static func isFusable(_ node: Node, runsKernel: (Node) -> Bool) -> Bool {
-    (node.domain.isEmpty || node.domain == "ai.onnx") && runsKernel(node)
+  /// one named output, its first.
+  static func isFusable(_ node: Node, runsKernel: Bool) -> Bool {
+    (node.domain.isEmpty || node.domain == "ai.onnx") && runsKernel
       && !node.attributes.contains { $0.refAttrName != nil }
       && node.outputs.dropFirst().allSatisfy { $0 == nil } && (node.outputs.first ?? nil) != nil
   }
