@@ -142,13 +142,13 @@ final class FusedFakeQuantTests: XCTestCase {
     {
       let text = """
         <ir_version: 8, opset_import: ["" : 13]>
-        g (float[1,4096] x) => (float[1,4096] y) <float s = {0.0625}, \(type) zp = {\(zero)}> {
+        g (float[1,4096] x) => (float[1,4096] y) <float s = {0.0375}, \(type) zp = {\(zero)}> {
           q = QuantizeLinear (x, s, zp)
           y = DequantizeLinear (q, s, zp)
         }
         """
       try assertFusedEqualsUnfused(
-        text, ops: ["DequantizeLinear"], inputs: ["x": hardValues(scale: 0.0625, range: range, zero: zero)])
+        text, ops: ["DequantizeLinear"], inputs: ["x": hardValues(scale: 0.0375, range: range, zero: zero)])
     }
   }
 
