@@ -138,7 +138,8 @@ final class FusedFakeQuantTests: XCTestCase {
   /// The fused pass against the kernels on the raw hard values (no graph in between), uint8 and
   /// int8 at zero points at both ends.
   func testFakeQuantizationEqualsTheKernelsOnHardValues() throws {
-    for (type, range, zero) in [("uint8", 0...255, 255), ("int8", -128...127, -128)] as [(String, ClosedRange<Int32>, Int32)]
+    for (type, range, zero) in [("uint8", 0...255, 255), ("int8", -128...127, -128)]
+      as [(String, ClosedRange<Int32>, Int32)]
     {
       let text = """
         <ir_version: 8, opset_import: ["" : 13]>
@@ -198,7 +199,8 @@ final class FusedFakeQuantTests: XCTestCase {
 
   func testConvBatchNormReluFakeQuantIsOneStep() throws {
     try assertFusedEqualsUnfused(
-      convModel(tail: batchNorm + "\n  a = Relu (n)\n  q = QuantizeLinear (a, s, zp)\n  y = DequantizeLinear (q, s, zp)"),
+      convModel(
+        tail: batchNorm + "\n  a = Relu (n)\n  q = QuantizeLinear (a, s, zp)\n  y = DequantizeLinear (q, s, zp)"),
       ops: ["DequantizeLinear"], inputs: convInputs())
   }
 
@@ -211,7 +213,8 @@ final class FusedFakeQuantTests: XCTestCase {
   func testDepthwiseConvBatchNormClipFakeQuantIsOneStep() throws {
     try assertFusedEqualsUnfused(
       convModel(
-        tail: batchNorm + "\n  a = Clip (n, lo, hi)\n  q = QuantizeLinear (a, s, zs)\n  y = DequantizeLinear (q, s, zs)",
+        tail: batchNorm
+          + "\n  a = Clip (n, lo, hi)\n  q = QuantizeLinear (a, s, zs)\n  y = DequantizeLinear (q, s, zs)",
         group: 32, channels: 32), ops: ["DequantizeLinear"], inputs: convInputs(channels: 32))
   }
 
@@ -284,10 +287,12 @@ final class FusedFakeQuantTests: XCTestCase {
   /// unfused values.
   func testObserverSeesTheIntegerTensor() throws {
     let text = convModel(
-      tail: batchNorm + "\n  a = Relu (n)\n  q = QuantizeLinear (a, s, zp)\n  y = DequantizeLinear (q, s, zp)")
-      .replacingOccurrences(of: "=> (float[1,32,48,48] y)", with: "=> (float[1,32,48,48] y, float[1,36864] z)")
-      .replacingOccurrences(
-        of: "\n}", with: "\n  f = Flatten <axis = 0> (x)\n  p = QuantizeLinear (f, s, zs)\n  z = DequantizeLinear (p, s, zs)\n}")
+      tail: batchNorm + "\n  a = Relu (n)\n  q = QuantizeLinear (a, s, zp)\n  y = DequantizeLinear (q, s, zp)"
+    )
+    .replacingOccurrences(of: "=> (float[1,32,48,48] y)", with: "=> (float[1,32,48,48] y, float[1,36864] z)")
+    .replacingOccurrences(
+      of: "\n}",
+      with: "\n  f = Flatten <axis = 0> (x)\n  p = QuantizeLinear (f, s, zs)\n  z = DequantizeLinear (p, s, zs)\n}")
     let model = try RewriteTestSupport.model(text)
     for fused in [true, false] {
       var seen: [String: [Double]] = [:]

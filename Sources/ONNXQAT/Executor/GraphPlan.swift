@@ -164,13 +164,16 @@ final class GraphPlan {
     if registry.fusedOpsAreBuiltIn && (Self.fusesEpilogues || Self.cachesPackedWeights) {
       let readers = ValueReaders(
         slotOf: slotOf, slotCount: slotOf.count, inputSlots: nodeInputSlots, inputStart: nodeInputStart,
-        subgraphSlots: subgraphReads.map(\.slot), outputSlots: graph.outputs.compactMap { slotOf[ObjectIdentifier($0)] })
+        subgraphSlots: subgraphReads.map(\.slot), outputSlots: graph.outputs.compactMap { slotOf[ObjectIdentifier($0)] }
+      )
       // A constant of one value when it is a decoded initializer (one look-up in the large
       // dictionaries; an initializer is a slot only as one of the few graph inputs).
       let graphInputs = Set(graph.inputs.map { ObjectIdentifier($0) })
       func isFixedScalar(_ value: Value) -> Bool {
         let id = ObjectIdentifier(value)
-        if value.initializer != nil, let decoded = constants[id] { return !graphInputs.contains(id) && decoded.count == 1 }
+        if value.initializer != nil, let decoded = constants[id] {
+          return !graphInputs.contains(id) && decoded.count == 1
+        }
         return value.producer.map { cache?.isConstant($0) ?? false } ?? false
       }
       fused = Self.fusedGroups(
