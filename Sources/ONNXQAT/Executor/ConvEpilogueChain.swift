@@ -1,13 +1,17 @@
 import Foundation
 
-/// A Conv node and the BatchNormalization and/or activation (Relu, Clip, LeakyRelu) that a
-/// GraphPlan runs with it as one fused step (`FusedConvStep`): the chain's intermediate tensors
-/// are never materialized.
+/// A Conv node and the BatchNormalization and/or activation (Relu, Clip, LeakyRelu) and/or
+/// fake-quant pair (`FakeQuantPair`: QuantizeLinear -> DequantizeLinear) that a GraphPlan runs
+/// with it as one fused step (`FusedConvStep`): the chain's intermediate tensors are never
+/// materialized.
 ///
 ///     before:  c = Conv (x, w, b)
 ///              n = BatchNormalization (c, scale, bias, mean, var)
-///              y = Clip (n, lo, hi)
-///     after:   y = [Conv + BatchNormalization + Clip] (x, w, b, scale, bias, mean, var, lo, hi)
+///              a = Clip (n, lo, hi)
+///              q = QuantizeLinear (a, s, zp)
+///              y = DequantizeLinear (q, s, zp)
+///     after:   y = [Conv + BatchNormalization + Clip + QuantizeLinear + DequantizeLinear]
+///                    (x, w, b, scale, bias, mean, var, lo, hi, s, zp, s, zp)
 ///
 /// The step runs where the chain's last node was (every input of the chain is computed by
 /// then) and writes that node's output; the maths of the epilogue is `FusedEpilogue`'s.
@@ -21,66 +25,52 @@ import Foundation
 ///    subgraph, a graph output, or read by a node that comes before its producer;
 /// 4. a node with more than one named output (BatchNormalization's training outputs, Conv's
 ///    nonexistent ones);
-/// 5. BatchNormalization with training_mode = 1 (opset 14 on), or without its five inputs.
+/// 5. BatchNormalization with training_mode = 1 (opset 14 on), or without its five inputs;
+/// 6. a QuantizeLinear that does not start a fake-quant pair (`FakeQuantPair`'s skip cases).
 ///
 /// Conditions that only the run can check (float32 X, one statistic per output channel, scalar
-/// float32 Clip bounds) make the fused step run the unfused kernels one after the other.
+/// float32 Clip bounds, what `FakeQuantization` takes) make the fused step run the unfused kernels one after the other.
 struct ConvEpilogueChain {
   /// Node indices in the graph.
   let conv: Int
   let normalization: Int?
   let activation: Int?
+  /// The QuantizeLinear -> DequantizeLinear pair that ends the chain.
+  let fakeQuant: FakeQuantPair?
 
   /// The index of the chain's last node, where its step runs.
-  var last: Int { activation ?? normalization ?? conv }
+  var last: Int { fakeQuant?.dequantize ?? activation ?? normalization ?? conv }
 
   /// The indices of its nodes, in order.
-  var nodes: [Int] { [conv] + [normalization, activation].compactMap { $0 } }
+  var nodes: [Int] {
+    [conv] + [normalization, activation, fakeQuant?.quantize, fakeQuant?.dequantize].compactMap { $0 }
+  }
 
   /// The activations a chain may end with.
   static let activations: Set<String> = ["Relu", "Clip", "LeakyRelu"]
 
   /// The default-domain ops whose kernels a fused step replaces with onnx-qat's own code.
-  static let fusedOps: Set<String> = activations.union(["Conv", "BatchNormalization"])
+  static let fusedOps: Set<String> = activations.union(
+    ["Conv", "BatchNormalization", "QuantizeLinear", "DequantizeLinear"])
 
-  /// The chains of `nodes` (the nodes of `graph`, planned at default-domain opset `version`),
-  /// every Conv of a kernel a chain of its own at least; `runsKernel` tells whether a node runs
-  /// a registered kernel (not a function, not missing).
-  static func find(in graph: Graph, nodes: [Node], version: Int, runsKernel: (Node) -> Bool)
-    -> [ConvEpilogueChain]
-  {
-    var uses: [ObjectIdentifier: Int] = [:]
-    var consumer: [ObjectIdentifier: Int] = [:]
-    var readBySubgraph = Set<ObjectIdentifier>()
-    for (index, node) in nodes.enumerated() {
-      for case let input? in node.inputs {
-        uses[ObjectIdentifier(input), default: 0] += 1
-        consumer[ObjectIdentifier(input)] = index
-      }
-      for subgraph in node.subgraphs {
-        for inner in subgraph.allNodes {
-          for case let input? in inner.inputs { readBySubgraph.insert(ObjectIdentifier(input)) }
-        }
-      }
-    }
-    let graphOutputs = Set(graph.outputs.map { ObjectIdentifier($0) })
-    func eligible(_ node: Node) -> Bool {
-      (node.domain.isEmpty || node.domain == "ai.onnx") && runsKernel(node)  // skip 1
-        && !node.attributes.contains { $0.refAttrName != nil }  // skip 2
-        && node.outputs.dropFirst().allSatisfy { $0 == nil } && (node.outputs.first ?? nil) != nil  // skip 4
-    }
+  /// The chains of `nodes` (a graph's nodes, planned at default-domain opset `version`), every
+  /// Conv of a kernel a chain of its own at least; `readers` tells who reads each node output,
+  /// `runsKernel` whether the node at an index runs a registered kernel (not a function, not missing),
+  /// `fakeQuant` the fake-quant pair starting at a node index (nil: none).
+  static func find(
+    nodes: [Node], readers: ValueReaders, version: Int, runsKernel: (Int) -> Bool,
+    fakeQuant: (Int) -> FakeQuantPair?
+  ) -> [ConvEpilogueChain] {
     // The node that alone reads the single output of node `index`, reading it as input 0.
     func next(after index: Int) -> Int? {
-      guard let output = nodes[index].outputs.first ?? nil else { return nil }
-      let id = ObjectIdentifier(output)
-      guard uses[id] == 1, !readBySubgraph.contains(id), !graphOutputs.contains(id),  // skip 3
-        let reader = consumer[id], reader > index, nodes[reader].inputs.first.flatMap({ $0 }) === output,
-        eligible(nodes[reader])
+      guard let reader = readers.soleReader(of: nodes[index], at: index),  // skip 3
+        ValueReaders.isFusable(nodes[reader], runsKernel: runsKernel(reader))  // skips 1, 2, 4
       else { return nil }
       return reader
     }
     var chains: [ConvEpilogueChain] = []
-    for (index, node) in nodes.enumerated() where node.opType == "Conv" && eligible(node) {
+    for (index, node) in nodes.enumerated()
+    where node.opType == "Conv" && ValueReaders.isFusable(node, runsKernel: runsKernel(index)) {
       var normalization: Int?
       var end = index
       if let reader = next(after: index), nodes[reader].opType == "BatchNormalization",
@@ -90,7 +80,9 @@ struct ConvEpilogueChain {
         end = reader
       }
       let activation = next(after: end).flatMap { activations.contains(nodes[$0].opType) ? $0 : nil }
-      chains.append(ConvEpilogueChain(conv: index, normalization: normalization, activation: activation))
+      let pair = next(after: activation ?? end).flatMap(fakeQuant)  // skip 6
+      chains.append(
+        ConvEpilogueChain(conv: index, normalization: normalization, activation: activation, fakeQuant: pair))
     }
     return chains
   }

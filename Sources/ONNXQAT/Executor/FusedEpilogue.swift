@@ -12,6 +12,9 @@ import Foundation
 ///     y = y > 0 ? y : 0                                     (Relu)
 ///     y = min(max(y, min), max)                             (Clip)
 ///     y = y < 0 ? alpha * y : y                             (LeakyRelu)
+///     y = fakeQuantized(y)                                  (QuantizeLinear -> DequantizeLinear)
+///
+/// The fake-quant pair's maths and proof of equal bits are `FakeQuantization`'s.
 ///
 /// The Conv kernel applies it to each block of output it has just finished (a band of output
 /// lines of a group, a depthwise plane) while the block is in cache, so the intermediate tensors
@@ -27,13 +30,20 @@ struct FusedEpilogue {
   /// Per output channel `factor` and `shift` of the BatchNormalization, nil without one.
   let normalization: (factor: [Float], shift: [Float])?
   let activation: Activation?
+  /// The QuantizeLinear -> DequantizeLinear pair that ends the chain, nil without one.
+  let fakeQuantization: FakeQuantization?
 
   /// The number of output channels the normalization covers (nil: any).
   var channels: Int? { normalization?.factor.count }
 
-  init(normalization: (factor: [Float], shift: [Float])?, activation: Activation?) {
+  /// The epilogue of `normalization`, then `activation`, then `fakeQuantization`.
+  init(
+    normalization: (factor: [Float], shift: [Float])?, activation: Activation?,
+    fakeQuantization: FakeQuantization? = nil
+  ) {
     self.normalization = normalization
     self.activation = activation
+    self.fakeQuantization = fakeQuantization
   }
 
   /// The inference-form normalization of BatchNormalization inputs scale, B, input_mean and
@@ -56,6 +66,13 @@ struct FusedEpilogue {
 
   /// Applies the epilogue of output channel `channel` to `count` values in place.
   func apply(channel: Int, to values: UnsafeMutablePointer<Float>, count: Int) {
+    applyNormalizationAndActivation(channel: channel, to: values, count: count)
+    // A second pass over values still in cache.
+    fakeQuantization?.apply(values, to: values, count: count)
+  }
+
+  /// Applies the normalization and activation of output channel `channel` in place.
+  private func applyNormalizationAndActivation(channel: Int, to values: UnsafeMutablePointer<Float>, count: Int) {
     if let normalization {
       let factor = normalization.factor[channel]
       let shift = normalization.shift[channel]

@@ -11,11 +11,14 @@ import Foundation
 /// reads its slot; a slot not filled yet, and any value of an enclosing graph, is looked up in the
 /// enclosing environments, then among the decoded initializers.
 ///
-/// A Conv and the BatchNormalization and/or activation after it (`ConvEpilogueChain`) run as one
-/// step (`FusedConvStep`) that gives the unfused bits without materializing the intermediates,
-/// and a Conv step keeps its packed constant weights across runs (`PackedConvWeights`).
+/// A Conv and the BatchNormalization, activation and/or fake-quant pair after it
+/// (`ConvEpilogueChain`) run as one step (`FusedConvStep`), and so does a QuantizeLinear with the
+/// DequantizeLinear that alone reads it (`FakeQuantPair`, `FusedFakeQuantStep`); each gives the
+/// unfused bits without materializing the intermediates. A Conv step keeps its packed constant
+/// weights across runs (`PackedConvWeights`).
 final class GraphPlan {
-  /// Whether new plans fuse Conv epilogues (on; tests turn it off to compare with the unfused run).
+  /// Whether new plans fuse Conv epilogues and fake-quant pairs (on; tests turn it off to compare
+  /// with the unfused run).
   nonisolated(unsafe) static var fusesEpilogues = true
   /// Whether new plans' Conv steps keep their packed constant weights (on; tests turn it off).
   nonisolated(unsafe) static var cachesPackedWeights = true
@@ -126,42 +129,72 @@ final class GraphPlan {
       if standard { standardCallees[node.opType] = found }
       return found
     }
-    // Conv steps: each node of a chain runs at the chain's last node (`position`).
-    let chains =
-      registry.fusedOpsAreBuiltIn
-      ? Self.convChains(graph: graph, nodes: nodes, version: defaultVersion, callee: callee) : []
-    var position = Array(nodes.indices)
-    var chainAt: [Int: ConvEpilogueChain] = [:]
-    for chain in chains {
-      chainAt[chain.last] = chain
-      for index in chain.nodes { position[index] = chain.last }
-    }
-    var lastUse = [Int](repeating: -1, count: slotOf.count)
-    // The slot of each node input (-1: none), node after node, so each is looked up once.
+    // The slot of each node input (-1: none), node after node, so each is looked up once, and
+    // the slots subgraphs read, by node.
     var nodeInputSlots: [Int] = []
     nodeInputSlots.reserveCapacity(2 * nodes.count)
     var nodeInputStart: [Int] = []
-    nodeInputStart.reserveCapacity(nodes.count)
+    nodeInputStart.reserveCapacity(nodes.count + 1)
+    var subgraphReads: [(node: Int, slot: Int)] = []
     for (index, node) in nodes.enumerated() {
-      let at = position[index]
       nodeInputStart.append(nodeInputSlots.count)
       for input in node.inputs {
-        guard let input, let slot = slotOf[ObjectIdentifier(input)] else {
-          nodeInputSlots.append(-1)
-          continue
-        }
-        nodeInputSlots.append(slot)
-        lastUse[slot] = max(lastUse[slot], at)
+        nodeInputSlots.append(input.flatMap { slotOf[ObjectIdentifier($0)] } ?? -1)
       }
       if node.attributes.isEmpty { continue }
       for subgraph in node.subgraphs {
         for inner in subgraph.allNodes {
           for case let input? in inner.inputs {
-            if let slot = slotOf[ObjectIdentifier(input)] { lastUse[slot] = max(lastUse[slot], at) }
+            if let slot = slotOf[ObjectIdentifier(input)] { subgraphReads.append((index, slot)) }
           }
         }
       }
     }
+    nodeInputStart.append(nodeInputSlots.count)
+    let budget = PackingBudget(bytes: Self.packedWeightsLimit)
+    /// A weight the same on every run: an initializer no graph input overrides (of this graph or
+    /// an enclosing one), or the output of one of the constant cache's constant nodes.
+    func isConstantWeight(_ w: Value) -> Bool {
+      let id = ObjectIdentifier(w)
+      return (constants[id] != nil && slotOf[id] == nil) || (w.producer.map { cache?.isConstant($0) ?? false } ?? false)
+    }
+    let callees = nodes.map(callee)
+    // Fused steps: each node of a Conv chain or fake-quant pair runs at its last node (`position`).
+    var fused: [Int: [Int]] = [:]
+    if registry.fusedOpsAreBuiltIn && (Self.fusesEpilogues || Self.cachesPackedWeights) {
+      let readers = ValueReaders(
+        slotOf: slotOf, slotCount: slotOf.count, inputSlots: nodeInputSlots, inputStart: nodeInputStart,
+        subgraphSlots: subgraphReads.map(\.slot), outputSlots: graph.outputs.compactMap { slotOf[ObjectIdentifier($0)] }
+      )
+      // A constant of one value when it is a decoded initializer (one look-up in the large
+      // dictionaries; an initializer is a slot only as one of the few graph inputs).
+      let graphInputs = Set(graph.inputs.map { ObjectIdentifier($0) })
+      func isFixedScalar(_ value: Value) -> Bool {
+        let id = ObjectIdentifier(value)
+        if value.initializer != nil, let decoded = constants[id] {
+          return !graphInputs.contains(id) && decoded.count == 1
+        }
+        return value.producer.map { cache?.isConstant($0) ?? false } ?? false
+      }
+      fused = Self.fusedGroups(
+        nodes: nodes, readers: readers, version: defaultVersion,
+        runsKernel: { index in
+          if case .kernel = callees[index] { return true }
+          return false
+        }, isFixedScalar: isFixedScalar, isConstantNode: { cache?.isConstant($0) ?? false })
+    }
+    var position = Array(nodes.indices)
+    for (last, members) in fused {
+      for index in members { position[index] = last }
+    }
+    var lastUse = [Int](repeating: -1, count: slotOf.count)
+    for index in nodes.indices {
+      let at = position[index]
+      for slot in nodeInputSlots[nodeInputStart[index]..<nodeInputStart[index + 1]] where slot >= 0 {
+        lastUse[slot] = max(lastUse[slot], at)
+      }
+    }
+    for (index, slot) in subgraphReads { lastUse[slot] = max(lastUse[slot], position[index]) }
     // The slots released at each node, in slot order: `sortedFrees[releasedAt[i]..<releasedAt[i + 1]]`
     // (a counting sort by last use; graph outputs are never released).
     for output in graph.outputs {
@@ -176,23 +209,16 @@ final class GraphPlan {
       sortedFrees[nextFree[at]] = slot
       nextFree[at] += 1
     }
-    let budget = PackingBudget(bytes: Self.packedWeightsLimit)
-    /// A weight the same on every run: an initializer no graph input overrides (of this graph or
-    /// an enclosing one), or the output of one of the constant cache's constant nodes.
-    func isConstantWeight(_ w: Value) -> Bool {
-      let id = ObjectIdentifier(w)
-      return (constants[id] != nil && slotOf[id] == nil) || (w.producer.map { cache?.isConstant($0) ?? false } ?? false)
-    }
     var steps: [Step] = []
     var operands: [Operand] = []
     var outputSlots: [Int] = []
     var frees: [Int] = []
     steps.reserveCapacity(nodes.count)
     for (index, node) in nodes.enumerated() where position[index] == index {
-      let chain = chainAt[index].map { $0.nodes.map { nodes[$0] } }
+      let members = fused[index].map { $0.map { nodes[$0] } }
       let inputStart = operands.count
-      if let chain {
-        for input in FusedConvStep.inputs(of: chain) { operands.append(operand(input)) }
+      if let members {
+        for input in FusedMembers.inputs(of: members) { operands.append(operand(input)) }
       } else {
         for (offset, input) in node.inputs.enumerated() {
           operands.append(operand(input, slot: nodeInputSlots[nodeInputStart[index] + offset]))
@@ -210,22 +236,28 @@ final class GraphPlan {
       }
       let freeStart = frees.count
       frees += sortedFrees[releasedAt[index]..<releasedAt[index + 1]]
-      var planned = callee(node)
-      if let chain, case .kernel(_, let version) = planned {
-        let kernels = chain.compactMap { member -> Kernel? in
-          if case .kernel(let kernel, _) = callee(member) { return kernel }
+      var planned = callees[index]
+      if let members, let group = fused[index], case .kernel(_, let version) = planned {
+        let kernels = group.compactMap { member -> Kernel? in
+          if case .kernel(let kernel, _) = callees[member] { return kernel }
           return nil
         }
-        let weights =
-          chain[0].inputs.count > 1 && Self.cachesPackedWeights
-          ? chain[0].inputs[1].flatMap { w in isConstantWeight(w) ? PackedConvWeights(budget: budget) : nil } : nil
-        if chain.count > 1 || weights != nil {
-          let step = FusedConvStep(nodes: chain, kernels: kernels, graph: graph, weights: weights)
+        if members[0].opType == "QuantizeLinear" {
+          let step = FusedFakeQuantStep(quantize: members[0], dequantize: node, kernels: kernels, graph: graph)
           planned = .kernel(step.run, version: version)
+        } else {
+          let weights =
+            members[0].inputs.count > 1 && Self.cachesPackedWeights
+            ? members[0].inputs[1].flatMap { w in isConstantWeight(w) ? PackedConvWeights(budget: budget) : nil }
+            : nil
+          if members.count > 1 || weights != nil {
+            let step = FusedConvStep(nodes: members, kernels: kernels, graph: graph, weights: weights)
+            planned = .kernel(step.run, version: version)
+          }
         }
       }
       // Integer steps keep their packed constant weights (PackedIntegerWeights).
-      if chain == nil, Self.cachesPackedWeights, registry.fusedOpsAreBuiltIn, case .kernel(_, let version) = planned,
+      if members == nil, Self.cachesPackedWeights, registry.fusedOpsAreBuiltIn, case .kernel(_, let version) = planned,
         let kernel = PackedIntegerWeights.kernel(for: node, budget: budget, isConstant: isConstantWeight)
       {
         planned = .kernel(kernel, version: version)
@@ -251,17 +283,31 @@ final class GraphPlan {
     results = graph.outputs.map { operand($0) }
   }
 
-  /// The Conv chains of `nodes` when the plan fuses or caches (`fusesEpilogues`,
-  /// `cachesPackedWeights`): single-Conv chains when it only caches.
-  private static func convChains(
-    graph: Graph, nodes: [Node], version: Int, callee: (Node) -> Callee
-  ) -> [ConvEpilogueChain] {
-    guard fusesEpilogues || cachesPackedWeights else { return [] }
-    let chains = ConvEpilogueChain.find(in: graph, nodes: nodes, version: version) { node in
-      if case .kernel = callee(node) { return true }
-      return false
+  /// The fused steps' member node indices by the index of their last node: the Conv chains of
+  /// `nodes` when the plan fuses or caches (`fusesEpilogues`, `cachesPackedWeights`; single-Conv
+  /// chains when it only caches) and, when it fuses, the fake-quant pairs outside them.
+  private static func fusedGroups(
+    nodes: [Node], readers: ValueReaders, version: Int, runsKernel: (Int) -> Bool, isFixedScalar: (Value) -> Bool,
+    isConstantNode: (Node) -> Bool
+  ) -> [Int: [Int]] {
+    let pairs =
+      fusesEpilogues
+      ? FakeQuantPair.find(
+        nodes: nodes, readers: readers, version: version, runsKernel: runsKernel, isFixedScalar: isFixedScalar,
+        isConstantNode: isConstantNode) : []
+    var pairAt = [Int: FakeQuantPair](minimumCapacity: pairs.count)
+    for pair in pairs { pairAt[pair.quantize] = pair }
+    var chains = ConvEpilogueChain.find(
+      nodes: nodes, readers: readers, version: version, runsKernel: runsKernel, fakeQuant: { pairAt[$0] })
+    if !fusesEpilogues {
+      chains = chains.map { ConvEpilogueChain(conv: $0.conv, normalization: nil, activation: nil, fakeQuant: nil) }
     }
-    if fusesEpilogues { return chains }
-    return chains.map { ConvEpilogueChain(conv: $0.conv, normalization: nil, activation: nil) }
+    var groups = [Int: [Int]](minimumCapacity: chains.count + pairs.count)
+    for chain in chains {
+      groups[chain.last] = chain.nodes
+      if let pair = chain.fakeQuant { pairAt[pair.quantize] = nil }
+    }
+    for pair in pairs where pairAt[pair.quantize] != nil { groups[pair.dequantize] = [pair.quantize, pair.dequantize] }
+    return groups
   }
 }
