@@ -47,25 +47,7 @@ final class FusedEpilogueTests: XCTestCase {
     _ model: Model, inputs: [String: HostTensor], threads: Int, fused on: Bool,
     observer: ((Value, HostTensor) -> Void)? = nil
   ) throws -> [String: [UInt32]] {
-    GraphPlan.fusesEpilogues = on
-    GraphPlan.cachesPackedWeights = on
-    defer {
-      GraphPlan.fusesEpilogues = true
-      GraphPlan.cachesPackedWeights = true
-    }
-    var options = ExecutionOptions()
-    options.threads = threads
-    let interpreter = try Interpreter(model: model, options: options)
-    interpreter.observer = observer
-    let first = try interpreter.run(inputs)
-    let second = try interpreter.run(inputs)
-    var bits: [String: [UInt32]] = [:]
-    for (name, tensor) in first {
-      let values = tensor.values(Float.self).map(\.bitPattern)
-      XCTAssertEqual(second[name]?.values(Float.self).map(\.bitPattern), values, "second run of \(name)")
-      bits[name] = values
-    }
-    return bits
+    try FusedPlanTestSupport.run(model, inputs: inputs, threads: threads, fused: on, observer: observer)
   }
 
   /// The op types of the plan's steps' nodes (a fused step shows its chain's last node).
