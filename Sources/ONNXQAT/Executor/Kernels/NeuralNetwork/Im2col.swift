@@ -34,8 +34,9 @@ enum Im2col {
   ) {
     let work = { (range: Range<Int>) in
       let nr = NeuralNetworkGEMM.nr
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: layout.sliverCount * nr)
-      defer { scratch.deallocate() }
+      let lease = ThreadScratch.lease(ThreadScratch.im2colRow, count: layout.sliverCount * nr)
+      defer { lease.release() }
+      let scratch = lease.pointer
       scratch.initialize(repeating: 0, count: layout.sliverCount * nr)
       forEachRow(x, channels: range, geometry: g) { row, image, tap in
         expandRow(image, geometry: g, tap: tap, lines: lines, into: scratch)
