@@ -38,7 +38,9 @@ final class ConvBandSplitTests: XCTestCase {
       for threads in [2, 3] {
         XCTAssertEqual(bits(try conv(threads: threads)), bits(one), "\((channels, h, w, k, s)) on \(threads) threads")
       }
-      let (px, pw, pb, py) = (x.pointer(Float.self), weights.pointer(Float.self), bias.pointer(Float.self), one.pointer(Float.self))
+      let (px, pw, pb, py) = (
+        x.pointer(Float.self), weights.pointer(Float.self), bias.pointer(Float.self), one.pointer(Float.self)
+      )
       var worst = 0.0
       for m in 0..<outChannels {
         for oy in 0..<outH {
