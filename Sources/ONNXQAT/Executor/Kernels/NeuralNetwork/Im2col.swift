@@ -25,11 +25,12 @@ enum Im2col {
 
   /// The same columns written straight into the packed layout of the GEMM's right operand
   /// (`NeuralNetworkPackedB`, k = channels x kernel volume, n = the lines' columns), so that B
-  /// is written once instead of laid out and then packed: `rowGroup` rows at a time are laid out
-  /// in scratch rows (zero-padded to whole slivers) and copied sliver by sliver, the group's
-  /// rows of a sliver one after the other (adjacent in the packed layout within a K block), so
-  /// that the copy writes runs of `rowGroup` x `nr` floats rather than `nr` floats a sliver
-  /// apart. The values are those of `expand`, moved.
+  /// is written once instead of laid out and then packed: up to `rowGroup` rows at a time (as
+  /// many as fit in `groupFloats`, so that the scratch stays in the L1 cache; at least one) are
+  /// laid out in scratch rows (zero-padded to whole slivers) and copied sliver by sliver, the
+  /// group's rows of a sliver one after the other (adjacent in the packed layout within a K
+  /// block), so that the copy writes runs of several x `nr` floats rather than `nr` floats a
+  /// sliver apart. The values are those of `expand`, moved.
   static func expandPacked(
     _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, lines: Range<Int>,
     into packed: UnsafeMutablePointer<Float>, layout: NeuralNetworkPackedB, threads: Int = 1
@@ -37,12 +38,13 @@ enum Im2col {
     let work = { (range: Range<Int>) in
       let nr = NeuralNetworkGEMM.nr
       let rowLength = layout.sliverCount * nr
-      let lease = ThreadScratch.lease(ThreadScratch.im2colRow, count: rowGroup * rowLength)
+      let group = max(1, min(rowGroup, groupFloats / rowLength))
+      let lease = ThreadScratch.lease(ThreadScratch.im2colRow, count: group * rowLength)
       defer { lease.release() }
       let scratch = lease.pointer
-      scratch.initialize(repeating: 0, count: rowGroup * rowLength)
+      scratch.initialize(repeating: 0, count: group * rowLength)
       // Where each pending row's first sliver goes, and the distance between its slivers.
-      var offsets = (0..<rowGroup).map { _ in 0 }
+      var offsets = [Int](repeating: 0, count: group)
       var strides = offsets
       var pending = 0
       func flush() {
@@ -62,7 +64,7 @@ enum Im2col {
         offsets[pending] = layout.rowOffset(row)
         strides[pending] = layout.sliverStride(row)
         pending += 1
-        if pending == rowGroup { flush() }
+        if pending == group { flush() }
       }
       flush()
     }
@@ -76,8 +78,10 @@ enum Im2col {
     }
   }
 
-  /// Rows `expandPacked` lays out before copying them into the packed layout.
+  /// The most rows `expandPacked` lays out before copying them into the packed layout.
   static let rowGroup = 8
+  /// The most floats of those rows (16 KiB).
+  static let groupFloats = 4096
 
   private static func expand(
     _ x: UnsafePointer<Float>, channels: Range<Int>, geometry g: WindowGeometry, lines: Range<Int>,
