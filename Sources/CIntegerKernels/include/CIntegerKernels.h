@@ -195,4 +195,12 @@ void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, i
 /// Tests only: nonzero makes `qat_gemm_float_block` take its portable loop even on AVX2 + FMA.
 void qat_gemm_float_set_portable(int portable);
 
+/// Scratch slots per thread of `qat_thread_scratch_f32`.
+#define QAT_SCRATCH_SLOTS 4
+
+/// A buffer of at least `count` floats (64-byte aligned, contents undefined) that the calling
+/// thread owns in slot `slot` (0 ..< QAT_SCRATCH_SLOTS): kept for the thread's later calls, valid
+/// until the thread asks the same slot for more floats or exits. NULL when out of memory.
+float *qat_thread_scratch_f32(int slot, size_t count);
+
 #endif

@@ -81,16 +81,21 @@ enum ConvKernel {
       kernelVolume == 1 && geometry.strides.allSatisfy { $0 == 1 }
       && geometry.padsBegin.allSatisfy { $0 == 0 } && geometry.padsEnd.allSatisfy { $0 == 0 }
     // im2col a band of output lines at a time. Large convolutions take bands small enough (about
-    // 64K floats) that the columns stay in the L2 cache while the GEMM packs them, and whole
-    // bands go to separate threads (each with its own columns); smaller ones take bands of up to
-    // about 256K floats (1 MiB of scratch, bounding peak memory), and im2col
+    // 64K floats, or an equal share of the lines per thread when that is smaller) that the
+    // columns stay in the L2 cache while the GEMM packs them, and whole bands go to separate
+    // threads (each with its own columns: im2col and the product in one dispatch); smaller ones
+    // take bands of up to about 256K floats (1 MiB of scratch, bounding peak memory), and im2col
     // and the GEMM split each band across the threads.
     let outW = cube.output[2]
     let lineCount = cube.output[0] * cube.output[1]
-    let cacheBand = max(1, min(lineCount, (1 << 16) / max(1, depth * outW)))
+    let share = (lineCount + threads - 1) / threads
+    let cacheBand = max(1, min(share, (1 << 16) / max(1, depth * outW)))
+    // Every band, the last one too, must take the blocked product (the direct loops of small
+    // products sum in another order), so that the bits do not depend on the thread count.
+    let lastBand = lineCount - (lineCount - 1) / cacheBand * cacheBand
     let workers =
-      threads > 1 && (lineCount + cacheBand - 1) / cacheBand >= 2 * threads
-        && groupOut * depth * outSpatial >= 1 << 20 ? threads : 1
+      threads > 1 && lineCount >= threads && groupOut * depth * outSpatial >= 1 << 20
+        && NeuralNetworkGEMM.isBlocked(m: groupOut, n: lastBand * outW, k: depth) ? threads : 1
     let band = workers > 1 ? cacheBand : max(1, min(lineCount, (1 << 18) / max(1, depth * outW)))
     let bandCount = (lineCount + band - 1) / band
     let inner = workers > 1 ? 1 : threads
@@ -101,13 +106,15 @@ enum ConvKernel {
         let yg = py + (batch * outChannels + g * groupOut) * outSpatial
         // Every element starts as its bias (or 0), written by the products' first K block.
         let start = GEMMStart.overwrite(pb.map { $0 + g * groupOut })
-        // Applies the epilogue to output columns `columns` of every channel of the group.
-        let finish = { (columns: Range<Int>) in
-          guard let epilogue else { return }
-          for channel in 0..<groupOut {
-            epilogue.apply(
-              channel: g * groupOut + channel, to: yg + channel * outSpatial + columns.lowerBound,
-              count: columns.count)
+        // Applies the epilogue to output columns `columns` of every channel of the group (called
+        // by the GEMM's threads for the columns each has finished).
+        let finish: ((Range<Int>) -> Void)? = epilogue.map { epilogue in
+          { (columns: Range<Int>) in
+            for channel in 0..<groupOut {
+              epilogue.apply(
+                channel: g * groupOut + channel, to: yg + channel * outSpatial + columns.lowerBound,
+                count: columns.count)
+            }
           }
         }
         // The weights are packed once for all the bands (kept across runs by a planned step).
@@ -117,20 +124,25 @@ enum ConvKernel {
         if pointwise {
           NeuralNetworkGEMM.multiply(
             m: groupOut, n: outSpatial, k: depth, a: weights, b: NeuralNetworkMatrix(xg, rowStride: inSpatial), c: yg,
-            ldc: outSpatial, threads: threads, packed: packed, start: start)
-          finish(0..<outSpatial)
+            ldc: outSpatial, threads: threads, packed: packed, start: start, finish: finish)
           continue
         }
         // A band's columns go straight into the GEMM's packed layout when the product takes the
         // blocked path (same bits: packing only moves values), else im2col then the product.
         let bands = { (worker: Int) in
-          let columns = UnsafeMutablePointer<Float>.allocate(
-            capacity: max(depth * band * outW, NeuralNetworkPackedB(k: depth, n: band * outW).count))
-          defer { columns.deallocate() }
+          let count = max(depth * band * outW, NeuralNetworkPackedB(k: depth, n: band * outW).count)
+          let lease = ThreadScratch.lease(ThreadScratch.convColumns, count: count)
+          defer { lease.release() }
+          let columns = lease.pointer
           for index in (worker * bandCount / workers)..<((worker + 1) * bandCount / workers) {
             let lines = (index * band)..<min(lineCount, (index + 1) * band)
             let width = lines.count * outW
             let target = yg + lines.lowerBound * outW
+            // The band's columns `columns` are output columns `first + columns`.
+            let first = lines.lowerBound * outW
+            let bandFinish = finish.map { finish in
+              { (columns: Range<Int>) in finish((first + columns.lowerBound)..<(first + columns.upperBound)) }
+            }
             if let packed, NeuralNetworkGEMM.isBlocked(m: groupOut, n: width, k: depth) {
               let layout = NeuralNetworkPackedB(k: depth, n: width)
               Im2col.expandPacked(
@@ -138,14 +150,13 @@ enum ConvKernel {
                 threads: inner)
               NeuralNetworkGEMM.multiplyPacked(
                 m: groupOut, a: packed, b: columns, layout: layout, c: target, ldc: outSpatial, threads: inner,
-                start: start)
+                start: start, finish: bandFinish)
             } else {
               Im2col.expand(xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, threads: inner)
               NeuralNetworkGEMM.multiply(
                 m: groupOut, n: width, k: depth, a: weights, b: NeuralNetworkMatrix(columns, rowStride: width),
-                c: target, ldc: outSpatial, threads: inner, packed: packed, start: start)
+                c: target, ldc: outSpatial, threads: inner, packed: packed, start: start, finish: bandFinish)
             }
-            finish((lines.lowerBound * outW)..<(lines.lowerBound * outW + width))
           }
         }
         if workers > 1 {

@@ -34,13 +34,15 @@ enum GlobalPoolKernel {
     let py = result.pointer(Float.self)
     // p is a float attribute at opset 1, an int from opset 2.
     let p = context.float("p") ?? Float(context.int("p", default: 2))
+    if kind == .average {
+      averages(UnsafePointer(px), py, planes: planes, spatial: spatial)
+      return [NeuralNetworkFloat.output(result, as: raw.dataType)]
+    }
     for plane in 0..<planes {
       let values = px + plane * spatial
       switch kind {
       case .average:
-        var sum: Float = 0
-        for i in 0..<spatial { sum += values[i] }
-        py[plane] = spatial > 0 ? sum / Float(spatial) : 0
+        py[plane] = mean(values, spatial)
       case .max:
         var best = -Float.infinity
         for i in 0..<spatial where values[i] > best || values[i].isNaN { best = values[i] }
@@ -52,6 +54,49 @@ enum GlobalPoolKernel {
       }
     }
     return [NeuralNetworkFloat.output(result, as: raw.dataType)]
+  }
+
+  /// The mean of `count` values: their sum from 0 in index order, one rounded addition at a
+  /// time, divided by the count (0 when there are none).
+  @inline(__always)
+  private static func mean(_ values: UnsafePointer<Float>, _ count: Int) -> Float {
+    var sum: Float = 0
+    for i in 0..<count { sum += values[i] }
+    return count > 0 ? sum / Float(count) : 0
+  }
+
+  /// y[plane] = `mean` of plane `plane` of x, eight planes side by side: each plane's sum is
+  /// still one chain of additions in index order (the bits of `mean`), but eight independent
+  /// chains overlap in the pipeline where one waits on the latency of every addition.
+  private static func averages(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, spatial: Int
+  ) {
+    var plane = 0
+    while plane + 8 <= planes {
+      let base = x + plane * spatial
+      var sums = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
+      for i in 0..<spatial {
+        sums.0 += base[i]
+        sums.1 += base[spatial + i]
+        sums.2 += base[2 * spatial + i]
+        sums.3 += base[3 * spatial + i]
+        sums.4 += base[4 * spatial + i]
+        sums.5 += base[5 * spatial + i]
+        sums.6 += base[6 * spatial + i]
+        sums.7 += base[7 * spatial + i]
+      }
+      let count = Float(spatial)
+      withUnsafeBytes(of: sums) { bytes in
+        for offset in 0..<8 {
+          y[plane + offset] = spatial > 0 ? bytes.load(fromByteOffset: 4 * offset, as: Float.self) / count : 0
+        }
+      }
+      plane += 8
+    }
+    while plane < planes {
+      y[plane] = mean(x + plane * spatial, spatial)
+      plane += 1
+    }
   }
 
   private static func integerMax<T: FixedWidthInteger>(

@@ -25,29 +25,48 @@ enum Im2col {
 
   /// The same columns written straight into the packed layout of the GEMM's right operand
   /// (`NeuralNetworkPackedB`, k = channels x kernel volume, n = the lines' columns), so that B
-  /// is written once instead of laid out and then packed: each row is laid out in a scratch row
-  /// (zero-padded to whole slivers) and copied sliver by sliver. The values are those of
-  /// `expand`, moved.
+  /// is written once instead of laid out and then packed: up to `rowGroup` rows at a time (as
+  /// many as fit in `groupFloats`, so that the scratch stays in the L1 cache; at least one) are
+  /// laid out in scratch rows (zero-padded to whole slivers) and copied sliver by sliver, the
+  /// group's rows of a sliver one after the other (adjacent in the packed layout within a K
+  /// block), so that the copy writes runs of several x `nr` floats rather than `nr` floats a
+  /// sliver apart. The values are those of `expand`, moved.
   static func expandPacked(
     _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, lines: Range<Int>,
     into packed: UnsafeMutablePointer<Float>, layout: NeuralNetworkPackedB, threads: Int = 1
   ) {
     let work = { (range: Range<Int>) in
       let nr = NeuralNetworkGEMM.nr
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: layout.sliverCount * nr)
-      defer { scratch.deallocate() }
-      scratch.initialize(repeating: 0, count: layout.sliverCount * nr)
-      forEachRow(x, channels: range, geometry: g) { row, image, tap in
-        expandRow(image, geometry: g, tap: tap, lines: lines, into: scratch)
-        let stride = layout.sliverStride(row)
-        var target = UnsafeMutableRawPointer(packed + layout.rowOffset(row))
-        var source = UnsafeRawPointer(scratch)
-        for _ in 0..<layout.sliverCount {
-          target.storeBytes(of: source.load(as: NeuralNetworkGEMM.Row.self), as: NeuralNetworkGEMM.Row.self)
-          target += stride * MemoryLayout<Float>.stride
-          source += MemoryLayout<NeuralNetworkGEMM.Row>.stride
+      let rowLength = layout.sliverCount * nr
+      let group = max(1, min(rowGroup, groupFloats / rowLength))
+      let lease = ThreadScratch.lease(ThreadScratch.im2colRow, count: group * rowLength)
+      defer { lease.release() }
+      let scratch = lease.pointer
+      scratch.initialize(repeating: 0, count: group * rowLength)
+      // Where each pending row's first sliver goes, and the distance between its slivers.
+      var offsets = [Int](repeating: 0, count: group)
+      var strides = offsets
+      var pending = 0
+      func flush() {
+        for sliver in 0..<layout.sliverCount {
+          var source = UnsafeRawPointer(scratch + sliver * nr)
+          for index in 0..<pending {
+            let target = packed + offsets[index] + sliver * strides[index]
+            UnsafeMutableRawPointer(target).storeBytes(
+              of: source.load(as: NeuralNetworkGEMM.Row.self), as: NeuralNetworkGEMM.Row.self)
+            source += rowLength * MemoryLayout<Float>.stride
+          }
         }
+        pending = 0
       }
+      forEachRow(x, channels: range, geometry: g) { row, image, tap in
+        expandRow(image, geometry: g, tap: tap, lines: lines, into: scratch + pending * rowLength)
+        offsets[pending] = layout.rowOffset(row)
+        strides[pending] = layout.sliverStride(row)
+        pending += 1
+        if pending == group { flush() }
+      }
+      flush()
     }
     let size = layout.count
     guard threads > 1, channels >= 2 * threads, size >= 1 << 16 else {
@@ -58,6 +77,11 @@ enum Im2col {
       work((worker * channels / threads)..<((worker + 1) * channels / threads))
     }
   }
+
+  /// The most rows `expandPacked` lays out before copying them into the packed layout.
+  static let rowGroup = 8
+  /// The most floats of those rows (16 KiB).
+  static let groupFloats = 4096
 
   private static func expand(
     _ x: UnsafePointer<Float>, channels: Range<Int>, geometry g: WindowGeometry, lines: Range<Int>,

@@ -60,19 +60,22 @@ enum NeuralNetworkGEMM {
   static let nc = 2048
 
   /// C += alpha * A * B (or C = start + alpha * A * B, see `GEMMStart`), where A is m x k, B is
-  /// k x n and C is m x n with row stride `ldc`.
+  /// k x n and C is m x n with row stride `ldc`. `finish` (a fused epilogue) is called with
+  /// ranges of columns covering `0..<n` once each, as soon as every row of those columns holds
+  /// its final value: by each thread for its own columns when the product is split by columns,
+  /// else once for all of them at the end.
   static func multiply(
     m: Int, n: Int, k: Int, alpha: Float = 1, a: NeuralNetworkMatrix, b: NeuralNetworkMatrix,
     c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, packed: NeuralNetworkPackedA? = nil,
-    start: GEMMStart = .accumulate
+    start: GEMMStart = .accumulate, finish: ((Range<Int>) -> Void)? = nil
   ) {
     guard m > 0, n > 0 else { return }
     // A packing made for another shape is not used.
     let packed = packed.flatMap { $0.m == m && $0.k == k && alpha == 1 ? $0 : nil }
     if !isBlocked(m: m, n: n, k: k) {
       start.fill(c, ldc: ldc, rows: 0..<m, columns: 0..<n)
-      guard k > 0 else { return }
-      direct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, ldc: ldc)
+      if k > 0 { direct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, ldc: ldc) }
+      finish?(0..<n)
       return
     }
     // At least `minimumWorkPerThread` multiply-adds per thread (a dispatch costs a few microseconds).
@@ -80,7 +83,7 @@ enum NeuralNetworkGEMM {
     if workers > 1 && (n + nr - 1) / nr >= 2 * workers && m * k <= columnSplitLimit {
       multiplyByColumns(
         m: m, n: n, k: k, a: packed ?? NeuralNetworkPackedA(a, m: m, k: k, alpha: alpha), b: b, c: c, ldc: ldc,
-        workers: workers, start: start)
+        workers: workers, start: start, finish: finish)
       return
     }
     // Equal blocks no larger than `kc` and `nc` (576 = 2 x 288, not 256 + 256 + 64).
@@ -94,12 +97,14 @@ enum NeuralNetworkGEMM {
     let chunkBlocks = max(8, 4 * workers)
     let chunkRows = chunkBlocks * rowBlock
     let aSlivers = (min(m, chunkRows) + mr - 1) / mr
-    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: bSlivers * nr * depthBlock)
-    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: packed == nil ? aSlivers * mr * depthBlock : 1)
+    // Both from this thread's scratch (kept from call to call, no page faults on every run).
+    let leaseB = ThreadScratch.lease(ThreadScratch.packedB, count: bSlivers * nr * depthBlock)
+    let leaseA = ThreadScratch.lease(ThreadScratch.packedA, count: packed == nil ? aSlivers * mr * depthBlock : 1)
     defer {
-      packedB.deallocate()
-      packedA.deallocate()
+      leaseB.release()
+      leaseA.release()
     }
+    let (packedB, packedA) = (leaseB.pointer, leaseA.pointer)
     var j0 = 0
     while j0 < n {
       let width = min(widthBlock, n - j0)
@@ -152,6 +157,7 @@ enum NeuralNetworkGEMM {
       }
       j0 += width
     }
+    finish?(0..<n)
   }
 
   /// Whether a product of this shape takes the packed, blocked paths (whose per-element order of
@@ -174,7 +180,7 @@ enum NeuralNetworkGEMM {
   /// one dispatch and multiplies in a second, per K block).
   private static func multiplyByColumns(
     m: Int, n: Int, k: Int, a: NeuralNetworkPackedA, b: NeuralNetworkMatrix, c: UnsafeMutablePointer<Float>,
-    ldc: Int, workers: Int, start: GEMMStart
+    ldc: Int, workers: Int, start: GEMMStart, finish: ((Range<Int>) -> Void)?
   ) {
     let slivers = (n + nr - 1) / nr
     let depthBlock = depthBlock(k)
@@ -183,8 +189,9 @@ enum NeuralNetworkGEMM {
       let end = min(n, (worker + 1) * slivers / workers * nr)
       guard first < end else { return }
       let widest = (min(end - first, nc) + nr - 1) / nr * nr
-      let packedB = UnsafeMutablePointer<Float>.allocate(capacity: widest * depthBlock)
-      defer { packedB.deallocate() }
+      let lease = ThreadScratch.lease(ThreadScratch.packedB, count: widest * depthBlock)
+      defer { lease.release() }
+      let packedB = lease.pointer
       var j0 = first
       while j0 < end {
         let width = min(nc, end - j0)
@@ -206,6 +213,7 @@ enum NeuralNetworkGEMM {
         }
         j0 += width
       }
+      finish?(first..<end)
     }
   }
 

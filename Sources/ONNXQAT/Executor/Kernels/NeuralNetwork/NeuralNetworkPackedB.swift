@@ -49,9 +49,11 @@ extension NeuralNetworkGEMM {
   /// every K block (no thread waits for another). Only for shapes that `isBlocked`: every element
   /// of C is then summed in the order of `multiply` (K block by K block, each block's sum added to
   /// C), so the bits are those of `multiply` on the unpacked operands, on any number of threads.
+  /// `finish` is called by each thread with its range of columns once they hold their final values.
   static func multiplyPacked(
     m: Int, a: NeuralNetworkPackedA, b: UnsafePointer<Float>, layout: NeuralNetworkPackedB,
-    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, start: GEMMStart = .accumulate
+    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, start: GEMMStart = .accumulate,
+    finish: ((Range<Int>) -> Void)? = nil
   ) {
     let (n, k) = (layout.n, layout.k)
     guard m > 0, n > 0, k > 0, a.m == m, a.k == k else { return }
@@ -72,6 +74,8 @@ extension NeuralNetworkGEMM {
         }
         p0 += depth
       }
+      let columns = (range.lowerBound * nr)..<min(n, range.upperBound * nr)
+      if !columns.isEmpty { finish?(columns) }
     }
     if workers > 1 {
       DispatchQueue.concurrentPerform(iterations: workers, execute: body)

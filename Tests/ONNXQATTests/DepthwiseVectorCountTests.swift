@@ -1,0 +1,45 @@
+import CIntegerKernels
+import Foundation
+import XCTest
+
+@testable import ONNXQAT
+
+/// The AVX2 float depthwise plane (`qat_depthwise_plane_f32`) takes the interior of each output
+/// row four vectors of eight columns at a time, then one, two or three vectors for the rest (the
+/// last moved back to end at the interior's last column), and gathers stride-2 inputs in a
+/// shuffled lane order that its store puts back. It must equal the portable loop (checked
+/// against the stated semantics by `DepthwiseConvKernelTests`) bit for bit for every interior
+/// width: rows 8 to 80 wide at strides 1 and 2, 3x3 and 5x5 kernels, pads 0 to 2, so that every
+/// vector count and every overlap of the last vector occurs. Exact comparisons: both paths do
+/// the same float operations in the same order for each element.
+final class DepthwiseVectorCountTests: XCTestCase {
+  func testEveryInteriorWidthEqualsThePortableLoopBitForBit() {
+    var numbers = SeededFloats(state: 5)
+    var checked = 0
+    for stride in [1, 2] {
+      for kernel in [3, 5] {
+        for pad in 0...2 {
+          for width in 8...80 {
+            let height = 5
+            let outH = (height + 2 * pad - kernel) / stride + 1
+            let outW = (width + 2 * pad - kernel) / stride + 1
+            guard outH > 0, outW > 0 else { continue }
+            let g = qat_depthwise_geometry(
+              in_h: Int32(height), in_w: Int32(width), out_h: Int32(outH), out_w: Int32(outW),
+              kernel_h: Int32(kernel), kernel_w: Int32(kernel), stride_h: Int32(stride), stride_w: Int32(stride),
+              dilation_h: 1, dilation_w: 1, pad_top: Int32(pad), pad_left: Int32(pad))
+            let x = (0..<(height * width)).map { _ in numbers.next() * 4 }
+            let w = (0..<(kernel * kernel)).map { _ in numbers.next() }
+            let bias = numbers.next()
+            XCTAssertEqual(
+              DepthwisePlaneRun.bits(x, w, bias: bias, g, portable: false),
+              DepthwisePlaneRun.bits(x, w, bias: bias, g, portable: true),
+              "width \(width) kernel \(kernel) stride \(stride) pad \(pad)")
+            checked += 1
+          }
+        }
+      }
+    }
+    XCTAssertEqual(checked, 2 * 2 * 3 * 73)
+  }
+}
