@@ -61,19 +61,7 @@ final class DepthwiseConvKernelTests: XCTestCase {
   }
 
   private func plane(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, portable: Bool) -> [Float] {
-    qat_depthwise_set_portable(portable ? 1 : 0)
-    defer { qat_depthwise_set_portable(0) }
-    var geometry = g
-    var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))
-    x.withUnsafeBufferPointer { px in
-      w.withUnsafeBufferPointer { pw in
-        y.withUnsafeMutableBufferPointer { py in
-          guard let xb = px.baseAddress, let wb = pw.baseAddress, let yb = py.baseAddress else { return }
-          qat_depthwise_plane_f32(xb, wb, bias, yb, &geometry)
-        }
-      }
-    }
-    return y
+    DepthwisePlaneRun.bits(x, w, bias: bias, g, portable: portable).map(Float.init(bitPattern:))
   }
 
   func testAVX2AndPortablePlanesEqualTheTapByTapLoopBitForBit() {

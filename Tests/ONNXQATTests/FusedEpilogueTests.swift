@@ -63,21 +63,9 @@ final class FusedEpilogueTests: XCTestCase {
   private func assertFusedEqualsUnfused(
     _ text: String, ops: [String], nan: Bool = false, file: StaticString = #filePath, line: UInt = #line
   ) throws {
-    let model = try RewriteTestSupport.model(text)
-    XCTAssertEqual(plannedOps(model), ops, "planned steps", file: file, line: line)
-    let inputs = RewriteTestSupport.randomInputs(model)
+    let inputs = RewriteTestSupport.randomInputs(try RewriteTestSupport.model(text))
     if nan, let x = inputs["x"] { x.pointer(Float.self)[100] = .nan }
-    for threads in [1, 2] {
-      let fused = try run(model, inputs: inputs, threads: threads, fused: true)
-      let unfused = try run(model, inputs: inputs, threads: threads, fused: false)
-      XCTAssertFalse(fused.isEmpty, file: file, line: line)
-      XCTAssertEqual(Set(fused.keys), Set(unfused.keys), file: file, line: line)
-      for (name, bits) in unfused {
-        let differing = zip(bits, fused[name] ?? []).filter { $0 != $1 }.count
-        XCTAssertEqual(fused[name]?.count, bits.count, "\(name) at \(threads) threads", file: file, line: line)
-        XCTAssertEqual(differing, 0, "\(name): elements differing at \(threads) threads", file: file, line: line)
-      }
-    }
+    try FusedPlanTestSupport.assertFusedEqualsUnfused(text, ops: ops, inputs: inputs, file: file, line: line)
   }
 
   func testConvBatchNormRelu() throws {
