@@ -16,6 +16,8 @@ struct CheckedCalibrationSource: CalibrationSource {
 
   var sampleCount: Int? { base.sampleCount }
 
+  func checkContinue() throws { try session.checkCancellation(stage) }
+
   mutating func nextSample() throws -> [String: HostTensor]? {
     try session.checkCancellation(stage)
     guard let sample = try base.nextSample() else { return nil }

@@ -7,6 +7,14 @@ public protocol CalibrationSource {
   var sampleCount: Int? { get }
   /// The next sample, or nil at the end.
   mutating func nextSample() throws -> [String: HostTensor]?
+  /// Throws when the consumer should stop before using a sample it already read (a cancelled
+  /// session): runs that read two samples ahead call it before taking each one's result.
+  func checkContinue() throws
+}
+
+extension CalibrationSource {
+  /// Sources that cannot be cancelled always continue.
+  public func checkContinue() throws {}
 }
 
 /// Samples held in memory, in order.

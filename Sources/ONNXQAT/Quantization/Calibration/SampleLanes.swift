@@ -89,6 +89,8 @@ struct SampleLanes {
       }
       for result in results {
         guard let result else { continue }
+        // A sample read ahead is not taken once the source says stop (a cancelled session).
+        try source.checkContinue()
         done += 1
         try deliver(try result.get(), done)
       }
