@@ -1,24 +1,26 @@
-// Direct 2-D depthwise convolution of one float plane, one output row at a time: every output
-// element is `bias`, then `+ w[tap] * x[...]` for each kernel tap inside the image in (ky, kx)
-// order, each product and each sum rounded to float (no fused multiply-add), so the AVX2 and the
-// portable paths give the same bits as each other and as a loop that adds one tap at a time over
-// the whole plane. Taps that fall in the padding are skipped, not multiplied by zero.
+// Direct 2-D depthwise convolution of one float plane over a zero-padded copy of its input: every
+// output element is `bias + s`, where `s` starts at 0 and takes one fused multiply-add
+// `s = fma(w[tap], x_padded[...], s)` per kernel tap in (ky, kx) order, the taps in the padding
+// included (they read 0). That is the order and the rounding of a Conv through im2col (zeros in
+// the padding) and the GEMM's macro-kernel (one fused multiply-add per k, k ascending, then
+// start + sum), so a depthwise plane gives the bits a one-channel Conv would.
 //
-// The AVX2 path computes eight adjacent output columns per vector for the columns whose every tap
-// lies inside the input row (stride 1: one load per tap; stride 2: two overlapping loads, one
-// in-lane shuffle, the lanes in a fixed shuffled order that the store puts back once, never
-// reading past the last input element used), four vectors side by side so that their chains of
-// additions overlap, then one to three for the rest of the row; a vector past the row's interior
-// is moved back to end at its last column (recomputing identical values). The border columns go
-// eight at a time too (strides 1 and 2), two vectors side by side where there are two, with the
-// taps in the padding masked: such a lane adds -0 * 0 = -0, and `s + -0` is `s` for every float
-// s (-0, NaN payloads included), so skipping and adding -0 give the same bits. Narrow rows,
-// other strides and kernels of more than 64 taps (more than 16 columns or four border vectors:
-// scalar border columns) take the scalar loop. (Splitting stride-2 planes into even and odd
-// columns first was tried: slower on AMD EPYC; two cross-lane permutes and a blend per tap
-// instead of one shuffle: about 17% slower on a 28x28 -> 14x14 plane.)
+// The padded copy (`scratch`) lays each padded input row out as `stride_w` phases: phase p holds
+// padded columns p, p + stride_w, p + 2 * stride_w, ... Output column ox's tap kx reads padded
+// column `stride_w * ox + kx * dilation_w`, which is element `ox + (kx * dilation_w) / stride_w`
+// of phase `(kx * dilation_w) % stride_w`: eight adjacent output columns read eight adjacent
+// elements of one phase for every tap, at every stride. Stride 1 copies rows with memcpy; stride
+// 2 splits even and odd columns eight at a time with AVX2 shuffles.
+//
+// The AVX2 + FMA path computes eight output columns per vector (a row's last vector moved back to
+// end at its last column, recomputing identical values; rows narrower than eight go through a
+// small buffer), eight vectors side by side, taken in row-major order across rows, so that eight
+// chains of fused multiply-adds overlap in the pipeline. The portable path does the same
+// operations one element at a time with fmaf, so both give the same bits.
 #include "CIntegerKernels.h"
-#include "window_ranges.h"
+
+#include <math.h>
+#include <string.h>
 
 #pragma clang fp contract(off)
 
@@ -27,238 +29,54 @@
 #define QAT_DEPTHWISE_X86 1
 #endif
 
-/// One output element with bounds checks on the column.
-static inline float point(const float *x, const float *w, float bias, const qat_depthwise_geometry *g, int oy,
-                          int ox, int ky_first, int ky_last) {
-  float sum = bias;
-  const int row_origin = oy * g->stride_h - g->pad_top;
-  const int column_origin = ox * g->stride_w - g->pad_left;
-  for (int ky = ky_first; ky < ky_last; ky++) {
-    const float *row = x + (ptrdiff_t)(row_origin + ky * g->dilation_h) * g->in_w;
-    for (int kx = 0; kx < g->kernel_w; kx++) {
-      const int ix = column_origin + kx * g->dilation_w;
-      if (ix < 0 || ix >= g->in_w) continue;
-      const float product = w[ky * g->kernel_w + kx] * row[ix];
-      sum = sum + product;
-    }
-  }
-  return sum;
+/// Output vectors computed side by side by the AVX2 path.
+#define QAT_DEPTHWISE_SLOTS 8
+
+/// Where the padded copy keeps each input element.
+typedef struct {
+  /// Output vectors (eight columns each) per output row.
+  int vectors;
+  /// Elements of one phase of a padded row.
+  int phase_w;
+  /// Floats per padded row (`stride_w` phases).
+  int pitch;
+  /// Padded rows.
+  int rows;
+} padded_layout;
+
+static padded_layout layout_of(const qat_depthwise_geometry *g) {
+  padded_layout l;
+  l.vectors = (g->out_w + 7) / 8;
+  // Elements up to index 8 * vectors - 1 + reach / stride are read (lanes of a narrow row's
+  // vector past out_w read zeros and are dropped).
+  l.phase_w = 8 * l.vectors + (g->kernel_w - 1) * g->dilation_w / g->stride_w;
+  l.pitch = g->stride_w * l.phase_w;
+  l.rows = (g->out_h - 1) * g->stride_h + (g->kernel_h - 1) * g->dilation_h + 1;
+  return l;
 }
 
-static void plane_portable(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g) {
-  for (int oy = 0; oy < g->out_h; oy++) {
-    int ky_first, ky_last;
-    qat_valid_kernel_rows(g, oy, &ky_first, &ky_last);
-    float *target = y + (ptrdiff_t)oy * g->out_w;
-    for (int ox = 0; ox < g->out_w; ox++) target[ox] = point(x, w, bias, g, oy, ox, ky_first, ky_last);
-  }
+size_t qat_depthwise_f32_scratch_floats(const qat_depthwise_geometry *g) {
+  if (g->out_h <= 0 || g->out_w <= 0) return 1;
+  const padded_layout l = layout_of(g);
+  return (size_t)l.rows * (size_t)l.pitch;
 }
+
+/// Offset in the padded copy of tap (ky, kx) from its output element's first element.
+static inline ptrdiff_t tap_offset(const qat_depthwise_geometry *g, const padded_layout *l, int ky, int kx) {
+  const int column = kx * g->dilation_w;
+  return (ptrdiff_t)ky * g->dilation_h * l->pitch + (ptrdiff_t)(column % g->stride_w) * l->phase_w +
+         column / g->stride_w;
+}
+
+/// Offset in the padded copy of output element (oy, ox)'s first tap.
+static inline ptrdiff_t output_origin(const qat_depthwise_geometry *g, const padded_layout *l, int oy, int ox) {
+  return (ptrdiff_t)oy * g->stride_h * l->pitch + ox;
+}
+
+/// The phases of one padded row from input row `row` (NULL: a padding row, all zeros).
+static void fill_row(const float *row, const qat_depthwise_geometry *g, const padded_layout *l, float *target);
 
 #ifdef QAT_DEPTHWISE_X86
-/// Most kernel taps of one output row the AVX2 path takes (larger kernels take the portable loop).
-#define QAT_DEPTHWISE_MAX_TAPS 64
-/// Eight input elements for output columns `source[0], source[stride], ...` (stride 1), or for
-/// stride 2 the same elements in the lane order [0 1 4 5 | 2 3 6 7]: one in-lane shuffle of two
-/// overlapping loads (source[0..7] and source[7..14], never past the last element used) instead
-/// of two cross-lane permutes and a blend per tap. Every tap of a vector uses the same order, so
-/// its sums are put back in column order once, at the store (`store_eight`).
-__attribute__((target("avx2"), always_inline)) static inline __m256 load_eight(const float *source, int stride) {
-  if (stride == 1) return _mm256_loadu_ps(source);
-  // Low half: source[0, 2] and source[7 + 1, 7 + 3]; high half: source[4, 6], source[7 + 5, 7 + 7].
-  return _mm256_shuffle_ps(_mm256_loadu_ps(source), _mm256_loadu_ps(source + 7), 0xD8);
-}
-
-/// Stores eight sums made from `load_eight` loads in column order.
-__attribute__((target("avx2"), always_inline)) static inline void store_eight(float *target, __m256 sums,
-                                                                              int stride) {
-  if (stride == 2) sums = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(sums), 0xD8));
-  _mm256_storeu_ps(target, sums);
-}
-
-/// `count` (1 to 4, a constant where inlined) vectors of eight interior output columns starting
-/// at `columns` (which may overlap): tap `n` of each adds
-/// `weights[n] * sources[n][(column + 0..7) * stride]`, the chains of additions (each in tap
-/// order) side by side so that they overlap in the pipeline.
-__attribute__((target("avx2"), always_inline)) static inline void vectors(const float *const *sources,
-                                                                          const float *weights, int taps,
-                                                                          int stride, float bias,
-                                                                          const int columns[4], int count,
-                                                                          float *target) {
-  __m256 s0 = _mm256_set1_ps(bias), s1 = s0, s2 = s0, s3 = s0;
-  const int o0 = columns[0] * stride, o1 = columns[1] * stride, o2 = columns[2] * stride, o3 = columns[3] * stride;
-  for (int n = 0; n < taps; n++) {
-    const float *source = sources[n];
-    const __m256 weight = _mm256_set1_ps(weights[n]);
-    s0 = _mm256_add_ps(s0, _mm256_mul_ps(weight, load_eight(source + o0, stride)));
-    if (count > 1) s1 = _mm256_add_ps(s1, _mm256_mul_ps(weight, load_eight(source + o1, stride)));
-    if (count > 2) s2 = _mm256_add_ps(s2, _mm256_mul_ps(weight, load_eight(source + o2, stride)));
-    if (count > 3) s3 = _mm256_add_ps(s3, _mm256_mul_ps(weight, load_eight(source + o3, stride)));
-  }
-  store_eight(target + columns[0], s0, stride);
-  if (count > 1) store_eight(target + columns[1], s1, stride);
-  if (count > 2) store_eight(target + columns[2], s2, stride);
-  if (count > 3) store_eight(target + columns[3], s3, stride);
-}
-
-/// The interior columns [first, last) of one output row (last - first >= 8), four vectors at a
-/// time and then as many as the rest needs (a vector past `last` is moved back to end there,
-/// recomputing identical values), with the stride a constant in each call of `vectors`.
-__attribute__((target("avx2"))) static void interior_row(const float *const *sources, const float *weights,
-                                                         int taps, int stride, float bias, int first, int last,
-                                                         float *target) {
-  for (int ox = first; ox < last; ox += 32) {
-    int columns[4];
-    for (int v = 0; v < 4; v++) columns[v] = ox + 8 * v + 8 <= last ? ox + 8 * v : last - 8;
-    const int rest = last - ox;
-    const int count = rest >= 32 ? 4 : (rest + 7) / 8;
-#define QAT_DEPTHWISE_VECTORS(n)                                                      \
-  if (stride == 1) vectors(sources, weights, taps, 1, bias, columns, n, target);    \
-  else vectors(sources, weights, taps, 2, bias, columns, n, target);
-    switch (count) {
-      case 1: QAT_DEPTHWISE_VECTORS(1) break;
-      case 2: QAT_DEPTHWISE_VECTORS(2) break;
-      case 3: QAT_DEPTHWISE_VECTORS(3) break;
-      default: QAT_DEPTHWISE_VECTORS(4) break;
-    }
-#undef QAT_DEPTHWISE_VECTORS
-  }
-}
-
-/// Most border vectors per row and kernel columns the masked border path takes.
-#define QAT_DEPTHWISE_MAX_BORDER_VECTORS 4
-#define QAT_DEPTHWISE_MAX_BORDER_COLUMNS 16
-
-/// One vector of eight output columns that reaches into the padding: for each kernel column kx,
-/// the lanes of its loads that lie inside the input row and the output lanes whose tap does.
-typedef struct {
-  /// The vector's first output column.
-  int column;
-  /// Stride 1: the lanes of the load at `column + offset`; stride 2: of the load at
-  /// `2 * column + offset` (input elements 0..7 of the vector's window).
-  __m256i low[QAT_DEPTHWISE_MAX_BORDER_COLUMNS];
-  /// Stride 2: the lanes of the load 7 elements further on (input elements 7..14).
-  __m256i high[QAT_DEPTHWISE_MAX_BORDER_COLUMNS];
-  /// The output lanes whose input lies inside the row (stride 2: in the lane order of
-  /// `load_eight`).
-  __m256i lanes[QAT_DEPTHWISE_MAX_BORDER_COLUMNS];
-} border_vector;
-
-/// The lanes of eight consecutive input elements from `start` that lie inside a row of `width`.
-__attribute__((target("avx2"))) static inline __m256i inside_row(int start, int width) {
-  const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(start), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  return _mm256_and_si256(_mm256_cmpgt_epi32(index, _mm256_set1_epi32(-1)),
-                          _mm256_cmpgt_epi32(_mm256_set1_epi32(width), index));
-}
-
-/// The masks of a border vector at output column `column`.
-__attribute__((target("avx2"))) static void border_masks(border_vector *v, int column, const int *offsets,
-                                                         const qat_depthwise_geometry *g) {
-  v->column = column;
-  for (int kx = 0; kx < g->kernel_w; kx++) {
-    const int start = g->stride_w * column + offsets[kx];
-    v->low[kx] = inside_row(start, g->in_w);
-    v->high[kx] = inside_row(start + 7, g->in_w);
-    v->lanes[kx] = g->stride_w == 1 ? v->low[kx]
-                                    : _mm256_castps_si256(_mm256_shuffle_ps(_mm256_castsi256_ps(v->low[kx]),
-                                                                            _mm256_castsi256_ps(v->high[kx]), 0xD8));
-  }
-}
-
-/// `load_eight` of a border vector's tap in kernel column `kx`, the elements outside the row
-/// read as 0 (masked loads never touch them).
-__attribute__((target("avx2"), always_inline)) static inline __m256 masked_eight(const float *source,
-                                                                                 const border_vector *v, int kx,
-                                                                                 int stride) {
-  if (stride == 1) return _mm256_maskload_ps(source + v->column, v->low[kx]);
-  const float *base = source + 2 * v->column;
-  return _mm256_shuffle_ps(_mm256_maskload_ps(base, v->low[kx]), _mm256_maskload_ps(base + 7, v->high[kx]), 0xD8);
-}
-
-/// One or (when `pair`) two border vectors `v0` and `v1`: lane i of tap n adds
-/// `weights[n] * sources[n][(column + i) * stride]` where the tap's input lies inside the row
-/// and `-0 * 0 = -0` elsewhere (the input read as 0 by a masked load, the weight replaced by
-/// -0), and `s + -0` is `s` for every float s, so a skipped tap changes no bit.
-__attribute__((target("avx2"), always_inline)) static inline void masked_vectors(
-    const float *const *sources, const float *weights, int taps, int kernel_w, int stride, float bias,
-    const border_vector *v0, int pair, const border_vector *v1, float *target) {
-  const __m256 negative_zero = _mm256_set1_ps(-0.0f);
-  __m256 s0 = _mm256_set1_ps(bias), s1 = s0;
-  for (int n = 0, kx = 0; n < taps; n++, kx = kx + 1 == kernel_w ? 0 : kx + 1) {
-    const __m256 weight = _mm256_set1_ps(weights[n]);
-    const __m256 w0 = _mm256_blendv_ps(negative_zero, weight, _mm256_castsi256_ps(v0->lanes[kx]));
-    s0 = _mm256_add_ps(s0, _mm256_mul_ps(w0, masked_eight(sources[n], v0, kx, stride)));
-    if (pair) {
-      const __m256 w1 = _mm256_blendv_ps(negative_zero, weight, _mm256_castsi256_ps(v1->lanes[kx]));
-      s1 = _mm256_add_ps(s1, _mm256_mul_ps(w1, masked_eight(sources[n], v1, kx, stride)));
-    }
-  }
-  store_eight(target + v0->column, s0, stride);
-  if (pair) store_eight(target + v1->column, s1, stride);
-}
-
-/// The border vectors of one output row, two side by side, with the stride a constant in each
-/// call of `masked_vectors`.
-__attribute__((target("avx2"))) static void border_row(const float *const *sources, const float *weights, int taps,
-                                                       int kernel_w, int stride, float bias,
-                                                       const border_vector *vectors, int count, float *target) {
-  for (int b = 0; b < count; b += 2) {
-    const int pair = b + 1 < count;
-    const border_vector *second = &vectors[pair ? b + 1 : b];
-    if (stride == 1) masked_vectors(sources, weights, taps, kernel_w, 1, bias, &vectors[b], pair, second, target);
-    else masked_vectors(sources, weights, taps, kernel_w, 2, bias, &vectors[b], pair, second, target);
-  }
-}
-
-/// The AVX2 plane for strides 1 and 2 with at least eight interior columns and at most
-/// QAT_DEPTHWISE_MAX_TAPS taps per row; returns 0 (nothing written) otherwise.
-__attribute__((target("avx2"))) static int plane_avx2(const float *x, const float *w, float bias, float *y,
-                                                      const qat_depthwise_geometry *g) {
-  int first, last;
-  qat_interior_columns(g, &first, &last);
-  const int stride = g->stride_w;
-  if (last - first < 8 || (stride != 1 && stride != 2) || g->kernel_h * g->kernel_w > QAT_DEPTHWISE_MAX_TAPS) return 0;
-  // Column offset of tap kx from an output column's first input column.
-  int offsets[QAT_DEPTHWISE_MAX_TAPS];
-  for (int kx = 0; kx < g->kernel_w; kx++) offsets[kx] = kx * g->dilation_w - g->pad_left;
-  // Vectors covering the border columns [0, first) and [last, out_w), each with the lanes of
-  // every kernel column whose input lies inside the row.
-  int borders = 0;
-  border_vector border[QAT_DEPTHWISE_MAX_BORDER_VECTORS];
-  int border_columns[QAT_DEPTHWISE_MAX_BORDER_VECTORS];
-  int masked = g->kernel_w <= QAT_DEPTHWISE_MAX_BORDER_COLUMNS;
-  for (int c = 0; masked && c < first; c += 8) {
-    if (borders == QAT_DEPTHWISE_MAX_BORDER_VECTORS) masked = 0;
-    else border_columns[borders++] = c + 8 <= g->out_w ? c : g->out_w - 8;
-  }
-  for (int c = g->out_w - 8; masked && c + 8 > last; c -= 8) {
-    if (borders == QAT_DEPTHWISE_MAX_BORDER_VECTORS) masked = 0;
-    else border_columns[borders++] = c > 0 ? c : 0;
-  }
-  for (int b = 0; masked && b < borders; b++) border_masks(&border[b], border_columns[b], offsets, g);
-  const float *sources[QAT_DEPTHWISE_MAX_TAPS];
-  for (int oy = 0; oy < g->out_h; oy++) {
-    int ky_first, ky_last;
-    qat_valid_kernel_rows(g, oy, &ky_first, &ky_last);
-    int taps = 0;
-    for (int ky = ky_first; ky < ky_last; ky++) {
-      const int iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
-      for (int kx = 0; kx < g->kernel_w; kx++) {
-        sources[taps++] = x + (ptrdiff_t)iy * g->in_w + offsets[kx];
-      }
-    }
-    float *target = y + (ptrdiff_t)oy * g->out_w;
-    const float *weights = w + ky_first * g->kernel_w;
-    if (masked) {
-      border_row(sources, weights, taps, g->kernel_w, stride, bias, border, borders, target);
-    } else {
-      for (int ox = 0; ox < first; ox++) target[ox] = point(x, w, bias, g, oy, ox, ky_first, ky_last);
-      for (int ox = last; ox < g->out_w; ox++) target[ox] = point(x, w, bias, g, oy, ox, ky_first, ky_last);
-    }
-    interior_row(sources, weights, taps, stride, bias, first, last, target);
-  }
-  return 1;
-}
-
 static int qat_depthwise_portable = 0;
 
 static int depthwise_has_avx2(void) {
@@ -266,9 +84,164 @@ static int depthwise_has_avx2(void) {
   if (qat_depthwise_portable) return 0;
   if (state < 0) {
     __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx2") ? 1 : 0;
+    state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
   }
   return state;
+}
+
+/// Elements j = first, first + 8, ... of phase `phase` of a stride-2 row, `row[2 * j + phase -
+/// pad_left]`, eight at a time from two loads, one shuffle and one permute, while the vector
+/// ends at or before `high` and starts at or before `last_start` (its loads stay inside the row).
+/// Returns the first element not written.
+__attribute__((target("avx2"))) static int split_columns(const float *row, int phase, int pad_left, int first,
+                                                         int high, int last_start, float *target) {
+  int j = first;
+  for (; j <= last_start && j + 8 <= high; j += 8) {
+    const float *source = row + 2 * j + phase - pad_left;
+    // [s0 s2 s8 s10 | s4 s6 s12 s14], then the 64-bit pairs put in order.
+    const __m256 even = _mm256_shuffle_ps(_mm256_loadu_ps(source), _mm256_loadu_ps(source + 8), 0x88);
+    _mm256_storeu_ps(target + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
+  }
+  return j;
+}
+#endif
+
+static void fill_row(const float *row, const qat_depthwise_geometry *g, const padded_layout *l, float *target) {
+  if (row == NULL) {
+    memset(target, 0, (size_t)l->pitch * sizeof(float));
+    return;
+  }
+  const int stride = g->stride_w;
+  for (int phase = 0; phase < stride; phase++) {
+    float *out = target + (ptrdiff_t)phase * l->phase_w;
+    // Element j is input column stride * j + phase - pad_left; those inside the row are [low, high).
+    int low = g->pad_left - phase <= 0 ? 0 : (g->pad_left - phase + stride - 1) / stride;
+    const int top = g->in_w - 1 + g->pad_left - phase;
+    int high = top < 0 ? 0 : top / stride + 1;
+    if (high > l->phase_w) high = l->phase_w;
+    if (low > high) low = high;
+    memset(out, 0, (size_t)low * sizeof(float));
+    int j = low;
+    if (stride == 1) {
+      memcpy(out + low, row + low - g->pad_left, (size_t)(high - low) * sizeof(float));
+      j = high;
+    }
+#ifdef QAT_DEPTHWISE_X86
+    // A vector's loads read input columns 2 * j + phase - pad_left to 15 further: inside the row
+    // while 2 * j <= in_w - 16 + pad_left - phase.
+    else if (stride == 2 && depthwise_has_avx2()) {
+      const int room = g->in_w - 16 + g->pad_left - phase;
+      j = split_columns(row, phase, g->pad_left, low, high, room < 0 ? -1 : room / 2, out);
+    }
+#endif
+    for (; j < high; j++) out[j] = row[stride * j + phase - g->pad_left];
+    memset(out + high, 0, (size_t)(l->phase_w - high) * sizeof(float));
+  }
+}
+
+/// The padded copy of plane `x` (`layout_of(g)`).
+static void fill_padded(const float *x, const qat_depthwise_geometry *g, const padded_layout *l, float *scratch) {
+  for (int r = 0; r < l->rows; r++) {
+    const int iy = r - g->pad_top;
+    fill_row(iy >= 0 && iy < g->in_h ? x + (ptrdiff_t)iy * g->in_w : NULL, g, l, scratch + (ptrdiff_t)r * l->pitch);
+  }
+}
+
+static void plane_portable(const float *padded, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
+                           const padded_layout *l) {
+  for (int oy = 0; oy < g->out_h; oy++) {
+    for (int ox = 0; ox < g->out_w; ox++) {
+      const float *origin = padded + output_origin(g, l, oy, ox);
+      float sum = 0.0f;
+      for (int ky = 0; ky < g->kernel_h; ky++) {
+        for (int kx = 0; kx < g->kernel_w; kx++) {
+          sum = fmaf(w[ky * g->kernel_w + kx], origin[tap_offset(g, l, ky, kx)], sum);
+        }
+      }
+      y[(ptrdiff_t)oy * g->out_w + ox] = bias + sum;
+    }
+  }
+}
+
+#ifdef QAT_DEPTHWISE_X86
+/// Most kernel taps the AVX2 path takes (larger kernels take the portable loop).
+#define QAT_DEPTHWISE_MAX_TAPS 64
+
+/// `count` (1 to 8, a constant where inlined) output vectors side by side: vector s sums
+/// `fma(weights[n], origins[s][offsets[n] + 0..7], .)` over the taps n from 0, and stores
+/// `bias + sum` at `targets[s]`.
+__attribute__((target("avx2,fma"), always_inline)) static inline void slots(const float *const *origins,
+                                                                             float *const *targets, int count,
+                                                                             const ptrdiff_t *offsets,
+                                                                             const float *weights, int taps,
+                                                                             float bias) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+  const float *o0 = origins[0], *o1 = origins[count > 1 ? 1 : 0], *o2 = origins[count > 2 ? 2 : 0];
+  const float *o3 = origins[count > 3 ? 3 : 0], *o4 = origins[count > 4 ? 4 : 0], *o5 = origins[count > 5 ? 5 : 0];
+  const float *o6 = origins[count > 6 ? 6 : 0], *o7 = origins[count > 7 ? 7 : 0];
+  for (int n = 0; n < taps; n++) {
+    const __m256 weight = _mm256_set1_ps(weights[n]);
+    const ptrdiff_t offset = offsets[n];
+    s0 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o0 + offset), s0);
+    if (count > 1) s1 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o1 + offset), s1);
+    if (count > 2) s2 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o2 + offset), s2);
+    if (count > 3) s3 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o3 + offset), s3);
+    if (count > 4) s4 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o4 + offset), s4);
+    if (count > 5) s5 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o5 + offset), s5);
+    if (count > 6) s6 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o6 + offset), s6);
+    if (count > 7) s7 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o7 + offset), s7);
+  }
+  const __m256 start = _mm256_set1_ps(bias);
+  _mm256_storeu_ps(targets[0], _mm256_add_ps(start, s0));
+  if (count > 1) _mm256_storeu_ps(targets[1], _mm256_add_ps(start, s1));
+  if (count > 2) _mm256_storeu_ps(targets[2], _mm256_add_ps(start, s2));
+  if (count > 3) _mm256_storeu_ps(targets[3], _mm256_add_ps(start, s3));
+  if (count > 4) _mm256_storeu_ps(targets[4], _mm256_add_ps(start, s4));
+  if (count > 5) _mm256_storeu_ps(targets[5], _mm256_add_ps(start, s5));
+  if (count > 6) _mm256_storeu_ps(targets[6], _mm256_add_ps(start, s6));
+  if (count > 7) _mm256_storeu_ps(targets[7], _mm256_add_ps(start, s7));
+}
+
+/// The AVX2 plane for at most QAT_DEPTHWISE_MAX_TAPS taps; returns 0 (nothing written) otherwise.
+__attribute__((target("avx2,fma"))) static int plane_avx2(const float *padded, const float *w, float bias, float *y,
+                                                          const qat_depthwise_geometry *g, const padded_layout *l) {
+  const int taps = g->kernel_h * g->kernel_w;
+  if (taps > QAT_DEPTHWISE_MAX_TAPS) return 0;
+  ptrdiff_t offsets[QAT_DEPTHWISE_MAX_TAPS];
+  for (int ky = 0; ky < g->kernel_h; ky++) {
+    for (int kx = 0; kx < g->kernel_w; kx++) offsets[ky * g->kernel_w + kx] = tap_offset(g, l, ky, kx);
+  }
+  // Rows narrower than a vector are summed into `narrow` and copied out.
+  float narrow[QAT_DEPTHWISE_SLOTS][8];
+  const int total = g->out_h * l->vectors;
+  for (int first = 0; first < total; first += QAT_DEPTHWISE_SLOTS) {
+    const int count = total - first < QAT_DEPTHWISE_SLOTS ? total - first : QAT_DEPTHWISE_SLOTS;
+    const float *origins[QAT_DEPTHWISE_SLOTS];
+    float *targets[QAT_DEPTHWISE_SLOTS];
+    for (int s = 0; s < count; s++) {
+      const int oy = (first + s) / l->vectors;
+      int ox = 8 * ((first + s) % l->vectors);
+      if (ox + 8 > g->out_w && g->out_w >= 8) ox = g->out_w - 8;
+      origins[s] = padded + output_origin(g, l, oy, ox);
+      targets[s] = g->out_w >= 8 ? y + (ptrdiff_t)oy * g->out_w + ox : narrow[s];
+    }
+    switch (count) {
+      case 1: slots(origins, targets, 1, offsets, w, taps, bias); break;
+      case 2: slots(origins, targets, 2, offsets, w, taps, bias); break;
+      case 3: slots(origins, targets, 3, offsets, w, taps, bias); break;
+      case 4: slots(origins, targets, 4, offsets, w, taps, bias); break;
+      case 5: slots(origins, targets, 5, offsets, w, taps, bias); break;
+      case 6: slots(origins, targets, 6, offsets, w, taps, bias); break;
+      case 7: slots(origins, targets, 7, offsets, w, taps, bias); break;
+      default: slots(origins, targets, 8, offsets, w, taps, bias); break;
+    }
+    if (g->out_w < 8) {
+      for (int s = 0; s < count; s++) {
+        memcpy(y + (ptrdiff_t)(first + s) * g->out_w, narrow[s], (size_t)g->out_w * sizeof(float));
+      }
+    }
+  }
+  return 1;
 }
 #endif
 
@@ -280,13 +253,13 @@ void qat_depthwise_set_portable(int portable) {
 #endif
 }
 
-void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g) {
+void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
+                             float *scratch) {
   if (g->out_h <= 0 || g->out_w <= 0) return;
+  const padded_layout l = layout_of(g);
+  fill_padded(x, g, &l, scratch);
 #ifdef QAT_DEPTHWISE_X86
-  if (depthwise_has_avx2()) {
-    if (plane_avx2(x, w, bias, y, g)) return;
-  }
+  if (depthwise_has_avx2() && plane_avx2(scratch, w, bias, y, g, &l)) return;
 #endif
-  plane_portable(x, w, bias, y, g);
+  plane_portable(scratch, w, bias, y, g, &l);
 }
-

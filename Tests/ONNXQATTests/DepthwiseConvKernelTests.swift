@@ -4,13 +4,14 @@ import XCTest
 
 @testable import ONNXQAT
 
-/// The float depthwise plane kernel (`qat_depthwise_plane_f32`: AVX2 eight columns per vector,
-/// a portable loop otherwise) equals, bit for bit, the loop that states its semantics: the bias,
-/// then each kernel tap inside the image added in (ky, kx) order as one rounded product and one
-/// rounded sum. Exact comparisons: both paths and the reference do the same float operations in
-/// the same order, so any difference is a bug. Shapes cover stride 1, 2 and 3, dilation,
-/// asymmetric pads, kernels 1x1 to 5x3, rows narrower and wider than one vector, and rows whose
-/// interior is not a multiple of eight.
+/// The float depthwise plane kernel (`qat_depthwise_plane_f32`: a zero-padded copy, then AVX2 +
+/// FMA eight columns per vector, a portable loop otherwise) equals, bit for bit, the loop that
+/// states its semantics (`DepthwisePlaneRun.reference`: the bias plus the fused multiply-adds of
+/// every kernel tap from 0 in (ky, kx) order, padding read as 0). Exact comparisons: both paths
+/// and the reference do the same float operations in the same order, so any difference is a bug.
+/// Shapes cover stride 1, 2 and 3, dilation, asymmetric pads, pads wider than the kernel reach,
+/// kernels 1x1 to 5x3, rows narrower and wider than one vector, and rows that are not a multiple
+/// of eight wide.
 final class DepthwiseConvKernelTests: XCTestCase {
   private struct Case {
     let height, width, kernelH, kernelW, stride, dilation, padTop, padLeft, padBottom, padRight: Int
@@ -26,7 +27,8 @@ final class DepthwiseConvKernelTests: XCTestCase {
     (9, 56, 3, 3, 1, 1, 1, 1, 1, 1), (10, 56, 3, 3, 2, 1, 1, 1, 1, 1), (7, 28, 3, 3, 2, 1, 1, 1, 0, 0),
     (5, 17, 3, 3, 1, 1, 0, 0, 0, 0), (6, 40, 5, 3, 1, 2, 2, 3, 1, 0), (8, 45, 3, 5, 2, 2, 0, 4, 4, 1),
     (6, 37, 3, 3, 3, 1, 1, 1, 1, 1), (4, 7, 3, 3, 1, 1, 1, 1, 1, 1), (1, 64, 1, 7, 1, 1, 0, 3, 0, 3),
-    (12, 12, 1, 1, 1, 1, 0, 0, 0, 0), (3, 20, 3, 3, 1, 1, 3, 1, 3, 1),
+    (12, 12, 1, 1, 1, 1, 0, 0, 0, 0), (3, 20, 3, 3, 1, 1, 3, 1, 3, 1), (7, 12, 3, 3, 2, 1, 1, 1, 1, 1),
+    (4, 10, 3, 3, 2, 1, 1, 5, 1, 5), (5, 60, 3, 3, 2, 1, 0, 0, 2, 2), (3, 9, 2, 4, 4, 1, 0, 2, 1, 1),
   ].map(Case.init)
 
   private func geometry(_ c: Case) -> qat_depthwise_geometry {
@@ -37,27 +39,6 @@ final class DepthwiseConvKernelTests: XCTestCase {
       kernel_h: Int32(c.kernelH), kernel_w: Int32(c.kernelW), stride_h: Int32(c.stride), stride_w: Int32(c.stride),
       dilation_h: Int32(c.dilation), dilation_w: Int32(c.dilation), pad_top: Int32(c.padTop),
       pad_left: Int32(c.padLeft))
-  }
-
-  /// The stated semantics, one output element at a time.
-  private func reference(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry) -> [Float] {
-    var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))
-    for oy in 0..<Int(g.out_h) {
-      for ox in 0..<Int(g.out_w) {
-        var sum = bias
-        for ky in 0..<Int(g.kernel_h) {
-          for kx in 0..<Int(g.kernel_w) {
-            let iy = oy * Int(g.stride_h) - Int(g.pad_top) + ky * Int(g.dilation_h)
-            let ix = ox * Int(g.stride_w) - Int(g.pad_left) + kx * Int(g.dilation_w)
-            guard iy >= 0, iy < Int(g.in_h), ix >= 0, ix < Int(g.in_w) else { continue }
-            let product = w[ky * Int(g.kernel_w) + kx] * x[iy * Int(g.in_w) + ix]
-            sum = sum + product
-          }
-        }
-        y[oy * Int(g.out_w) + ox] = sum
-      }
-    }
-    return y
   }
 
   private func plane(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, portable: Bool) -> [Float] {
@@ -71,7 +52,7 @@ final class DepthwiseConvKernelTests: XCTestCase {
       let x = (0..<(c.height * c.width)).map { _ in Float.random(in: -3...3, using: &generator) }
       let w = (0..<(c.kernelH * c.kernelW)).map { _ in Float.random(in: -1...1, using: &generator) }
       let bias = Float.random(in: -1...1, using: &generator)
-      let expected = reference(x, w, bias: bias, g).map(\.bitPattern)
+      let expected = DepthwisePlaneRun.reference(x, w, bias: bias, g)
       for portable in [false, true] {
         let actual = plane(x, w, bias: bias, g, portable: portable).map(\.bitPattern)
         XCTAssertEqual(actual, expected, "\(c) portable \(portable)")
@@ -91,7 +72,7 @@ final class DepthwiseConvKernelTests: XCTestCase {
     var expected: [UInt32] = []
     for m in 0..<(2 * channels) {
       let image = Array(x[(m / 2 * height * width)..<((m / 2 + 1) * height * width)])
-      expected += reference(image, Array(w[(m * 9)..<(m * 9 + 9)]), bias: b[m], g).map(\.bitPattern)
+      expected += DepthwisePlaneRun.reference(image, Array(w[(m * 9)..<(m * 9 + 9)]), bias: b[m], g)
     }
     for threads in [1, 2] {
       var options = ExecutionOptions()

@@ -3,19 +3,46 @@ import Foundation
 
 /// Runs the float depthwise plane kernel (`qat_depthwise_plane_f32`) on one plane, on its AVX2
 /// path or (`portable`) its portable loop, and returns the output's bit patterns (every element
-/// is written; the output starts as NaN).
+/// is written; the output starts as NaN); and the loop that states the kernel's semantics.
 enum DepthwisePlaneRun {
   static func bits(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, portable: Bool) -> [UInt32] {
     qat_depthwise_set_portable(portable ? 1 : 0)
     defer { qat_depthwise_set_portable(0) }
     var geometry = g
     var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))
+    // The scratch starts as NaN too: every element the kernel reads must have been written.
+    var scratch = [Float](repeating: .nan, count: qat_depthwise_f32_scratch_floats(&geometry))
     x.withUnsafeBufferPointer { px in
       w.withUnsafeBufferPointer { pw in
         y.withUnsafeMutableBufferPointer { py in
-          guard let xb = px.baseAddress, let wb = pw.baseAddress, let yb = py.baseAddress else { return }
-          qat_depthwise_plane_f32(xb, wb, bias, yb, &geometry)
+          scratch.withUnsafeMutableBufferPointer { ps in
+            guard let xb = px.baseAddress, let wb = pw.baseAddress, let yb = py.baseAddress, let sb = ps.baseAddress
+            else { return }
+            qat_depthwise_plane_f32(xb, wb, bias, yb, &geometry, sb)
+          }
         }
+      }
+    }
+    return y.map(\.bitPattern)
+  }
+
+  /// The stated semantics, one output element at a time: `bias + s`, where `s` starts at 0 and
+  /// takes `fma(w[tap], x, s)` for every kernel tap in (ky, kx) order, a tap in the padding
+  /// reading x = 0 (the order and rounding of im2col and the fused GEMM).
+  static func reference(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry) -> [UInt32] {
+    var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))
+    for oy in 0..<Int(g.out_h) {
+      for ox in 0..<Int(g.out_w) {
+        var sum: Float = 0
+        for ky in 0..<Int(g.kernel_h) {
+          for kx in 0..<Int(g.kernel_w) {
+            let iy = oy * Int(g.stride_h) - Int(g.pad_top) + ky * Int(g.dilation_h)
+            let ix = ox * Int(g.stride_w) - Int(g.pad_left) + kx * Int(g.dilation_w)
+            let inside = iy >= 0 && iy < Int(g.in_h) && ix >= 0 && ix < Int(g.in_w)
+            sum.addProduct(w[ky * Int(g.kernel_w) + kx], inside ? x[iy * Int(g.in_w) + ix] : 0)
+          }
+        }
+        y[oy * Int(g.out_w) + ox] = bias + sum
       }
     }
     return y.map(\.bitPattern)

@@ -4,13 +4,14 @@ import XCTest
 
 @testable import ONNXQAT
 
-/// The AVX2 float depthwise plane (`qat_depthwise_plane_f32`) takes the interior of each output
-/// row four vectors of eight columns at a time, then one, two or three vectors for the rest (the
-/// last moved back to end at the interior's last column), and gathers stride-2 inputs in a
-/// shuffled lane order that its store puts back. It must equal the portable loop (checked
-/// against the stated semantics by `DepthwiseConvKernelTests`) bit for bit for every interior
-/// width: rows 8 to 80 wide at strides 1 and 2, 3x3 and 5x5 kernels, pads 0 to 2, so that every
-/// vector count and every overlap of the last vector occurs. Exact comparisons: both paths do
+/// The AVX2 float depthwise plane (`qat_depthwise_plane_f32`) sums eight output columns per
+/// vector, eight vectors side by side taken row after row (the last vector of a row moved back to
+/// end at its last column, rows narrower than eight through a buffer), over a zero-padded copy
+/// whose stride-2 rows are split into even and odd columns eight at a time. It must equal the
+/// portable loop (checked against the stated semantics by `DepthwiseConvKernelTests`) bit for bit
+/// for every row width: inputs 8 to 80 wide at strides 1 and 2, 3x3 and 5x5 kernels, pads 0 to
+/// 2, so that every count of vectors side by side, every overlap of a row's last vector and
+/// every split of a row into vectors and single columns occurs. Exact comparisons: both paths do
 /// the same float operations in the same order for each element.
 final class DepthwiseVectorCountTests: XCTestCase {
   func testEveryInteriorWidthEqualsThePortableLoopBitForBit() {

@@ -1,10 +1,11 @@
+import CIntegerKernels
 import Foundation
 import XCTest
 
 @testable import ONNXQAT
 
 /// The executor's fast paths give the results of the straightforward loops written here:
-/// depthwise convolution (strides 1 and 2, dilation, padding, bias) bit for bit,
+/// depthwise convolution (strides 1 and 2, dilation, padding, bias) bit for bit by its stated semantics,
 /// convolution bands spread over threads with the weights packed once, float MaxPool without
 /// Indices equal to the Indices path, and a bias added along the last axis. Correctness only.
 final class ExecutorPerformanceTests: XCTestCase {
@@ -71,12 +72,35 @@ final class ExecutorPerformanceTests: XCTestCase {
             int("group", 6), ints("strides", [stride, stride]), ints("dilations", [dilation, dilation]),
             ints("pads", [pad, pad, pad, pad]),
           ], threads: threads)[0]
-        let expected = referenceConv(
-          x: x, w: w, bias: b.values(Float.self), group: 6, stride: stride, dilation: dilation, pad: pad)
+        let expected = depthwiseReference(x: x, w: w, bias: b, stride: stride, dilation: dilation, pad: pad)
         XCTAssertEqual(result.shape, expected.shape)
-        XCTAssertEqual(result.values(Float.self), expected.values, "stride \(stride) dilation \(dilation) pad \(pad)")
+        XCTAssertEqual(
+          result.values(Float.self).map(\.bitPattern), expected.bits, "stride \(stride) dilation \(dilation) pad \(pad)")
       }
     }
+  }
+
+  /// A depthwise Conv (3x3, channel multiplier M / C) by the stated semantics
+  /// (`DepthwisePlaneRun.reference`), plane by plane.
+  private func depthwiseReference(
+    x: HostTensor, w: HostTensor, bias: HostTensor, stride: Int, dilation: Int, pad: Int
+  ) -> (bits: [UInt32], shape: [Int]) {
+    let (c, h, width, m) = (x.shape[1], x.shape[2], x.shape[3], w.shape[0])
+    let oh = (h + 2 * pad - dilation * 2 - 1) / stride + 1
+    let ow = (width + 2 * pad - dilation * 2 - 1) / stride + 1
+    let g = qat_depthwise_geometry(
+      in_h: Int32(h), in_w: Int32(width), out_h: Int32(oh), out_w: Int32(ow), kernel_h: 3, kernel_w: 3,
+      stride_h: Int32(stride), stride_w: Int32(stride), dilation_h: Int32(dilation), dilation_w: Int32(dilation),
+      pad_top: Int32(pad), pad_left: Int32(pad))
+    let (px, pw, pb) = (x.values(Float.self), w.values(Float.self), bias.values(Float.self))
+    var bits: [UInt32] = []
+    for oc in 0..<m {
+      let channel = oc / (m / c)
+      bits += DepthwisePlaneRun.reference(
+        Array(px[(channel * h * width)..<((channel + 1) * h * width)]), Array(pw[(oc * 9)..<(oc * 9 + 9)]),
+        bias: pb[oc], g)
+    }
+    return (bits, [1, m, oh, ow])
   }
 
   func testConvBandsOnThreadsWithPackedWeights() throws {

@@ -54,11 +54,17 @@ typedef struct {
   int pad_top, pad_left;
 } qat_depthwise_geometry;
 
-/// One float plane of a 2-D depthwise convolution: `y[oy, ox] = bias + w[0] * x[...] + ...`,
-/// the taps in (ky, kx) order, those in the padding skipped, each product and sum rounded to
-/// float (no fused multiply-add); `w` holds `kernel_h * kernel_w` weights, `y` `out_h * out_w`
-/// floats, all written.
-void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g);
+/// Floats of scratch `qat_depthwise_plane_f32` needs for geometry `g` (the zero-padded copy).
+size_t qat_depthwise_f32_scratch_floats(const qat_depthwise_geometry *g);
+
+/// One float plane of a 2-D depthwise convolution over the zero-padded input:
+/// `y[oy, ox] = bias + s`, where `s` starts at 0 and takes one fused multiply-add
+/// `s = fma(w[tap], x_padded[...], s)` per kernel tap in (ky, kx) order, taps in the padding
+/// included (they read 0): the bits of a one-channel Conv through im2col and the GEMM's
+/// macro-kernel. `w` holds `kernel_h * kernel_w` weights, `y` `out_h * out_w` floats, all
+/// written; `scratch` holds `qat_depthwise_f32_scratch_floats(g)` floats (any alignment).
+void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
+                             float *scratch);
 
 /// Tests only: nonzero makes `qat_depthwise_plane_f32` take its portable loop even on AVX2.
 void qat_depthwise_set_portable(int portable);
@@ -196,7 +202,7 @@ void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, i
 void qat_gemm_float_set_portable(int portable);
 
 /// Scratch slots per thread of `qat_thread_scratch_f32`.
-#define QAT_SCRATCH_SLOTS 4
+#define QAT_SCRATCH_SLOTS 5
 
 /// A buffer of at least `count` floats (64-byte aligned, contents undefined) that the calling
 /// thread owns in slot `slot` (0 ..< QAT_SCRATCH_SLOTS): kept for the thread's later calls, valid

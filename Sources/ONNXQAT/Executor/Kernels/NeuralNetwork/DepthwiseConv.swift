@@ -2,14 +2,16 @@ import CIntegerKernels
 import Foundation
 
 /// Depthwise convolution (Conv with one input channel per group): a direct loop per output
-/// channel, `Y[n, m, o] = B[m] + sum_k W[m, 0, k] * X[n, m / (M/C), o*s - pad + k*d]` over the
-/// kernel taps inside the image, added in tap order (kd, kh, kw) one rounded product and one
-/// rounded sum at a time (no fused multiply-add), so every path gives the same bits. No im2col.
+/// channel over the zero-padded input, `Y[n, m, o] = B[m] + S`, where `S` starts at 0 and takes
+/// one fused multiply-add `S = fma(W[m, 0, k], Xpad[n, m / (M/C), o*s + k*d], S)` per kernel tap in
+/// order (kd, kh, kw), the taps in the padding included (they read 0). That is the order and the
+/// rounding of a Conv through im2col and the GEMM's fused macro-kernel (`qat_gemm_float_block`),
+/// so a depthwise channel gives the bits of the same channel as a one-channel Conv. No im2col.
 ///
 /// Planes with one depth slice (1-D and 2-D convolutions) run through the C kernel
-/// `qat_depthwise_plane_f32` (CIntegerKernels: AVX2 eight output columns per vector, a portable
-/// loop otherwise), one output row at a time with the sums in registers; true 3-D planes take
-/// the Swift loop below, one tap at a time over the plane. The (image, channel) planes are split
+/// `qat_depthwise_plane_f32` (CIntegerKernels: a zero-padded copy in per-thread scratch, then
+/// AVX2 + FMA eight output columns per vector, a portable loop otherwise); true 3-D planes take
+/// the Swift loop below, one output element at a time. The (image, channel) planes are split
 /// into contiguous ranges across `threads` threads.
 enum DepthwiseConv {
   /// Writes every element of `y` [N, M, output...] from `x` [N, C, input...], `w` [M, 1, kernel...]
@@ -26,17 +28,21 @@ enum DepthwiseConv {
     let kernelVolume = g.kernel.reduce(1, *)
     let planar = planeGeometry(g)
     forEachPlaneRange(planes: batches * outChannels, work: outSpatial * kernelVolume, threads: threads) { planes in
+      let padded = planar.map { geometry in
+        var copy = geometry
+        return ThreadScratch.lease(ThreadScratch.depthwisePlane, count: qat_depthwise_f32_scratch_floats(&copy))
+      }
+      defer { padded?.release() }
       for plane in planes {
         let oc = plane % outChannels
         let image = x + (plane / outChannels * channels + oc / multiplier) * inSpatial
         let weights = w + oc * kernelVolume
         let target = y + plane * outSpatial
         let start = bias?[oc] ?? 0
-        if var planar {
-          qat_depthwise_plane_f32(image, weights, start, target, &planar)
+        if var planar, let scratch = padded?.pointer {
+          qat_depthwise_plane_f32(image, weights, start, target, &planar, scratch)
         } else {
-          target.update(repeating: start, count: outSpatial)
-          accumulateVolume(image, weights: weights, into: target, geometry: g)
+          volume(image, weights: weights, bias: start, into: target, geometry: g)
         }
         finish?(plane, target)
       }
@@ -67,35 +73,34 @@ enum DepthwiseConv {
     }
   }
 
-  /// Adds every kernel tap of one 3-D plane into `target` (holding the bias), one tap at a time
-  /// over the whole plane.
-  private static func accumulateVolume(
-    _ image: UnsafePointer<Float>, weights: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>,
-    geometry g: WindowGeometry
+  /// One 3-D plane, one output element at a time: `bias + S`, `S` the fused multiply-adds of
+  /// every tap from 0, a tap in the padding reading 0.
+  private static func volume(
+    _ image: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: Float,
+    into target: UnsafeMutablePointer<Float>, geometry g: WindowGeometry
   ) {
-    let (inH, inW) = (g.input[1], g.input[2])
-    let (outH, outW) = (g.output[1], g.output[2])
-    var tap = 0
-    for kd in 0..<g.kernel[0] {
-      let rangeD = g.validOutputs(axis: 0, offset: kd * g.dilations[0])
-      for kh in 0..<g.kernel[1] {
-        let rangeH = g.validOutputs(axis: 1, offset: kh * g.dilations[1])
-        for kw in 0..<g.kernel[2] {
-          let weight = weights[tap]
-          tap += 1
-          let rangeW = g.validOutputs(axis: 2, offset: kw * g.dilations[2])
-          if rangeW.isEmpty { continue }
-          let offsetW = kw * g.dilations[2] - g.padsBegin[2]
-          let strideW = g.strides[2]
-          for od in rangeD {
+    var index = 0
+    for od in 0..<g.output[0] {
+      for oh in 0..<g.output[1] {
+        for ow in 0..<g.output[2] {
+          var sum: Float = 0
+          var tap = 0
+          for kd in 0..<g.kernel[0] {
             let id = od * g.strides[0] - g.padsBegin[0] + kd * g.dilations[0]
-            for oh in rangeH {
+            for kh in 0..<g.kernel[1] {
               let ih = oh * g.strides[1] - g.padsBegin[1] + kh * g.dilations[1]
-              let source = image + (id * inH + ih) * inW + offsetW
-              let line = target + (od * outH + oh) * outW
-              for ow in rangeW { line[ow] += weight * source[ow * strideW] }
+              for kw in 0..<g.kernel[2] {
+                let iw = ow * g.strides[2] - g.padsBegin[2] + kw * g.dilations[2]
+                let inside =
+                  id >= 0 && id < g.input[0] && ih >= 0 && ih < g.input[1] && iw >= 0 && iw < g.input[2]
+                let value = inside ? image[(id * g.input[1] + ih) * g.input[2] + iw] : 0
+                sum.addProduct(weights[tap], value)
+                tap += 1
+              }
             }
           }
+          target[index] = bias + sum
+          index += 1
         }
       }
     }

@@ -15,6 +15,8 @@ enum ThreadScratch {
   static let convColumns: Int32 = 2
   /// im2col's row of one kernel tap (`Im2col.expandPacked`).
   static let im2colRow: Int32 = 3
+  /// A depthwise plane's zero-padded input (`DepthwiseConv`).
+  static let depthwisePlane: Int32 = 4
 
   /// At least `count` floats (contents undefined) of this thread's slot `slot`: `release()` the
   /// lease when done, on the same thread, and use the floats no longer. Falls back to an
