@@ -73,9 +73,6 @@ static inline ptrdiff_t output_origin(const qat_depthwise_geometry *g, const pad
   return (ptrdiff_t)oy * g->stride_h * l->pitch + ox;
 }
 
-/// The phases of one padded row from input row `row` (NULL: a padding row, all zeros).
-static void fill_row(const float *row, const qat_depthwise_geometry *g, const padded_layout *l, float *target);
-
 #ifdef QAT_DEPTHWISE_X86
 static int qat_depthwise_portable = 0;
 
@@ -89,10 +86,9 @@ static int depthwise_has_avx2(void) {
   return state;
 }
 
-/// Elements j = first, first + 8, ... of phase `phase` of a stride-2 row, `row[2 * j + phase -
-/// pad_left]`, eight at a time from two loads, one shuffle and one permute, while the vector
-/// ends at or before `high` and starts at or before `last_start` (its loads stay inside the row).
-/// Returns the first element not written.
+/// Elements [first, high) of phase `phase` of one stride-2 row, `row[2 * j + phase - pad_left]`:
+/// eight at a time from two loads, one shuffle and one permute while a vector starts at or
+/// before `last_start` (its loads stay inside the row). Returns the first element not written.
 __attribute__((target("avx2"))) static int split_columns(const float *row, int phase, int pad_left, int first,
                                                          int high, int last_start, float *target) {
   int j = first;
@@ -104,47 +100,79 @@ __attribute__((target("avx2"))) static int split_columns(const float *row, int p
   }
   return j;
 }
+
+/// Elements [first, high) of a stride-1 row, `row[j - pad_left]`, eight at a time.
+__attribute__((target("avx2"))) static int copy_columns(const float *row, int pad_left, int first, int high,
+                                                        float *target) {
+  int j = first;
+  for (; j + 8 <= high; j += 8) _mm256_storeu_ps(target + j, _mm256_loadu_ps(row + j - pad_left));
+  return j;
+}
 #endif
 
-static void fill_row(const float *row, const qat_depthwise_geometry *g, const padded_layout *l, float *target) {
-  if (row == NULL) {
-    memset(target, 0, (size_t)l->pitch * sizeof(float));
-    return;
-  }
+/// Most phases (the column stride) whose bounds `fill_padded` keeps on the stack; larger strides
+/// recompute them per row.
+#define QAT_DEPTHWISE_MAX_PHASES 16
+
+/// Elements [*low, *high) of phase `phase` of a padded row that hold input columns (input column
+/// `stride_w * j + phase - pad_left` for element j); the others are padding.
+static void phase_bounds(const qat_depthwise_geometry *g, const padded_layout *l, int phase, int *low, int *high) {
   const int stride = g->stride_w;
-  for (int phase = 0; phase < stride; phase++) {
-    float *out = target + (ptrdiff_t)phase * l->phase_w;
-    // Element j is input column stride * j + phase - pad_left; those inside the row are [low, high).
-    int low = g->pad_left - phase <= 0 ? 0 : (g->pad_left - phase + stride - 1) / stride;
-    const int top = g->in_w - 1 + g->pad_left - phase;
-    int high = top < 0 ? 0 : top / stride + 1;
-    if (high > l->phase_w) high = l->phase_w;
-    if (low > high) low = high;
-    memset(out, 0, (size_t)low * sizeof(float));
-    int j = low;
-    if (stride == 1) {
-      memcpy(out + low, row + low - g->pad_left, (size_t)(high - low) * sizeof(float));
-      j = high;
-    }
+  int first = g->pad_left - phase <= 0 ? 0 : (g->pad_left - phase + stride - 1) / stride;
+  const int top = g->in_w - 1 + g->pad_left - phase;
+  int last = top < 0 ? 0 : top / stride + 1;
+  if (last > l->phase_w) last = l->phase_w;
+  if (first > last) first = last;
+  *low = first;
+  *high = last;
+}
+
+/// One phase of one input row: zeros, the input columns, zeros.
+static void fill_phase(const float *row, const qat_depthwise_geometry *g, const padded_layout *l, int phase, int low,
+                       int high, float *out) {
+  const int stride = g->stride_w;
+  for (int j = 0; j < low; j++) out[j] = 0.0f;
+  int j = low;
 #ifdef QAT_DEPTHWISE_X86
-    // A vector's loads read input columns 2 * j + phase - pad_left to 15 further: inside the row
-    // while 2 * j <= in_w - 16 + pad_left - phase.
-    else if (stride == 2 && depthwise_has_avx2()) {
+  if (depthwise_has_avx2()) {
+    if (stride == 1) {
+      j = copy_columns(row, g->pad_left, low, high, out);
+    } else if (stride == 2) {
+      // A vector's loads read input columns 2 * j + phase - pad_left to 15 further: inside the
+      // row while 2 * j <= in_w - 16 + pad_left - phase.
       const int room = g->in_w - 16 + g->pad_left - phase;
       j = split_columns(row, phase, g->pad_left, low, high, room < 0 ? -1 : room / 2, out);
     }
-#endif
-    for (; j < high; j++) out[j] = row[stride * j + phase - g->pad_left];
-    memset(out + high, 0, (size_t)(l->phase_w - high) * sizeof(float));
   }
+#endif
+  for (; j < high; j++) out[j] = row[stride * j + phase - g->pad_left];
+  for (j = high; j < l->phase_w; j++) out[j] = 0.0f;
 }
 
-/// The padded copy of plane `x` (`layout_of(g)`).
+/// The padded copy of plane `x` (`layout_of(g)`): rows of padding all zeros, input rows phase by
+/// phase.
 static void fill_padded(const float *x, const qat_depthwise_geometry *g, const padded_layout *l, float *scratch) {
-  for (int r = 0; r < l->rows; r++) {
-    const int iy = r - g->pad_top;
-    fill_row(iy >= 0 && iy < g->in_h ? x + (ptrdiff_t)iy * g->in_w : NULL, g, l, scratch + (ptrdiff_t)r * l->pitch);
+  int low[QAT_DEPTHWISE_MAX_PHASES], high[QAT_DEPTHWISE_MAX_PHASES];
+  const int kept = g->stride_w <= QAT_DEPTHWISE_MAX_PHASES;
+  for (int phase = 0; kept && phase < g->stride_w; phase++) phase_bounds(g, l, phase, &low[phase], &high[phase]);
+  int first_row = g->pad_top < l->rows ? g->pad_top : l->rows;
+  int end_row = g->pad_top + g->in_h < l->rows ? g->pad_top + g->in_h : l->rows;
+  if (end_row < first_row) end_row = first_row;
+  memset(scratch, 0, (size_t)first_row * (size_t)l->pitch * sizeof(float));
+  for (int r = first_row; r < end_row; r++) {
+    const float *row = x + (ptrdiff_t)(r - g->pad_top) * g->in_w;
+    for (int phase = 0; phase < g->stride_w; phase++) {
+      int a, b;
+      if (kept) {
+        a = low[phase];
+        b = high[phase];
+      } else {
+        phase_bounds(g, l, phase, &a, &b);
+      }
+      fill_phase(row, g, l, phase, a, b, scratch + (ptrdiff_t)r * l->pitch + (ptrdiff_t)phase * l->phase_w);
+    }
   }
+  memset(scratch + (ptrdiff_t)end_row * l->pitch, 0, (size_t)(l->rows - end_row) * (size_t)l->pitch * sizeof(float));
 }
 
 static void plane_portable(const float *padded, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
@@ -214,16 +242,21 @@ __attribute__((target("avx2,fma"))) static int plane_avx2(const float *padded, c
   // Rows narrower than a vector are summed into `narrow` and copied out.
   float narrow[QAT_DEPTHWISE_SLOTS][8];
   const int total = g->out_h * l->vectors;
+  // The next vector's row and column.
+  int oy = 0, vector = 0;
   for (int first = 0; first < total; first += QAT_DEPTHWISE_SLOTS) {
     const int count = total - first < QAT_DEPTHWISE_SLOTS ? total - first : QAT_DEPTHWISE_SLOTS;
     const float *origins[QAT_DEPTHWISE_SLOTS];
     float *targets[QAT_DEPTHWISE_SLOTS];
     for (int s = 0; s < count; s++) {
-      const int oy = (first + s) / l->vectors;
-      int ox = 8 * ((first + s) % l->vectors);
+      int ox = 8 * vector;
       if (ox + 8 > g->out_w && g->out_w >= 8) ox = g->out_w - 8;
       origins[s] = padded + output_origin(g, l, oy, ox);
       targets[s] = g->out_w >= 8 ? y + (ptrdiff_t)oy * g->out_w + ox : narrow[s];
+      if (++vector == l->vectors) {
+        vector = 0;
+        oy++;
+      }
     }
     switch (count) {
       case 1: slots(origins, targets, 1, offsets, w, taps, bias); break;
