@@ -127,11 +127,10 @@ static void phase_bounds(const qat_depthwise_geometry *g, const padded_layout *l
   *high = last;
 }
 
-/// One phase of one input row: zeros, the input columns, zeros.
-static void fill_phase(const float *row, const qat_depthwise_geometry *g, const padded_layout *l, int phase, int low,
-                       int high, float *out) {
+/// Elements [low, high) of one phase of one input row: the input columns.
+static inline void fill_phase(const float *row, const qat_depthwise_geometry *g, int phase, int low, int high,
+                              float *out) {
   const int stride = g->stride_w;
-  for (int j = 0; j < low; j++) out[j] = 0.0f;
   int j = low;
 #ifdef QAT_DEPTHWISE_X86
   if (depthwise_has_avx2()) {
@@ -146,21 +145,22 @@ static void fill_phase(const float *row, const qat_depthwise_geometry *g, const 
   }
 #endif
   for (; j < high; j++) out[j] = row[stride * j + phase - g->pad_left];
-  for (j = high; j < l->phase_w; j++) out[j] = 0.0f;
 }
 
-/// The padded copy of plane `x` (`layout_of(g)`): rows of padding all zeros, input rows phase by
-/// phase.
-static void fill_padded(const float *x, const qat_depthwise_geometry *g, const padded_layout *l, float *scratch) {
+/// The padded copy of plane `x` (`layout_of(g)`): unless `borders_ready` (the scratch holds the
+/// padded copy of another plane of the same geometry, whose padding is zero), all zeros first;
+/// then the input rows, phase by phase.
+static void fill_padded(const float *x, const qat_depthwise_geometry *g, const padded_layout *l, float *scratch,
+                        int borders_ready) {
+  if (!borders_ready) memset(scratch, 0, (size_t)l->rows * (size_t)l->pitch * sizeof(float));
   int low[QAT_DEPTHWISE_MAX_PHASES], high[QAT_DEPTHWISE_MAX_PHASES];
   const int kept = g->stride_w <= QAT_DEPTHWISE_MAX_PHASES;
   for (int phase = 0; kept && phase < g->stride_w; phase++) phase_bounds(g, l, phase, &low[phase], &high[phase]);
-  int first_row = g->pad_top < l->rows ? g->pad_top : l->rows;
-  int end_row = g->pad_top + g->in_h < l->rows ? g->pad_top + g->in_h : l->rows;
-  if (end_row < first_row) end_row = first_row;
-  memset(scratch, 0, (size_t)first_row * (size_t)l->pitch * sizeof(float));
+  const int first_row = g->pad_top < l->rows ? g->pad_top : l->rows;
+  const int end_row = g->pad_top + g->in_h < l->rows ? g->pad_top + g->in_h : l->rows;
   for (int r = first_row; r < end_row; r++) {
     const float *row = x + (ptrdiff_t)(r - g->pad_top) * g->in_w;
+    float *target = scratch + (ptrdiff_t)r * l->pitch;
     for (int phase = 0; phase < g->stride_w; phase++) {
       int a, b;
       if (kept) {
@@ -169,10 +169,9 @@ static void fill_padded(const float *x, const qat_depthwise_geometry *g, const p
       } else {
         phase_bounds(g, l, phase, &a, &b);
       }
-      fill_phase(row, g, l, phase, a, b, scratch + (ptrdiff_t)r * l->pitch + (ptrdiff_t)phase * l->phase_w);
+      fill_phase(row, g, phase, a, b, target + (ptrdiff_t)phase * l->phase_w);
     }
   }
-  memset(scratch + (ptrdiff_t)end_row * l->pitch, 0, (size_t)(l->rows - end_row) * (size_t)l->pitch * sizeof(float));
 }
 
 static void plane_portable(const float *padded, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
@@ -287,10 +286,10 @@ void qat_depthwise_set_portable(int portable) {
 }
 
 void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
-                             float *scratch) {
+                             float *scratch, int borders_ready) {
   if (g->out_h <= 0 || g->out_w <= 0) return;
   const padded_layout l = layout_of(g);
-  fill_padded(x, g, &l, scratch);
+  fill_padded(x, g, &l, scratch, borders_ready);
 #ifdef QAT_DEPTHWISE_X86
   if (depthwise_has_avx2() && plane_avx2(scratch, w, bias, y, g, &l)) return;
 #endif

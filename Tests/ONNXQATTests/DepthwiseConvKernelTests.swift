@@ -11,7 +11,7 @@ import XCTest
 /// and the reference do the same float operations in the same order, so any difference is a bug.
 /// Shapes cover stride 1, 2 and 3, dilation, asymmetric pads, pads wider than the kernel reach,
 /// kernels 1x1 to 5x3, rows narrower and wider than one vector, and rows that are not a multiple
-/// of eight wide.
+/// of eight wide; each plane alone and after another plane through the same scratch.
 final class DepthwiseConvKernelTests: XCTestCase {
   private struct Case {
     let height, width, kernelH, kernelW, stride, dilation, padTop, padLeft, padBottom, padRight: Int
@@ -53,9 +53,14 @@ final class DepthwiseConvKernelTests: XCTestCase {
       let w = (0..<(c.kernelH * c.kernelW)).map { _ in Float.random(in: -1...1, using: &generator) }
       let bias = Float.random(in: -1...1, using: &generator)
       let expected = DepthwisePlaneRun.reference(x, w, bias: bias, g)
+      // A second plane through the same scratch copies only its elements (the padding stays 0).
+      let previous = (0..<(c.height * c.width)).map { _ in Float.random(in: -3...3, using: &generator) }
       for portable in [false, true] {
         let actual = plane(x, w, bias: bias, g, portable: portable).map(\.bitPattern)
         XCTAssertEqual(actual, expected, "\(c) portable \(portable)")
+        XCTAssertEqual(
+          DepthwisePlaneRun.bits(x, w, bias: bias, g, portable: portable, previous: previous), expected,
+          "\(c) portable \(portable) after another plane")
       }
     }
   }

@@ -5,20 +5,30 @@ import Foundation
 /// path or (`portable`) its portable loop, and returns the output's bit patterns (every element
 /// is written; the output starts as NaN); and the loop that states the kernel's semantics.
 enum DepthwisePlaneRun {
-  static func bits(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, portable: Bool) -> [UInt32] {
+  /// `previous`: a plane run first through the same scratch, so that `x` is run with
+  /// `borders_ready` (only its elements copied into the padded scratch).
+  static func bits(
+    _ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, portable: Bool, previous: [Float]? = nil
+  ) -> [UInt32] {
     qat_depthwise_set_portable(portable ? 1 : 0)
     defer { qat_depthwise_set_portable(0) }
     var geometry = g
     var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))
     // The scratch starts as NaN too: every element the kernel reads must have been written.
     var scratch = [Float](repeating: .nan, count: qat_depthwise_f32_scratch_floats(&geometry))
-    x.withUnsafeBufferPointer { px in
-      w.withUnsafeBufferPointer { pw in
-        y.withUnsafeMutableBufferPointer { py in
-          scratch.withUnsafeMutableBufferPointer { ps in
-            guard let xb = px.baseAddress, let wb = pw.baseAddress, let yb = py.baseAddress, let sb = ps.baseAddress
-            else { return }
-            qat_depthwise_plane_f32(xb, wb, bias, yb, &geometry, sb)
+    var planes = [(x, 0)]
+    if let previous { planes.insert((previous, 0), at: 0) }
+    if planes.count == 2 { planes[1].1 = 1 }
+    for (input, ready) in planes {
+      input.withUnsafeBufferPointer { px in
+        w.withUnsafeBufferPointer { pw in
+          y.withUnsafeMutableBufferPointer { py in
+            scratch.withUnsafeMutableBufferPointer { ps in
+              guard let xb = px.baseAddress, let wb = pw.baseAddress, let yb = py.baseAddress,
+                let sb = ps.baseAddress
+              else { return }
+              qat_depthwise_plane_f32(xb, wb, bias, yb, &geometry, sb, Int32(ready))
+            }
           }
         }
       }

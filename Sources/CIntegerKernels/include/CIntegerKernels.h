@@ -63,8 +63,10 @@ size_t qat_depthwise_f32_scratch_floats(const qat_depthwise_geometry *g);
 /// included (they read 0): the bits of a one-channel Conv through im2col and the GEMM's
 /// macro-kernel. `w` holds `kernel_h * kernel_w` weights, `y` `out_h * out_w` floats, all
 /// written; `scratch` holds `qat_depthwise_f32_scratch_floats(g)` floats (any alignment).
+/// Nonzero `borders_ready` says that `scratch` is unchanged since a call with the same geometry
+/// (its padding is still zero, so only the input's elements are copied).
 void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
-                             float *scratch);
+                             float *scratch, int borders_ready);
 
 /// Tests only: nonzero makes `qat_depthwise_plane_f32` take its portable loop even on AVX2.
 void qat_depthwise_set_portable(int portable);

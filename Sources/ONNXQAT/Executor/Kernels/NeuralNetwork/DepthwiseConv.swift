@@ -33,14 +33,15 @@ enum DepthwiseConv {
         return ThreadScratch.lease(ThreadScratch.depthwisePlane, count: qat_depthwise_f32_scratch_floats(&copy))
       }
       defer { padded?.release() }
-      for plane in planes {
+      for (index, plane) in planes.enumerated() {
         let oc = plane % outChannels
         let image = x + (plane / outChannels * channels + oc / multiplier) * inSpatial
         let weights = w + oc * kernelVolume
         let target = y + plane * outSpatial
         let start = bias?[oc] ?? 0
         if var planar, let scratch = padded?.pointer {
-          qat_depthwise_plane_f32(image, weights, start, target, &planar, scratch)
+          // After the range's first plane the scratch's padding is already zero.
+          qat_depthwise_plane_f32(image, weights, start, target, &planar, scratch, index > 0 ? 1 : 0)
         } else {
           volume(image, weights: weights, bias: start, into: target, geometry: g)
         }
