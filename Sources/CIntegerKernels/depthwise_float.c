@@ -86,27 +86,39 @@ static int depthwise_has_avx2(void) {
   return state;
 }
 
-/// Elements [first, high) of phase `phase` of one stride-2 row, `row[2 * j + phase - pad_left]`:
-/// eight at a time from two loads, one shuffle and one permute while a vector starts at or
-/// before `last_start` (its loads stay inside the row). Returns the first element not written.
-__attribute__((target("avx2"))) static int split_columns(const float *row, int phase, int pad_left, int first,
-                                                         int high, int last_start, float *target) {
-  int j = first;
-  for (; j <= last_start && j + 8 <= high; j += 8) {
-    const float *source = row + 2 * j + phase - pad_left;
-    // [s0 s2 s8 s10 | s4 s6 s12 s14], then the 64-bit pairs put in order.
-    const __m256 even = _mm256_shuffle_ps(_mm256_loadu_ps(source), _mm256_loadu_ps(source + 8), 0x88);
-    _mm256_storeu_ps(target + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
-  }
-  return j;
+/// Eight elements `source[0], source[2], ..., source[14]` of a stride-2 row: two loads, one
+/// shuffle, one permute. `ahead` reads source[0..15] (source[15] must be readable), otherwise
+/// source[-1..14] (source[-1] must be).
+__attribute__((target("avx2"), always_inline)) static inline __m256 even_elements(const float *source, int ahead) {
+  // [e0 e1 e4 e5 | e2 e3 e6 e7] of the wanted elements e, then the 64-bit pairs put in order.
+  const __m256 mixed = ahead ? _mm256_shuffle_ps(_mm256_loadu_ps(source), _mm256_loadu_ps(source + 8), 0x88)
+                             : _mm256_shuffle_ps(_mm256_loadu_ps(source - 1), _mm256_loadu_ps(source + 7), 0xDD);
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mixed), 0xD8));
 }
 
-/// Elements [first, high) of a stride-1 row, `row[j - pad_left]`, eight at a time.
-__attribute__((target("avx2"))) static int copy_columns(const float *row, int pad_left, int first, int high,
-                                                        float *target) {
-  int j = first;
-  for (; j + 8 <= high; j += 8) _mm256_storeu_ps(target + j, _mm256_loadu_ps(row + j - pad_left));
-  return j;
+/// Elements [low, high) (at least eight) of phase `phase` of one stride-2 input row `row` (input
+/// columns [0, in_w)): element j is `row[2 * j + phase - pad_left]`. Eight at a time, the last
+/// vector moved back to end at `high`; each vector reads one element past its last (inside the
+/// row) or one before its first.
+__attribute__((target("avx2"))) static void split_columns(const float *row, int in_w, int phase, int pad_left,
+                                                          int low, int high, float *target) {
+  for (int j = low;; j += 8) {
+    if (j + 8 > high) j = high - 8;
+    const int column = 2 * j + phase - pad_left;
+    _mm256_storeu_ps(target + j, even_elements(row + column, column + 15 < in_w));
+    if (j + 8 == high) return;
+  }
+}
+
+/// Elements [low, high) (at least eight) of a stride-1 row, `row[j - pad_left]`, eight at a
+/// time, the last vector moved back to end at `high`.
+__attribute__((target("avx2"))) static void copy_columns(const float *row, int pad_left, int low, int high,
+                                                         float *target) {
+  for (int j = low;; j += 8) {
+    if (j + 8 > high) j = high - 8;
+    _mm256_storeu_ps(target + j, _mm256_loadu_ps(row + j - pad_left));
+    if (j + 8 == high) return;
+  }
 }
 #endif
 
@@ -131,19 +143,16 @@ static void phase_bounds(const qat_depthwise_geometry *g, const padded_layout *l
 static inline void fill_phase(const float *row, const qat_depthwise_geometry *g, int phase, int low, int high,
                               float *out) {
   const int stride = g->stride_w;
-  int j = low;
 #ifdef QAT_DEPTHWISE_X86
-  if (depthwise_has_avx2()) {
-    if (stride == 1) {
-      j = copy_columns(row, g->pad_left, low, high, out);
-    } else if (stride == 2) {
-      // A vector's loads read input columns 2 * j + phase - pad_left to 15 further: inside the
-      // row while 2 * j <= in_w - 16 + pad_left - phase.
-      const int room = g->in_w - 16 + g->pad_left - phase;
-      j = split_columns(row, phase, g->pad_left, low, high, room < 0 ? -1 : room / 2, out);
-    }
+  // A stride-2 vector reads one element before or after the eight it uses: a row of at least
+  // 16 input columns has one on either side.
+  if (high - low >= 8 && (stride == 1 || (stride == 2 && g->in_w >= 16)) && depthwise_has_avx2()) {
+    if (stride == 1) copy_columns(row, g->pad_left, low, high, out);
+    else split_columns(row, g->in_w, phase, g->pad_left, low, high, out);
+    return;
   }
 #endif
+  int j = low;
   for (; j < high; j++) out[j] = row[stride * j + phase - g->pad_left];
 }
 
@@ -229,6 +238,35 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void slots(cons
   if (count > 7) _mm256_storeu_ps(targets[7], _mm256_add_ps(start, s7));
 }
 
+/// `count` (1 to 8) output vectors side by side: vector n reads the padded copy from
+/// `in_base + in_offsets[n]` and is stored at `out_base + out_offsets[n]`, or, in rows narrower
+/// than a vector (`out_w` < 8), its first `out_w` columns are.
+__attribute__((target("avx2,fma"))) static void chunk(const float *in_base, float *out_base,
+                                                      const ptrdiff_t *in_offsets, const ptrdiff_t *out_offsets,
+                                                      int count, const ptrdiff_t *offsets, const float *w, int taps,
+                                                      float bias, int out_w) {
+  float narrow[QAT_DEPTHWISE_SLOTS][8];
+  const float *origins[QAT_DEPTHWISE_SLOTS];
+  float *targets[QAT_DEPTHWISE_SLOTS];
+  for (int n = 0; n < count; n++) {
+    origins[n] = in_base + in_offsets[n];
+    targets[n] = out_w >= 8 ? out_base + out_offsets[n] : narrow[n];
+  }
+  switch (count) {
+    case 1: slots(origins, targets, 1, offsets, w, taps, bias); break;
+    case 2: slots(origins, targets, 2, offsets, w, taps, bias); break;
+    case 3: slots(origins, targets, 3, offsets, w, taps, bias); break;
+    case 4: slots(origins, targets, 4, offsets, w, taps, bias); break;
+    case 5: slots(origins, targets, 5, offsets, w, taps, bias); break;
+    case 6: slots(origins, targets, 6, offsets, w, taps, bias); break;
+    case 7: slots(origins, targets, 7, offsets, w, taps, bias); break;
+    default: slots(origins, targets, 8, offsets, w, taps, bias); break;
+  }
+  if (out_w < 8) {
+    for (int n = 0; n < count; n++) memcpy(out_base + out_offsets[n], narrow[n], (size_t)out_w * sizeof(float));
+  }
+}
+
 /// The AVX2 plane for at most QAT_DEPTHWISE_MAX_TAPS taps; returns 0 (nothing written) otherwise.
 __attribute__((target("avx2,fma"))) static int plane_avx2(const float *padded, const float *w, float bias, float *y,
                                                           const qat_depthwise_geometry *g, const padded_layout *l) {
@@ -238,39 +276,35 @@ __attribute__((target("avx2,fma"))) static int plane_avx2(const float *padded, c
   for (int ky = 0; ky < g->kernel_h; ky++) {
     for (int kx = 0; kx < g->kernel_w; kx++) offsets[ky * g->kernel_w + kx] = tap_offset(g, l, ky, kx);
   }
-  // Rows narrower than a vector are summed into `narrow` and copied out.
-  float narrow[QAT_DEPTHWISE_SLOTS][8];
-  const int total = g->out_h * l->vectors;
-  // The next vector's row and column.
-  int oy = 0, vector = 0;
-  for (int first = 0; first < total; first += QAT_DEPTHWISE_SLOTS) {
-    const int count = total - first < QAT_DEPTHWISE_SLOTS ? total - first : QAT_DEPTHWISE_SLOTS;
-    const float *origins[QAT_DEPTHWISE_SLOTS];
-    float *targets[QAT_DEPTHWISE_SLOTS];
-    for (int s = 0; s < count; s++) {
-      int ox = 8 * vector;
-      if (ox + 8 > g->out_w && g->out_w >= 8) ox = g->out_w - 8;
-      origins[s] = padded + output_origin(g, l, oy, ox);
-      targets[s] = g->out_w >= 8 ? y + (ptrdiff_t)oy * g->out_w + ox : narrow[s];
-      if (++vector == l->vectors) {
-        vector = 0;
-        oy++;
+  ptrdiff_t in_offsets[QAT_DEPTHWISE_SLOTS], out_offsets[QAT_DEPTHWISE_SLOTS];
+  if (l->vectors <= QAT_DEPTHWISE_SLOTS) {
+    // Groups of `group` rows, all their vectors side by side: the slots' offsets from the
+    // group's first row are the same in every group.
+    const int group = QAT_DEPTHWISE_SLOTS / l->vectors;
+    for (int row = 0, n = 0; row < group; row++) {
+      for (int v = 0; v < l->vectors; v++, n++) {
+        const int ox = 8 * v + 8 > g->out_w && g->out_w >= 8 ? g->out_w - 8 : 8 * v;
+        in_offsets[n] = output_origin(g, l, row, ox);
+        out_offsets[n] = (ptrdiff_t)row * g->out_w + ox;
       }
     }
-    switch (count) {
-      case 1: slots(origins, targets, 1, offsets, w, taps, bias); break;
-      case 2: slots(origins, targets, 2, offsets, w, taps, bias); break;
-      case 3: slots(origins, targets, 3, offsets, w, taps, bias); break;
-      case 4: slots(origins, targets, 4, offsets, w, taps, bias); break;
-      case 5: slots(origins, targets, 5, offsets, w, taps, bias); break;
-      case 6: slots(origins, targets, 6, offsets, w, taps, bias); break;
-      case 7: slots(origins, targets, 7, offsets, w, taps, bias); break;
-      default: slots(origins, targets, 8, offsets, w, taps, bias); break;
+    for (int oy = 0; oy < g->out_h; oy += group) {
+      const int rows = g->out_h - oy < group ? g->out_h - oy : group;
+      chunk(padded + output_origin(g, l, oy, 0), y + (ptrdiff_t)oy * g->out_w, in_offsets, out_offsets,
+            rows * l->vectors, offsets, w, taps, bias, g->out_w);
     }
-    if (g->out_w < 8) {
-      for (int s = 0; s < count; s++) {
-        memcpy(y + (ptrdiff_t)(first + s) * g->out_w, narrow[s], (size_t)g->out_w * sizeof(float));
+    return 1;
+  }
+  // Rows of more than eight vectors: eight vectors of one row at a time.
+  for (int oy = 0; oy < g->out_h; oy++) {
+    for (int first = 0; first < l->vectors; first += QAT_DEPTHWISE_SLOTS) {
+      const int count = l->vectors - first < QAT_DEPTHWISE_SLOTS ? l->vectors - first : QAT_DEPTHWISE_SLOTS;
+      for (int n = 0; n < count; n++) {
+        const int ox = 8 * (first + n) + 8 > g->out_w ? g->out_w - 8 : 8 * (first + n);
+        in_offsets[n] = out_offsets[n] = ox;
       }
+      chunk(padded + output_origin(g, l, oy, 0), y + (ptrdiff_t)oy * g->out_w, in_offsets, out_offsets, count,
+            offsets, w, taps, bias, g->out_w);
     }
   }
   return 1;
