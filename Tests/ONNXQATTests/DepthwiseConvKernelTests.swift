@@ -97,4 +97,60 @@ final class DepthwiseConvKernelTests: XCTestCase {
       XCTAssertEqual(outputs[0].values(Float.self).map(\.bitPattern), expected, "threads \(threads)")
     }
   }
+
+  /// A 3-D depthwise Conv (depth > 1: the Swift loop, not the plane kernel) equals the stated
+  /// semantics element by element: the bias plus the fused multiply-adds of every tap from 0,
+  /// taps in the padding reading 0. Exact comparison; channel multiplier 2, pads on every axis,
+  /// strides (1, 2, 1), dilation 2 on the last axis, 1 and 2 threads.
+  func testThreeDimensionalDepthwiseConvEqualsTheStatedSemantics() throws {
+    var numbers = SeededFloats(state: 31)
+    let (channels, depth, height, width) = (3, 4, 5, 7)
+    let x = numbers.tensor([1, channels, depth, height, width], scale: 3)
+    let w = numbers.tensor([2 * channels, 1, 2, 3, 3])
+    let b = numbers.tensor([2 * channels])
+    let (strides, dilations, pads) = ([1, 2, 1], [1, 1, 2], [1, 1, 2])
+    let input = [depth, height, width]
+    let kernel = [2, 3, 3]
+    let output = (0..<3).map { axis -> Int in
+      let span = dilations[axis] * (kernel[axis] - 1) + 1
+      return (input[axis] + 2 * pads[axis] - span) / strides[axis] + 1
+    }
+    let (px, pw, pb) = (x.values(Float.self), w.values(Float.self), b.values(Float.self))
+    var expected: [UInt32] = []
+    for m in 0..<(2 * channels) {
+      for od in 0..<output[0] {
+        for oh in 0..<output[1] {
+          for ow in 0..<output[2] {
+            var sum: Float = 0
+            for kd in 0..<2 {
+              for kh in 0..<3 {
+                for kw in 0..<3 {
+                  let id = od * strides[0] - pads[0] + kd * dilations[0]
+                  let ih = oh * strides[1] - pads[1] + kh * dilations[1]
+                  let iw = ow * strides[2] - pads[2] + kw * dilations[2]
+                  let inside = (0..<depth).contains(id) && (0..<height).contains(ih) && (0..<width).contains(iw)
+                  let value = inside ? px[(((m / 2) * depth + id) * height + ih) * width + iw] : 0
+                  sum.addProduct(pw[((m * 2 + kd) * 3 + kh) * 3 + kw], value)
+                }
+              }
+            }
+            expected.append((pb[m] + sum).bitPattern)
+          }
+        }
+      }
+    }
+    for threads in [1, 2] {
+      var options = ExecutionOptions()
+      options.threads = threads
+      let result = try SingleNodeRun.run(
+        "Conv", opset: 17, inputs: [x, w, b],
+        attributes: [
+          Attribute(name: "group", .int(Int64(channels))), Attribute(name: "strides", .ints(strides.map(Int64.init))),
+          Attribute(name: "dilations", .ints(dilations.map(Int64.init))),
+          Attribute(name: "pads", .ints((pads + pads).map(Int64.init))),
+        ], options: options)[0]
+      XCTAssertEqual(result.shape, [1, 2 * channels] + output)
+      XCTAssertEqual(result.values(Float.self).map(\.bitPattern), expected, "threads \(threads)")
+    }
+  }
 }
