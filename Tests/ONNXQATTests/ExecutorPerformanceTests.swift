@@ -75,7 +75,8 @@ final class ExecutorPerformanceTests: XCTestCase {
         let expected = depthwiseReference(x: x, w: w, bias: b, stride: stride, dilation: dilation, pad: pad)
         XCTAssertEqual(result.shape, expected.shape)
         XCTAssertEqual(
-          result.values(Float.self).map(\.bitPattern), expected.bits, "stride \(stride) dilation \(dilation) pad \(pad)")
+          result.values(Float.self).map(\.bitPattern), expected.bits, "stride \(stride) dilation \(dilation) pad \(pad)"
+        )
       }
     }
   }
