@@ -111,7 +111,7 @@ final class GraphPlan {
     func operand(_ value: Value?, slot known: Int? = nil) -> Operand {
       guard let value else { return .none }
       let id = ObjectIdentifier(value)
-      let constant = value.initializer == nil ? nil : constants[id]
+      let constant = value.hasInitializer ? constants[id] : nil
       if let slot = known ?? slotOf[id], slot >= 0 { return .slot(slot, value, constant: constant) }
       return .outer(value, constant: constant)
     }
@@ -156,7 +156,7 @@ final class GraphPlan {
     /// an enclosing one), or the output of one of the constant cache's constant nodes.
     func isConstantWeight(_ w: Value) -> Bool {
       let id = ObjectIdentifier(w)
-      return (constants[id] != nil && slotOf[id] == nil) || (w.producer.map { cache?.isConstant($0) ?? false } ?? false)
+      return (constants.index(forKey: id) != nil && slotOf[id] == nil) || (w.producer.map { cache?.isConstant($0) ?? false } ?? false)
     }
     let callees = nodes.map(callee)
     // Fused steps: each node of a Conv chain or fake-quant pair runs at its last node (`position`).
@@ -171,7 +171,7 @@ final class GraphPlan {
       let graphInputs = Set(graph.inputs.map { ObjectIdentifier($0) })
       func isFixedScalar(_ value: Value) -> Bool {
         let id = ObjectIdentifier(value)
-        if value.initializer != nil, let decoded = constants[id] {
+        if value.hasInitializer, let decoded = constants[id] {
           return !graphInputs.contains(id) && decoded.count == 1
         }
         return value.producer.map { cache?.isConstant($0) ?? false } ?? false

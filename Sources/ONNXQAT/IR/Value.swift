@@ -40,7 +40,13 @@ public final class Value {
   /// The index of this value among its producer's outputs.
   public internal(set) var outputIndex: Int = 0
   /// The constant payload when this value is an initializer of its graph.
-  public internal(set) var initializer: Tensor?
+  /// (A stored property, so that reading one of its fields stays a direct load; setting it,
+  /// which is rare, copies it once more to update `hasInitializer`.)
+  public internal(set) var initializer: Tensor? { didSet { hasInitializer = initializer != nil } }
+  /// Whether `initializer` is set. Reading it costs one load, where `initializer != nil` copies
+  /// the whole optional tensor (a retain and a release of each of its dozen buffers): the check
+  /// planning and passes make for every node input of a large graph.
+  public private(set) var hasInitializer = false
   /// The constant payload when this value is a sparse initializer of its graph.
   public internal(set) var sparseInitializer: SparseTensor? {
     get { sparseStorage?.tensor }
@@ -96,7 +102,7 @@ public final class Value {
   public var graph: Graph? { producer?.graph ?? owningGraph }
 
   /// True when the value is a constant initializer (dense).
-  public var isConstant: Bool { initializer != nil }
+  public var isConstant: Bool { hasInitializer }
 
   func addUse(_ node: Node, _ index: Int) {
     useList.append(UseEntry(node: node, inputIndex: index))

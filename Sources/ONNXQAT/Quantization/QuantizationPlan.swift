@@ -130,7 +130,7 @@ public struct QuantizationPlan {
     var planned = false
 
     if options.preset.inputsOnly {
-      let residualAdd = node.opType == "Add" && node.inputs.allSatisfy { $0 != nil && $0?.initializer == nil }
+      let residualAdd = node.opType == "Add" && node.inputs.allSatisfy { $0.map { !$0.hasInitializer } ?? false }
       guard QuantizableOp.tensorRTComputeOps.contains(node.opType) || residualAdd else {
         return "skip 2: \(node.opType) gets no Q/DQ with --preset tensorrt"
       }
