@@ -126,7 +126,7 @@ public struct FoldConstants: ModelPass {
     guard outputs.contains(where: { $0.hasUses || isGraphOutput($0) }) else { return .leave }
     let staticShape = staticShapeQuery(node)
     let inputs = node.inputs.compactMap { $0 }
-    guard staticShape != nil || inputs.allSatisfy({ $0.constantTensor(in: model) != nil }) else { return .leave }
+    guard staticShape != nil || inputs.allSatisfy({ $0.isConstant(in: model) }) else { return .leave }
 
     if node.isStandard && Self.nondeterministicOps.contains(node.opType) {
       return .refuse("node \(Self.label(node)) is not deterministic (skip case 1)")
