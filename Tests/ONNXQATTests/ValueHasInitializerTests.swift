@@ -29,7 +29,8 @@ final class ValueHasInitializerTests: XCTestCase {
         y = Add(x, w)
       }
       """)
-    let values = model.graph.inputs + model.graph.initializers + model.graph.nodes.flatMap { $0.outputs.compactMap { $0 } }
+    let outputs = model.graph.nodes.flatMap { $0.outputs.compactMap { $0 } }
+    let values = model.graph.inputs + model.graph.initializers + outputs
     XCTAssertEqual(values.map(\.name), ["x", "w", "y"])
     XCTAssertEqual(values.map(\.hasInitializer), [false, true, false])
     for value in values { XCTAssertEqual(value.hasInitializer, value.initializer != nil, value.name) }

@@ -15,7 +15,12 @@
 /// 1. a graph input without a declared element type, or a graph input that is also an initializer;
 /// 2. a node of another domain, or of an op not in `sameTypeOps`, or holding a subgraph;
 /// 3. a node without exactly one output, or whose inputs' types are not all known, equal and
-///    float (an input defined by a later node, an omitted optional input, mixed or other types).
+///    float (an input defined by a later node, an omitted optional input, mixed or other types);
+/// 4. a graph output that no node computes and that is no graph input (an initializer, a sparse
+///    one: a run might not produce it, and the probe's error comes first).
+///
+/// A model that fails in a kernel still fails, in the first calibration run instead of the
+/// probe run (the message then names the calibration sample).
 enum StaticElementTypes {
   /// Ops whose single output has the element type of their inputs, which all share one type.
   static let sameTypeOps: Set<String> = [
@@ -44,6 +49,8 @@ enum StaticElementTypes {
       for input in node.inputs.dropFirst() where elementType(input, types, graph) != type { return nil }
       types[output.name] = type
     }
+    // Skip case 4.
+    for output in graph.outputs where types[output.name] == nil { return nil }
     return types
   }
 
