@@ -40,13 +40,20 @@ public final class Value {
   /// The index of this value among its producer's outputs.
   public internal(set) var outputIndex: Int = 0
   /// The constant payload when this value is an initializer of its graph.
-  /// (A stored property, so that reading one of its fields stays a direct load; setting it,
-  /// which is rare, copies it once more to update `hasInitializer`.)
-  public internal(set) var initializer: Tensor? { didSet { hasInitializer = initializer != nil } }
+  /// Set through `assignInitializer`, which keeps `hasInitializer` in step. (A stored property
+  /// without observers: reading one of its fields stays a direct load, and setting it copies
+  /// nothing, where an observer that tests the new value would copy the whole tensor.)
+  public private(set) var initializer: Tensor?
   /// Whether `initializer` is set. Reading it costs one load, where `initializer != nil` copies
   /// the whole optional tensor (a retain and a release of each of its dozen buffers): the check
   /// planning and passes make for every node input of a large graph.
   public private(set) var hasInitializer = false
+
+  /// Sets the constant payload (nil clears it) and `hasInitializer` with it.
+  func assignInitializer(_ tensor: consuming Tensor?) {
+    hasInitializer = tensor != nil
+    initializer = tensor
+  }
   /// The constant payload when this value is a sparse initializer of its graph.
   public internal(set) var sparseInitializer: SparseTensor? {
     get { sparseStorage?.tensor }

@@ -96,7 +96,7 @@ struct ProtoReader {
         value = Value(name: name)
         scope.values[name] = value
       }
-      value.initializer = tensor
+      value.assignInitializer(tensor)
       value.owningGraph = graph
       initializers.append(value)
     }
