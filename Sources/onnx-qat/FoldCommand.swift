@@ -34,6 +34,7 @@ enum FoldCommand: Command {
     let json = try requestedJSON(report, arguments)
     let written = try saveModel(
       model, to: output, externalData: externalData, report: json, reportPath: arguments.value("--report"))
+    keepUntilExit(model)
     if arguments.has("--json") {
       print(json)
       return 0

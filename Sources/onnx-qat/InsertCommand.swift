@@ -59,6 +59,7 @@ enum InsertCommand: Command {
     bar.finish()
     let json = try requestedJSON(report, arguments)
     try saveModel(model, to: output, externalData: externalData, report: json, reportPath: arguments.value("--report"))
+    keepUntilExit(model)
     if arguments.has("--json") {
       print(json)
     } else {

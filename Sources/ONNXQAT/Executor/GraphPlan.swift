@@ -98,20 +98,31 @@ final class GraphPlan {
     let nodes = graph.nodes
     var slotOf: [ObjectIdentifier: Int] = [:]
     slotOf.reserveCapacity(graph.inputs.count + nodes.count)
-    func define(_ value: Value) {
+    /// The slot of `value`, a new one unless it has one already (one hash in the common case).
+    func define(_ value: Value) -> Int {
       let id = ObjectIdentifier(value)
-      if slotOf[id] == nil { slotOf[id] = slotOf.count }
+      let fresh = slotOf.count
+      guard let existing = slotOf.updateValue(fresh, forKey: id) else { return fresh }
+      slotOf[id] = existing
+      return existing
     }
-    for value in graph.inputs { define(value) }
+    for value in graph.inputs { _ = define(value) }
+    // The slot of each node output (-1: an omitted output), node after node, kept for the steps.
+    var nodeOutputSlots: [Int] = []
+    nodeOutputSlots.reserveCapacity(nodes.count)
+    var nodeOutputStart: [Int] = []
+    nodeOutputStart.reserveCapacity(nodes.count + 1)
     for node in nodes {
-      for case let output? in node.outputs { define(output) }
+      nodeOutputStart.append(nodeOutputSlots.count)
+      for output in node.outputs { nodeOutputSlots.append(output.map(define) ?? -1) }
     }
+    nodeOutputStart.append(nodeOutputSlots.count)
     // `known` is the value's slot when already looked up (-1: none; nil: not looked up). Only
     // values with an initializer have a decoded constant (the model does not change meanwhile).
     func operand(_ value: Value?, slot known: Int? = nil) -> Operand {
       guard let value else { return .none }
       let id = ObjectIdentifier(value)
-      let constant = value.initializer == nil ? nil : constants[id]
+      let constant = value.hasInitializer ? constants[id] : nil
       if let slot = known ?? slotOf[id], slot >= 0 { return .slot(slot, value, constant: constant) }
       return .outer(value, constant: constant)
     }
@@ -156,7 +167,8 @@ final class GraphPlan {
     /// an enclosing one), or the output of one of the constant cache's constant nodes.
     func isConstantWeight(_ w: Value) -> Bool {
       let id = ObjectIdentifier(w)
-      return (constants[id] != nil && slotOf[id] == nil) || (w.producer.map { cache?.isConstant($0) ?? false } ?? false)
+      return (constants.index(forKey: id) != nil && slotOf[id] == nil)
+        || (w.producer.map { cache?.isConstant($0) ?? false } ?? false)
     }
     let callees = nodes.map(callee)
     // Fused steps: each node of a Conv chain or fake-quant pair runs at its last node (`position`).
@@ -171,7 +183,7 @@ final class GraphPlan {
       let graphInputs = Set(graph.inputs.map { ObjectIdentifier($0) })
       func isFixedScalar(_ value: Value) -> Bool {
         let id = ObjectIdentifier(value)
-        if value.initializer != nil, let decoded = constants[id] {
+        if value.hasInitializer, let decoded = constants[id] {
           return !graphInputs.contains(id) && decoded.count == 1
         }
         return value.producer.map { cache?.isConstant($0) ?? false } ?? false
@@ -184,8 +196,11 @@ final class GraphPlan {
         }, isFixedScalar: isFixedScalar, isConstantNode: { cache?.isConstant($0) ?? false })
     }
     var position = Array(nodes.indices)
+    // The members of the fused step ending at each node (an array: read once per node).
+    var fusedAt = [[Int]?](repeating: nil, count: nodes.count)
     for (last, members) in fused {
       for index in members { position[index] = last }
+      fusedAt[last] = members
     }
     var lastUse = [Int](repeating: -1, count: slotOf.count)
     for index in nodes.indices {
@@ -215,7 +230,8 @@ final class GraphPlan {
     var frees: [Int] = []
     steps.reserveCapacity(nodes.count)
     for (index, node) in nodes.enumerated() where position[index] == index {
-      let members = fused[index].map { $0.map { nodes[$0] } }
+      let group = fusedAt[index]
+      let members = group.map { $0.map { nodes[$0] } }
       let inputStart = operands.count
       if let members {
         for input in FusedMembers.inputs(of: members) { operands.append(operand(input)) }
@@ -226,18 +242,14 @@ final class GraphPlan {
       }
       let outputStart = outputSlots.count
       var named = 0
-      for output in node.outputs {
-        guard let output, let slot = slotOf[ObjectIdentifier(output)] else {
-          outputSlots.append(-1)
-          continue
-        }
+      for slot in nodeOutputSlots[nodeOutputStart[index]..<nodeOutputStart[index + 1]] {
         outputSlots.append(slot)
-        named += 1
+        if slot >= 0 { named += 1 }
       }
       let freeStart = frees.count
       frees += sortedFrees[releasedAt[index]..<releasedAt[index + 1]]
       var planned = callees[index]
-      if let members, let group = fused[index], case .kernel(_, let version) = planned {
+      if let members, let group, case .kernel(_, let version) = planned {
         let kernels = group.compactMap { member -> Kernel? in
           if case .kernel(let kernel, _) = callees[member] { return kernel }
           return nil

@@ -308,7 +308,7 @@ public final class Graph {
     let value = Value(name: name)
     var stored = tensor
     stored.name = name
-    value.initializer = stored
+    value.assignInitializer(stored)
     value.owningGraph = self
     initializerOrder.append(value)
     nameCache?[name] = value
@@ -322,7 +322,7 @@ public final class Graph {
     }
     var stored = tensor
     stored.name = value.name
-    value.initializer = stored
+    value.assignInitializer(stored)
   }
 
   /// Removes an initializer. Refused while a node uses it or it is a graph output.
@@ -337,7 +337,7 @@ public final class Graph {
       throw ONNXQATError.refusedEdit("initializer '\(value.name)' is a graph output")
     }
     initializerOrder.remove(value)
-    value.initializer = nil
+    value.assignInitializer(nil)
     if !inputs.contains(where: { $0 === value }) {
       value.owningGraph = nil
       if nameCache?[value.name] === value { nameCache?[value.name] = nil }

@@ -40,7 +40,20 @@ public final class Value {
   /// The index of this value among its producer's outputs.
   public internal(set) var outputIndex: Int = 0
   /// The constant payload when this value is an initializer of its graph.
-  public internal(set) var initializer: Tensor?
+  /// Set through `assignInitializer`, which keeps `hasInitializer` in step. (A stored property
+  /// without observers: reading one of its fields stays a direct load, and setting it copies
+  /// nothing, where an observer that tests the new value would copy the whole tensor.)
+  public private(set) var initializer: Tensor?
+  /// Whether `initializer` is set. Reading it costs one load, where `initializer != nil` copies
+  /// the whole optional tensor (a retain and a release of each of its dozen buffers): the check
+  /// planning and passes make for every node input of a large graph.
+  public private(set) var hasInitializer = false
+
+  /// Sets the constant payload (nil clears it) and `hasInitializer` with it.
+  func assignInitializer(_ tensor: consuming Tensor?) {
+    hasInitializer = tensor != nil
+    initializer = tensor
+  }
   /// The constant payload when this value is a sparse initializer of its graph.
   public internal(set) var sparseInitializer: SparseTensor? {
     get { sparseStorage?.tensor }
@@ -96,7 +109,7 @@ public final class Value {
   public var graph: Graph? { producer?.graph ?? owningGraph }
 
   /// True when the value is a constant initializer (dense).
-  public var isConstant: Bool { initializer != nil }
+  public var isConstant: Bool { hasInitializer }
 
   func addUse(_ node: Node, _ index: Int) {
     useList.append(UseEntry(node: node, inputIndex: index))

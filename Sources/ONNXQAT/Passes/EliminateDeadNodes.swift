@@ -98,6 +98,7 @@ public struct EliminateDeadNodes: ModelPass {
     if removedInitializers > 0 {
       log.note(name, "removed \(removedInitializers) unused initializer\(removedInitializers == 1 ? "" : "s")")
     }
-    return PassResult(model: model, modified: removedNodes + removedInitializers > 0)
+    let modified = removedNodes + removedInitializers > 0
+    return PassResult(model: model, modified: modified, converged: !modified)
   }
 }

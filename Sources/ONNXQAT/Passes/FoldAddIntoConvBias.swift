@@ -48,7 +48,7 @@ public struct FoldAddIntoConvBias: RewriteRule {
       let side = (0..<2).first(where: { side in
         let producer = node.inputs[side]?.producer
         return producer?.opType == "Conv" && producer?.isStandard == true && producer?.graph === graph
-          && node.inputs[1 - side]?.initializer != nil
+          && node.inputs[1 - side]?.hasInitializer == true
       }), let convOutput = node.inputs[side], let conv = convOutput.producer, let k = node.inputs[1 - side]
     else { return .noMatch }
     let label = BatchNormAffine.describe(conv)

@@ -113,7 +113,7 @@ public struct FoldConstants: ModelPass {
         "folded \(foldedNodes) node\(foldedNodes == 1 ? "" : "s") into \(createdInitializers) "
           + "initializer\(createdInitializers == 1 ? "" : "s")")
     }
-    return PassResult(model: model, modified: foldedNodes > 0)
+    return PassResult(model: model, modified: foldedNodes > 0, converged: foldedNodes == 0)
   }
 
   // MARK: Checks
@@ -126,7 +126,7 @@ public struct FoldConstants: ModelPass {
     guard outputs.contains(where: { $0.hasUses || isGraphOutput($0) }) else { return .leave }
     let staticShape = staticShapeQuery(node)
     let inputs = node.inputs.compactMap { $0 }
-    guard staticShape != nil || inputs.allSatisfy({ $0.constantTensor(in: model) != nil }) else { return .leave }
+    guard staticShape != nil || inputs.allSatisfy({ $0.isConstant(in: model) }) else { return .leave }
 
     if node.isStandard && Self.nondeterministicOps.contains(node.opType) {
       return .refuse("node \(Self.label(node)) is not deterministic (skip case 1)")
@@ -229,7 +229,7 @@ public struct FoldConstants: ModelPass {
   /// The result of a Shape or Size node whose input has a fully static declared shape.
   private func staticShapeQuery(_ node: Node) -> HostTensor? {
     guard node.isStandard, node.opType == "Shape" || node.opType == "Size", node.outputs.count == 1,
-      let input = node.input(0), input.initializer == nil,
+      let input = node.input(0), !input.hasInitializer,
       let dims = input.type?.tensorType?.shape?.dims
     else { return nil }
     var sizes: [Int64] = []

@@ -80,7 +80,7 @@ public struct MergeDuplicateInitializers: ModelPass {
       log.note(
         name, "merged \(merged) duplicate initializer\(merged == 1 ? "" : "s"), saving \(savedBytes) bytes")
     }
-    return PassResult(model: model, modified: merged > 0)
+    return PassResult(model: model, modified: merged > 0, converged: merged == 0)
   }
 
   /// A hash of the first and last 64 KiB of `bytes` (all of them when shorter): enough to

@@ -37,7 +37,7 @@ public struct RaiseIRVersion: ModelPass {
     if current < 4 && model.trainingInfo.isEmpty {
       let graph = model.graph
       let before = graph.inputs.count
-      graph.inputs.removeAll { $0.initializer != nil }
+      graph.inputs.removeAll { $0.hasInitializer }
       dropped = before - graph.inputs.count
     }
     log.note(

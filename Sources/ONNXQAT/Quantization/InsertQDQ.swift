@@ -118,7 +118,7 @@ final class InsertQDQ {
         try bias.node.replaceInput(at: index, with: output)
       }
       if bias.bias.uses.isEmpty, !graph.outputs.contains(where: { $0 === bias.bias }),
-        !graph.inputs.contains(where: { $0 === bias.bias }), bias.bias.initializer != nil
+        !graph.inputs.contains(where: { $0 === bias.bias }), bias.bias.hasInitializer
       {
         try graph.removeInitializer(bias.bias)
       }

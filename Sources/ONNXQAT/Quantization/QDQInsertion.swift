@@ -69,7 +69,7 @@ public enum QDQInsertion {
       let (quantized, scales) = BiasQuantization.quantize(bias: floats, inputScale: inputScale, weight: weight)
       biasResults.append(.init(node: bias.node, bias: bias.bias, quantized: quantized, scales: scales))
     }
-    for (name, parameters) in parameters.sorted(by: { $0.key < $1.key }) where parameters.hadZeroRange {
+    for (name, _) in parameters.filter(\.value.hadZeroRange).sorted(by: { $0.key < $1.key }) {
       warnings.append("tensor '\(name)' has a zero range (constant zero?): scale 1 used")
     }
     let tensorsReport = describe(plan, parameters: parameters, calibration: result)
@@ -101,13 +101,16 @@ public enum QDQInsertion {
       biasAdjustments: adjustments, warnings: warnings, error: error, seconds: seconds)
   }
 
-  /// Element types of every value, from one run of the first sample through `interpreter`
-  /// (which calibration then reuses, with its plans and decoded constants).
+  /// Element types of every value: from the graph alone when they are certain
+  /// (`StaticElementTypes`), otherwise from one run of the first sample through `interpreter`
+  /// (which calibration then reuses, with its plans and decoded constants). Either way the
+  /// source must have a first sample.
   static func probeTypes(_ interpreter: Interpreter, calibration: SourceFactory) throws -> [String: DataType] {
     var source = try calibration()
     guard let sample = try source.nextSample() else {
       throw ONNXQATError.badArgument("the calibration source has no samples")
     }
+    if let known = StaticElementTypes.infer(interpreter.model) { return known }
     var types: [String: DataType] = [:]
     types.reserveCapacity(interpreter.model.graph.inputs.count + interpreter.model.graph.nodeCount)
     interpreter.observer = { value, tensor in types[value.name] = tensor.dataType }

@@ -65,7 +65,7 @@ public struct QuantizationPlan {
     let ioNames = Set(graph.inputs.map(\.name) + graph.outputs.map(\.name))
     func isFloat(_ value: Value?) -> Bool {
       guard let value else { return false }
-      if let tensor = value.constantTensor(in: model) { return tensor.elementType == .float }
+      if let type = value.constantElementType(in: model) { return type == .float }
       return types[value.name] == .float
     }
     func keepsFloat(_ value: Value) -> Bool {
@@ -130,7 +130,7 @@ public struct QuantizationPlan {
     var planned = false
 
     if options.preset.inputsOnly {
-      let residualAdd = node.opType == "Add" && node.inputs.allSatisfy { $0 != nil && $0?.initializer == nil }
+      let residualAdd = node.opType == "Add" && node.inputs.allSatisfy { $0.map { !$0.hasInitializer } ?? false }
       guard QuantizableOp.tensorRTComputeOps.contains(node.opType) || residualAdd else {
         return "skip 2: \(node.opType) gets no Q/DQ with --preset tensorrt"
       }
@@ -158,7 +158,7 @@ public struct QuantizationPlan {
     for index in activationIndices {
       guard let input = node.input(index), isFloat(input), !keepsFloat(input) else { continue }
       if input.name == weightName { continue }
-      if input.constantTensor(in: model) != nil {
+      if input.isConstant(in: model) {
         guard op.constantOperands else { continue }
         assign(input.name, .constant)
       } else {
@@ -206,7 +206,7 @@ public struct QuantizationPlan {
     else { return output.name }
     if clamp.opType == "Clip" {
       let bounds = clamp.inputs.dropFirst().compactMap { $0 }
-      guard bounds.allSatisfy({ $0.constantTensor(in: model) != nil }) else { return output.name }
+      guard bounds.allSatisfy({ $0.isConstant(in: model) }) else { return output.name }
     }
     if let producer = output.producer {
       absorbed.append((clamp, producer))

@@ -6,11 +6,21 @@ extension Value {
   /// default from IR version 4 on, so it counts as constant only in older models (where every
   /// initializer had to be listed as an input).
   public func constantTensor(in model: Model) -> Tensor? {
-    guard let tensor = initializer else { return nil }
+    isConstant(in: model) ? initializer : nil
+  }
+
+  /// Whether `constantTensor(in:)` has a tensor, without copying it.
+  public func isConstant(in model: Model) -> Bool {
+    guard hasInitializer else { return false }
     if let graph = owningGraph, graph.inputs.contains(where: { $0 === self }), (model.irVersion ?? 3) >= 4 {
-      return nil
+      return false
     }
-    return tensor
+    return true
+  }
+
+  /// The element type of `constantTensor(in:)`, without copying the tensor.
+  public func constantElementType(in model: Model) -> DataType? {
+    isConstant(in: model) ? initializer?.elementType : nil
   }
 
   /// The constant decoded into memory; nil when not constant or not decodable.

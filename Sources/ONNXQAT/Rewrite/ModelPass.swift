@@ -5,10 +5,16 @@ import Foundation
 public struct PassResult {
   public let model: Model
   public let modified: Bool
+  /// The pass vouches that running it again at once would change nothing and record nothing new
+  /// in the log (a pass that found nothing to do, or a rule set that stopped because no rule
+  /// fired). `PassPipeline` then skips that rerun while no other pass changes the model. False
+  /// unless the pass says so.
+  public let converged: Bool
 
-  public init(model: Model, modified: Bool) {
+  public init(model: Model, modified: Bool, converged: Bool = false) {
     self.model = model
     self.modified = modified
+    self.converged = converged
   }
 }
 

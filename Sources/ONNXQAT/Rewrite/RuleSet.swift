@@ -2,7 +2,8 @@ import Foundation
 
 /// Applies a list of rules to every node of every graph of a model (subgraphs and function
 /// bodies included), first matching rule wins, and repeats until no rule fires (or after
-/// `maximumRounds`). Counts firings per rule and records every refusal with its reason.
+/// `maximumRounds`). Counts firings per rule and records every refusal with its reason. It has
+/// converged (`PassResult.converged`) when its last round fired nothing.
 public struct RuleSet: ModelPass {
   public let name: String
   public let rules: [RewriteRule]
@@ -16,6 +17,8 @@ public struct RuleSet: ModelPass {
 
   public func run(_ model: Model, log: RewriteLog) throws -> PassResult {
     var modified = false
+    // A round without a firing leaves the model as it found it: a rerun would fire nothing.
+    var converged = false
     for _ in 0..<maximumRounds {
       var fired = false
       for graph in model.rewritableGraphs {
@@ -40,8 +43,11 @@ public struct RuleSet: ModelPass {
         }
       }
       modified = modified || fired
-      if !fired { break }
+      if !fired {
+        converged = true
+        break
+      }
     }
-    return PassResult(model: model, modified: modified)
+    return PassResult(model: model, modified: modified, converged: converged)
   }
 }

@@ -88,7 +88,7 @@ struct ProtoReader {
       // So far the scope holds inputs and initializers, and only inputs lack a payload: an
       // initializer may give an input its default once (IR 3 lists initializers as inputs).
       if let existing = scope.values[name] {
-        guard existing.initializer == nil else {
+        guard !existing.hasInitializer else {
           throw invalid("\(where_): initializer '\(name)' is defined twice")
         }
         value = existing
@@ -96,7 +96,7 @@ struct ProtoReader {
         value = Value(name: name)
         scope.values[name] = value
       }
-      value.initializer = tensor
+      value.assignInitializer(tensor)
       value.owningGraph = graph
       initializers.append(value)
     }

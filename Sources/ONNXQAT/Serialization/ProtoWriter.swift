@@ -42,7 +42,7 @@ struct ProtoWriter {
     proto.pointee.node = try arena.array(count: nodes.count) { try writeNode(nodes[$0]) }
     proto.pointee.name = arena.string(graph.name)
     // Tensors are large structs: read each in place rather than copying them into a list first.
-    let initializers = graph.initializers.filter { $0.initializer != nil }
+    let initializers = graph.initializers.filter { $0.hasInitializer }
     proto.pointee.n_initializer = initializers.count
     proto.pointee.initializer = try arena.array(count: initializers.count) {
       try initializers[$0].initializer.map { try writeTensor(transformTensor($0)) }
