@@ -241,7 +241,7 @@ public enum QDQInsertion {
     var source = try calibration()
     // The fake-quant runs may take two lanes; the metrics add up in sample order.
     _ = try SampleLanes(primary: quantRun).run(
-      &source, limit: reference.samples, work: { lane, sample, _ in try lane.run(sample) },
+      &source, limit: reference.samples, work: { lane, _, sample, _ in try lane.run(sample) },
       deliver: { actual, _ in
         guard let expected = try reference.next() else { return }
         for index in metrics.indices {
