@@ -113,6 +113,9 @@ public final class Interpreter {
   /// interpreters of it may run on different threads at once.
   var runsOneGraph: Bool { model.functions.isEmpty && model.allGraphs.count == 1 }
 
+  /// Frees the buffers its pool keeps for the next run (when it will not run again soon).
+  func releasePooledBuffers() { bufferPool?.empty() }
+
   /// Makes the main graph's plan (and constant cache) now rather than on the first run.
   func prepare() { _ = plan(of: model.graph, opsets: model.opsetImports) }
 

@@ -49,6 +49,8 @@ public enum QDQInsertion {
     let reference = try ReferenceOutputSpool(outputNames: model.graph.outputs.map(\.name))
     let result = try calibrator.run(&source, progress: progress, outputs: reference.record)
     guard result.samples > 0 else { throw ONNXQATError.badArgument("calibration read no samples") }
+    // The float model does not run again: its buffers go before the fake-quant runs make theirs.
+    probe.releasePooledBuffers()
     seconds.calibration = Date().timeIntervalSince(calibrationStart)
 
     let insertionStart = Date()
