@@ -9,8 +9,8 @@ import Foundation
 /// first interpreter's decoded initializers. It runs on a `LaneThread` of its own and the first
 /// lane on the calling thread, so that each lane's buffers stay in one malloc arena; its memory
 /// is its plan's buffers (its pool keeps what its next run needs, up to its runs' peak). Its
-/// plan costs about 10 microseconds a node, so it
-/// is made only when the samples left are expected to save at least twice that: after the first
+/// plan costs about 10 microseconds a node, so it is made only when the samples left are
+/// expected to save at least twice that: after the first
 /// sample, timed on the first lane alone, when `samples left x that run's time x 0.3` exceeds it
 /// (0.3: two single-threaded runs at once finish at least that much sooner than two runs one
 /// after the other on all cores, on this machine's models). Only the time depends on the choice:
