@@ -11,10 +11,12 @@ import Foundation
 /// else holds it (no other value sharing it through Identity, Reshape or a subgraph's output,
 /// no ConstantCache entry, no copy kept by an observer, not a caller's input tensor).
 ///
-/// Bound: the pool holds at most `bound` bytes: `limit` (the interpreter sets it to the largest live set of its runs so
-/// far) or the most bytes its runs had lent at once, if more, so a run's activations plus the pool stay within twice
-/// the largest live set. A buffer that does not fit is freed, unless freeing smaller pooled buffers makes room (so the
-/// pool settles on the larger sizes, which serve the most requests). Buffers under `minimumBytes` are left to malloc.
+/// Bound: the pool holds at most `bound` bytes: `limit` (the interpreter sets it to the largest
+/// live set of its runs so far) or the most bytes its runs had lent at once, if more, so a
+/// run's activations plus the pool stay within twice the largest live set. A buffer that does
+/// not fit is freed, unless freeing smaller pooled buffers makes room (so the pool settles on
+/// the larger sizes, which serve the most requests). Buffers under `minimumBytes` are left to
+/// malloc.
 ///
 /// Buffers a run drops without releasing them through a slot come back too: `take` remembers
 /// each buffer it hands out until `give` gets it back, and `reclaim` pools those nothing else
