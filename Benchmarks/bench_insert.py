@@ -31,8 +31,9 @@ Usage: PYTHON Benchmarks/bench_insert.py --onnx-qat PATH [--repeat N] [--samples
    inserted (QDQ) chain; prints the growth per 10x nodes (10x is linear; issue 4's target: fold
    and insert of 100k nodes in under 10 s). A run over --timeout seconds (default 300) is killed
    and the larger sizes are skipped.
-3. Memory: peak RSS of `onnx-qat insert` on the ResNet-style CNN with 8 and with 64 calibration
-   samples (it should not grow with the number of samples: calibration streams).
+3. Memory: peak RSS of `onnx-qat insert` on the ResNet-style CNN with 8, 32 and 128 calibration
+   samples, and whether it is flat: all within FLAT_MIB (3 MiB) of each other (it should not
+   grow with the number of samples: calibration streams, and each lane's buffers are reused).
 Models are cached in .build/bench/insert/. The machine may be shared: ratios are indicative.
 """
 
@@ -56,6 +57,9 @@ ROOT = os.path.dirname(HERE)
 CACHE = os.path.join(ROOT, ".build", "bench", "insert")
 DIGITS = os.path.join(ROOT, "Fixtures", "digits")
 GNU_TIME = "/usr/bin/time"
+# Peak RSS counts as flat over MEMORY_SAMPLES when the peaks are all within this many MiB.
+FLAT_MIB = 3.0
+MEMORY_SAMPLES = (8, 32, 128)
 sys.path.insert(0, HERE)
 
 import executor_models  # noqa: E402
@@ -335,11 +339,17 @@ def main() -> int:
 
         print("\n== peak RSS of onnx-qat insert on resnet_block (224x224) by calibration samples")
         path = os.path.join(CACHE, "resnet_block.onnx")
-        for count in (8, 64):
+        peaks = []
+        for count in MEMORY_SAMPLES:
             calib = os.path.join(work, f"resnet_calib_{count}")
             write_samples(path, calib, count, seed=11)
             elapsed, rss = ours(binary, path, calib, os.path.join(work, f"resnet_{count}.onnx"))
+            peaks.append(rss / 1024)
             print(f"{count:>3} samples: peak RSS {rss / 1024:.1f} MiB, {1000 * elapsed:.0f} ms")
+        spread = max(peaks) - min(peaks)
+        verdict = "flat" if spread <= FLAT_MIB else "NOT flat"
+        print(f"peak RSS {verdict}: {spread:.1f} MiB between the lowest and the highest "
+              f"(flat: within {FLAT_MIB:.0f} MiB)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

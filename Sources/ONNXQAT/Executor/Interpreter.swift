@@ -113,6 +113,9 @@ public final class Interpreter {
   /// interpreters of it may run on different threads at once.
   var runsOneGraph: Bool { model.functions.isEmpty && model.allGraphs.count == 1 }
 
+  /// Frees the buffers its pool keeps for the next run (when it will not run again soon).
+  func releasePooledBuffers() { bufferPool?.empty() }
+
   /// Makes the main graph's plan (and constant cache) now rather than on the first run.
   func prepare() { _ = plan(of: model.graph, opsets: model.opsetImports) }
 
@@ -199,7 +202,9 @@ public final class Interpreter {
       }
     }
     let outputs = try BufferPool.using(bufferPool) {
-      try runGraph(graph, plan: plan, environment: environment, opsets: model.opsetImports)
+      // Buffers the run dropped without releasing them go back to the pool (BufferPool.reclaim).
+      defer { bufferPool?.reclaim(endOfRun: true) }
+      return try runGraph(graph, plan: plan, environment: environment, opsets: model.opsetImports)
     }
     var result: [String: HostTensor] = [:]
     for (value, tensor) in zip(graph.outputs, outputs) { result[value.name] = tensor }
@@ -313,6 +318,8 @@ public final class Interpreter {
         largestLiveBytes = max(largestLiveBytes, liveBytes)
         bufferPool.limit = largestLiveBytes
         for index in step.released { liveBytes -= release(slot: plan.frees[index], of: environment, to: bufferPool) }
+        // An observed fused step ran its nodes one by one and dropped their intermediates.
+        if observing != nil { bufferPool.reclaim(endOfRun: false) }
       } else {
         for index in step.released { environment.slots[plan.frees[index]] = nil }
       }
@@ -331,7 +338,7 @@ public final class Interpreter {
     var buffer = environment.slots[slot]?.buffer
     environment.slots[slot] = nil
     let size = buffer?.byteCount ?? 0
-    if isKnownUniquelyReferenced(&buffer), let buffer { pool.give(buffer) }
+    pool.release(&buffer)
     return size
   }
 

@@ -49,6 +49,8 @@ public enum QDQInsertion {
     let reference = try ReferenceOutputSpool(outputNames: model.graph.outputs.map(\.name))
     let result = try calibrator.run(&source, progress: progress, outputs: reference.record)
     guard result.samples > 0 else { throw ONNXQATError.badArgument("calibration read no samples") }
+    // The float model does not run again: its buffers go before the fake-quant runs make theirs.
+    probe.releasePooledBuffers()
     seconds.calibration = Date().timeIntervalSince(calibrationStart)
 
     let insertionStart = Date()
@@ -244,7 +246,7 @@ public enum QDQInsertion {
     var source = try calibration()
     // The fake-quant runs may take two lanes; the metrics add up in sample order.
     _ = try SampleLanes(primary: quantRun).run(
-      &source, limit: reference.samples, work: { lane, sample, _ in try lane.run(sample) },
+      &source, limit: reference.samples, work: { lane, _, sample, _ in try lane.run(sample) },
       deliver: { actual, _ in
         guard let expected = try reference.next() else { return }
         for index in metrics.indices {

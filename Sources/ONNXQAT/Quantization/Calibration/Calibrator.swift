@@ -77,10 +77,11 @@ public final class Calibrator {
     if let limit = options.maxSamples { total = total.map { Swift.min($0, limit) } ?? limit }
     let start = Date()
     var lanes = SampleLanes(primary: interpreter)
-    var recorders: [ObjectIdentifier: SampleRecorder] = [:]
+    // One per lane, by lane index (none when the histogram observer adds the values itself).
+    var recorders: [SampleRecorder] = []
     func record(on lane: Interpreter) {
       let recorder = SampleRecorder(count: tensors.count)
-      recorders[ObjectIdentifier(lane)] = recorder
+      recorders.append(recorder)
       lane.observer = { value, tensor in
         guard let index = watched[ObjectIdentifier(value)] else { return }
         recorder.summaries[index] = SampleSummary(tensor)
@@ -99,8 +100,8 @@ public final class Calibrator {
     defer { interpreter.observer = nil }
     let done = try lanes.run(
       &source, limit: options.maxSamples, prepare: record(on:),
-      work: { lane, sample, number -> ([String: HostTensor], [SampleSummary?]) in
-        let recorder = recorders[ObjectIdentifier(lane)]
+      work: { lane, index, sample, number -> ([String: HostTensor], [SampleSummary?]) in
+        let recorder = index < recorders.count ? recorders[index] : nil
         recorder?.clear()
         do {
           let results = try lane.run(sample)

@@ -6,8 +6,11 @@ import Foundation
 /// A run splits its kernels over the cores, but not every kernel splits and small tensors do not
 /// split well; two samples on one thread each keep both cores busy throughout. The second lane is
 /// an `Interpreter(lane:)` of the same model: its own plan, constant cache and buffer pool, the
-/// first interpreter's decoded initializers. Its plan costs about 10 microseconds a node, so it
-/// is made only when the samples left are expected to save at least twice that: after the first
+/// first interpreter's decoded initializers. It runs on a `LaneThread` of its own and the first
+/// lane on the calling thread, so that each lane's buffers stay in one malloc arena; its memory
+/// is its plan's buffers (its pool keeps what its next run needs, up to its runs' peak). Its
+/// plan costs about 10 microseconds a node, so it is made only when the samples left are
+/// expected to save at least twice that: after the first
 /// sample, timed on the first lane alone, when `samples left x that run's time x 0.3` exceeds it
 /// (0.3: two single-threaded runs at once finish at least that much sooner than two runs one
 /// after the other on all cores, on this machine's models). Only the time depends on the choice:
@@ -39,14 +42,15 @@ struct SampleLanes {
   /// False keeps every sample on `primary` (for work that must see the samples in order).
   var allowsSecondLane = true
 
-  /// Runs up to `limit` samples of `source`: `work` runs one sample on the interpreter given
-  /// (on a lane's thread: it may touch only that interpreter and what it creates), `deliver`
-  /// receives the results in sample order (1-based index) on the calling thread. Returns the
-  /// number of samples run.
+  /// Runs up to `limit` samples of `source`: `prepare` is given the second lane when one is made,
+  /// `work` runs one sample (1-based number) on the lane given (its interpreter and its index, 0
+  /// or 1; on that lane's thread: it may touch only that lane's interpreter and what it creates),
+  /// `deliver` receives the results in sample order on the calling thread. Returns the number of
+  /// samples run.
   func run<Work>(
     _ source: inout CalibrationSource, limit: Int?,
     prepare: (Interpreter) -> Void = { _ in },
-    work: (Interpreter, [String: HostTensor], Int) throws -> Work,
+    work: (Interpreter, Int, [String: HostTensor], Int) throws -> Work,
     deliver: (Work, Int) throws -> Void
   ) throws -> Int {
     var done = 0
@@ -54,41 +58,42 @@ struct SampleLanes {
     func more(pending: Int) -> Bool { limit.map { done + pending < $0 } ?? true }
     guard more(pending: 0), let first = try source.nextSample() else { return 0 }
     let start = Date()
-    try deliver(try work(primary, first, 1), 1)
+    try deliver(try work(primary, 0, first, 1), 1)
     done = 1
     let runSeconds = Date().timeIntervalSince(start)
-    var lanes = [primary]
-    if let second = try secondLane(source: source, limit: limit, done: done, runSeconds: runSeconds) {
+    let second = secondLane(source: source, limit: limit, done: done, runSeconds: runSeconds)
+    var thread: LaneThread?
+    if let second {
       prepare(second)
-      lanes.append(second)
+      thread = LaneThread(name: "onnx-qat lane 2")
     }
+    defer { thread?.stop() }
     let threads = primary.options.threads
     defer { primary.options.threads = threads }
-    if lanes.count > 1 {
-      for lane in lanes { lane.options.threads = max(1, threads / lanes.count) }
+    if let second {
+      for lane in [primary, second] { lane.options.threads = max(1, threads / 2) }
     }
+    let lanes = second == nil ? 1 : 2
     var batch: [[String: HostTensor]] = []
     while true {
       batch.removeAll(keepingCapacity: true)
-      while batch.count < lanes.count, more(pending: batch.count), let sample = try source.nextSample() {
+      while batch.count < lanes, more(pending: batch.count), let sample = try source.nextSample() {
         batch.append(sample)
       }
       if batch.isEmpty { return done }
-      var results = [Result<Work, Error>?](repeating: nil, count: batch.count)
-      if batch.count == 1 {
-        results[0] = Result { try work(lanes[0], batch[0], done + 1) }
+      let first = done + 1
+      var results: [Result<Work, Error>] = []
+      if batch.count == 2, let second, let thread {
+        var later: Result<Work, Error>?
+        results.append(
+          thread.run({ later = Result { try work(second, 1, batch[1], first + 1) } }) {
+            Result { try work(primary, 0, batch[0], first) }
+          })
+        if let later { results.append(later) }
       } else {
-        results.withUnsafeMutableBufferPointer { slots in
-          let slots = UnsafeMutableSendableBuffer(slots)
-          let samples = batch
-          let first = done + 1
-          DispatchQueue.concurrentPerform(iterations: samples.count) { index in
-            slots.buffer[index] = Result { try work(lanes[index], samples[index], first + index) }
-          }
-        }
+        results.append(Result { try work(primary, 0, batch[0], first) })
       }
       for result in results {
-        guard let result else { continue }
         // A sample read ahead is not taken once the source says stop (a cancelled session).
         try source.checkContinue()
         done += 1
@@ -99,9 +104,7 @@ struct SampleLanes {
 
   /// The second lane, when the source has at least two more samples, threads allow it, the model
   /// is a single graph and the saving is expected to pay for the plan.
-  private func secondLane(source: CalibrationSource, limit: Int?, done: Int, runSeconds: Double) throws
-    -> Interpreter?
-  {
+  private func secondLane(source: CalibrationSource, limit: Int?, done: Int, runSeconds: Double) -> Interpreter? {
     guard allowsSecondLane, primary.options.threads > 1, primary.runsOneGraph, let total = source.sampleCount else {
       return nil
     }
@@ -118,10 +121,4 @@ struct SampleLanes {
     Self.secondLanesMade += 1
     return lane
   }
-}
-
-/// A buffer the concurrent lanes write disjoint elements of.
-private struct UnsafeMutableSendableBuffer<Element>: @unchecked Sendable {
-  let buffer: UnsafeMutableBufferPointer<Element>
-  init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
 }
