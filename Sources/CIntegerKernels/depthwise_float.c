@@ -9,13 +9,13 @@
 // padded columns p, p + stride_w, p + 2 * stride_w, ... Output column ox's tap kx reads padded
 // column `stride_w * ox + kx * dilation_w`, which is element `ox + (kx * dilation_w) / stride_w`
 // of phase `(kx * dilation_w) % stride_w`: eight adjacent output columns read eight adjacent
-// elements of one phase for every tap, at every stride. Stride 1 copies rows with memcpy; stride
-// 2 splits even and odd columns eight at a time with AVX2 shuffles.
+// elements of one phase for every tap, at every stride. With AVX2, stride 1 copies eight floats
+// at a time and stride 2 splits even and odd columns eight at a time with shuffles.
 //
 // The AVX2 + FMA path computes eight output columns per vector (a row's last vector moved back to
 // end at its last column, recomputing identical values; rows narrower than eight go through a
-// small buffer), eight vectors side by side, taken in row-major order across rows, so that eight
-// chains of fused multiply-adds overlap in the pipeline. The portable path does the same
+// small buffer), up to eight vectors side by side (all those of a group of rows, or eight of a
+// wide row), so that their chains of fused multiply-adds overlap in the pipeline. The portable path does the same
 // operations one element at a time with fmaf, so both give the same bits.
 #include "CIntegerKernels.h"
 
@@ -122,10 +122,6 @@ __attribute__((target("avx2"))) static void copy_columns(const float *row, int p
 }
 #endif
 
-/// Most phases (the column stride) whose bounds `fill_padded` keeps on the stack; larger strides
-/// recompute them per row.
-#define QAT_DEPTHWISE_MAX_PHASES 16
-
 /// Elements [*low, *high) of phase `phase` of a padded row that hold input columns (input column
 /// `stride_w * j + phase - pad_left` for element j); the others are padding.
 static void phase_bounds(const qat_depthwise_geometry *g, const padded_layout *l, int phase, int *low, int *high) {
@@ -162,23 +158,14 @@ static inline void fill_phase(const float *row, const qat_depthwise_geometry *g,
 static void fill_padded(const float *x, const qat_depthwise_geometry *g, const padded_layout *l, float *scratch,
                         int borders_ready) {
   if (!borders_ready) memset(scratch, 0, (size_t)l->rows * (size_t)l->pitch * sizeof(float));
-  int low[QAT_DEPTHWISE_MAX_PHASES], high[QAT_DEPTHWISE_MAX_PHASES];
-  const int kept = g->stride_w <= QAT_DEPTHWISE_MAX_PHASES;
-  for (int phase = 0; kept && phase < g->stride_w; phase++) phase_bounds(g, l, phase, &low[phase], &high[phase]);
   const int first_row = g->pad_top < l->rows ? g->pad_top : l->rows;
   const int end_row = g->pad_top + g->in_h < l->rows ? g->pad_top + g->in_h : l->rows;
-  for (int r = first_row; r < end_row; r++) {
-    const float *row = x + (ptrdiff_t)(r - g->pad_top) * g->in_w;
-    float *target = scratch + (ptrdiff_t)r * l->pitch;
-    for (int phase = 0; phase < g->stride_w; phase++) {
-      int a, b;
-      if (kept) {
-        a = low[phase];
-        b = high[phase];
-      } else {
-        phase_bounds(g, l, phase, &a, &b);
-      }
-      fill_phase(row, g, phase, a, b, target + (ptrdiff_t)phase * l->phase_w);
+  for (int phase = 0; phase < g->stride_w; phase++) {
+    int low, high;
+    phase_bounds(g, l, phase, &low, &high);
+    for (int r = first_row; r < end_row; r++) {
+      fill_phase(x + (ptrdiff_t)(r - g->pad_top) * g->in_w, g, phase, low, high,
+                 scratch + (ptrdiff_t)r * l->pitch + (ptrdiff_t)phase * l->phase_w);
     }
   }
 }

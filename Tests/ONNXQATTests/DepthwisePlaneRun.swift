@@ -16,9 +16,7 @@ enum DepthwisePlaneRun {
     var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))
     // The scratch starts as NaN too: every element the kernel reads must have been written.
     var scratch = [Float](repeating: .nan, count: qat_depthwise_f32_scratch_floats(&geometry))
-    var planes = [(x, 0)]
-    if let previous { planes.insert((previous, 0), at: 0) }
-    if planes.count == 2 { planes[1].1 = 1 }
+    let planes = previous.map { [($0, 0), (x, 1)] } ?? [(x, 0)]
     for (input, ready) in planes {
       input.withUnsafeBufferPointer { px in
         w.withUnsafeBufferPointer { pw in
