@@ -31,9 +31,9 @@ enum FoldCommand: Command {
     let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
     report.model = input
     report.output = output
-    let json = try requestedJSON(report, arguments)
-    let written = try saveModel(
-      model, to: output, externalData: externalData, report: json, reportPath: arguments.value("--report"))
+    let (written, json) = try saveModel(
+      model, to: output, externalData: externalData, reportPath: arguments.value("--report")
+    ) { try requestedJSON(report, arguments) }
     keepUntilExit(model)
     if arguments.has("--json") {
       print(json)

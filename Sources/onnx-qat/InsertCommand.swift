@@ -57,8 +57,11 @@ enum InsertCommand: Command {
     let report = try QDQInsertion.insert(
       model, options: settings.quantization, calibration: factory, synthetic: synthetic, progress: bar.update)
     bar.finish()
-    let json = try requestedJSON(report, arguments)
-    try saveModel(model, to: output, externalData: externalData, report: json, reportPath: arguments.value("--report"))
+    let (_, json) = try saveModel(
+      model, to: output, externalData: externalData, reportPath: arguments.value("--report")
+    ) {
+      try requestedJSON(report, arguments)
+    }
     keepUntilExit(model)
     if arguments.has("--json") {
       print(json)

@@ -34,8 +34,11 @@ enum LowerCommand: Command {
     let externalData = outputExternalData(like: model)
     let log = RewriteLog()
     let report = try IntegerLowering.lower(model, options: options, log: log)
-    let json = try requestedJSON(report, arguments)
-    try saveModel(model, to: output, externalData: externalData, report: json, reportPath: arguments.value("--report"))
+    let (_, json) = try saveModel(
+      model, to: output, externalData: externalData, reportPath: arguments.value("--report")
+    ) {
+      try requestedJSON(report, arguments)
+    }
     if arguments.has("--json") {
       print(json)
       return 0

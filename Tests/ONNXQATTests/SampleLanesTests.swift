@@ -27,7 +27,7 @@ final class SampleLanesTests: XCTestCase {
     """
 
   override func tearDown() {
-    SampleLanes.policy = .measured
+    SampleLanes.policy = .always
     super.tearDown()
   }
 
@@ -82,6 +82,48 @@ final class SampleLanesTests: XCTestCase {
     XCTAssertEqual(outputs[0].1, outputs[1].1)
     XCTAssertGreaterThan(outputs[0].1.samples, 8)
     XCTAssertFalse(outputs[0].1.error.isEmpty)
+  }
+
+  /// A fake-quant Conv whose weight the constant cache cannot keep (a limit of 0 bytes): its
+  /// DequantizeLinear runs again on every run, so the Conv step packs a new weight tensor each
+  /// time, in whichever lane runs it. The lane shares the first interpreter's plan, and its outputs
+  /// are bit for bit those of one lane.
+  func testLanesShareThePlanAndRepackExactly() throws {
+    let weights = (0..<108).map { String(Float(($0 * 37) % 17 - 8) / 20) }.joined(separator: ", ")
+    let model = try RewriteTestSupport.model(
+      """
+      <ir_version: 8, opset_import: ["" : 13]>
+      g (float[1, 3, 12, 12] x) => (float[1, 4, 12, 12] y) {
+        w = Constant<value = float[4, 3, 3, 3] {\(weights)}>()
+        s = Constant<value = float {0.02}>()
+        z = Constant<value = int8 {0}>()
+        q = QuantizeLinear(w, s, z)
+        d = DequantizeLinear(q, s, z)
+        c = Conv<pads = [1, 1, 1, 1]>(x, d)
+        y = Relu(c)
+      }
+      """)
+    var options = ExecutionOptions()
+    options.threads = 2
+    options.constantCacheLimit = 0
+    var runs: [[[Float]]] = []
+    for policy in [SampleLanes.Policy.never, .always] {
+      SampleLanes.policy = policy
+      let primary = try Interpreter(model: model, options: options)
+      var lanes: [Interpreter] = []
+      var outputs: [[Float]] = []
+      var source: CalibrationSource = SyntheticCalibrationSource(model: model, count: 24, seed: 5)
+      let done = try SampleLanes(primary: primary).run(
+        &source, limit: nil, prepare: { lanes.append($0) }, work: { lane, _, sample, _ in try lane.run(sample) },
+        deliver: { result, _ in outputs.append(result["y"]?.values(Float.self) ?? []) })
+      XCTAssertEqual(done, 24)
+      XCTAssertEqual(lanes.count, policy == .always ? 1 : 0)
+      for lane in lanes { XCTAssertTrue(lane.prepare() === primary.prepare(), "the lane plans nothing") }
+      runs.append(outputs)
+    }
+    XCTAssertEqual(runs[0].count, 24)
+    XCTAssertFalse(runs[0][0].isEmpty)
+    XCTAssertEqual(runs[0], runs[1])
   }
 
   /// A sample that does not fit fails with its number, whichever lane ran it.

@@ -26,6 +26,8 @@ final class ConstantCache {
   private let constantNodes: Set<ObjectIdentifier>
   private var results: [ObjectIdentifier: [HostTensor?]] = [:]
   private var bytes = 0
+  /// Guards `results` and `bytes`: the interpreters of one model's sample lanes share the cache.
+  private let lock = NSLock()
   let limit: Int
 
   /// The constant nodes of `graph`, in a cache of at most `limit` bytes.
@@ -55,13 +57,19 @@ final class ConstantCache {
   func isConstant(_ node: Node) -> Bool { constantNodes.contains(ObjectIdentifier(node)) }
 
   /// The outputs stored for `node` by an earlier run.
-  func outputs(of node: Node) -> [HostTensor?]? { results[ObjectIdentifier(node)] }
+  func outputs(of node: Node) -> [HostTensor?]? {
+    lock.lock()
+    defer { lock.unlock() }
+    return results[ObjectIdentifier(node)]
+  }
 
   /// Keeps the outputs of constant node `node` when they fit in what is left of the limit (skip 4).
   func store(_ outputs: [HostTensor?], of node: Node) {
-    guard isConstant(node), results[ObjectIdentifier(node)] == nil else { return }
+    guard isConstant(node) else { return }
     let size = outputs.reduce(0) { $0 + ($1.map { $0.count * Swift.max(1, $0.dataType.storageStride) } ?? 0) }
-    guard bytes + size <= limit else { return }
+    lock.lock()
+    defer { lock.unlock() }
+    guard results[ObjectIdentifier(node)] == nil, bytes + size <= limit else { return }
     bytes += size
     results[ObjectIdentifier(node)] = outputs
   }

@@ -10,9 +10,9 @@ import Foundation
 /// by buffer identity, shape and type on every run; another tensor is packed afresh and replaces
 /// it. Packings larger than what is left of the plan's `PackingBudget` are not kept.
 ///
-/// Thread safety: an Interpreter runs one graph at a time (its plans and caches are not locked),
-/// so a step's cache is read and written by one thread at a time; the GEMM's worker threads only
-/// read a packing.
+/// Thread safety: the interpreters of sample lanes share a plan and run it at once, so a step's
+/// cache is read and changed under its plan's budget lock (`PackingBudget.locked`); a packing
+/// handed out is never changed, and the GEMM's worker threads only read it.
 final class PackedConvWeights {
   private var weights: HostTensor?
   private var groups: [NeuralNetworkPackedA] = []
@@ -25,6 +25,12 @@ final class PackedConvWeights {
   /// The packing of group `group` of `w` (float32, the raw weight input `raw`), as the GEMM's
   /// left operand of `m` rows (the group's output channels) and depth `k`.
   func packed(_ w: HostTensor, raw: HostTensor, group: Int, groups count: Int, m: Int, k: Int) -> NeuralNetworkPackedA {
+    budget.locked { packedLocked(w, raw: raw, group: group, groups: count, m: m, k: k) }
+  }
+
+  private func packedLocked(_ w: HostTensor, raw: HostTensor, group: Int, groups count: Int, m: Int, k: Int)
+    -> NeuralNetworkPackedA
+  {
     if let kept = weights, kept.buffer === raw.buffer, kept.shape == raw.shape, kept.dataType == raw.dataType,
       groups.count == count, groups[group].m == m, groups[group].k == k
     {
@@ -48,8 +54,18 @@ final class PackedConvWeights {
 /// The bytes of packed weights one plan may keep (shared by its Conv steps).
 final class PackingBudget {
   private var remaining: Int
+  /// Held while a step's packing cache is read or changed (`locked`).
+  private let lock = NSLock()
 
   init(bytes: Int) { remaining = bytes }
+
+  /// Runs `body` holding the plan's packing lock: interpreters sharing the plan (sample lanes)
+  /// may run the same step, or two steps drawing on this budget, at once.
+  func locked<Result>(_ body: () -> Result) -> Result {
+    lock.lock()
+    defer { lock.unlock() }
+    return body()
+  }
 
   /// Takes `bytes` (negative: gives back) when that much is left.
   func take(_ bytes: Int) -> Bool {

@@ -11,7 +11,7 @@ import Foundation
 /// the groups are packed afresh and replace the kept ones. Packings larger than what is left of
 /// the plan's `PackingBudget` (shared with PackedConvWeights) are not kept.
 ///
-/// Thread safety: as PackedConvWeights (one run of a plan at a time; GEMM workers only read).
+/// Thread safety: as PackedConvWeights (changed under the budget's lock; GEMM workers only read).
 final class PackedIntegerWeights {
   private var weights: HostTensor?
   private var zeros: [Int32] = []
@@ -25,6 +25,12 @@ final class PackedIntegerWeights {
   /// The packing of group `group` (of `count`) of the weight tensor `w` (int8 or uint8, rows of
   /// depth `k`, `m` rows per group) minus the zero points `wZero` (1 or one per output channel).
   func packed(_ w: HostTensor, wZero: [Int32], group: Int, groups count: Int, m: Int, k: Int) -> Int8Gemm.QuadPacking {
+    budget.locked { packedLocked(w, wZero: wZero, group: group, groups: count, m: m, k: k) }
+  }
+
+  private func packedLocked(_ w: HostTensor, wZero: [Int32], group: Int, groups count: Int, m: Int, k: Int)
+    -> Int8Gemm.QuadPacking
+  {
     let same =
       weights.map { $0.buffer === w.buffer && $0.shape == w.shape && $0.dataType == w.dataType } ?? false
       && zeros == wZero && groups.count == count

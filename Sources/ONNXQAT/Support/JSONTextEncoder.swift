@@ -48,8 +48,15 @@ enum JSONTextEncoder {
     return .literal(text.hasSuffix(".0") ? String(text.dropLast(2)) : text)
   }
 
+  /// The types `primitive` converts. Comparing metatypes is cheap, where a failed `as?` cast
+  /// searches the value's conformances; most values a report encodes are structs.
+  private static let primitiveTypes: Set<ObjectIdentifier> = Set(
+    ([String.self, Bool.self, Int.self, Float.self, Double.self, Int32.self, Int64.self, UInt8.self, Int8.self]
+      + [UInt.self, UInt64.self, UInt32.self, Int16.self, UInt16.self] as [Any.Type]).map { ObjectIdentifier($0) })
+
   /// The tree of a value whose type has a JSON form of its own, or nil to encode it generically.
-  static func primitive(_ value: Any) -> Tree? {
+  static func primitive<Candidate>(_ value: Candidate) -> Tree? {
+    guard primitiveTypes.contains(ObjectIdentifier(Candidate.self)) else { return nil }
     switch value {
     case let v as String: return .string(v)
     case let v as Bool: return .literal(v ? "true" : "false")

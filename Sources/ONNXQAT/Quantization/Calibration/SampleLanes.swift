@@ -1,42 +1,37 @@
 import Foundation
 
 /// Runs the samples of a calibration source through a model, one sample per interpreter and two
-/// interpreters at once when that pays, and hands each sample's result over in sample order.
+/// interpreters at once when there are two samples or more, and hands each sample's result over
+/// in sample order.
 ///
 /// A run splits its kernels over the cores, but not every kernel splits and small tensors do not
-/// split well; two samples on one thread each keep both cores busy throughout. The second lane is
-/// an `Interpreter(lane:)` of the same model: its own plan, constant cache and buffer pool, the
-/// first interpreter's decoded initializers. It runs on a `LaneThread` of its own and the first
-/// lane on the calling thread, so that each lane's buffers stay in one malloc arena; its memory
-/// is its plan's buffers (its pool keeps what its next run needs, up to its runs' peak). Its
-/// plan costs about 10 microseconds a node, so it is made only when the samples left are
-/// expected to save at least twice that: after the first
-/// sample, timed on the first lane alone, when `samples left x that run's time x 0.3` exceeds it
-/// (0.3: two single-threaded runs at once finish at least that much sooner than two runs one
-/// after the other on all cores, on this machine's models). Only the time depends on the choice:
-/// the work runs in the lanes, each result is delivered in sample order on the calling thread,
-/// and kernels give the same bits whatever the thread count, so results are identical.
+/// split well; two samples on one thread each keep both cores busy throughout (two
+/// single-threaded runs at once finish at least 30% sooner than two runs one after the other on
+/// all cores, on this machine's models). The second lane is an `Interpreter(lane:)` of the same
+/// model: the first interpreter's decoded initializers, plan and constant cache, its own buffer
+/// pool. It costs a thread and the buffers of one run (its pool keeps what its next run needs, up
+/// to its runs' peak), and no planning: the plan is made once, before the first sample, and both
+/// lanes run from the first pair of samples on. The second lane runs on a `LaneThread` of its own
+/// and the first on the calling thread, so that each lane's buffers stay in one malloc arena.
+/// Only the time depends on the lanes: the work runs in the lanes, each result is delivered in
+/// sample order on the calling thread, and kernels give the same bits whatever the thread count,
+/// so results are identical.
 ///
-/// Lanes are used only when the options allow more than one thread and the model is a single
-/// graph (`Interpreter.runsOneGraph`). An error is reported for the first failing sample in order.
+/// Lanes are used only when the options allow more than one thread, the model is a single graph
+/// (`Interpreter.runsOneGraph`) and the source says it has at least two samples. An error is
+/// reported for the first failing sample in order.
 struct SampleLanes {
   /// When a second lane is made.
   enum Policy {
-    /// When the expected saving pays for it (the default).
-    case measured
-    /// Whenever threads, the model and the sample count allow it (tests).
+    /// Whenever threads, the model and the sample count allow it (the default).
     case always
-    /// Never.
+    /// Never (tests compare the two).
     case never
   }
-  /// The policy of new runs (tests set `always` and `never` to compare the two).
-  nonisolated(unsafe) static var policy = Policy.measured
+  /// The policy of new runs (tests set `never` to compare).
+  nonisolated(unsafe) static var policy = Policy.always
   /// Second lanes made so far in this process (tests check that a second lane ran).
   nonisolated(unsafe) static var secondLanesMade = 0
-  /// Estimated cost of planning one node in a second lane (seconds).
-  static let planSecondsPerNode = 10e-6
-  /// The share of a run's time a second lane is expected to save, at least.
-  static let expectedSaving = 0.3
 
   let primary: Interpreter
   /// False keeps every sample on `primary` (for work that must see the samples in order).
@@ -56,12 +51,7 @@ struct SampleLanes {
     var done = 0
     // Whether the limit allows a sample beyond the `pending` ones read but not yet run.
     func more(pending: Int) -> Bool { limit.map { done + pending < $0 } ?? true }
-    guard more(pending: 0), let first = try source.nextSample() else { return 0 }
-    let start = Date()
-    try deliver(try work(primary, 0, first, 1), 1)
-    done = 1
-    let runSeconds = Date().timeIntervalSince(start)
-    let second = secondLane(source: source, limit: limit, done: done, runSeconds: runSeconds)
+    let second = secondLane(source: source, limit: limit)
     var thread: LaneThread?
     if let second {
       prepare(second)
@@ -102,23 +92,13 @@ struct SampleLanes {
     }
   }
 
-  /// The second lane, when the source has at least two more samples, threads allow it, the model
-  /// is a single graph and the saving is expected to pay for the plan.
-  private func secondLane(source: CalibrationSource, limit: Int?, done: Int, runSeconds: Double) -> Interpreter? {
-    guard allowsSecondLane, primary.options.threads > 1, primary.runsOneGraph, let total = source.sampleCount else {
-      return nil
-    }
-    let left = min(total, limit ?? .max) - done
-    guard left >= 2 else { return nil }
-    let planCost = Self.planSecondsPerNode * Double(primary.model.graph.nodeCount)
-    switch Self.policy {
-    case .never: return nil
-    case .always: break
-    case .measured: guard Double(left) * runSeconds * Self.expectedSaving > 2 * planCost else { return nil }
-    }
-    let lane = Interpreter(lane: primary)
-    lane.prepare()
+  /// The second lane, when the source has at least two samples (within `limit`), threads allow
+  /// it and the model is a single graph.
+  private func secondLane(source: CalibrationSource, limit: Int?) -> Interpreter? {
+    guard Self.policy == .always, allowsSecondLane, primary.options.threads > 1, primary.runsOneGraph,
+      let total = source.sampleCount, min(total, limit ?? .max) >= 2
+    else { return nil }
     Self.secondLanesMade += 1
-    return lane
+    return Interpreter(lane: primary)
   }
 }
