@@ -15,14 +15,38 @@ enum ElementwiseSoftmax {
     threads: Int = 1
   ) {
     guard n > 0 else { return }
-    let workers = outer >= 2 * threads && outer * n * inner >= 1 << 15 ? threads : 1
+    split(outer: outer, elements: outer * n * inner, threads: threads) { rows in
+      run(x, y, rows: rows, n: n, inner: inner, mode: mode)
+    }
+  }
+
+  /// Calls `body` on all of `0..<outer`, or on its parts on separate threads when `threads` > 1
+  /// and the `elements` are enough to repay them.
+  static func split(outer: Int, elements: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    let workers = outer >= 2 * threads && elements >= 1 << 15 ? threads : 1
     guard workers > 1 else {
-      run(x, y, rows: 0..<outer, n: n, inner: inner, mode: mode)
+      body(0..<outer)
       return
     }
     DispatchQueue.concurrentPerform(iterations: workers) { worker in
-      run(x, y, rows: (worker * outer / workers)..<((worker + 1) * outer / workers), n: n, inner: inner, mode: mode)
+      body((worker * outer / workers)..<((worker + 1) * outer / workers))
     }
+  }
+
+  /// The first maximum of the `n` elements `x[base + k * inner]` and its index `k`; NaN (at the
+  /// first NaN) when there is one.
+  @inline(__always)
+  static func maximum<T: BinaryFloatingPoint>(_ x: UnsafeMutablePointer<T>, base: Int, n: Int, inner: Int) -> (
+    value: T, index: Int
+  ) {
+    var maximum = x[base]
+    var argmax = 0
+    for k in 1..<max(n, 1) where x[base + k * inner] > maximum || (maximum.isNaN == false && x[base + k * inner].isNaN)
+    {
+      maximum = x[base + k * inner]
+      argmax = k
+    }
+    return (maximum, argmax)
   }
 
   /// Runs `mode` over the `[n, inner]` slices `rows` of the `[outer, n, inner]` view.
@@ -32,13 +56,7 @@ enum ElementwiseSoftmax {
     for o in rows {
       for i in 0..<inner {
         let base = o * n * inner + i
-        var maximum = x[base]
-        var argmax = 0
-        for k in 1..<max(n, 1)
-        where x[base + k * inner] > maximum || (maximum.isNaN == false && x[base + k * inner].isNaN) {
-          maximum = x[base + k * inner]
-          argmax = k
-        }
+        let (maximum, argmax) = Self.maximum(x, base: base, n: n, inner: inner)
         switch mode {
         case .hardmax:
           for k in 0..<n { y[base + k * inner] = k == argmax ? 1 : 0 }
@@ -72,9 +90,13 @@ enum ElementwiseSoftmax {
     switch x.dataType {
     case .float:
       let y = HostTensor(uninitialized: .float, shape: x.shape)
-      run(
-        x.pointer(Float.self), y.pointer(Float.self), outer: outer, n: n, inner: inner, mode: mode,
-        threads: max(1, context.interpreter.options.threads))
+      let threads = max(1, context.interpreter.options.threads)
+      if mode == .softmax, inner == 1, n > 0 {
+        SoftmaxFloatRows.run(x.pointer(Float.self), y.pointer(Float.self), rows: outer, n: n, threads: threads)
+      } else {
+        run(
+          x.pointer(Float.self), y.pointer(Float.self), outer: outer, n: n, inner: inner, mode: mode, threads: threads)
+      }
       return [y]
     case .double:
       let y = HostTensor(zeros: .double, shape: x.shape)
