@@ -10,13 +10,19 @@
 // column `stride_w * ox + kx * dilation_w`, which is element `ox + (kx * dilation_w) / stride_w`
 // of phase `(kx * dilation_w) % stride_w`: eight adjacent output columns read eight adjacent
 // elements of one phase for every tap, at every stride. With AVX2, stride 1 copies eight floats
-// at a time and stride 2 splits even and odd columns eight at a time with shuffles.
+// at a time and stride 2 splits sixteen input columns into their even and odd columns with
+// shuffles, filling both phases in one pass.
 //
 // The AVX2 + FMA path computes eight output columns per vector (a row's last vector moved back to
 // end at its last column, recomputing identical values; rows narrower than eight go through a
 // small buffer), up to eight vectors side by side (all those of a group of rows, or eight of a
-// wide row), so that their chains of fused multiply-adds overlap in the pipeline. The portable path does the same
-// operations one element at a time with fmaf, so both give the same bits.
+// wide row), so that their chains of fused multiply-adds overlap in the pipeline; one call runs
+// that set of vectors down the whole plane. The portable path does the same operations one
+// element at a time with fmaf, so both give the same bits.
+//
+// `qat_depthwise_plane_f32_fused` applies a fused Conv epilogue (BatchNormalization, then Relu,
+// Clip or LeakyRelu: float_epilogue.h) to each vector before it is stored, the operations of the
+// unfused kernels in their order, so the plane is never read back for them.
 #include "CIntegerKernels.h"
 #include "float_epilogue.h"
 
@@ -101,8 +107,9 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 even_element
 /// columns [0, in_w)): element j is `row[2 * j + phase - pad_left]`. Eight at a time, the last
 /// vector moved back to end at `high`; each vector reads one element past its last (inside the
 /// row) or one before its first.
-__attribute__((target("avx2"), always_inline)) static inline void split_columns(const float *row, int in_w, int phase, int pad_left,
-                                                          int low, int high, float *target) {
+__attribute__((target("avx2"), always_inline)) static inline void split_columns(const float *row, int in_w,
+                                                                                int phase, int pad_left, int low,
+                                                                                int high, float *target) {
   for (int j = low;; j += 8) {
     if (j + 8 > high) j = high - 8;
     const int column = 2 * j + phase - pad_left;
@@ -113,8 +120,8 @@ __attribute__((target("avx2"), always_inline)) static inline void split_columns(
 
 /// Elements [low, high) (at least eight) of a stride-1 row, `row[j - pad_left]`, eight at a
 /// time, the last vector moved back to end at `high`.
-__attribute__((target("avx2"), always_inline)) static inline void copy_columns(const float *row, int pad_left, int low, int high,
-                                                         float *target) {
+__attribute__((target("avx2"), always_inline)) static inline void copy_columns(const float *row, int pad_left,
+                                                                               int low, int high, float *target) {
   for (int j = low;; j += 8) {
     if (j + 8 > high) j = high - 8;
     _mm256_storeu_ps(target + j, _mm256_loadu_ps(row + j - pad_left));
@@ -135,10 +142,8 @@ __attribute__((target("avx2"))) static void split_rows_avx2(const float *x, cons
   for (int r = first_row; r < end_row; r++, row += in_w, target += pitch) {
     for (int c = 0;; c += 16) {
       if (c + 16 > in_w) c = in_w - 16;
-      const __m256 a = _mm256_loadu_ps(row + c), b = _mm256_loadu_ps(row + c + 8);
-      // [a0 a2 b0 b2 | a4 a6 b4 b6] and [a1 a3 b1 b3 | a5 a7 b5 b7], then the 64-bit pairs in order.
-      const __m256 even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
-      const __m256 odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+      // Both read row[c..c + 15]: the even columns from c, the odd ones from c + 1.
+      const __m256 even = even_elements(row + c, 1), odd = even_elements(row + c + 1, 0);
       const int padded = c + g->pad_left;
       _mm256_storeu_ps(target + (padded & 1) * phase_w + (padded >> 1), even);
       _mm256_storeu_ps(target + ((padded + 1) & 1) * phase_w + ((padded + 1) >> 1), odd);

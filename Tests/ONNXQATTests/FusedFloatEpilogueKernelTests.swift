@@ -85,7 +85,8 @@ final class FusedFloatEpilogueKernelTests: XCTestCase {
         kernel_w: Int32(kernel), stride_h: Int32(stride), stride_w: Int32(stride), dilation_h: 1, dilation_w: 1,
         pad_top: Int32(pad), pad_left: Int32(pad))
       let x = (0..<(height * width)).map { _ in palette[Int((numbers.next() + 1) * 1000) % palette.count] }
-      let w: [Float] = kernel == 1 ? [1] : (0..<(kernel * kernel)).map { _ in [1, -1, 0.5][Int(numbers.next() * 3 + 3) % 3] }
+      let w: [Float] =
+        kernel == 1 ? [1] : (0..<(kernel * kernel)).map { _ in [1, -1, 0.5][Int(numbers.next() * 3 + 3) % 3] }
       for epilogue in epilogues {
         for portable in [false, true] {
           let plain = plane(x, w, g, epilogue: nil, portable: portable)
