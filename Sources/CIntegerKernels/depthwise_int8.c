@@ -326,8 +326,16 @@ __attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int 
       memset(target, 0, (size_t)width * sizeof(int16_t));
       continue;
     }
-    for (ptrdiff_t c = 0; c < left; c += 16) _mm256_storeu_si256((__m256i *)(target + c), zeros);
-    for (ptrdiff_t c = right & ~(ptrdiff_t)15; c < width; c += 16) _mm256_storeu_si256((__m256i *)(target + c), zeros);
+    // The first block of each side stored on its own: a loop alone would become a call to memset.
+    if (left > 0) {
+      _mm256_storeu_si256((__m256i *)target, zeros);
+      for (ptrdiff_t c = 16; c < left; c += 16) _mm256_storeu_si256((__m256i *)(target + c), zeros);
+    }
+    const ptrdiff_t tail = right & ~(ptrdiff_t)15;
+    if (tail < width) {
+      _mm256_storeu_si256((__m256i *)(target + tail), zeros);
+      for (ptrdiff_t c = tail + 16; c < width; c += 16) _mm256_storeu_si256((__m256i *)(target + c), zeros);
+    }
     const uint8_t *source = bytes + iy * g->in_w + first;  // column `left` of the padded row
     if (x_signed) widen_columns(source, 1, zero16, left, right, target);
     else widen_columns(source, 0, zero16, left, right, target);
