@@ -10,14 +10,21 @@
 // column `stride_w * ox + kx * dilation_w`, which is element `ox + (kx * dilation_w) / stride_w`
 // of phase `(kx * dilation_w) % stride_w`: eight adjacent output columns read eight adjacent
 // elements of one phase for every tap, at every stride. With AVX2, stride 1 copies eight floats
-// at a time and stride 2 splits even and odd columns eight at a time with shuffles.
+// at a time and stride 2 splits sixteen input columns into their even and odd columns with
+// shuffles, filling both phases in one pass.
 //
 // The AVX2 + FMA path computes eight output columns per vector (a row's last vector moved back to
 // end at its last column, recomputing identical values; rows narrower than eight go through a
 // small buffer), up to eight vectors side by side (all those of a group of rows, or eight of a
-// wide row), so that their chains of fused multiply-adds overlap in the pipeline. The portable path does the same
-// operations one element at a time with fmaf, so both give the same bits.
+// wide row), so that their chains of fused multiply-adds overlap in the pipeline; one call runs
+// that set of vectors down the whole plane. The portable path does the same operations one
+// element at a time with fmaf, so both give the same bits.
+//
+// `qat_depthwise_plane_f32_fused` applies a fused Conv epilogue (BatchNormalization, then Relu,
+// Clip or LeakyRelu: float_epilogue.h) to each vector before it is stored, the operations of the
+// unfused kernels in their order, so the plane is never read back for them.
 #include "CIntegerKernels.h"
+#include "float_epilogue.h"
 
 #include <math.h>
 #include <string.h>
@@ -100,8 +107,9 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 even_element
 /// columns [0, in_w)): element j is `row[2 * j + phase - pad_left]`. Eight at a time, the last
 /// vector moved back to end at `high`; each vector reads one element past its last (inside the
 /// row) or one before its first.
-__attribute__((target("avx2"))) static void split_columns(const float *row, int in_w, int phase, int pad_left,
-                                                          int low, int high, float *target) {
+__attribute__((target("avx2"), always_inline)) static inline void split_columns(const float *row, int in_w,
+                                                                                int phase, int pad_left, int low,
+                                                                                int high, float *target) {
   for (int j = low;; j += 8) {
     if (j + 8 > high) j = high - 8;
     const int column = 2 * j + phase - pad_left;
@@ -112,12 +120,48 @@ __attribute__((target("avx2"))) static void split_columns(const float *row, int 
 
 /// Elements [low, high) (at least eight) of a stride-1 row, `row[j - pad_left]`, eight at a
 /// time, the last vector moved back to end at `high`.
-__attribute__((target("avx2"))) static void copy_columns(const float *row, int pad_left, int low, int high,
-                                                         float *target) {
+__attribute__((target("avx2"), always_inline)) static inline void copy_columns(const float *row, int pad_left,
+                                                                               int low, int high, float *target) {
   for (int j = low;; j += 8) {
     if (j + 8 > high) j = high - 8;
     _mm256_storeu_ps(target + j, _mm256_loadu_ps(row + j - pad_left));
     if (j + 8 == high) return;
+  }
+}
+
+/// Both phases of the stride-2 padded rows [first_row, end_row) (`target` the first's start) from
+/// input rows of at least 16 columns: column c goes to element (c + pad_left) / 2 of phase
+/// (c + pad_left) % 2. Sixteen columns at a time, two loads split into their even and odd columns
+/// (one shuffle and one permute each), the last step moved back to end at the row's last column.
+/// Every element written must lie inside its phase (`phase_w`).
+__attribute__((target("avx2"))) static void split_rows_avx2(const float *x, const qat_depthwise_geometry *g,
+                                                            ptrdiff_t pitch, ptrdiff_t phase_w, int first_row,
+                                                            int end_row, float *target) {
+  const float *row = x + (ptrdiff_t)(first_row - g->pad_top) * g->in_w;
+  const int in_w = g->in_w;
+  for (int r = first_row; r < end_row; r++, row += in_w, target += pitch) {
+    for (int c = 0;; c += 16) {
+      if (c + 16 > in_w) c = in_w - 16;
+      // Both read row[c..c + 15]: the even columns from c, the odd ones from c + 1.
+      const __m256 even = even_elements(row + c, 1), odd = even_elements(row + c + 1, 0);
+      const int padded = c + g->pad_left;
+      _mm256_storeu_ps(target + (padded & 1) * phase_w + (padded >> 1), even);
+      _mm256_storeu_ps(target + ((padded + 1) & 1) * phase_w + ((padded + 1) >> 1), odd);
+      if (c + 16 == in_w) break;
+    }
+  }
+}
+
+/// Elements [low, high) (at least eight) of phase `phase` of the padded rows [first_row, end_row)
+/// (`target` the first's phase), eight at a time: stride 1 copies, stride 2 (rows of at least 16
+/// input columns, so each vector's extra element is inside the row) splits.
+__attribute__((target("avx2"))) static void fill_rows_avx2(const float *x, const qat_depthwise_geometry *g,
+                                                           ptrdiff_t pitch, int phase, int low, int high,
+                                                           int first_row, int end_row, float *target) {
+  const float *row = x + (ptrdiff_t)(first_row - g->pad_top) * g->in_w;
+  for (int r = first_row; r < end_row; r++, row += g->in_w, target += pitch) {
+    if (g->stride_w == 1) copy_columns(row, g->pad_left, low, high, target);
+    else split_columns(row, g->in_w, phase, g->pad_left, low, high, target);
   }
 }
 #endif
@@ -135,22 +179,6 @@ static void phase_bounds(const qat_depthwise_geometry *g, const padded_layout *l
   *high = last;
 }
 
-/// Elements [low, high) of one phase of one input row: the input columns.
-static inline void fill_phase(const float *row, const qat_depthwise_geometry *g, int phase, int low, int high,
-                              float *out) {
-  const int stride = g->stride_w;
-#ifdef QAT_DEPTHWISE_X86
-  // A stride-2 vector reads one element before or after the eight it uses: a row of at least
-  // 16 input columns has one on either side.
-  if (high - low >= 8 && (stride == 1 || (stride == 2 && g->in_w >= 16)) && depthwise_has_avx2()) {
-    if (stride == 1) copy_columns(row, g->pad_left, low, high, out);
-    else split_columns(row, g->in_w, phase, g->pad_left, low, high, out);
-    return;
-  }
-#endif
-  int j = low;
-  for (; j < high; j++) out[j] = row[stride * j + phase - g->pad_left];
-}
 
 /// The padded copy of plane `x` (`layout_of(g)`): unless `borders_ready` (the scratch holds the
 /// padded copy of another plane of the same geometry, whose padding is zero), all zeros first;
@@ -160,18 +188,35 @@ static void fill_padded(const float *x, const qat_depthwise_geometry *g, const p
   if (!borders_ready) memset(scratch, 0, (size_t)l->rows * (size_t)l->pitch * sizeof(float));
   const int first_row = g->pad_top < l->rows ? g->pad_top : l->rows;
   const int end_row = g->pad_top + g->in_h < l->rows ? g->pad_top + g->in_h : l->rows;
-  for (int phase = 0; phase < g->stride_w; phase++) {
+  const int stride = g->stride_w;
+#ifdef QAT_DEPTHWISE_X86
+  // Stride 2, rows of at least 16 columns all inside the phases: both phases in one pass.
+  if (stride == 2 && g->in_w >= 16 && (g->in_w - 1 + g->pad_left) / 2 < l->phase_w && depthwise_has_avx2()) {
+    split_rows_avx2(x, g, l->pitch, l->phase_w, first_row, end_row, scratch + (ptrdiff_t)first_row * l->pitch);
+    return;
+  }
+#endif
+  for (int phase = 0; phase < stride; phase++) {
     int low, high;
     phase_bounds(g, l, phase, &low, &high);
-    for (int r = first_row; r < end_row; r++) {
-      fill_phase(x + (ptrdiff_t)(r - g->pad_top) * g->in_w, g, phase, low, high,
-                 scratch + (ptrdiff_t)r * l->pitch + (ptrdiff_t)phase * l->phase_w);
+    float *target = scratch + (ptrdiff_t)first_row * l->pitch + (ptrdiff_t)phase * l->phase_w;
+#ifdef QAT_DEPTHWISE_X86
+    // A stride-2 vector reads one element before or after the eight it uses: a row of at least
+    // 16 input columns has one on either side.
+    if (high - low >= 8 && (stride == 1 || (stride == 2 && g->in_w >= 16)) && depthwise_has_avx2()) {
+      fill_rows_avx2(x, g, l->pitch, phase, low, high, first_row, end_row, target);
+      continue;
+    }
+#endif
+    for (int r = first_row; r < end_row; r++, target += l->pitch) {
+      const float *row = x + (ptrdiff_t)(r - g->pad_top) * g->in_w;
+      for (int j = low; j < high; j++) target[j] = row[stride * j + phase - g->pad_left];
     }
   }
 }
 
 static void plane_portable(const float *padded, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
-                           const padded_layout *l) {
+                           const padded_layout *l, const qat_float_epilogue *e) {
   for (int oy = 0; oy < g->out_h; oy++) {
     for (int ox = 0; ox < g->out_w; ox++) {
       const float *origin = padded + output_origin(g, l, oy, ox);
@@ -181,7 +226,7 @@ static void plane_portable(const float *padded, const float *w, float bias, floa
           sum = fmaf(w[ky * g->kernel_w + kx], origin[tap_offset(g, l, ky, kx)], sum);
         }
       }
-      y[(ptrdiff_t)oy * g->out_w + ox] = bias + sum;
+      y[(ptrdiff_t)oy * g->out_w + ox] = qat_epilogue_scalar(bias + sum, e);
     }
   }
 }
@@ -190,49 +235,66 @@ static void plane_portable(const float *padded, const float *w, float bias, floa
 /// Most kernel taps the AVX2 path takes (larger kernels take the portable loop).
 #define QAT_DEPTHWISE_MAX_TAPS 64
 
-/// `count` (1 to 8, a constant where inlined) output vectors side by side: vector s sums
-/// `fma(weights[n], origins[s][offsets[n] + 0..7], .)` over the taps n from 0, and stores
-/// `bias + sum` at `targets[s]`.
-__attribute__((target("avx2,fma"), always_inline)) static inline void slots(const float *const *origins,
-                                                                             float *const *targets, int count,
-                                                                             const ptrdiff_t *offsets,
-                                                                             const float *weights, int taps,
-                                                                             float bias) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+/// `count` (1 to 8, a constant where inlined) output vectors side by side, `repeats` times: vector
+/// s of repeat r sums `fma(weights[n], origins[s][r * in_step + offsets[n] + 0..7], .)` over the
+/// taps n from 0 (`taps` a constant where inlined), and stores `bias + sum`, finished by the
+/// epilogue `e` (may be NULL), at `targets[s] + r * out_step`.
+__attribute__((target("avx2,fma"), always_inline)) static inline void slots(
+    const float *const *origins, float *const *targets, int count, const ptrdiff_t *offsets, const float *weights,
+    int taps, float bias, const qat_float_epilogue *e, int repeats, ptrdiff_t in_step, ptrdiff_t out_step) {
   const float *o0 = origins[0], *o1 = origins[count > 1 ? 1 : 0], *o2 = origins[count > 2 ? 2 : 0];
   const float *o3 = origins[count > 3 ? 3 : 0], *o4 = origins[count > 4 ? 4 : 0], *o5 = origins[count > 5 ? 5 : 0];
   const float *o6 = origins[count > 6 ? 6 : 0], *o7 = origins[count > 7 ? 7 : 0];
-  for (int n = 0; n < taps; n++) {
-    const __m256 weight = _mm256_set1_ps(weights[n]);
-    const ptrdiff_t offset = offsets[n];
-    s0 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o0 + offset), s0);
-    if (count > 1) s1 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o1 + offset), s1);
-    if (count > 2) s2 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o2 + offset), s2);
-    if (count > 3) s3 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o3 + offset), s3);
-    if (count > 4) s4 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o4 + offset), s4);
-    if (count > 5) s5 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o5 + offset), s5);
-    if (count > 6) s6 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o6 + offset), s6);
-    if (count > 7) s7 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o7 + offset), s7);
-  }
   const __m256 start = _mm256_set1_ps(bias);
-  _mm256_storeu_ps(targets[0], _mm256_add_ps(start, s0));
-  if (count > 1) _mm256_storeu_ps(targets[1], _mm256_add_ps(start, s1));
-  if (count > 2) _mm256_storeu_ps(targets[2], _mm256_add_ps(start, s2));
-  if (count > 3) _mm256_storeu_ps(targets[3], _mm256_add_ps(start, s3));
-  if (count > 4) _mm256_storeu_ps(targets[4], _mm256_add_ps(start, s4));
-  if (count > 5) _mm256_storeu_ps(targets[5], _mm256_add_ps(start, s5));
-  if (count > 6) _mm256_storeu_ps(targets[6], _mm256_add_ps(start, s6));
-  if (count > 7) _mm256_storeu_ps(targets[7], _mm256_add_ps(start, s7));
+  for (int r = 0; r < repeats; r++) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    for (int n = 0; n < taps; n++) {
+      const __m256 weight = _mm256_set1_ps(weights[n]);
+      const ptrdiff_t offset = offsets[n];
+      s0 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o0 + offset), s0);
+      if (count > 1) s1 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o1 + offset), s1);
+      if (count > 2) s2 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o2 + offset), s2);
+      if (count > 3) s3 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o3 + offset), s3);
+      if (count > 4) s4 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o4 + offset), s4);
+      if (count > 5) s5 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o5 + offset), s5);
+      if (count > 6) s6 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o6 + offset), s6);
+      if (count > 7) s7 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o7 + offset), s7);
+    }
+    const ptrdiff_t out = r * out_step;
+    _mm256_storeu_ps(targets[0] + out, qat_epilogue_vector(_mm256_add_ps(start, s0), e));
+    if (count > 1) _mm256_storeu_ps(targets[1] + out, qat_epilogue_vector(_mm256_add_ps(start, s1), e));
+    if (count > 2) _mm256_storeu_ps(targets[2] + out, qat_epilogue_vector(_mm256_add_ps(start, s2), e));
+    if (count > 3) _mm256_storeu_ps(targets[3] + out, qat_epilogue_vector(_mm256_add_ps(start, s3), e));
+    if (count > 4) _mm256_storeu_ps(targets[4] + out, qat_epilogue_vector(_mm256_add_ps(start, s4), e));
+    if (count > 5) _mm256_storeu_ps(targets[5] + out, qat_epilogue_vector(_mm256_add_ps(start, s5), e));
+    if (count > 6) _mm256_storeu_ps(targets[6] + out, qat_epilogue_vector(_mm256_add_ps(start, s6), e));
+    if (count > 7) _mm256_storeu_ps(targets[7] + out, qat_epilogue_vector(_mm256_add_ps(start, s7), e));
+    o0 += in_step, o1 += in_step, o2 += in_step, o3 += in_step;
+    o4 += in_step, o5 += in_step, o6 += in_step, o7 += in_step;
+  }
 }
 
-/// `count` (1 to 8) output vectors side by side: vector n reads the padded copy from
-/// `in_base + in_offsets[n]` and is stored at `out_base + out_offsets[n]`, or, in rows narrower
-/// than a vector (`out_w` < 8), its first `out_w` columns are.
+/// `slots` with `count` and, for 3x3 kernels, `taps` constant.
+#define QAT_DEPTHWISE_SLOTS_CASE(n)                                                                        \
+  case n:                                                                                                  \
+    if (taps == 9) slots(origins, targets, n, offsets, w, 9, bias, e, repeats, in_step, out_step);         \
+    else slots(origins, targets, n, offsets, w, taps, bias, e, repeats, in_step, out_step);                \
+    break;
+
+/// `count` (1 to 8) output vectors side by side, `repeats` times (rows at least a vector wide):
+/// vector n of repeat r reads the padded copy from `in_base + r * in_step + in_offsets[n]` and is
+/// stored at `out_base + r * out_step + out_offsets[n]`, or, in rows narrower than a vector
+/// (`out_w` < 8, `repeats` 1), its first `out_w` columns are.
 __attribute__((target("avx2,fma"))) static void chunk(const float *in_base, float *out_base,
                                                       const ptrdiff_t *in_offsets, const ptrdiff_t *out_offsets,
                                                       int count, const ptrdiff_t *offsets, const float *w, int taps,
-                                                      float bias, int out_w) {
+                                                      float bias, int out_w, const qat_float_epilogue *e,
+                                                      int repeats, ptrdiff_t in_step, ptrdiff_t out_step) {
   float narrow[QAT_DEPTHWISE_SLOTS][8];
+  // A local copy: the stores cannot alias it, so its fields stay in registers.
+  qat_float_epilogue local;
+  if (e) local = *e;
+  e = e ? &local : NULL;
   const float *origins[QAT_DEPTHWISE_SLOTS];
   float *targets[QAT_DEPTHWISE_SLOTS];
   for (int n = 0; n < count; n++) {
@@ -240,14 +302,14 @@ __attribute__((target("avx2,fma"))) static void chunk(const float *in_base, floa
     targets[n] = out_w >= 8 ? out_base + out_offsets[n] : narrow[n];
   }
   switch (count) {
-    case 1: slots(origins, targets, 1, offsets, w, taps, bias); break;
-    case 2: slots(origins, targets, 2, offsets, w, taps, bias); break;
-    case 3: slots(origins, targets, 3, offsets, w, taps, bias); break;
-    case 4: slots(origins, targets, 4, offsets, w, taps, bias); break;
-    case 5: slots(origins, targets, 5, offsets, w, taps, bias); break;
-    case 6: slots(origins, targets, 6, offsets, w, taps, bias); break;
-    case 7: slots(origins, targets, 7, offsets, w, taps, bias); break;
-    default: slots(origins, targets, 8, offsets, w, taps, bias); break;
+    QAT_DEPTHWISE_SLOTS_CASE(1)
+    QAT_DEPTHWISE_SLOTS_CASE(2)
+    QAT_DEPTHWISE_SLOTS_CASE(3)
+    QAT_DEPTHWISE_SLOTS_CASE(4)
+    QAT_DEPTHWISE_SLOTS_CASE(5)
+    QAT_DEPTHWISE_SLOTS_CASE(6)
+    QAT_DEPTHWISE_SLOTS_CASE(7)
+    default: QAT_DEPTHWISE_SLOTS_CASE(8)
   }
   if (out_w < 8) {
     for (int n = 0; n < count; n++) memcpy(out_base + out_offsets[n], narrow[n], (size_t)out_w * sizeof(float));
@@ -256,7 +318,8 @@ __attribute__((target("avx2,fma"))) static void chunk(const float *in_base, floa
 
 /// The AVX2 plane for at most QAT_DEPTHWISE_MAX_TAPS taps; returns 0 (nothing written) otherwise.
 __attribute__((target("avx2,fma"))) static int plane_avx2(const float *padded, const float *w, float bias, float *y,
-                                                          const qat_depthwise_geometry *g, const padded_layout *l) {
+                                                          const qat_depthwise_geometry *g, const padded_layout *l,
+                                                          const qat_float_epilogue *e) {
   const int taps = g->kernel_h * g->kernel_w;
   if (taps > QAT_DEPTHWISE_MAX_TAPS) return 0;
   ptrdiff_t offsets[QAT_DEPTHWISE_MAX_TAPS];
@@ -275,24 +338,31 @@ __attribute__((target("avx2,fma"))) static int plane_avx2(const float *padded, c
         out_offsets[n] = (ptrdiff_t)row * g->out_w + ox;
       }
     }
-    for (int oy = 0; oy < g->out_h; oy += group) {
+    const ptrdiff_t in_step = output_origin(g, l, group, 0), out_step = (ptrdiff_t)group * g->out_w;
+    int oy = 0;
+    if (g->out_w >= 8 && g->out_h >= group) {
+      // Every full group in one call.
+      const int groups = g->out_h / group;
+      chunk(padded, y, in_offsets, out_offsets, group * l->vectors, offsets, w, taps, bias, g->out_w, e, groups,
+            in_step, out_step);
+      oy = groups * group;
+    }
+    for (; oy < g->out_h; oy += group) {
       const int rows = g->out_h - oy < group ? g->out_h - oy : group;
       chunk(padded + output_origin(g, l, oy, 0), y + (ptrdiff_t)oy * g->out_w, in_offsets, out_offsets,
-            rows * l->vectors, offsets, w, taps, bias, g->out_w);
+            rows * l->vectors, offsets, w, taps, bias, g->out_w, e, 1, 0, 0);
     }
     return 1;
   }
-  // Rows of more than eight vectors: eight vectors of one row at a time.
-  for (int oy = 0; oy < g->out_h; oy++) {
-    for (int first = 0; first < l->vectors; first += QAT_DEPTHWISE_SLOTS) {
-      const int count = l->vectors - first < QAT_DEPTHWISE_SLOTS ? l->vectors - first : QAT_DEPTHWISE_SLOTS;
-      for (int n = 0; n < count; n++) {
-        const int ox = 8 * (first + n) + 8 > g->out_w ? g->out_w - 8 : 8 * (first + n);
-        in_offsets[n] = out_offsets[n] = ox;
-      }
-      chunk(padded + output_origin(g, l, oy, 0), y + (ptrdiff_t)oy * g->out_w, in_offsets, out_offsets, count,
-            offsets, w, taps, bias, g->out_w);
+  // Rows of more than eight vectors: eight vectors of every row at a time.
+  for (int first = 0; first < l->vectors; first += QAT_DEPTHWISE_SLOTS) {
+    const int count = l->vectors - first < QAT_DEPTHWISE_SLOTS ? l->vectors - first : QAT_DEPTHWISE_SLOTS;
+    for (int n = 0; n < count; n++) {
+      const int ox = 8 * (first + n) + 8 > g->out_w ? g->out_w - 8 : 8 * (first + n);
+      in_offsets[n] = out_offsets[n] = ox;
     }
+    chunk(padded, y, in_offsets, out_offsets, count, offsets, w, taps, bias, g->out_w, e, g->out_h,
+          output_origin(g, l, 1, 0), g->out_w);
   }
   return 1;
 }
@@ -306,13 +376,22 @@ void qat_depthwise_set_portable(int portable) {
 #endif
 }
 
-void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
-                             float *scratch, int borders_ready) {
+void qat_depthwise_plane_f32_fused(const float *x, const float *w, float bias, float *y,
+                                   const qat_depthwise_geometry *g, float *scratch, int borders_ready,
+                                   const qat_float_epilogue *epilogue) {
   if (g->out_h <= 0 || g->out_w <= 0) return;
   const padded_layout l = layout_of(g);
   fill_padded(x, g, &l, scratch, borders_ready);
+  // An epilogue that does nothing takes the plain store.
+  const qat_float_epilogue *e =
+      epilogue && (epilogue->normalize || epilogue->activation != QAT_EPILOGUE_NO_ACTIVATION) ? epilogue : NULL;
 #ifdef QAT_DEPTHWISE_X86
-  if (depthwise_has_avx2() && plane_avx2(scratch, w, bias, y, g, &l)) return;
+  if (depthwise_has_avx2() && plane_avx2(scratch, w, bias, y, g, &l, e)) return;
 #endif
-  plane_portable(scratch, w, bias, y, g, &l);
+  plane_portable(scratch, w, bias, y, g, &l, e);
+}
+
+void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
+                             float *scratch, int borders_ready) {
+  qat_depthwise_plane_f32_fused(x, w, bias, y, g, scratch, borders_ready, NULL);
 }

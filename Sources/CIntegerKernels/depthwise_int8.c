@@ -8,14 +8,16 @@
 // The plane is first widened into `scratch` as `x - x_zero` in int16 with its padding written as
 // zeros, so no tap needs a bounds check: a tap in the padding multiplies a zero. Rows are padded
 // on the right for the vector loads (which never read past the scratch). Then:
-// - stride 1 (AVX2): the padded rows are rewritten as int32 pairs `p[j] = (q[j], q[j + dw])`, so
-//   eight adjacent outputs of the kernel columns kx and kx + 1 are one 256-bit load multiplied by
-//   the broadcast weight pair `(w[ky, kx], w[ky, kx + 1])` with vpmaddwd (two int16 products added
-//   into one int32, exact here); an odd last column is paired with a zero weight;
-// - stride 2 with dilation 1 (AVX2): the int16 row itself holds those pairs at `q[2 * ox + kx]`,
-//   so the same multiply needs no rewriting;
+// - stride 2 with dilation 1 (AVX2): the int16 row holds the pairs `(q[2 * ox + kx], q[2 * ox + kx + 1])`
+//   of eight adjacent outputs side by side, so one 256-bit load multiplied by the broadcast weight
+//   pair `(w[ky, kx], w[ky, kx + 1])` with vpmaddwd (two int16 products added into one int32, exact
+//   here) adds two kernel columns into eight outputs; an odd last column is paired with a zero weight;
+// - stride 1 with dilation 1 (AVX2): the even and the odd outputs are two such stride-2 problems
+//   (loads from `q + start` and `q + start + 1`), their sums interleaved at the store;
+// - stride 1 with a dilation (AVX2): the padded rows are rewritten as int32 pairs
+//   `p[j] = (q[j], q[j + dw])`, multiplied the same way;
 // - anything else, and the portable path: one tap at a time over the padded int16 plane.
-// The AVX2 loops compute sixteen (stride 1) or eight (stride 2) outputs per step; a last partial
+// The AVX2 loops compute sixteen outputs per step (two vectors of eight); a last partial
 // step is moved back to end at the row's last output (recomputing equal values), or, in rows
 // narrower than one step, computed in a staging row and copied.
 #include "CIntegerKernels.h"
@@ -244,6 +246,42 @@ __attribute__((target("avx2"))) static void plane_stride2_avx2(const scratch_par
   }
 }
 
+/// Stride 1, dilation 1, as two interleaved stride-2 problems over the same int16 rows: the even
+/// outputs `start + 2i` read the pairs `(q[start + 2i + kx], q[start + 2i + kx + 1])` from
+/// `q + start`, the odd ones the same from `q + start + 1`, so no pair plane is built; each step's
+/// eight even and eight odd sums are interleaved into sixteen consecutive outputs.
+__attribute__((target("avx2"))) static void plane_stride1_interleaved_avx2(const scratch_parts *s, int32_t *y,
+                                                                            const qat_depthwise_geometry *g) {
+  const int16_t *q = s->q;
+  int32_t *staging = s->staging;
+  const ptrdiff_t width = padded_width(g);
+  const int32_t *pairs = s->pairs;
+  const ptrdiff_t *offsets = s->offsets;
+  const int count = weight_pairs(s->weights, g, width, s->pairs, s->offsets);
+  const int out_w = g->out_w;
+  const int columns = computed_columns(g);
+  for (int oy = 0; oy < g->out_h; oy++) {
+    const int16_t *row = q + (ptrdiff_t)oy * g->stride_h * width;
+    int32_t *target = out_w < QAT_DEPTHWISE_INT8_STEP ? staging : y + (ptrdiff_t)oy * out_w;
+    for (int ox = 0; ox < columns; ox += QAT_DEPTHWISE_INT8_STEP) {
+      const int start = ox + QAT_DEPTHWISE_INT8_STEP <= columns ? ox : columns - QAT_DEPTHWISE_INT8_STEP;
+      __m256i even = _mm256_setzero_si256(), odd = _mm256_setzero_si256();
+      const int16_t *base = row + start;
+      for (int pair = 0; pair < count; pair++) {
+        const __m256i weight = _mm256_set1_epi32(pairs[pair]);
+        const int16_t *source = base + offsets[pair];
+        even = _mm256_add_epi32(even, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)source), weight));
+        odd = _mm256_add_epi32(odd, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(source + 1)), weight));
+      }
+      // [e0 o0 e1 o1 | e4 o4 e5 o5] and [e2 o2 e3 o3 | e6 o6 e7 o7], then their halves in order.
+      const __m256i low = _mm256_unpacklo_epi32(even, odd), high = _mm256_unpackhi_epi32(even, odd);
+      _mm256_storeu_si256((__m256i *)(target + start), _mm256_permute2x128_si256(low, high, 0x20));
+      _mm256_storeu_si256((__m256i *)(target + start + 8), _mm256_permute2x128_si256(low, high, 0x31));
+    }
+    finish_row(y + (ptrdiff_t)oy * out_w, staging, out_w);
+  }
+}
+
 /// Sixteen bytes at `source` widened to int16 minus the zero point (`zero16`), stored at `target`.
 __attribute__((target("avx2"))) static inline void widen16(const void *source, int x_signed, __m256i zero16,
                                                             int16_t *target) {
@@ -252,10 +290,21 @@ __attribute__((target("avx2"))) static inline void widen16(const void *source, i
   _mm256_storeu_si256((__m256i *)target, _mm256_sub_epi16(wide, zero16));
 }
 
-/// `widen_plane` with explicit AVX2 stores: each padded row (a multiple of 16 elements) is
-/// zeroed 16 elements at a time, then its in-image columns are widened 16 at a time, a last partial
-/// step moved back to end at the row's last in-image column (rewriting equal values); rows narrower
-/// than 16 in-image columns take `widen_plane`. Every load stays inside the input row.
+/// The in-image columns [left, right) (at least 16) of one padded row from `source` (its column
+/// `left`), sixteen at a time, a last partial step moved back to end at `right` (rewriting equal
+/// values); every load stays inside the input row. `x_signed` is a constant where inlined.
+__attribute__((target("avx2"), always_inline)) static inline void widen_columns(const uint8_t *source, int x_signed,
+                                                                               __m256i zero16, ptrdiff_t left,
+                                                                               ptrdiff_t right, int16_t *target) {
+  ptrdiff_t c = left;
+  for (; c + 16 <= right; c += 16) widen16(source + (c - left), x_signed, zero16, target + c);
+  if (c < right) widen16(source + (right - 16 - left), x_signed, zero16, target + right - 16);
+}
+
+/// `widen_plane` with explicit AVX2 stores: rows outside the image are zeroed; in each other
+/// padded row (a multiple of 16 elements) the 16-element blocks that hold padding are zeroed
+/// first, then its in-image columns are widened over them (`widen_columns`); rows narrower than
+/// 16 in-image columns take `widen_plane`.
 __attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int x_signed, int32_t x_zero,
                                                               const qat_depthwise_geometry *g, int16_t *q) {
   const ptrdiff_t rows = padded_rows(g);
@@ -272,13 +321,24 @@ __attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int 
   const uint8_t *bytes = (const uint8_t *)x;
   for (ptrdiff_t r = 0; r < rows; r++) {
     int16_t *target = q + r * width;
-    for (ptrdiff_t c = 0; c < width; c += 16) _mm256_storeu_si256((__m256i *)(target + c), zeros);
     const ptrdiff_t iy = r - g->pad_top;
-    if (iy < 0 || iy >= g->in_h) continue;
+    if (iy < 0 || iy >= g->in_h) {
+      memset(target, 0, (size_t)width * sizeof(int16_t));
+      continue;
+    }
+    // The first block of each side stored on its own: a loop alone would become a call to memset.
+    if (left > 0) {
+      _mm256_storeu_si256((__m256i *)target, zeros);
+      for (ptrdiff_t c = 16; c < left; c += 16) _mm256_storeu_si256((__m256i *)(target + c), zeros);
+    }
+    const ptrdiff_t tail = right & ~(ptrdiff_t)15;
+    if (tail < width) {
+      _mm256_storeu_si256((__m256i *)(target + tail), zeros);
+      for (ptrdiff_t c = tail + 16; c < width; c += 16) _mm256_storeu_si256((__m256i *)(target + c), zeros);
+    }
     const uint8_t *source = bytes + iy * g->in_w + first;  // column `left` of the padded row
-    ptrdiff_t c = left;
-    for (; c + 16 <= right; c += 16) widen16(source + (c - left), x_signed, zero16, target + c);
-    if (c < right) widen16(source + (right - 16 - left), x_signed, zero16, target + right - 16);
+    if (x_signed) widen_columns(source, 1, zero16, left, right, target);
+    else widen_columns(source, 0, zero16, left, right, target);
   }
 }
 
@@ -304,6 +364,10 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
 #ifdef QAT_DEPTHWISE_INT8_X86
   if (depthwise_int8_has_avx2()) {
     widen_plane_avx2(x, x_signed, x_zero, g, parts.q);
+    if (g->stride_w == 1 && g->dilation_w == 1) {
+      plane_stride1_interleaved_avx2(&parts, y, g);
+      return;
+    }
     if (g->stride_w == 1) {
       plane_stride1_avx2(&parts, y, g);
       return;

@@ -71,6 +71,35 @@ void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *
 /// Tests only: nonzero makes `qat_depthwise_plane_f32` take its portable loop even on AVX2.
 void qat_depthwise_set_portable(int portable);
 
+/// `qat_float_epilogue.activation`: none.
+#define QAT_EPILOGUE_NO_ACTIVATION 0
+/// `qat_float_epilogue.activation`: Relu, `v > 0 ? v : 0`.
+#define QAT_EPILOGUE_RELU 1
+/// `qat_float_epilogue.activation`: Clip, `high < r ? high : r` of `r = low >= v ? low : v`.
+#define QAT_EPILOGUE_CLIP 2
+/// `qat_float_epilogue.activation`: LeakyRelu, `v < 0 ? alpha * v : v`.
+#define QAT_EPILOGUE_LEAKY_RELU 3
+
+/// What a fused Conv epilogue does to each float output `v`: when `normalize` is nonzero
+/// `v = v * factor + shift` (product and sum rounded apart, as an inference BatchNormalization),
+/// then the activation (`QAT_EPILOGUE_*`, with `low`, `high` or `alpha`).
+typedef struct {
+  int normalize;
+  float factor, shift;
+  int activation;
+  float low, high, alpha;
+} qat_float_epilogue;
+
+/// Applies `epilogue` to `count` floats in place (AVX2 eight at a time when available; the same
+/// bits either way).
+void qat_float_epilogue_apply(float *values, ptrdiff_t count, const qat_float_epilogue *epilogue);
+
+/// `qat_depthwise_plane_f32` with `epilogue` (NULL: none) applied to each output as it is stored,
+/// so the plane's outputs equal the kernel's followed by the epilogue's operations in order.
+void qat_depthwise_plane_f32_fused(const float *x, const float *w, float bias, float *y,
+                                   const qat_depthwise_geometry *g, float *scratch, int borders_ready,
+                                   const qat_float_epilogue *epilogue);
+
 /// Bytes of scratch `qat_depthwise_plane_int8` needs for geometry `g` (any alignment).
 size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g);
 

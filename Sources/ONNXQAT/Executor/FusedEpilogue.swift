@@ -1,10 +1,13 @@
+import CIntegerKernels
 import Foundation
 
 /// What a fused Conv step does to each output channel after the convolution has summed it: an
 /// optional inference-form BatchNormalization, then an optional activation, with the very float32
 /// operations the unfused kernels perform, in the same order, so that every output has the bits
-/// the unfused graph gives (BatchNormalizationKernel.affine / .normalized, ElementwiseClip.clamp,
-/// ElementwiseUnary.relu / .leakyRelu are shared with those kernels):
+/// the unfused graph gives (BatchNormalizationKernel.affine is shared with that kernel; the
+/// C epilogue `qat_float_epilogue_apply`, float_epilogue.h, repeats BatchNormalizationKernel
+/// .normalized, ElementwiseClip.clamp and ElementwiseUnary.relu / .leakyRelu operation for
+/// operation, eight lanes at a time, and FusedEpilogueTests compare its bits with theirs):
 ///
 ///     factor[c] = scale[c] / sqrt(var[c] + epsilon)        (BatchNormalization)
 ///     shift[c]  = B[c] - mean[c] * factor[c]
@@ -68,45 +71,40 @@ struct FusedEpilogue {
   func apply(channel: Int, to values: UnsafeMutablePointer<Float>, count: Int) {
     applyNormalizationAndActivation(channel: channel, to: values, count: count)
     // A second pass over values still in cache.
+    applyFakeQuantization(to: values, count: count)
+  }
+
+  /// The kernel epilogue that does nothing (`qat_depthwise_plane_f32_fused` then stores `B + S`).
+  static let noKernelEpilogue = qat_float_epilogue(
+    normalize: 0, factor: 1, shift: 0, activation: QAT_EPILOGUE_NO_ACTIVATION, low: 0, high: 0, alpha: 0)
+
+  /// The normalization and activation of output channel `channel` as the C kernels' epilogue
+  /// (`qat_float_epilogue`: the float depthwise plane applies it as it stores).
+  func kernelEpilogue(channel: Int) -> qat_float_epilogue {
+    var result = Self.noKernelEpilogue
+    if let normalization {
+      result.normalize = 1
+      result.factor = normalization.factor[channel]
+      result.shift = normalization.shift[channel]
+    }
+    switch activation {
+    case nil: break
+    case .relu: result.activation = QAT_EPILOGUE_RELU
+    case .clip(let low, let high): (result.activation, result.low, result.high) = (QAT_EPILOGUE_CLIP, low, high)
+    case .leakyRelu(let alpha): (result.activation, result.alpha) = (QAT_EPILOGUE_LEAKY_RELU, alpha)
+    }
+    return result
+  }
+
+  /// Applies the fake-quant pair alone (what follows a kernel epilogue) to `count` values in place.
+  func applyFakeQuantization(to values: UnsafeMutablePointer<Float>, count: Int) {
     fakeQuantization?.apply(values, to: values, count: count)
   }
 
   /// Applies the normalization and activation of output channel `channel` in place.
   private func applyNormalizationAndActivation(channel: Int, to values: UnsafeMutablePointer<Float>, count: Int) {
-    if let normalization {
-      let factor = normalization.factor[channel]
-      let shift = normalization.shift[channel]
-      switch activation {
-      case nil:
-        Self.map(values, count) { BatchNormalizationKernel.normalized($0, factor: factor, shift: shift) }
-      case .relu:
-        Self.map(values, count) {
-          ElementwiseUnary.relu(BatchNormalizationKernel.normalized($0, factor: factor, shift: shift))
-        }
-      case .clip(let low, let high):
-        Self.map(values, count) {
-          ElementwiseClip.clamp(
-            BatchNormalizationKernel.normalized($0, factor: factor, shift: shift), low: low, high: high)
-        }
-      case .leakyRelu(let alpha):
-        Self.map(values, count) {
-          ElementwiseUnary.leakyRelu(
-            BatchNormalizationKernel.normalized($0, factor: factor, shift: shift), alpha: alpha)
-        }
-      }
-      return
-    }
-    switch activation {
-    case nil: return
-    case .relu: Self.map(values, count, ElementwiseUnary.relu)
-    case .clip(let low, let high): Self.map(values, count) { ElementwiseClip.clamp($0, low: low, high: high) }
-    case .leakyRelu(let alpha): Self.map(values, count) { ElementwiseUnary.leakyRelu($0, alpha: alpha) }
-    }
-  }
-
-  /// values[i] = op(values[i]) for i < count.
-  @inline(__always)
-  private static func map(_ values: UnsafeMutablePointer<Float>, _ count: Int, _ op: (Float) -> Float) {
-    for i in 0..<count { values[i] = op(values[i]) }
+    guard normalization != nil || activation != nil else { return }
+    var fused = kernelEpilogue(channel: channel)
+    qat_float_epilogue_apply(values, count, &fused)
   }
 }

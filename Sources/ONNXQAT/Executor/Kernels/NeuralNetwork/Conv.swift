@@ -68,10 +68,7 @@ enum ConvKernel {
     if groupChannels == 1 && group > 1 {
       DepthwiseConv.run(
         x: px, w: pw, bias: pb, y: py, batches: batches, channels: channels, outChannels: outChannels,
-        geometry: cube, threads: threads,
-        finish: epilogue.map { epilogue in
-          { plane, target in epilogue.apply(channel: plane % outChannels, to: target, count: outSpatial) }
-        })
+        geometry: cube, threads: threads, epilogue: epilogue)
       return [NeuralNetworkFloat.output(result, as: rawX.dataType)]
     }
     let kernelVolume = kernel.reduce(1, *)

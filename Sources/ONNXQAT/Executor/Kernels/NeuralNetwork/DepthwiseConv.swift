@@ -12,15 +12,17 @@ import Foundation
 /// `qat_depthwise_plane_f32` (CIntegerKernels: a zero-padded copy in per-thread scratch, then
 /// AVX2 + FMA eight output columns per vector, a portable loop otherwise); true 3-D planes take
 /// the Swift loop below, one output element at a time. The (image, channel) planes are split
-/// into contiguous ranges across `threads` threads.
+/// into contiguous ranges across `threads` threads. A fused epilogue's normalization and
+/// activation are applied by the C kernel as it stores each output vector (the same float32
+/// operations in the same order, so the same bits), its fake-quant pair after the plane.
 enum DepthwiseConv {
   /// Writes every element of `y` [N, M, output...] from `x` [N, C, input...], `w` [M, 1, kernel...]
-  /// and the optional bias `bias` [M]; `finish` (a fused epilogue) is called with each plane's
-  /// index `n * M + m` and output as soon as the plane is summed, on the thread that summed it.
+  /// and the optional bias `bias` [M], then applies `epilogue` (output channel m's) to each plane
+  /// as soon as it is summed, on the thread that summed it.
   static func run(
     x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
     batches: Int, channels: Int, outChannels: Int, geometry g: WindowGeometry, threads: Int,
-    finish: ((Int, UnsafeMutablePointer<Float>) -> Void)? = nil
+    epilogue: FusedEpilogue? = nil
   ) {
     let multiplier = outChannels / channels
     let inSpatial = g.input.reduce(1, *)
@@ -41,11 +43,13 @@ enum DepthwiseConv {
         let start = bias?[oc] ?? 0
         if var planar, let scratch = padded?.pointer {
           // After the range's first plane the scratch's padding is already zero.
-          qat_depthwise_plane_f32(image, weights, start, target, &planar, scratch, index > 0 ? 1 : 0)
+          var fused = epilogue?.kernelEpilogue(channel: oc) ?? FusedEpilogue.noKernelEpilogue
+          qat_depthwise_plane_f32_fused(image, weights, start, target, &planar, scratch, index > 0 ? 1 : 0, &fused)
+          epilogue?.applyFakeQuantization(to: target, count: outSpatial)
         } else {
           volume(image, weights: weights, bias: start, into: target, geometry: g)
+          epilogue?.apply(channel: oc, to: target, count: outSpatial)
         }
-        finish?(plane, target)
       }
     }
   }

@@ -68,7 +68,14 @@ enum QLinearPoolingKernel {
       for channel in 0..<channels {
         let start = p.channelsLast ? image * size * channels + channel : (image * channels + channel) * size
         var sum = Int32(truncatingIfNeeded: -Int(p.xZero) * size)
-        if signed {
+        if step == 1 {
+          // Contiguous: a loop the compiler vectorizes (int32 wrap, so any order gives the same sum).
+          let raw = UnsafeRawPointer(bytes + start)
+          sum &+=
+            signed
+            ? contiguousSum(raw.assumingMemoryBound(to: Int8.self), size)
+            : contiguousSum(raw.assumingMemoryBound(to: UInt8.self), size)
+        } else if signed {
           for s in 0..<size { sum &+= Int32(Int8(bitPattern: bytes[start + s * step])) }
         } else {
           for s in 0..<size { sum &+= Int32(bytes[start + s * step]) }
@@ -89,6 +96,14 @@ enum QLinearPoolingKernel {
     let ones = [Int](repeating: 1, count: p.shape.count - 2)
     let shape = p.channelsLast ? [batch] + ones + [channels] : [batch, channels] + ones
     return [QuantizedValues.tensor(result, type: p.x.dataType, shape: shape)]
+  }
+
+  /// The int32 sum (with wrap-around) of `count` contiguous 8-bit values.
+  @inline(__always)
+  private static func contiguousSum<T: FixedWidthInteger>(_ values: UnsafePointer<T>, _ count: Int) -> Int32 {
+    var sum: Int32 = 0
+    for i in 0..<count { sum &+= Int32(truncatingIfNeeded: values[i]) }
+    return sum
   }
 
   static func runAverage(_ context: KernelContext) throws -> [HostTensor?] {
