@@ -45,7 +45,8 @@ final class FusedFloatEpilogueKernelTests: XCTestCase {
 
   /// Values that tell the operations' orders and operand choices apart.
   private let palette: [Float] = [
-    0, -0.0, 6, -6, 1, -1, 0.1, -1.5, 3.25, .infinity, -.infinity, Float(bitPattern: 0x7FC0_0042), 1e-40, -1e-40,
+    0, -0.0, 6, -6, 1, -1, 0.1, -1.5, 3.25, .infinity, -.infinity, Float(bitPattern: 0x7FC0_0042),
+    Float.leastNormalMagnitude / 4, -Float.leastNormalMagnitude / 4,
   ]
 
   func testEpilogueApplyEqualsTheUnfusedOperations() {
