@@ -364,14 +364,11 @@ enum NeuralNetworkGEMM {
           let source = UnsafeRawPointer(origin + p * b.rowStride).loadUnaligned(as: Row.self)
           UnsafeMutableRawPointer(target + p * nr).storeBytes(of: source, as: Row.self)
         }
-      } else if b.rowStride == 1 {
-        for jj in 0..<nr {
-          if jj < cols {
-            let source = origin + jj * b.columnStride
-            for p in 0..<depth { target[p * nr + jj] = source[p] }
-          } else {
-            for p in 0..<depth { target[p * nr + jj] = 0 }
-          }
+      } else if b.rowStride == 1 && cols == nr {
+        // A transposed B: depth rows, each gathered from the `nr` columns (contiguous writes).
+        for p in 0..<depth {
+          let row = target + p * nr
+          for jj in 0..<nr { row[jj] = origin[jj * b.columnStride + p] }
         }
       } else {
         for p in 0..<depth {
@@ -393,6 +390,18 @@ enum NeuralNetworkGEMM {
     while i < rowCount {
       let rows = min(mr, rowCount - i)
       let target = packed + sliver * mr * depth
+      if rows == mr && a.columnStride == 1 {
+        // A whole sliver, k ascending: each packed row of `mr` values written contiguously.
+        let source = a.base + i * a.rowStride + columns
+        let stride = a.rowStride
+        for p in 0..<depth {
+          let row = target + p * mr
+          for ii in 0..<mr { row[ii] = alpha * source[ii * stride + p] }
+        }
+        sliver += 1
+        i += mr
+        continue
+      }
       for ii in 0..<mr {
         if ii < rows {
           let source = a.base + (i + ii) * a.rowStride + columns * a.columnStride
