@@ -49,9 +49,10 @@ struct ConvEpilogueChain {
   /// The activations a chain may end with.
   static let activations: Set<String> = ["Relu", "Clip", "LeakyRelu"]
 
-  /// The default-domain ops whose kernels a fused step replaces with onnx-qat's own code.
+  /// The default-domain ops whose kernels a fused step, or a step keeping packed weights
+  /// (`PackedIntegerWeights`, `PackedMatMulWeights`), replaces with onnx-qat's own code.
   static let fusedOps: Set<String> = activations.union(
-    ["Conv", "BatchNormalization", "QuantizeLinear", "DequantizeLinear"])
+    ["Conv", "BatchNormalization", "QuantizeLinear", "DequantizeLinear", "QLinearConv", "MatMul"])
 
   /// The chains of `nodes` (a graph's nodes, planned at default-domain opset `version`), every
   /// Conv of a kernel a chain of its own at least; `readers` tells who reads each node output,

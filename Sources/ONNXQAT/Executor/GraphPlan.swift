@@ -15,7 +15,8 @@ import Foundation
 /// (`ConvEpilogueChain`) run as one step (`FusedConvStep`), and so does a QuantizeLinear with the
 /// DequantizeLinear that alone reads it (`FakeQuantPair`, `FusedFakeQuantStep`); each gives the
 /// unfused bits without materializing the intermediates. A Conv step keeps its packed constant
-/// weights across runs (`PackedConvWeights`).
+/// weights across runs (`PackedConvWeights`), and so do QLinearConv and MatMul steps
+/// (`PackedIntegerWeights`, `PackedMatMulWeights`).
 final class GraphPlan {
   /// Whether new plans fuse Conv epilogues and fake-quant pairs (on; tests turn it off to compare
   /// with the unfused run).
@@ -268,9 +269,11 @@ final class GraphPlan {
           }
         }
       }
-      // Integer steps keep their packed constant weights (PackedIntegerWeights).
+      // QLinearConv and MatMul steps keep their packed constant weights (PackedIntegerWeights,
+      // PackedMatMulWeights).
       if members == nil, Self.cachesPackedWeights, registry.fusedOpsAreBuiltIn, case .kernel(_, let version) = planned,
         let kernel = PackedIntegerWeights.kernel(for: node, budget: budget, isConstant: isConstantWeight)
+          ?? PackedMatMulWeights.kernel(for: node, budget: budget, isConstant: isConstantWeight)
       {
         planned = .kernel(kernel, version: version)
       }

@@ -99,7 +99,8 @@ public struct KernelRegistry {
   /// Whether the kernels of the ops a fused Conv step runs itself (`ConvEpilogueChain.fusedOps`)
   /// are onnx-qat's own: true for `standard` and its copies until one of those ops is registered
   /// again. A registry built from scratch or given its own Conv, BatchNormalization, Relu, Clip,
-  /// LeakyRelu, QuantizeLinear or DequantizeLinear gets no fused steps, so its kernels run.
+  /// LeakyRelu, QuantizeLinear, DequantizeLinear, QLinearConv or MatMul gets no fused or
+  /// packed-weight steps, so its kernels run.
   private(set) var fusedOpsAreBuiltIn = false
 
   public init() {}

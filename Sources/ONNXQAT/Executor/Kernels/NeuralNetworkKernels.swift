@@ -3,7 +3,7 @@ extension KernelRegistry {
   /// convolutions through one shared blocked SIMD GEMM, pooling, normalizations, Einsum and the
   /// recurrent ops, in float32 (double, float16 and bfloat16 converted); MaxPool also on int8/uint8.
   static func registerNeuralNetwork(_ registry: inout KernelRegistry) {
-    registry.register("MatMul", MatMulKernel.run)
+    registry.register("MatMul") { try MatMulKernel.run($0) }
     registry.register("Gemm", GemmKernel.run)
     registry.register("Conv", ConvKernel.run)
     registry.register("ConvTranspose", ConvTransposeKernel.run)

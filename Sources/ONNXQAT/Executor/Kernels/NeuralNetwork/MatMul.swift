@@ -5,7 +5,8 @@ import Foundation
 /// A gets a leading 1 and a 1-D B a trailing 1, both removed from the result. int32, int64,
 /// uint32 and uint64 (opset 9+) take a direct loop with wrapping arithmetic.
 enum MatMulKernel {
-  static func run(_ context: KernelContext) throws -> [HostTensor?] {
+  /// Runs the node; `packing` keeps a constant B packed across runs (`PackedMatMulWeights`).
+  static func run(_ context: KernelContext, packing: PackedMatMulWeights? = nil) throws -> [HostTensor?] {
     let rawA = try context.input(0)
     switch rawA.dataType {
     case .int32: return try integer(context, Int32.self)
@@ -27,7 +28,19 @@ enum MatMulKernel {
     let py = result.pointer(Float.self)
     let batchCount = batch.reduce(1, *)
     if batchB.reduce(1, *) == 1 && batchA.count == batch.count && batchCount > 0 {
-      // B is shared: the batch of A becomes rows.
+      // B is shared: the batch of A becomes rows. A constant float32 B is packed once per plan
+      // (same bits: `multiplyPacked` sums in the order of `multiply` for the shapes it blocks).
+      let rows = m * batchCount
+      if let packing, b.dataType == .float, try context.input(1).dataType == .float,
+        NeuralNetworkGEMM.isBlocked(m: rows, n: n, k: k), let packed = packing.packed(b, k: k, n: n)
+      {
+        withExtendedLifetime(packed) {
+          NeuralNetworkGEMM.multiplyPacked(
+            m: rows, a: NeuralNetworkPackedA(NeuralNetworkMatrix(pa, rowStride: k), m: rows, k: k),
+            b: packed.values, layout: packed.layout, c: py, ldc: n, threads: threads)
+        }
+        return [NeuralNetworkFloat.output(result, as: rawA.dataType)]
+      }
       NeuralNetworkGEMM.multiply(
         m: m * batchCount, n: n, k: k, a: NeuralNetworkMatrix(pa, rowStride: k),
         b: NeuralNetworkMatrix(pb, rowStride: n),

@@ -350,7 +350,7 @@ enum NeuralNetworkGEMM {
 
   /// Packs B[rows ..< rows+depth, columns ..< columns+width] into slivers of `nr` columns,
   /// each `depth` x `nr` row-major, zero-padded on the right (the slivers in `slivers` only).
-  private static func packB(
+  static func packB(
     _ b: NeuralNetworkMatrix, rows: Int, depth: Int, columns: Int, width: Int, slivers: Range<Int>,
     into packed: UnsafeMutablePointer<Float>
   ) {
