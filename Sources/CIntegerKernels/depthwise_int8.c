@@ -214,44 +214,15 @@ __attribute__((target("avx2"))) static void plane_stride1_avx2(const scratch_par
   }
 }
 
-/// Stride 2, dilation 1: the pairs `(q[2 ox + kx], q[2 ox + kx + 1])` straight from the int16 rows,
-/// sixteen outputs per step as two vectors of eight.
-__attribute__((target("avx2"))) static void plane_stride2_avx2(const scratch_parts *s, int32_t *y,
-                                                                const qat_depthwise_geometry *g) {
-  const int16_t *q = s->q;
-  int32_t *staging = s->staging;
-  const ptrdiff_t width = padded_width(g);
-  int32_t *pairs = s->pairs;
-  const ptrdiff_t *offsets = s->offsets;
-  const int count = weight_pairs(s->weights, g, width, s->pairs, s->offsets);
-  const int out_w = g->out_w;
-  const int columns = computed_columns(g);
-  for (int oy = 0; oy < g->out_h; oy++) {
-    const int16_t *row = q + (ptrdiff_t)oy * g->stride_h * width;
-    int32_t *target = out_w < QAT_DEPTHWISE_INT8_STEP ? staging : y + (ptrdiff_t)oy * out_w;
-    for (int ox = 0; ox < columns; ox += QAT_DEPTHWISE_INT8_STEP) {
-      const int start = ox + QAT_DEPTHWISE_INT8_STEP <= columns ? ox : columns - QAT_DEPTHWISE_INT8_STEP;
-      __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-      const int16_t *base = row + 2 * (ptrdiff_t)start;
-      for (int pair = 0; pair < count; pair++) {
-        const __m256i weight = _mm256_set1_epi32(pairs[pair]);
-        const int16_t *source = base + offsets[pair];
-        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)source), weight));
-        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(source + 16)), weight));
-      }
-      _mm256_storeu_si256((__m256i *)(target + start), s0);
-      _mm256_storeu_si256((__m256i *)(target + start + 8), s1);
-    }
-    finish_row(y + (ptrdiff_t)oy * out_w, staging, out_w);
-  }
-}
-
-/// Stride 1, dilation 1, as two interleaved stride-2 problems over the same int16 rows: the even
-/// outputs `start + 2i` read the pairs `(q[start + 2i + kx], q[start + 2i + kx + 1])` from
-/// `q + start`, the odd ones the same from `q + start + 1`, so no pair plane is built; each step's
-/// eight even and eight odd sums are interleaved into sixteen consecutive outputs.
-__attribute__((target("avx2"))) static void plane_stride1_interleaved_avx2(const scratch_parts *s, int32_t *y,
-                                                                            const qat_depthwise_geometry *g) {
+/// Sixteen outputs per step straight from the int16 rows, without a pair plane (dilation 1).
+/// Stride 2 (`interleaved` 0): output `start + i` reads the pairs `(q[2 (start + i) + kx],
+/// q[2 (start + i) + kx + 1])`, as two vectors of eight. Stride 1 (`interleaved` 1), as two
+/// interleaved stride-2 problems over the same rows: the even outputs `start + 2i` read the pairs
+/// `(q[start + 2i + kx], q[start + 2i + kx + 1])` from `q + start`, the odd ones the same from
+/// `q + start + 1`; each step's eight even and eight odd sums are interleaved into sixteen
+/// consecutive outputs. `interleaved` is a constant where inlined.
+__attribute__((target("avx2"), always_inline)) static inline void plane_pair_rows_avx2(
+    const scratch_parts *s, int32_t *y, const qat_depthwise_geometry *g, int interleaved) {
   const int16_t *q = s->q;
   int32_t *staging = s->staging;
   const ptrdiff_t width = padded_width(g);
@@ -260,26 +231,45 @@ __attribute__((target("avx2"))) static void plane_stride1_interleaved_avx2(const
   const int count = weight_pairs(s->weights, g, width, s->pairs, s->offsets);
   const int out_w = g->out_w;
   const int columns = computed_columns(g);
+  // Where the second vector's pairs start after the first's: the next output (stride 1,
+  // interleaved) or eight outputs on (stride 2).
+  const ptrdiff_t second = interleaved ? 1 : 16;
   for (int oy = 0; oy < g->out_h; oy++) {
     const int16_t *row = q + (ptrdiff_t)oy * g->stride_h * width;
     int32_t *target = out_w < QAT_DEPTHWISE_INT8_STEP ? staging : y + (ptrdiff_t)oy * out_w;
     for (int ox = 0; ox < columns; ox += QAT_DEPTHWISE_INT8_STEP) {
       const int start = ox + QAT_DEPTHWISE_INT8_STEP <= columns ? ox : columns - QAT_DEPTHWISE_INT8_STEP;
-      __m256i even = _mm256_setzero_si256(), odd = _mm256_setzero_si256();
-      const int16_t *base = row + start;
+      __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+      const int16_t *base = row + (interleaved ? 1 : 2) * (ptrdiff_t)start;
       for (int pair = 0; pair < count; pair++) {
         const __m256i weight = _mm256_set1_epi32(pairs[pair]);
         const int16_t *source = base + offsets[pair];
-        even = _mm256_add_epi32(even, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)source), weight));
-        odd = _mm256_add_epi32(odd, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(source + 1)), weight));
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)source), weight));
+        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(source + second)), weight));
       }
-      // [e0 o0 e1 o1 | e4 o4 e5 o5] and [e2 o2 e3 o3 | e6 o6 e7 o7], then their halves in order.
-      const __m256i low = _mm256_unpacklo_epi32(even, odd), high = _mm256_unpackhi_epi32(even, odd);
-      _mm256_storeu_si256((__m256i *)(target + start), _mm256_permute2x128_si256(low, high, 0x20));
-      _mm256_storeu_si256((__m256i *)(target + start + 8), _mm256_permute2x128_si256(low, high, 0x31));
+      if (interleaved) {
+        // [e0 o0 e1 o1 | e4 o4 e5 o5] and [e2 o2 e3 o3 | e6 o6 e7 o7], then their halves in order.
+        const __m256i low = _mm256_unpacklo_epi32(s0, s1), high = _mm256_unpackhi_epi32(s0, s1);
+        s0 = _mm256_permute2x128_si256(low, high, 0x20);
+        s1 = _mm256_permute2x128_si256(low, high, 0x31);
+      }
+      _mm256_storeu_si256((__m256i *)(target + start), s0);
+      _mm256_storeu_si256((__m256i *)(target + start + 8), s1);
     }
     finish_row(y + (ptrdiff_t)oy * out_w, staging, out_w);
   }
+}
+
+/// Stride 2, dilation 1 (`plane_pair_rows_avx2`).
+__attribute__((target("avx2"))) static void plane_stride2_avx2(const scratch_parts *s, int32_t *y,
+                                                                const qat_depthwise_geometry *g) {
+  plane_pair_rows_avx2(s, y, g, 0);
+}
+
+/// Stride 1, dilation 1, interleaved (`plane_pair_rows_avx2`).
+__attribute__((target("avx2"))) static void plane_stride1_interleaved_avx2(const scratch_parts *s, int32_t *y,
+                                                                            const qat_depthwise_geometry *g) {
+  plane_pair_rows_avx2(s, y, g, 1);
 }
 
 /// Sixteen bytes at `source` widened to int16 minus the zero point (`zero16`), stored at `target`.
