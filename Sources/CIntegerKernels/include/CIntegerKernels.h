@@ -240,4 +240,13 @@ void qat_gemm_float_set_portable(int portable);
 /// until the thread asks the same slot for more floats or exits. NULL when out of memory.
 float *qat_thread_scratch_f32(int slot, size_t count);
 
+/// Runs `body(context, index)` for every index in 0 ..< `iterations` on the calling thread and the
+/// pool's persistent worker threads (worker_pool.c), returning when all are done; 1 then. Returns
+/// 0 without running anything when the pool is busy with another thread's job (or has no worker
+/// threads): the caller runs the loop another way.
+int qat_pool_run(int iterations, void (*body)(void *context, int index), void *context);
+
+/// The pool's worker threads (started on first use): the processors minus one.
+int qat_pool_workers(void);
+
 #endif

@@ -28,7 +28,7 @@ enum ElementwiseSoftmax {
       body(0..<outer)
       return
     }
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    ParallelWork.perform(iterations: workers) { worker in
       body((worker * outer / workers)..<((worker + 1) * outer / workers))
     }
   }

@@ -157,7 +157,7 @@ enum ConvKernel {
           }
         }
         if workers > 1 {
-          DispatchQueue.concurrentPerform(iterations: workers, execute: bands)
+          ParallelWork.perform(iterations: workers, execute: bands)
         } else {
           bands(0)
         }

@@ -73,7 +73,7 @@ enum DepthwiseConv {
       body(0..<planes)
       return
     }
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    ParallelWork.perform(iterations: workers) { worker in
       body((planes * worker / workers)..<(planes * (worker + 1) / workers))
     }
   }

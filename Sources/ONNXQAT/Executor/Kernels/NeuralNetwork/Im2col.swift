@@ -17,7 +17,7 @@ enum Im2col {
       expand(x, channels: 0..<channels, geometry: g, lines: lines, into: columns)
       return
     }
-    DispatchQueue.concurrentPerform(iterations: threads) { worker in
+    ParallelWork.perform(iterations: threads) { worker in
       let range = (worker * channels / threads)..<((worker + 1) * channels / threads)
       expand(x, channels: range, geometry: g, lines: lines, into: columns)
     }
@@ -73,7 +73,7 @@ enum Im2col {
       work(0..<channels)
       return
     }
-    DispatchQueue.concurrentPerform(iterations: threads) { worker in
+    ParallelWork.perform(iterations: threads) { worker in
       work((worker * channels / threads)..<((worker + 1) * channels / threads))
     }
   }

@@ -61,7 +61,7 @@ enum MatMulKernel {
           threads: perProduct ? 1 : threads)
       }
       if perProduct && threads > 1 {
-        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+        ParallelWork.perform(iterations: threads) { worker in
           for index in (worker * pairs.count / threads)..<((worker + 1) * pairs.count / threads) { product(index) }
         }
       } else {

@@ -109,7 +109,7 @@ enum MaxPoolFloat {
       }
     }
     if threads > 1 && planes >= 2 && planes * outSpatial * kernelD * kernelH * kernelW >= 1 << 16 {
-      DispatchQueue.concurrentPerform(iterations: planes, execute: body)
+      ParallelWork.perform(iterations: planes, execute: body)
     } else {
       for plane in 0..<planes { body(plane) }
     }

@@ -36,7 +36,7 @@ struct NeuralNetworkMatrix {
 /// blocked for the caches as in BLIS (K in blocks of `kc`, N in blocks of `nc`, M in blocks of
 /// `mc`), A and B are packed into `mr`-row and `nr`-column slivers, and a register-tiled
 /// `mr` x `nr` SIMD micro-kernel accumulates each tile; the tiles of one block are split across
-/// threads with `DispatchQueue.concurrentPerform` when the product is large. A product whose A is
+/// threads with `ParallelWork.perform` when the product is large. A product whose A is
 /// small enough (`columnSplitLimit`) and B wide enough is split by columns only
 /// (`multiplyByColumns`: one dispatch, each thread packing its own part of B). Small products and
 /// matrix-vector products take direct loops. Every element of C is summed in the same order
@@ -113,7 +113,7 @@ enum NeuralNetworkGEMM {
         let depth = min(depthBlock, k - p0)
         let columnSlivers = (width + nr - 1) / nr
         if workers > 1 && columnSlivers >= 2 * workers {
-          DispatchQueue.concurrentPerform(iterations: workers) { worker in
+          ParallelWork.perform(iterations: workers) { worker in
             let first = worker * columnSlivers / workers
             let end = (worker + 1) * columnSlivers / workers
             packB(b, rows: p0, depth: depth, columns: j0, width: width, slivers: first..<end, into: packedB)
@@ -147,7 +147,7 @@ enum NeuralNetworkGEMM {
               width: width, c: c + (r0 + i0) * ldc + j0, ldc: ldc, start: p0 == 0 ? start.rows(from: r0 + i0) : nil)
           }
           if workers > 1 && tasks > 1 {
-            DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
+            ParallelWork.perform(iterations: tasks, execute: body)
           } else {
             for task in 0..<tasks { body(task) }
           }
@@ -184,7 +184,7 @@ enum NeuralNetworkGEMM {
   ) {
     let slivers = (n + nr - 1) / nr
     let depthBlock = depthBlock(k)
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    ParallelWork.perform(iterations: workers) { worker in
       let first = worker * slivers / workers * nr
       let end = min(n, (worker + 1) * slivers / workers * nr)
       guard first < end else { return }

@@ -78,7 +78,7 @@ extension NeuralNetworkGEMM {
       if !columns.isEmpty { finish?(columns) }
     }
     if workers > 1 {
-      DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+      ParallelWork.perform(iterations: workers, execute: body)
     } else {
       body(0)
     }

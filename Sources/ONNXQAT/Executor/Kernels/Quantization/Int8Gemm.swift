@@ -75,7 +75,7 @@ enum Int8Gemm {
       body(0..<panels)
       return
     }
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    ParallelWork.perform(iterations: workers) { worker in
       body((panels * worker / workers)..<(panels * (worker + 1) / workers))
     }
   }

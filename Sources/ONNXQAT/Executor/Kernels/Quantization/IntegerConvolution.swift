@@ -197,7 +197,7 @@ struct IntegerConvolution {
               }
             }
             if workers > 1 {
-              DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+              ParallelWork.perform(iterations: workers, execute: body)
             } else {
               body(0)
             }

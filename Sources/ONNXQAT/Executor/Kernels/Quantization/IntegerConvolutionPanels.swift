@@ -26,7 +26,7 @@ extension IntegerConvolution {
       }
     }
     if workers > 1 {
-      DispatchQueue.concurrentPerform(iterations: workers, execute: fill)
+      ParallelWork.perform(iterations: workers, execute: fill)
     } else {
       fill(0)
     }

@@ -26,7 +26,7 @@ extension IntegerConvolution {
       }
     }
     if workers > 1 {
-      DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+      ParallelWork.perform(iterations: workers, execute: body)
     } else {
       body(0)
     }

@@ -84,7 +84,7 @@ extension IntegerGemm {
       }
     }
     if workers > 1 {
-      DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+      ParallelWork.perform(iterations: workers, execute: body)
     } else {
       body(0)
     }
@@ -189,7 +189,7 @@ extension IntegerGemm {
       }
     }
     if workers > 1 {
-      DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+      ParallelWork.perform(iterations: workers, execute: body)
     } else {
       body(0)
     }

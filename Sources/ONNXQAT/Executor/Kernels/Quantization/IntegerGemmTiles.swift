@@ -8,7 +8,7 @@ import Foundation
 /// (zero-filled past the last column); a `tileRows` x `width` SIMD micro-kernel broadcasts one
 /// element of each of A's rows and multiply-adds it with the panel row into SIMD accumulators
 /// (`&*`, `&+`). K is blocked so a packed panel stays in cache; the column panels are split across
-/// threads with `DispatchQueue.concurrentPerform` when the product is large. Products with fewer
+/// threads with `ParallelWork.perform` when the product is large. Products with fewer
 /// than `tileRows` rows (depthwise convolutions) use SIMD row updates instead; operands small
 /// enough for exact Float sums take the FMA path (IntegerGemmFloat).
 extension IntegerGemm {
@@ -88,7 +88,7 @@ extension IntegerGemm {
       }
     }
     if workers > 1 {
-      DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+      ParallelWork.perform(iterations: workers, execute: body)
     } else {
       body(0)
     }
@@ -163,7 +163,7 @@ extension IntegerGemm {
       }
     }
     if workers > 1 {
-      DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+      ParallelWork.perform(iterations: workers, execute: body)
     } else {
       body(0)
     }
