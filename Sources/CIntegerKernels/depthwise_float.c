@@ -20,6 +20,10 @@
 // that set of vectors down the whole plane. The portable path does the same operations one
 // element at a time with fmaf, so both give the same bits.
 //
+// With AVX-512 (rows at least sixteen columns wide), vectors hold sixteen output columns, with the
+// same operations per lane: the vector loop is written once for both widths
+// (depthwise_float_slots.h).
+//
 // `qat_depthwise_plane_f32_fused` applies a fused Conv epilogue (BatchNormalization, then Relu,
 // Clip or LeakyRelu: float_epilogue.h) to each vector before it is stored, the operations of the
 // unfused kernels in their order, so the plane is never read back for them.
@@ -81,14 +85,25 @@ static inline ptrdiff_t output_origin(const qat_depthwise_geometry *g, const pad
 }
 
 #ifdef QAT_DEPTHWISE_X86
-static int qat_depthwise_portable = 0;
+/// The widest vector path allowed: 2 AVX-512 (when the CPU has it), 1 AVX2, 0 portable (tests).
+static int qat_depthwise_level = 2;
 
 static int depthwise_has_avx2(void) {
   static int state = -1;
-  if (qat_depthwise_portable) return 0;
+  if (qat_depthwise_level < 1) return 0;
   if (state < 0) {
     __builtin_cpu_init();
     state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+  }
+  return state;
+}
+
+static int depthwise_has_avx512(void) {
+  static int state = -1;
+  if (qat_depthwise_level < 2) return 0;
+  if (state < 0) {
+    __builtin_cpu_init();
+    state = __builtin_cpu_supports("avx512f") ? 1 : 0;
   }
   return state;
 }
@@ -235,91 +250,69 @@ static void plane_portable(const float *padded, const float *w, float bias, floa
 /// Most kernel taps the AVX2 path takes (larger kernels take the portable loop).
 #define QAT_DEPTHWISE_MAX_TAPS 64
 
-/// `count` (1 to 8, a constant where inlined) output vectors side by side, `repeats` times: vector
-/// s of repeat r sums `fma(weights[n], origins[s][r * in_step + offsets[n] + 0..7], .)` over the
-/// taps n from 0 (`taps` a constant where inlined), and stores `bias + sum`, finished by the
-/// epilogue `e` (may be NULL), at `targets[s] + r * out_step`.
-__attribute__((target("avx2,fma"), always_inline)) static inline void slots(
-    const float *const *origins, float *const *targets, int count, const ptrdiff_t *offsets, const float *weights,
-    int taps, float bias, const qat_float_epilogue *e, int repeats, ptrdiff_t in_step, ptrdiff_t out_step) {
-  const float *o0 = origins[0], *o1 = origins[count > 1 ? 1 : 0], *o2 = origins[count > 2 ? 2 : 0];
-  const float *o3 = origins[count > 3 ? 3 : 0], *o4 = origins[count > 4 ? 4 : 0], *o5 = origins[count > 5 ? 5 : 0];
-  const float *o6 = origins[count > 6 ? 6 : 0], *o7 = origins[count > 7 ? 7 : 0];
-  const __m256 start = _mm256_set1_ps(bias);
-  for (int r = 0; r < repeats; r++) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-    for (int n = 0; n < taps; n++) {
-      const __m256 weight = _mm256_set1_ps(weights[n]);
-      const ptrdiff_t offset = offsets[n];
-      s0 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o0 + offset), s0);
-      if (count > 1) s1 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o1 + offset), s1);
-      if (count > 2) s2 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o2 + offset), s2);
-      if (count > 3) s3 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o3 + offset), s3);
-      if (count > 4) s4 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o4 + offset), s4);
-      if (count > 5) s5 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o5 + offset), s5);
-      if (count > 6) s6 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o6 + offset), s6);
-      if (count > 7) s7 = _mm256_fmadd_ps(weight, _mm256_loadu_ps(o7 + offset), s7);
-    }
-    const ptrdiff_t out = r * out_step;
-    _mm256_storeu_ps(targets[0] + out, qat_epilogue_vector(_mm256_add_ps(start, s0), e));
-    if (count > 1) _mm256_storeu_ps(targets[1] + out, qat_epilogue_vector(_mm256_add_ps(start, s1), e));
-    if (count > 2) _mm256_storeu_ps(targets[2] + out, qat_epilogue_vector(_mm256_add_ps(start, s2), e));
-    if (count > 3) _mm256_storeu_ps(targets[3] + out, qat_epilogue_vector(_mm256_add_ps(start, s3), e));
-    if (count > 4) _mm256_storeu_ps(targets[4] + out, qat_epilogue_vector(_mm256_add_ps(start, s4), e));
-    if (count > 5) _mm256_storeu_ps(targets[5] + out, qat_epilogue_vector(_mm256_add_ps(start, s5), e));
-    if (count > 6) _mm256_storeu_ps(targets[6] + out, qat_epilogue_vector(_mm256_add_ps(start, s6), e));
-    if (count > 7) _mm256_storeu_ps(targets[7] + out, qat_epilogue_vector(_mm256_add_ps(start, s7), e));
-    o0 += in_step, o1 += in_step, o2 += in_step, o3 += in_step;
-    o4 += in_step, o5 += in_step, o6 += in_step, o7 += in_step;
-  }
-}
+#define DW_TARGET "avx2,fma"
+#define DW_LANES 8
+#define DW_VECTOR __m256
+#define DW_SET1 _mm256_set1_ps
+#define DW_ZERO _mm256_setzero_ps
+#define DW_LOAD _mm256_loadu_ps
+#define DW_STORE _mm256_storeu_ps
+#define DW_FMA _mm256_fmadd_ps
+#define DW_ADD _mm256_add_ps
+#define DW_EPILOGUE qat_epilogue_vector
+#define DW_SLOTS slots_avx2
+#define DW_CHUNK chunk_avx2
+#include "depthwise_float_slots.h"
+#undef DW_TARGET
+#undef DW_LANES
+#undef DW_VECTOR
+#undef DW_SET1
+#undef DW_ZERO
+#undef DW_LOAD
+#undef DW_STORE
+#undef DW_FMA
+#undef DW_ADD
+#undef DW_EPILOGUE
+#undef DW_SLOTS
+#undef DW_CHUNK
 
-/// `slots` with `count` and, for 3x3 kernels, `taps` constant.
-#define QAT_DEPTHWISE_SLOTS_CASE(n)                                                                        \
-  case n:                                                                                                  \
-    if (taps == 9) slots(origins, targets, n, offsets, w, 9, bias, e, repeats, in_step, out_step);         \
-    else slots(origins, targets, n, offsets, w, taps, bias, e, repeats, in_step, out_step);                \
-    break;
+#define DW_TARGET "avx512f"
+#define DW_LANES 16
+#define DW_VECTOR __m512
+#define DW_SET1 _mm512_set1_ps
+#define DW_ZERO _mm512_setzero_ps
+#define DW_LOAD _mm512_loadu_ps
+#define DW_STORE _mm512_storeu_ps
+#define DW_FMA _mm512_fmadd_ps
+#define DW_ADD _mm512_add_ps
+#define DW_EPILOGUE qat_epilogue_vector512
+#define DW_SLOTS slots_avx512
+#define DW_CHUNK chunk_avx512
+#include "depthwise_float_slots.h"
+#undef DW_TARGET
+#undef DW_LANES
+#undef DW_VECTOR
+#undef DW_SET1
+#undef DW_ZERO
+#undef DW_LOAD
+#undef DW_STORE
+#undef DW_FMA
+#undef DW_ADD
+#undef DW_EPILOGUE
+#undef DW_SLOTS
+#undef DW_CHUNK
 
-/// `count` (1 to 8) output vectors side by side, `repeats` times (rows at least a vector wide):
-/// vector n of repeat r reads the padded copy from `in_base + r * in_step + in_offsets[n]` and is
-/// stored at `out_base + r * out_step + out_offsets[n]`, or, in rows narrower than a vector
-/// (`out_w` < 8, `repeats` 1), its first `out_w` columns are.
-__attribute__((target("avx2,fma"))) static void chunk(const float *in_base, float *out_base,
-                                                      const ptrdiff_t *in_offsets, const ptrdiff_t *out_offsets,
-                                                      int count, const ptrdiff_t *offsets, const float *w, int taps,
-                                                      float bias, int out_w, const qat_float_epilogue *e,
-                                                      int repeats, ptrdiff_t in_step, ptrdiff_t out_step) {
-  float narrow[QAT_DEPTHWISE_SLOTS][8];
-  // A local copy: the stores cannot alias it, so its fields stay in registers.
-  qat_float_epilogue local;
-  if (e) local = *e;
-  e = e ? &local : NULL;
-  const float *origins[QAT_DEPTHWISE_SLOTS];
-  float *targets[QAT_DEPTHWISE_SLOTS];
-  for (int n = 0; n < count; n++) {
-    origins[n] = in_base + in_offsets[n];
-    targets[n] = out_w >= 8 ? out_base + out_offsets[n] : narrow[n];
-  }
-  switch (count) {
-    QAT_DEPTHWISE_SLOTS_CASE(1)
-    QAT_DEPTHWISE_SLOTS_CASE(2)
-    QAT_DEPTHWISE_SLOTS_CASE(3)
-    QAT_DEPTHWISE_SLOTS_CASE(4)
-    QAT_DEPTHWISE_SLOTS_CASE(5)
-    QAT_DEPTHWISE_SLOTS_CASE(6)
-    QAT_DEPTHWISE_SLOTS_CASE(7)
-    default: QAT_DEPTHWISE_SLOTS_CASE(8)
-  }
-  if (out_w < 8) {
-    for (int n = 0; n < count; n++) memcpy(out_base + out_offsets[n], narrow[n], (size_t)out_w * sizeof(float));
-  }
-}
+/// A chunk function of one vector width (`chunk_avx2`, `chunk_avx512`).
+typedef void (*chunk_function)(const float *in_base, float *out_base, const ptrdiff_t *in_offsets,
+                               const ptrdiff_t *out_offsets, int count, const ptrdiff_t *offsets, const float *w,
+                               int taps, float bias, int out_w, const qat_float_epilogue *e, int repeats,
+                               ptrdiff_t in_step, ptrdiff_t out_step);
 
-/// The AVX2 plane for at most QAT_DEPTHWISE_MAX_TAPS taps; returns 0 (nothing written) otherwise.
-__attribute__((target("avx2,fma"))) static int plane_avx2(const float *padded, const float *w, float bias, float *y,
-                                                          const qat_depthwise_geometry *g, const padded_layout *l,
-                                                          const qat_float_epilogue *e) {
+/// The vector plane for at most QAT_DEPTHWISE_MAX_TAPS taps, `lanes` output columns per vector
+/// (`chunk` of that width); returns 0 (nothing written) otherwise. Rows narrower than a vector
+/// need `lanes` 8 (AVX2's chunk computes them in a buffer).
+static int plane_vectors(const float *padded, const float *w, float bias, float *y, const qat_depthwise_geometry *g,
+                         const padded_layout *l, const qat_float_epilogue *e, int lanes, chunk_function chunk) {
   const int taps = g->kernel_h * g->kernel_w;
   if (taps > QAT_DEPTHWISE_MAX_TAPS) return 0;
   ptrdiff_t offsets[QAT_DEPTHWISE_MAX_TAPS];
@@ -327,38 +320,39 @@ __attribute__((target("avx2,fma"))) static int plane_avx2(const float *padded, c
     for (int kx = 0; kx < g->kernel_w; kx++) offsets[ky * g->kernel_w + kx] = tap_offset(g, l, ky, kx);
   }
   ptrdiff_t in_offsets[QAT_DEPTHWISE_SLOTS], out_offsets[QAT_DEPTHWISE_SLOTS];
-  if (l->vectors <= QAT_DEPTHWISE_SLOTS) {
+  const int vectors = (g->out_w + lanes - 1) / lanes;
+  if (vectors <= QAT_DEPTHWISE_SLOTS) {
     // Groups of `group` rows, all their vectors side by side: the slots' offsets from the
     // group's first row are the same in every group.
-    const int group = QAT_DEPTHWISE_SLOTS / l->vectors;
+    const int group = QAT_DEPTHWISE_SLOTS / vectors;
     for (int row = 0, n = 0; row < group; row++) {
-      for (int v = 0; v < l->vectors; v++, n++) {
-        const int ox = 8 * v + 8 > g->out_w && g->out_w >= 8 ? g->out_w - 8 : 8 * v;
+      for (int v = 0; v < vectors; v++, n++) {
+        const int ox = lanes * v + lanes > g->out_w && g->out_w >= lanes ? g->out_w - lanes : lanes * v;
         in_offsets[n] = output_origin(g, l, row, ox);
         out_offsets[n] = (ptrdiff_t)row * g->out_w + ox;
       }
     }
     const ptrdiff_t in_step = output_origin(g, l, group, 0), out_step = (ptrdiff_t)group * g->out_w;
     int oy = 0;
-    if (g->out_w >= 8 && g->out_h >= group) {
+    if (g->out_w >= lanes && g->out_h >= group) {
       // Every full group in one call.
       const int groups = g->out_h / group;
-      chunk(padded, y, in_offsets, out_offsets, group * l->vectors, offsets, w, taps, bias, g->out_w, e, groups,
+      chunk(padded, y, in_offsets, out_offsets, group * vectors, offsets, w, taps, bias, g->out_w, e, groups,
             in_step, out_step);
       oy = groups * group;
     }
     for (; oy < g->out_h; oy += group) {
       const int rows = g->out_h - oy < group ? g->out_h - oy : group;
       chunk(padded + output_origin(g, l, oy, 0), y + (ptrdiff_t)oy * g->out_w, in_offsets, out_offsets,
-            rows * l->vectors, offsets, w, taps, bias, g->out_w, e, 1, 0, 0);
+            rows * vectors, offsets, w, taps, bias, g->out_w, e, 1, 0, 0);
     }
     return 1;
   }
   // Rows of more than eight vectors: eight vectors of every row at a time.
-  for (int first = 0; first < l->vectors; first += QAT_DEPTHWISE_SLOTS) {
-    const int count = l->vectors - first < QAT_DEPTHWISE_SLOTS ? l->vectors - first : QAT_DEPTHWISE_SLOTS;
+  for (int first = 0; first < vectors; first += QAT_DEPTHWISE_SLOTS) {
+    const int count = vectors - first < QAT_DEPTHWISE_SLOTS ? vectors - first : QAT_DEPTHWISE_SLOTS;
     for (int n = 0; n < count; n++) {
-      const int ox = 8 * (first + n) + 8 > g->out_w ? g->out_w - 8 : 8 * (first + n);
+      const int ox = lanes * (first + n) + lanes > g->out_w ? g->out_w - lanes : lanes * (first + n);
       in_offsets[n] = out_offsets[n] = ox;
     }
     chunk(padded, y, in_offsets, out_offsets, count, offsets, w, taps, bias, g->out_w, e, g->out_h,
@@ -368,13 +362,15 @@ __attribute__((target("avx2,fma"))) static int plane_avx2(const float *padded, c
 }
 #endif
 
-void qat_depthwise_set_portable(int portable) {
+void qat_depthwise_set_level(int level) {
 #ifdef QAT_DEPTHWISE_X86
-  qat_depthwise_portable = portable;
+  qat_depthwise_level = level < 0 ? 0 : level > 2 ? 2 : level;
 #else
-  (void)portable;
+  (void)level;
 #endif
 }
+
+void qat_depthwise_set_portable(int portable) { qat_depthwise_set_level(portable ? 0 : 2); }
 
 void qat_depthwise_plane_f32_fused(const float *x, const float *w, float bias, float *y,
                                    const qat_depthwise_geometry *g, float *scratch, int borders_ready,
@@ -386,7 +382,10 @@ void qat_depthwise_plane_f32_fused(const float *x, const float *w, float bias, f
   const qat_float_epilogue *e =
       epilogue && (epilogue->normalize || epilogue->activation != QAT_EPILOGUE_NO_ACTIVATION) ? epilogue : NULL;
 #ifdef QAT_DEPTHWISE_X86
-  if (depthwise_has_avx2() && plane_avx2(scratch, w, bias, y, g, &l, e)) return;
+  // Sixteen columns a vector for rows at least that wide, eight otherwise.
+  if (g->out_w >= 16 && depthwise_has_avx512() && plane_vectors(scratch, w, bias, y, g, &l, e, 16, chunk_avx512))
+    return;
+  if (depthwise_has_avx2() && plane_vectors(scratch, w, bias, y, g, &l, e, 8, chunk_avx2)) return;
 #endif
   plane_portable(scratch, w, bias, y, g, &l, e);
 }

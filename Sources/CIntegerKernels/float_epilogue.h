@@ -51,6 +51,26 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 qat_epilogue
     default: return v;
   }
 }
+
+/// The epilogue `e` (may be NULL: none) of sixteen values, lane by lane `qat_epilogue_scalar`
+/// (the same operations as `qat_epilogue_vector`, with mask registers for the comparisons).
+__attribute__((target("avx512f"), always_inline)) static inline __m512 qat_epilogue_vector512(
+    __m512 v, const qat_float_epilogue *e) {
+  if (!e) return v;
+  if (e->normalize) v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(e->factor)), _mm512_set1_ps(e->shift));
+  switch (e->activation) {
+    case QAT_EPILOGUE_RELU: return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+    case QAT_EPILOGUE_CLIP: {
+      const __m512 low = _mm512_set1_ps(e->low);
+      const __m512 raised = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(low, v, _CMP_GE_OQ), v, low);
+      return _mm512_min_ps(_mm512_set1_ps(e->high), raised);
+    }
+    case QAT_EPILOGUE_LEAKY_RELU:
+      return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), v,
+                                  _mm512_mul_ps(_mm512_set1_ps(e->alpha), v));
+    default: return v;
+  }
+}
 #endif
 
 #endif

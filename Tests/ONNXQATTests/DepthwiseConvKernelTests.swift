@@ -4,7 +4,7 @@ import XCTest
 
 @testable import ONNXQAT
 
-/// The float depthwise plane kernel (`qat_depthwise_plane_f32`: a zero-padded copy, then AVX2 +
+/// The float depthwise plane kernel (`qat_depthwise_plane_f32`: a zero-padded copy, then AVX-512 sixteen or AVX2 +
 /// FMA eight columns per vector, a portable loop otherwise) equals, bit for bit, the loop that
 /// states its semantics (`DepthwisePlaneRun.reference`: the bias plus the fused multiply-adds of
 /// every kernel tap from 0 in (ky, kx) order, padding read as 0). Exact comparisons: both paths
@@ -41,8 +41,8 @@ final class DepthwiseConvKernelTests: XCTestCase {
       pad_left: Int32(c.padLeft))
   }
 
-  private func plane(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, portable: Bool) -> [Float] {
-    DepthwisePlaneRun.bits(x, w, bias: bias, g, portable: portable).map(Float.init(bitPattern:))
+  private func plane(_ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, level: Int32) -> [Float] {
+    DepthwisePlaneRun.bits(x, w, bias: bias, g, level: level).map(Float.init(bitPattern:))
   }
 
   func testAVX2AndPortablePlanesEqualTheTapByTapLoopBitForBit() {
@@ -55,12 +55,12 @@ final class DepthwiseConvKernelTests: XCTestCase {
       let expected = DepthwisePlaneRun.reference(x, w, bias: bias, g)
       // A second plane through the same scratch copies only its elements (the padding stays 0).
       let previous = (0..<(c.height * c.width)).map { _ in Float.random(in: -3...3, using: &generator) }
-      for portable in [false, true] {
-        let actual = plane(x, w, bias: bias, g, portable: portable).map(\.bitPattern)
-        XCTAssertEqual(actual, expected, "\(c) portable \(portable)")
+      for level in DepthwisePlaneRun.levels {
+        let actual = plane(x, w, bias: bias, g, level: level).map(\.bitPattern)
+        XCTAssertEqual(actual, expected, "\(c) level \(level)")
         XCTAssertEqual(
-          DepthwisePlaneRun.bits(x, w, bias: bias, g, portable: portable, previous: previous), expected,
-          "\(c) portable \(portable) after another plane")
+          DepthwisePlaneRun.bits(x, w, bias: bias, g, level: level, previous: previous), expected,
+          "\(c) level \(level) after another plane")
       }
     }
   }

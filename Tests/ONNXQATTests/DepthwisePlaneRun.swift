@@ -1,17 +1,21 @@
 import CIntegerKernels
 import Foundation
 
-/// Runs the float depthwise plane kernel (`qat_depthwise_plane_f32`) on one plane, on its AVX2
-/// path or (`portable`) its portable loop, and returns the output's bit patterns (every element
+/// Runs the float depthwise plane kernel (`qat_depthwise_plane_f32`) on one plane, on the path of
+/// `level` (`levels`: AVX-512 where the CPU has it, AVX2, the portable loop), and returns the output's bit patterns (every element
 /// is written; the output starts as NaN); and the loop that states the kernel's semantics.
 enum DepthwisePlaneRun {
+  /// The kernel's paths, widest first (`qat_depthwise_set_level`): 2 AVX-512 (AVX2 on a CPU
+  /// without it), 1 AVX2, 0 the portable loop.
+  static let levels: [Int32] = [2, 1, 0]
+
   /// `previous`: a plane run first through the same scratch, so that `x` is run with
   /// `borders_ready` (only its elements copied into the padded scratch).
   static func bits(
-    _ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, portable: Bool, previous: [Float]? = nil
+    _ x: [Float], _ w: [Float], bias: Float, _ g: qat_depthwise_geometry, level: Int32, previous: [Float]? = nil
   ) -> [UInt32] {
-    qat_depthwise_set_portable(portable ? 1 : 0)
-    defer { qat_depthwise_set_portable(0) }
+    qat_depthwise_set_level(level)
+    defer { qat_depthwise_set_level(2) }
     var geometry = g
     var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))
     // The scratch starts as NaN too: every element the kernel reads must have been written.

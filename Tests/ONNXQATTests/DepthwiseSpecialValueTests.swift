@@ -4,7 +4,7 @@ import XCTest
 
 @testable import ONNXQAT
 
-/// The float depthwise plane (`qat_depthwise_plane_f32`), AVX2 and portable, equals the loop that
+/// The float depthwise plane (`qat_depthwise_plane_f32`), AVX-512, AVX2 and portable, equals the loop that
 /// states its semantics (`DepthwisePlaneRun.reference`: zero padding, fused multiply-adds from 0,
 /// then the bias) bit for bit where rounding and special values could tell orders apart: bias -0
 /// (a sum of -0 products plus -0 stays -0; the padding's +0 reads make some sums +0), inputs and
@@ -47,11 +47,11 @@ final class DepthwiseSpecialValueTests: XCTestCase {
         let bias: Float = trial % 2 == 0 ? -0.0 : pick([Float(0), 1, .infinity])
         let expected = canonical(DepthwisePlaneRun.reference(x, w, bias: bias, g))
         nanOutputs += expected.filter { Float(bitPattern: $0).isNaN }.count
-        for portable in [false, true] {
+        for level in DepthwisePlaneRun.levels {
           XCTAssertEqual(
-            canonical(DepthwisePlaneRun.bits(x, w, bias: bias, g, portable: portable)), expected,
+            canonical(DepthwisePlaneRun.bits(x, w, bias: bias, g, level: level)), expected,
             "\(height)x\(width) k\(kernelH)x\(kernelW) s\(stride) d\(dilation) pads \(padH),\(padW) trial \(trial) "
-              + "portable \(portable)")
+              + "level \(level)")
         }
       }
     }

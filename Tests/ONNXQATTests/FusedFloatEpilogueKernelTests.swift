@@ -7,7 +7,7 @@ import XCTest
 /// The C epilogue of a fused Conv (`qat_float_epilogue`) gives the bits of the unfused Swift
 /// kernels' operations in order (BatchNormalizationKernel.normalized, then ElementwiseUnary.relu,
 /// ElementwiseClip.clamp or ElementwiseUnary.leakyRelu), both where the float depthwise plane
-/// applies it as it stores (`qat_depthwise_plane_f32_fused`, AVX2 and portable, compared with
+/// applies it as it stores (`qat_depthwise_plane_f32_fused`, AVX-512, AVX2 and portable, compared with
 /// `qat_depthwise_plane_f32` followed by those operations) and over a block in place
 /// (`qat_float_epilogue_apply`). Exact comparisons, NaN payloads included except where an input
 /// NaN meets a fused multiply-add (DepthwiseSpecialValueTests says why those are canonicalized).
@@ -89,12 +89,12 @@ final class FusedFloatEpilogueKernelTests: XCTestCase {
       let w: [Float] =
         kernel == 1 ? [1] : (0..<(kernel * kernel)).map { _ in [1, -1, 0.5][Int(numbers.next() * 3 + 3) % 3] }
       for epilogue in epilogues {
-        for portable in [false, true] {
-          let plain = plane(x, w, g, epilogue: nil, portable: portable)
+        for level in DepthwisePlaneRun.levels {
+          let plain = plane(x, w, g, epilogue: nil, level: level)
           let expected = plain.map { unfused($0, epilogue).bitPattern }
           XCTAssertEqual(
-            plane(x, w, g, epilogue: epilogue, portable: portable).map(\.bitPattern), expected,
-            "\(height)x\(width) k\(kernel) s\(stride) portable \(portable) "
+            plane(x, w, g, epilogue: epilogue, level: level).map(\.bitPattern), expected,
+            "\(height)x\(width) k\(kernel) s\(stride) level \(level) "
               + "\(epilogue.normalization.map { "\($0)" } ?? "-") \(String(describing: epilogue.activation))")
         }
       }
@@ -103,10 +103,10 @@ final class FusedFloatEpilogueKernelTests: XCTestCase {
 
   /// One plane through `qat_depthwise_plane_f32_fused` with bias -0 and `epilogue` (nil: none).
   private func plane(
-    _ x: [Float], _ w: [Float], _ g: qat_depthwise_geometry, epilogue: FusedEpilogue?, portable: Bool
+    _ x: [Float], _ w: [Float], _ g: qat_depthwise_geometry, epilogue: FusedEpilogue?, level: Int32
   ) -> [Float] {
-    qat_depthwise_set_portable(portable ? 1 : 0)
-    defer { qat_depthwise_set_portable(0) }
+    qat_depthwise_set_level(level)
+    defer { qat_depthwise_set_level(2) }
     var geometry = g
     var fused = epilogue?.kernelEpilogue(channel: 0) ?? FusedEpilogue.noKernelEpilogue
     var y = [Float](repeating: .nan, count: Int(g.out_h * g.out_w))

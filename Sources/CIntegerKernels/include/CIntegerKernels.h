@@ -71,6 +71,10 @@ void qat_depthwise_plane_f32(const float *x, const float *w, float bias, float *
 /// Tests only: nonzero makes `qat_depthwise_plane_f32` take its portable loop even on AVX2.
 void qat_depthwise_set_portable(int portable);
 
+/// Tests only: the widest path `qat_depthwise_plane_f32` may take: 2 AVX-512 (the default, when
+/// the CPU has it), 1 AVX2, 0 the portable loop.
+void qat_depthwise_set_level(int level);
+
 /// `qat_float_epilogue.activation`: none.
 #define QAT_EPILOGUE_NO_ACTIVATION 0
 /// `qat_float_epilogue.activation`: Relu, `v > 0 ? v : 0`.
