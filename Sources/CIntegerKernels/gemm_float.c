@@ -1,10 +1,16 @@
 // The float32 GEMM's macro-kernel over one packed block (NeuralNetworkGEMM's 6 x 16 tile): every
 // element of a tile starts from 0 and gets one fused multiply-add per k, k ascending; the tile's
-// sums are then added to C (or to the row's start value, C not read). The AVX2 + FMA path keeps
-// the 12 accumulators in ymm registers and prefetches the tile's C rows before its k loop (the
-// C tile is read and written once per K block, after a loop that takes hundreds of cycles);
-// the portable path computes the same fused products with fmaf, so both give the same bits as
-// each other and as a plain loop in the same order.
+// sums are then added to C (or to the row's start value, C not read). Three paths, chosen at run
+// time, give the same bits as each other and as a plain loop in the same order, because each
+// computes every element with that same chain of fused operations (only the number of elements
+// done at once differs):
+// - AVX-512 (avx512f): two adjacent 16-column B slivers at once, a 6 x 32 tile in 12 zmm
+//   accumulators (a trailing odd sliver takes a 6 x 16 tile in 6), partial columns stored
+//   through k-masks;
+// - AVX2 + FMA: the 6 x 16 tile in 12 ymm accumulators;
+// - portable: the same fused products with fmaf.
+// The vector paths prefetch the tile's C rows before the k loop (the C tile is read and written
+// once per K block, after a loop that takes hundreds of cycles).
 #include "CIntegerKernels.h"
 
 #include <math.h>
@@ -46,18 +52,48 @@ static void tile_portable(int depth, const float *a, const float *b, float *c, p
 }
 
 #ifdef QAT_GEMM_FLOAT_X86
-static int qat_gemm_float_portable = 0;
+/// The highest path allowed (`qat_gemm_float_set_level`; tests lower it).
+static int gemm_float_allowed = QAT_GEMM_FLOAT_AVX512;
 
-static int gemm_float_has_avx2(void) {
+/// The best path this CPU runs (checked once; the checks include the OS saving the registers).
+static int gemm_float_supported(void) {
   static int state = -1;
-  if (qat_gemm_float_portable) return 0;
   if (state < 0) {
     __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    if (__builtin_cpu_supports("avx512f")) {
+      state = QAT_GEMM_FLOAT_AVX512;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      state = QAT_GEMM_FLOAT_AVX2;
+    } else {
+      state = QAT_GEMM_FLOAT_PORTABLE;
+    }
   }
   return state;
 }
+#endif
 
+int qat_gemm_float_level(void) {
+#ifdef QAT_GEMM_FLOAT_X86
+  const int supported = gemm_float_supported();
+  return gemm_float_allowed < supported ? gemm_float_allowed : supported;
+#else
+  return QAT_GEMM_FLOAT_PORTABLE;
+#endif
+}
+
+void qat_gemm_float_set_level(int level) {
+#ifdef QAT_GEMM_FLOAT_X86
+  gemm_float_allowed = level;
+#else
+  (void)level;
+#endif
+}
+
+void qat_gemm_float_set_portable(int portable) {
+  qat_gemm_float_set_level(portable ? QAT_GEMM_FLOAT_PORTABLE : QAT_GEMM_FLOAT_AVX512);
+}
+
+#ifdef QAT_GEMM_FLOAT_X86
 /// One row of the tile: C (or the start value) + the row's two accumulators.
 __attribute__((target("avx2,fma"))) static inline void store_row(float *target, __m256 low, __m256 high,
                                                                  int overwrite, const float *start, int r) {
@@ -125,22 +161,129 @@ __attribute__((target("avx2,fma"))) static void tile_avx2(int depth, const float
   for (int i = 0; i < 2 * TILE_ROWS; i++) _mm256_storeu_ps(tile + 8 * i, sums[i]);
   store_tile(tile, rows, columns, c, ldc, overwrite, start);
 }
-#endif
 
-void qat_gemm_float_set_portable(int portable) {
-#ifdef QAT_GEMM_FLOAT_X86
-  qat_gemm_float_portable = portable;
-#else
-  (void)portable;
-#endif
+/// One 16-column row of an AVX-512 tile: C (or the start value) + the row's accumulator, the
+/// columns outside `mask` neither read nor written.
+__attribute__((target("avx512f"), always_inline)) static inline void store_row_avx512(float *target, __m512 sum,
+                                                                                     __mmask16 mask, int overwrite,
+                                                                                     float first) {
+  if (mask == 0xFFFF) {
+    const __m512 base = overwrite ? _mm512_set1_ps(first) : _mm512_loadu_ps(target);
+    _mm512_storeu_ps(target, _mm512_add_ps(base, sum));
+  } else {
+    const __m512 base = overwrite ? _mm512_set1_ps(first) : _mm512_maskz_loadu_ps(mask, target);
+    _mm512_mask_storeu_ps(target, mask, _mm512_add_ps(base, sum));
+  }
 }
+
+/// The mask of the first `count` of 16 lanes (none when `count` <= 0, all when >= 16).
+static inline __mmask16 lanes(int count) {
+  return count <= 0 ? 0 : count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1);
+}
+
+/// A 6 x 16 (`wide` 0) or 6 x 32 (`wide` 1: B slivers `b` and `b + 16 * depth`) tile in zmm
+/// registers: per k, one zmm of B per sliver, one broadcast of A per row, one fused
+/// multiply-add per accumulator (the operands in the order of `tile_avx2`), then the sums of the
+/// first `rows` rows and `columns` columns added to C or to the start values. Inlined into two
+/// callers with `wide` constant, so the unused accumulators of the narrow tile disappear.
+__attribute__((target("avx512f"), always_inline)) static inline void tile_avx512(int depth, const float *a,
+                                                                                const float *b, int wide, float *c,
+                                                                                ptrdiff_t ldc, int rows, int columns,
+                                                                                int overwrite, const float *start) {
+  if (!overwrite) {
+    for (int r = 0; r < rows; r++) {
+      _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+      _mm_prefetch((const char *)(c + r * ldc + TILE_COLUMNS - 1), _MM_HINT_T0);
+      if (wide) _mm_prefetch((const char *)(c + r * ldc + 2 * TILE_COLUMNS - 1), _MM_HINT_T0);
+    }
+  }
+  const float *b1 = b + (ptrdiff_t)TILE_COLUMNS * depth;
+  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+  __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+  __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+  __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+  for (int p = 0; p < depth; p++) {
+    const __m512 b0v = _mm512_loadu_ps(b);
+    const __m512 b1v = wide ? _mm512_loadu_ps(b1) : b0v;
+    __m512 ai = _mm512_set1_ps(a[0]);
+    c00 = _mm512_fmadd_ps(ai, b0v, c00);
+    if (wide) c01 = _mm512_fmadd_ps(ai, b1v, c01);
+    ai = _mm512_set1_ps(a[1]);
+    c10 = _mm512_fmadd_ps(ai, b0v, c10);
+    if (wide) c11 = _mm512_fmadd_ps(ai, b1v, c11);
+    ai = _mm512_set1_ps(a[2]);
+    c20 = _mm512_fmadd_ps(ai, b0v, c20);
+    if (wide) c21 = _mm512_fmadd_ps(ai, b1v, c21);
+    ai = _mm512_set1_ps(a[3]);
+    c30 = _mm512_fmadd_ps(ai, b0v, c30);
+    if (wide) c31 = _mm512_fmadd_ps(ai, b1v, c31);
+    ai = _mm512_set1_ps(a[4]);
+    c40 = _mm512_fmadd_ps(ai, b0v, c40);
+    if (wide) c41 = _mm512_fmadd_ps(ai, b1v, c41);
+    ai = _mm512_set1_ps(a[5]);
+    c50 = _mm512_fmadd_ps(ai, b0v, c50);
+    if (wide) c51 = _mm512_fmadd_ps(ai, b1v, c51);
+    a += TILE_ROWS;
+    b += TILE_COLUMNS;
+    b1 += TILE_COLUMNS;
+  }
+  const __mmask16 mask0 = lanes(columns), mask1 = lanes(columns - TILE_COLUMNS);
+  const __m512 sums[2 * TILE_ROWS] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+  for (int r = 0; r < rows; r++) {
+    float *target = c + r * ldc;
+    const float first = overwrite && start ? start[r] : 0.0f;
+    store_row_avx512(target, sums[2 * r], mask0, overwrite, first);
+    if (wide && mask1) store_row_avx512(target + TILE_COLUMNS, sums[2 * r + 1], mask1, overwrite, first);
+  }
+}
+
+/// `tile_avx512` over two adjacent slivers (`columns` up to 32).
+__attribute__((target("avx512f"))) static void tile_pair_avx512(int depth, const float *a, const float *b, float *c,
+                                                                ptrdiff_t ldc, int rows, int columns, int overwrite,
+                                                                const float *start) {
+  tile_avx512(depth, a, b, 1, c, ldc, rows, columns, overwrite, start);
+}
+
+/// `tile_avx512` over one sliver (`columns` up to 16).
+__attribute__((target("avx512f"))) static void tile_single_avx512(int depth, const float *a, const float *b, float *c,
+                                                                  ptrdiff_t ldc, int rows, int columns, int overwrite,
+                                                                  const float *start) {
+  tile_avx512(depth, a, b, 0, c, ldc, rows, columns, overwrite, start);
+}
+#endif
 
 void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, int first_sliver, int end_sliver,
                           int width, float *c, ptrdiff_t ldc, int overwrite, const float *start) {
+  const int level = qat_gemm_float_level();
+  int sliver = first_sliver;
 #ifdef QAT_GEMM_FLOAT_X86
-  const int fast = gemm_float_has_avx2();
+  if (level == QAT_GEMM_FLOAT_AVX512) {
+    // Slivers two at a time, then the odd one out: the tiles cover the same elements as the
+    // 16-column ones, each element summed in the same order.
+    for (; sliver < end_sliver; sliver += 2) {
+      const int j = sliver * TILE_COLUMNS;
+      const int pair = sliver + 1 < end_sliver;
+      const int span = pair ? 2 * TILE_COLUMNS : TILE_COLUMNS;
+      const int columns = width - j < span ? width - j : span;
+      const float *pb = b + (ptrdiff_t)sliver * TILE_COLUMNS * depth;
+      for (int i = 0; i < rows; i += TILE_ROWS) {
+        const int tile_rows = rows - i < TILE_ROWS ? rows - i : TILE_ROWS;
+        const float *pa = a + (ptrdiff_t)(i / TILE_ROWS) * TILE_ROWS * depth;
+        float *pc = c + i * ldc + j;
+        const float *ps = start ? start + i : NULL;
+        if (pair) {
+          tile_pair_avx512(depth, pa, pb, pc, ldc, tile_rows, columns, overwrite, ps);
+        } else {
+          tile_single_avx512(depth, pa, pb, pc, ldc, tile_rows, columns, overwrite, ps);
+        }
+      }
+    }
+    return;
+  }
 #endif
-  for (int sliver = first_sliver; sliver < end_sliver; sliver++) {
+  for (; sliver < end_sliver; sliver++) {
     const int j = sliver * TILE_COLUMNS;
     const int columns = width - j < TILE_COLUMNS ? width - j : TILE_COLUMNS;
     const float *pb = b + (ptrdiff_t)sliver * TILE_COLUMNS * depth;
@@ -150,7 +293,7 @@ void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, i
       float *pc = c + i * ldc + j;
       const float *ps = start ? start + i : NULL;
 #ifdef QAT_GEMM_FLOAT_X86
-      if (fast) {
+      if (level == QAT_GEMM_FLOAT_AVX2) {
         tile_avx2(depth, pa, pb, pc, ldc, tile_rows, columns, overwrite, ps);
         continue;
       }

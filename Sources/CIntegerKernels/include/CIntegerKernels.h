@@ -233,7 +233,21 @@ void qat_maxpool_set_portable(int portable);
 void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, int first_sliver, int end_sliver,
                           int width, float *c, ptrdiff_t ldc, int overwrite, const float *start);
 
-/// Tests only: nonzero makes `qat_gemm_float_block` take its portable loop even on AVX2 + FMA.
+/// The paths of `qat_gemm_float_block`, lowest first: all give the same bits.
+#define QAT_GEMM_FLOAT_PORTABLE 0
+#define QAT_GEMM_FLOAT_AVX2 1
+#define QAT_GEMM_FLOAT_AVX512 2
+
+/// Tests only: the highest path `qat_gemm_float_block` may take (QAT_GEMM_FLOAT_AVX512, the
+/// default, allows every path the CPU runs; QAT_GEMM_FLOAT_AVX2 keeps an AVX-512 CPU on the AVX2
+/// path; QAT_GEMM_FLOAT_PORTABLE forces the portable loop).
+void qat_gemm_float_set_level(int level);
+
+/// The path `qat_gemm_float_block` takes now: the highest the CPU runs, capped by
+/// `qat_gemm_float_set_level`.
+int qat_gemm_float_level(void);
+
+/// Tests only: nonzero is `qat_gemm_float_set_level(QAT_GEMM_FLOAT_PORTABLE)`, zero allows every path.
 void qat_gemm_float_set_portable(int portable);
 
 /// Scratch slots per thread of `qat_thread_scratch_f32`.
