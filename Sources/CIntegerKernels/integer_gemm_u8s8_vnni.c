@@ -75,16 +75,20 @@ __attribute__((target("avx2,avxvnni"))) void qat_u8s8_panel_avx_vnni(QAT_U8S8_PA
   }
 }
 
-/// Packed A tiles one zmm tile takes at most: its rows are `QAT_QUAD_TILE_ROWS * TILES_512`.
-#define TILES_512 2
+/// Packed A tiles one zmm tile takes at most: its rows are `QAT_QUAD_TILE_ROWS * TILES_512`, one
+/// zmm accumulator each (16 rows: 16 independent vpdpbusd chains, enough to cover the
+/// instruction's latency at two per cycle; 8 and 12 rows measured a few percent slower on Zen 5).
+#ifndef TILES_512
+#define TILES_512 4
+#endif
 
-/// One tile of AVX512-VNNI: `tiles` (1 ..< TILES_512, a constant once inlined) consecutive packed
+/// One tile of AVX512-VNNI: `tiles` (1 ... TILES_512, a constant once inlined) consecutive packed
 /// A tiles, `tile_stride` bytes apart, by the sixteen columns of one panel, one zmm accumulator per
 /// row (one B load and one broadcast per vpdpbusd), `rows` of them stored.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline void tile_avx512_vnni(
     const int8_t *a, size_t tile_stride, int tiles, const int32_t *row_sums, const uint8_t *b, int quads, int rows,
-    int columns, __m512i zero, int32_t *c, ptrdiff_t ldc, const qat_requantization *requant, int output_signed,
-    uint8_t *out, ptrdiff_t ldo) {
+    int columns, __m512i zero, int32_t *c, ptrdiff_t ldc, const qat_requantization *requant, uint8_t *out,
+    ptrdiff_t ldo) {
   __m512i acc[QAT_QUAD_TILE_ROWS * TILES_512];
   for (int i = 0; i < QAT_QUAD_TILE_ROWS * tiles; i++) acc[i] = _mm512_setzero_si512();
   for (int quad = 0; quad < quads; quad++) {
@@ -101,31 +105,42 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) s
   }
   for (int r = 0; r < rows; r++) {
     const __m512i v = _mm512_sub_epi32(acc[r], _mm512_mullo_epi32(_mm512_set1_epi32(row_sums[r]), zero));
-    qat_u8s8_store_row(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1), columns, c ? c + r * ldc : NULL,
-                       requant ? requant + r : NULL, output_signed, out ? out + r * ldo : NULL);
+    qat_u8s8_store_row16(v, columns, c ? c + r * ldc : NULL, requant ? requant + r : NULL, out ? out + r * ldo : NULL);
   }
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void qat_u8s8_panel_avx512_vnni(
     QAT_U8S8_PANEL_PARAMETERS) {
+  (void)output_signed;  // the bytes are the values' low bytes either way (qat_narrow16_avx512)
   const panel_shape s = shape_of(k, n, panel, b_zero, b_zero_stride);
   const __m512i zero = _mm512_loadu_si512((const void *)s.zeros);
   const size_t tile_stride = (size_t)s.quads * QAT_QUAD_TILE_ROWS * 4;
   for (int row = 0; row < m;) {
-    const int left = m - row;
-    const int tiles = left > QAT_QUAD_TILE_ROWS * (TILES_512 - 1) ? TILES_512 : (left + QAT_QUAD_TILE_ROWS - 1) / QAT_QUAD_TILE_ROWS;
-    const int rows = left < QAT_QUAD_TILE_ROWS * tiles ? left : QAT_QUAD_TILE_ROWS * tiles;
+    const int needed = (m - row + QAT_QUAD_TILE_ROWS - 1) / QAT_QUAD_TILE_ROWS;
+    const int tiles = needed < TILES_512 ? needed : TILES_512;
+    const int rows = m - row < QAT_QUAD_TILE_ROWS * tiles ? m - row : QAT_QUAD_TILE_ROWS * tiles;
     const int8_t *a = packed_a + (size_t)(row / QAT_QUAD_TILE_ROWS) * tile_stride;
     int32_t *c_rows = c ? c + row * ldc + s.first : NULL;
     const qat_requantization *r_rows = requant ? requant + row : NULL;
     uint8_t *out_rows = out ? out + row * ldo + s.first : NULL;
     // One call per tile count so each inlined copy has its count as a constant.
-    if (tiles == TILES_512)
-      tile_avx512_vnni(a, tile_stride, TILES_512, row_sums + row, packed_panel, s.quads, rows, s.columns, zero, c_rows,
-                       ldc, r_rows, output_signed, out_rows, ldo);
-    else
-      tile_avx512_vnni(a, tile_stride, 1, row_sums + row, packed_panel, s.quads, rows, s.columns, zero, c_rows, ldc,
-                       r_rows, output_signed, out_rows, ldo);
+#define QAT_TILE_512(count)                                                                                        \
+  tile_avx512_vnni(a, tile_stride, count, row_sums + row, packed_panel, s.quads, rows, s.columns, zero, c_rows, ldc, \
+                   r_rows, out_rows, ldo)
+    switch (tiles) {
+      case 1: QAT_TILE_512(1); break;
+#if TILES_512 >= 2
+      case 2: QAT_TILE_512(2); break;
+#endif
+#if TILES_512 >= 3
+      case 3: QAT_TILE_512(3); break;
+#endif
+#if TILES_512 >= 4
+      case 4: QAT_TILE_512(4); break;
+#endif
+      default: break;
+    }
+#undef QAT_TILE_512
     row += rows;
   }
 }

@@ -5,6 +5,7 @@
 
 #include "CIntegerKernels.h"
 #include "requantize_avx2.h"
+#include "requantize_avx512.h"
 
 #include <string.h>
 
@@ -35,6 +36,24 @@ __attribute__((target("avx2"), always_inline)) static inline void qat_u8s8_store
     _mm256_storeu_si256((__m256i *)staged, low);
     _mm256_storeu_si256((__m256i *)(staged + 8), high);
     memcpy(c, staged, (size_t)columns * sizeof(int32_t));
+  }
+}
+
+/// `qat_u8s8_store_row` for one zmm of sixteen results: the requantization on all sixteen lanes at
+/// once (requantize_avx512.h, the same bits) and masked stores for a partial panel.
+__attribute__((target(QAT_AVX512_TARGET), always_inline)) static inline void qat_u8s8_store_row16(
+    __m512i values, int columns, int32_t *c, const qat_requantization *requant, uint8_t *out) {
+  const __mmask16 lanes = (__mmask16)((1u << columns) - 1);
+  if (requant) {
+    const __m128i bytes = qat_narrow16_avx512(qat_requantize16(values, requant));
+    if (columns == QAT_PANEL_COLUMNS)
+      _mm_storeu_si128((__m128i *)out, bytes);
+    else
+      _mm_mask_storeu_epi8(out, lanes, bytes);
+  } else if (columns == QAT_PANEL_COLUMNS) {
+    _mm512_storeu_si512((void *)c, values);
+  } else {
+    _mm512_mask_storeu_epi32(c, lanes, values);
   }
 }
 

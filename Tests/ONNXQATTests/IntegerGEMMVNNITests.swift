@@ -337,6 +337,25 @@ final class IntegerGEMMVNNITests: XCTestCase {
     }
   }
 
+  /// `exact` (m x n int32) requantized row by row with `qat_requantize_int8` (AVX2).
+  private func requantized(_ exact: [Int32], m: Int, n: Int, rows: [qat_requantization], outputSigned: Bool) -> [UInt8]
+  {
+    var expected = [UInt8](repeating: 0, count: m * n)
+    for row in 0..<m {
+      let ran = exact.withUnsafeBufferPointer { acc in
+        expected.withUnsafeMutableBufferPointer { out in
+          withUnsafePointer(to: rows[row]) { parameters in
+            qat_requantize_int8(
+              acc.baseAddress.map { $0 + row * n }, n, parameters, outputSigned ? 1 : 0,
+              out.baseAddress.map { $0 + row * n })
+          }
+        }
+      }
+      XCTAssertEqual(ran, 1)
+    }
+    return expected
+  }
+
   /// The fused requantizing store at each level equals the int32 product requantized row by row
   /// with `qat_requantize_int8` (which RequantizationVectorTests holds to the scalar reference).
   func testRequantizedStoreAtEveryLevel() throws {
@@ -349,23 +368,60 @@ final class IntegerGEMMVNNITests: XCTestCase {
           qat_u8s8_set_level(level)
           let range: ClosedRange<Int32> = level >= QAT_U8S8_AVX_VNNI ? -128...127 : -64...64
           let o = operands(m: m, k: k, n: n, aSigned: outputSigned, range: range, using: &random)
-          var expected = [UInt8](repeating: 0, count: m * n)
-          let exact = reference(o)
-          for row in 0..<m {
-            let ran = exact.withUnsafeBufferPointer { acc in
-              expected.withUnsafeMutableBufferPointer { out in
-                withUnsafePointer(to: rows[row]) { parameters in
-                  qat_requantize_int8(
-                    acc.baseAddress.map { $0 + row * n }, n, parameters, outputSigned ? 1 : 0,
-                    out.baseAddress.map { $0 + row * n })
-                }
-              }
-            }
-            XCTAssertEqual(ran, 1)
-          }
+          let expected = requantized(reference(o), m: m, n: n, rows: rows, outputSigned: outputSigned)
           let (_, actual, fits) = product(o, rows: rows, outputSigned: outputSigned)
           XCTAssertTrue(fits)
           assertSame(actual, expected, n: n, "level \(level) m \(m) k \(k) n \(n) signed \(outputSigned)")
+        }
+      }
+    }
+  }
+
+  /// The fused requantization's rounding and clamping cases at each level: with k = 1 and a' = 1
+  /// the products are `b - bZero` (every integer in [-255, 255] over B's bytes and zero points),
+  /// and the parameters make ties (float scale 0.5 and 0.25; Q31 multiplier 2^30 with right shifts
+  /// of 0 to 3, so remainders of exactly half), shift left, clip, and add biases near the int32
+  /// extremes (wrapping) and NaN and infinite scales.
+  func testRequantizedStoreTiesAndExtremes() throws {
+    guard qat_u8s8_set_level(-1) >= QAT_U8S8_AVX2 else { throw XCTSkip("the fused requantization needs AVX2") }
+    let n = 256
+    var parameters: [(fixed: Bool, scale: Float, multiplier: Int32, shift: Int32, bias: Int32)] = []
+    for bias: Int32 in [0, 1, -3, 1_000, .max - 100, .min + 100] {
+      for scale: Float in [0.5, 0.25, 1, 3.5, 1e-9, .nan, .infinity, 1e9] {
+        parameters.append((false, scale, 0, 0, bias))
+      }
+      for shift: Int32 in [0, -1, -2, -3, 2, -31] {
+        for multiplier: Int32 in [1 << 30, (1 << 30) + 1, .max, 1_518_500_250] {
+          parameters.append((true, 0, multiplier, shift, bias))
+        }
+      }
+    }
+    for outputSigned in [false, true] {
+      let (low, high): (Int32, Int32) = outputSigned ? (-128, 127) : (0, 255)
+      let rows = parameters.enumerated().map { index, p -> qat_requantization in
+        var r = qat_requantization()
+        r.fixed_point = p.fixed ? 1 : 0
+        r.scale = p.scale
+        r.multiplier = p.multiplier
+        r.shift = p.shift
+        r.bias = p.bias
+        r.zero_point = [low, high, outputSigned ? 0 : 128, outputSigned ? -5 : 3][index % 4]
+        r.minimum = index % 3 == 1 ? Swift.max(low, r.zero_point - 9) : low
+        r.maximum = index % 5 == 2 ? Swift.min(high, r.zero_point + 9) : high
+        return r
+      }
+      let m = rows.count
+      let a = [UInt8](repeating: 1, count: m)  // a' = 1 with zero point 0
+      let b = (0..<n).map { UInt8($0) }
+      for bZero: Int32 in [0, 255, 128] {
+        let o = Operands(
+          m: m, k: 1, n: n, aSigned: true, a: a, aZero: [Int32](repeating: 0, count: m), b: b,
+          bZero: [Int32](repeating: bZero, count: n))
+        let expected = requantized(reference(o), m: m, n: n, rows: rows, outputSigned: outputSigned)
+        for level in levels {
+          qat_u8s8_set_level(level)
+          let (_, actual, _) = product(o, rows: rows, outputSigned: outputSigned)
+          assertSame(actual, expected, n: n, "level \(level) b zero \(bZero) signed \(outputSigned)")
         }
       }
     }
