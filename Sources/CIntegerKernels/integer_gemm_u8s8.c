@@ -1,15 +1,22 @@
-// Exact u8 x s8 matrix products with vpmaddubsw when A's values fit 7 bits: with b in [0, 255]
-// (raw uint8 bytes, B's zero point not subtracted) and a' = a - a_zero in [-64, 64], a pair sum
-// `b0 * a0 + b1 * a1` is at most 255 * 128 = 32640 in magnitude, so vpmaddubsw (u8 x s8 pairs
+// Exact u8 x s8 matrix products: B's raw uint8 bytes b (B's zero point not subtracted) by A's int8
+// values a' = a - a_zero, k-quads of four products summed into int32 lanes, at one of four
+// instruction levels chosen at run time (QAT_U8S8_*): portable C, AVX2, AVX-VNNI, AVX512-VNNI.
+//
+// AVX2 (vpmaddubsw) needs A's values to fit 7 bits: with b in [0, 255] and a' in [-64, 64], a pair
+// sum `b0 * a0 + b1 * a1` is at most 255 * 128 = 32640 in magnitude, so vpmaddubsw (u8 x s8 pairs
 // added into a saturating int16) never saturates; vpmaddwd by ones adds two such int16 into an
-// int32, and int32 additions give `sum_k a'[m, k] * b[k, n]`. B's zero point comes out through
-// A's row sums: `sum_k a' (b - b_zero) = sum_k a' b - b_zero[n] * sum_k a'`, all with int32
-// wrap-around, which equals the exact int32 sum modulo 2^32 as the reference's does. A k-quad of
-// four products costs three instructions per lane group instead of the four of two vpmaddwd
-// steps, and the packed B panel is half the size.
+// int32, and int32 additions give `sum_k a'[m, k] * b[k, n]`. A k-quad of four products costs
+// three instructions per lane group instead of the four of two vpmaddwd steps, and the packed B
+// panel is half the size. The VNNI levels (vpdpbusd, integer_gemm_u8s8_vnni.c) add the four
+// products into the int32 lane exactly, so any a' in [-128, 127] is exact there.
+//
+// B's zero point comes out through A's row sums: `sum_k a' (b - b_zero) = sum_k a' b - b_zero[n] *
+// sum_k a'`, all with int32 wrap-around, which equals the exact int32 sum modulo 2^32 as the
+// reference's does.
 #include "CIntegerKernels.h"
 #include "cpu_avx2.h"
-#include "requantize_avx2.h"
+#include "cpu_vnni.h"
+#include "u8s8_kernels.h"
 
 #include <string.h>
 
@@ -18,10 +25,38 @@
 #define QAT_U8S8_X86 1
 #endif
 
+/// The level forced by `qat_u8s8_set_level` (tests), or -1: the best this CPU runs.
+static int qat_u8s8_forced = -1;
+
+/// The best level this CPU runs (checked once).
+static int u8s8_best_level(void) {
+#ifdef QAT_U8S8_X86
+  if (qat_cpu_has_avx512_vnni()) return QAT_U8S8_AVX512_VNNI;
+  if (qat_cpu_has_avx_vnni()) return QAT_U8S8_AVX_VNNI;
+  if (qat_cpu_has_avx2()) return QAT_U8S8_AVX2;
+#endif
+  return QAT_U8S8_PORTABLE;
+}
+
+int qat_u8s8_level(void) {
+  const int best = u8s8_best_level();
+  return qat_u8s8_forced >= 0 && qat_u8s8_forced < best ? qat_u8s8_forced : best;
+}
+
+int qat_u8s8_set_level(int level) {
+  qat_u8s8_forced = level;
+  return qat_u8s8_level();
+}
+
+void qat_u8s8_set_portable(int portable) { qat_u8s8_forced = portable ? QAT_U8S8_PORTABLE : -1; }
+
 int qat_pack_a_quads(const void *a, int is_signed, ptrdiff_t lda, int m, int k, const int32_t *zero,
                      ptrdiff_t zero_stride, int8_t *packed, int32_t *row_sums) {
   const int depth = qat_quad_depth(k);
   const int tiles = (m + QAT_QUAD_TILE_ROWS - 1) / QAT_QUAD_TILE_ROWS;
+  // The widest a' the kernels of this level multiply exactly (see the top of this file).
+  const int vnni = qat_u8s8_level() >= QAT_U8S8_AVX_VNNI;
+  const int32_t lowest = vnni ? -128 : -64, highest = vnni ? 127 : 64;
   int fits = 1;
   for (int tile = 0; tile < tiles; tile++) {
     int8_t *target = packed + (size_t)tile * depth * QAT_QUAD_TILE_ROWS;
@@ -44,7 +79,7 @@ int qat_pack_a_quads(const void *a, int is_signed, ptrdiff_t lda, int m, int k, 
         low = value < low ? value : low;
         high = value > high ? value : high;
       }
-      if (low < -64 || high > 64) fits = 0;
+      if (low < lowest || high > highest) fits = 0;
       row_sums[row] = sum;
     }
   }
@@ -142,30 +177,12 @@ __attribute__((target("avx2"))) static void tile_quads_avx2(const int8_t *a, con
     a += QAT_QUAD_TILE_ROWS * 4;
     b += QAT_PANEL_COLUMNS * 4;
   }
-  int32_t staged[QAT_PANEL_COLUMNS];
   const __m256i results[QAT_QUAD_TILE_ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
   for (int r = 0; r < rows; r++) {
     const __m256i sum = _mm256_set1_epi32(row_sums[r]);
-    const __m256i low = _mm256_sub_epi32(results[r][0], _mm256_mullo_epi32(sum, zero0));
-    const __m256i high = _mm256_sub_epi32(results[r][1], _mm256_mullo_epi32(sum, zero1));
-    if (requant) {
-      const __m128i bytes = qat_narrow16(qat_requantize8(low, requant + r), qat_requantize8(high, requant + r),
-                                         output_signed);
-      if (columns == QAT_PANEL_COLUMNS) {
-        _mm_storeu_si128((__m128i *)(out + r * ldo), bytes);
-      } else {
-        uint8_t narrow[QAT_PANEL_COLUMNS];
-        _mm_storeu_si128((__m128i *)narrow, bytes);
-        memcpy(out + r * ldo, narrow, (size_t)columns);
-      }
-    } else if (columns == QAT_PANEL_COLUMNS) {
-      _mm256_storeu_si256((__m256i *)(c + r * ldc), low);
-      _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), high);
-    } else {
-      _mm256_storeu_si256((__m256i *)staged, low);
-      _mm256_storeu_si256((__m256i *)(staged + 8), high);
-      memcpy(c + r * ldc, staged, (size_t)columns * sizeof(int32_t));
-    }
+    qat_u8s8_store_row(_mm256_sub_epi32(results[r][0], _mm256_mullo_epi32(sum, zero0)),
+                       _mm256_sub_epi32(results[r][1], _mm256_mullo_epi32(sum, zero1)), columns,
+                       c ? c + r * ldc : NULL, requant ? requant + r : NULL, output_signed, out ? out + r * ldo : NULL);
   }
 }
 
@@ -190,22 +207,11 @@ __attribute__((target("avx2"))) static void gemm_quads_avx2(const int8_t *packed
   }
 }
 
-static int qat_u8s8_portable = 0;
-
-static int u8s8_has_avx2(void) { return !qat_u8s8_portable && qat_cpu_has_avx2(); }
 #endif
-
-void qat_u8s8_set_portable(int portable) {
-#ifdef QAT_U8S8_X86
-  qat_u8s8_portable = portable;
-#else
-  (void)portable;
-#endif
-}
 
 void qat_pack_b_panel_u8(const uint8_t *b, ptrdiff_t ldb, int k, int n, int panel, uint8_t *packed) {
 #ifdef QAT_U8S8_X86
-  if (u8s8_has_avx2()) {
+  if (qat_u8s8_level() >= QAT_U8S8_AVX2) {
     pack_b_quads_avx2(b, ldb, k, n, panel, packed);
     return;
   }
@@ -217,10 +223,21 @@ void qat_gemm_panel_u8s8(const int8_t *packed_a, const int32_t *row_sums, const 
                          int n, int panel, const int32_t *b_zero, ptrdiff_t b_zero_stride, int32_t *c,
                          ptrdiff_t ldc) {
 #ifdef QAT_U8S8_X86
-  if (u8s8_has_avx2()) {
-    gemm_quads_avx2(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, c, ldc, NULL, 0, NULL,
-                    0);
-    return;
+  switch (qat_u8s8_level()) {
+    case QAT_U8S8_AVX512_VNNI:
+      qat_u8s8_panel_avx512_vnni(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, c, ldc,
+                                 NULL, 0, NULL, 0);
+      return;
+    case QAT_U8S8_AVX_VNNI:
+      qat_u8s8_panel_avx_vnni(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, c, ldc, NULL,
+                              0, NULL, 0);
+      return;
+    case QAT_U8S8_AVX2:
+      gemm_quads_avx2(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, c, ldc, NULL, 0, NULL,
+                      0);
+      return;
+    default:
+      break;
   }
 #endif
   gemm_quads_portable(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, c, ldc);
@@ -231,9 +248,22 @@ void qat_gemm_panel_u8s8_requantized(const int8_t *packed_a, const int32_t *row_
                                      const qat_requantization *rows, int output_signed, uint8_t *out,
                                      ptrdiff_t ldo) {
 #ifdef QAT_U8S8_X86
-  if (qat_cpu_has_avx2()) {
-    gemm_quads_avx2(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, NULL, 0, rows,
-                    output_signed, out, ldo);
+  // The requantization needs AVX2 whatever the level; below the VNNI levels the AVX2 product runs
+  // (A was packed for it: its values fit 7 bits).
+  switch (qat_u8s8_level()) {
+    case QAT_U8S8_AVX512_VNNI:
+      qat_u8s8_panel_avx512_vnni(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, NULL, 0,
+                                 rows, output_signed, out, ldo);
+      return;
+    case QAT_U8S8_AVX_VNNI:
+      qat_u8s8_panel_avx_vnni(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, NULL, 0, rows,
+                              output_signed, out, ldo);
+      return;
+    default:
+      if (qat_cpu_has_avx2())
+        gemm_quads_avx2(packed_a, row_sums, packed_panel, m, k, n, panel, b_zero, b_zero_stride, NULL, 0, rows,
+                        output_signed, out, ldo);
+      return;
   }
 #else
   (void)packed_a;

@@ -133,10 +133,28 @@ static inline size_t qat_packed_a_quads_count(int m, int k) {
 /// Bytes of one B panel packed by `qat_pack_b_panel_u8` for depth k.
 static inline size_t qat_packed_quad_panel_count(int k) { return (size_t)qat_quad_depth(k) * QAT_PANEL_COLUMNS; }
 
+/// Instruction levels of the u8 x s8 product (`qat_u8s8_level`), each exact for the values A's
+/// packing accepts at that level: portable C and AVX2 (vpmaddubsw) for `a - zero` in [-64, 64],
+/// AVX-VNNI and AVX512-VNNI (vpdpbusd) for any `a - zero` in [-128, 127].
+#define QAT_U8S8_PORTABLE 0
+#define QAT_U8S8_AVX2 1
+#define QAT_U8S8_AVX_VNNI 2
+#define QAT_U8S8_AVX512_VNNI 3
+
+/// The level the u8 x s8 functions run at: the best this CPU has (checked once at run time),
+/// or a lower one forced by `qat_u8s8_set_level`.
+int qat_u8s8_level(void);
+
+/// Tests only: makes the u8 x s8 functions run at `level` (QAT_U8S8_*; capped at the best this
+/// CPU has; negative: the best again) and returns the level now in effect. Set it before packing
+/// A: a packing made at a VNNI level may hold values the lower levels cannot multiply.
+int qat_u8s8_set_level(int level);
+
 /// Packs A (m x k, 8-bit, row stride `lda`) minus the zero point of each row as int8 quads
 /// `packed[tile][k / 4][QAT_QUAD_TILE_ROWS][4]` (rows past m and k past k zero) and writes each
-/// row's sum of `a - zero` into `row_sums[row]`. Returns 1 when every `a - zero` lies in
-/// [-64, 64] (the condition for `qat_gemm_panel_u8s8` to be exact), else 0.
+/// row's sum of `a - zero` into `row_sums[row]`. Returns 1 when every `a - zero` lies in the range
+/// the current level's product is exact for (see QAT_U8S8_PORTABLE), the condition for
+/// `qat_gemm_panel_u8s8` to be exact, else 0.
 int qat_pack_a_quads(const void *a, int is_signed, ptrdiff_t lda, int m, int k, const int32_t *zero,
                      ptrdiff_t zero_stride, int8_t *packed, int32_t *row_sums);
 
@@ -151,7 +169,8 @@ void qat_gemm_panel_u8s8(const int8_t *packed_a, const int32_t *row_sums, const 
                          int n, int panel, const int32_t *b_zero, ptrdiff_t b_zero_stride, int32_t *c,
                          ptrdiff_t ldc);
 
-/// Tests only: nonzero makes the u8 x s8 functions take their portable loops even on AVX2.
+/// Tests only: nonzero makes the u8 x s8 functions take their portable loops even on AVX2
+/// (`qat_u8s8_set_level(QAT_U8S8_PORTABLE)`); zero restores the best level.
 void qat_u8s8_set_portable(int portable);
 
 /// One output channel's requantization of int32 accumulators to 8 bits (see `Requantizer`):
@@ -183,6 +202,7 @@ int qat_requantize_int8_supported(const qat_requantization *r, int output_signed
 /// accumulators of the panel go through `rows[row]` (its bias, multiplier, zero point and range)
 /// and are stored as bytes at `out + row * ldo + panel * 16` (clipped to n), no int32 written.
 /// Only for parameters `qat_requantize_int8_supported` accepts (AVX2); does nothing otherwise.
+/// Below the VNNI levels (portable included) it runs the AVX2 product.
 void qat_gemm_panel_u8s8_requantized(const int8_t *packed_a, const int32_t *row_sums, const uint8_t *packed_panel,
                                      int m, int k, int n, int panel, const int32_t *b_zero, ptrdiff_t b_zero_stride,
                                      const qat_requantization *rows, int output_signed, uint8_t *out,

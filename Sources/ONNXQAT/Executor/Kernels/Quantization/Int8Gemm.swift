@@ -14,8 +14,9 @@ import Foundation
 /// sum of the reference loop (`IntegerGemm.referenceMultiply`) whenever that sum does not wrap;
 /// int32 wrap-around of the full sum needs K above 33,000 and is reproduced as well, the kernel
 /// adding with int32 wrap. Column panels are split across threads; each worker packs the panel
-/// it is about to multiply, so the panel is still in cache. A uint8 B with A's values within
-/// [-64, 64] takes the vpmaddubsw product instead (Int8GemmU8S8).
+/// it is about to multiply, so the panel is still in cache. A uint8 B takes the u8 x s8 quad
+/// product instead (Int8GemmU8S8) when A's values fit its instruction level: [-64, 64] for AVX2
+/// vpmaddubsw, [-128, 127] for VNNI vpdpbusd (`qat_u8s8_level`).
 enum Int8Gemm {
   /// An 8-bit operand in memory: its first element, signedness and row stride in elements.
   struct Operand {
