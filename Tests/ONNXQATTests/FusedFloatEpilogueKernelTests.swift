@@ -53,8 +53,9 @@ final class FusedFloatEpilogueKernelTests: XCTestCase {
     var numbers = SeededFloats(state: 5)
     for epilogue in epilogues {
       var fused = epilogue.kernelEpilogue(channel: 0)
-      // Lengths around the vector width, so both the vector loop and the tail run.
-      for count in [1, 7, 8, 9, 16, 23] {
+      // Lengths around the vector widths (sixteen with AVX-512, eight with AVX2), so every
+      // vector loop and the tail run.
+      for count in [1, 7, 8, 9, 16, 23, 24, 31, 40] {
         let values = (0..<count).map { _ in palette[Int((numbers.next() + 1) * 1000) % palette.count] }
         var result = values
         result.withUnsafeMutableBufferPointer { buffer in
