@@ -12,6 +12,7 @@
 // The vector paths prefetch the tile's C rows before the k loop (the C tile is read and written
 // once per K block, after a loop that takes hundreds of cycles).
 #include "CIntegerKernels.h"
+#include "float_epilogue.h"
 
 #include <math.h>
 
@@ -254,8 +255,49 @@ __attribute__((target("avx512f"))) static void tile_single_avx512(int depth, con
 }
 #endif
 
+/// The fused epilogue of rows [0, rows) and columns [0, columns) of a tile just stored at `c`
+/// (still in L1), row r with `epilogues[r]`: the operations of `qat_float_epilogue_apply`.
+static void epilogue_tile_portable(float *c, ptrdiff_t ldc, int rows, int columns,
+                                   const qat_float_epilogue *epilogues) {
+  for (int r = 0; r < rows; r++) {
+    float *row = c + r * ldc;
+    for (int j = 0; j < columns; j++) row[j] = qat_epilogue_scalar(row[j], epilogues + r);
+  }
+}
+
+#ifdef QAT_GEMM_FLOAT_X86
+__attribute__((target("avx2"))) static void epilogue_tile_avx2(float *c, ptrdiff_t ldc, int rows, int columns,
+                                                               const qat_float_epilogue *epilogues) {
+  for (int r = 0; r < rows; r++) {
+    const qat_float_epilogue e = epilogues[r];
+    float *row = c + r * ldc;
+    int j = 0;
+    for (; j + 8 <= columns; j += 8) _mm256_storeu_ps(row + j, qat_epilogue_vector(_mm256_loadu_ps(row + j), &e));
+    for (; j < columns; j++) row[j] = qat_epilogue_scalar(row[j], &e);
+  }
+}
+
+__attribute__((target("avx512f"))) static void epilogue_tile_avx512(float *c, ptrdiff_t ldc, int rows, int columns,
+                                                                    const qat_float_epilogue *epilogues) {
+  for (int r = 0; r < rows; r++) {
+    const qat_float_epilogue e = epilogues[r];
+    float *row = c + r * ldc;
+    for (int j = 0; j < columns; j += 16) {
+      const __mmask16 mask = lanes(columns - j);
+      _mm512_mask_storeu_ps(row + j, mask, qat_epilogue_vector512(_mm512_maskz_loadu_ps(mask, row + j), &e));
+    }
+  }
+}
+#endif
+
 void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, int first_sliver, int end_sliver,
                           int width, float *c, ptrdiff_t ldc, int overwrite, const float *start) {
+  qat_gemm_float_block_epilogue(depth, a, rows, b, first_sliver, end_sliver, width, c, ldc, overwrite, start, NULL);
+}
+
+void qat_gemm_float_block_epilogue(int depth, const float *a, int rows, const float *b, int first_sliver,
+                                   int end_sliver, int width, float *c, ptrdiff_t ldc, int overwrite,
+                                   const float *start, const qat_float_epilogue *epilogues) {
   const int level = qat_gemm_float_level();
   int sliver = first_sliver;
 #ifdef QAT_GEMM_FLOAT_X86
@@ -278,6 +320,7 @@ void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, i
         } else {
           tile_single_avx512(depth, pa, pb, pc, ldc, tile_rows, columns, overwrite, ps);
         }
+        if (epilogues) epilogue_tile_avx512(pc, ldc, tile_rows, columns, epilogues + i);
       }
     }
     return;
@@ -295,10 +338,12 @@ void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, i
 #ifdef QAT_GEMM_FLOAT_X86
       if (level == QAT_GEMM_FLOAT_AVX2) {
         tile_avx2(depth, pa, pb, pc, ldc, tile_rows, columns, overwrite, ps);
+        if (epilogues) epilogue_tile_avx2(pc, ldc, tile_rows, columns, epilogues + i);
         continue;
       }
 #endif
       tile_portable(depth, pa, pb, pc, ldc, tile_rows, columns, overwrite, ps);
+      if (epilogues) epilogue_tile_portable(pc, ldc, tile_rows, columns, epilogues + i);
     }
   }
 }

@@ -253,6 +253,14 @@ void qat_maxpool_set_portable(int portable);
 void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, int first_sliver, int end_sliver,
                           int width, float *c, ptrdiff_t ldc, int overwrite, const float *start);
 
+/// `qat_gemm_float_block` that then applies a fused Conv epilogue to each stored tile while it is
+/// in cache, row r of the block (C row r) with `epilogues[r]` (NULL: none): only for the last K
+/// block of a product, when the stored values are final. The operations of
+/// `qat_float_epilogue_apply` on the same values, so the same bits as applying it afterwards.
+void qat_gemm_float_block_epilogue(int depth, const float *a, int rows, const float *b, int first_sliver,
+                                   int end_sliver, int width, float *c, ptrdiff_t ldc, int overwrite,
+                                   const float *start, const qat_float_epilogue *epilogues);
+
 /// The paths of `qat_gemm_float_block`, lowest first: all give the same bits.
 #define QAT_GEMM_FLOAT_PORTABLE 0
 #define QAT_GEMM_FLOAT_AVX2 1

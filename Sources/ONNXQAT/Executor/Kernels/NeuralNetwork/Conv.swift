@@ -1,3 +1,4 @@
+import CIntegerKernels
 import Foundation
 
 /// Conv (opsets 1, 11, 22): N-d convolution (1-3 spatial axes) on float32 (double, float16 and
@@ -96,6 +97,14 @@ enum ConvKernel {
     let band = workers > 1 ? cacheBand : max(1, min(lineCount, (1 << 18) / max(1, depth * outW)))
     let bandCount = (lineCount + band - 1) / band
     let inner = workers > 1 ? 1 : threads
+    // Each output channel's normalization and activation, for the GEMM to apply as it stores.
+    let kernelEpilogues = epilogue.flatMap { epilogue -> UnsafeMutablePointer<qat_float_epilogue>? in
+      guard epilogue.normalization != nil || epilogue.activation != nil else { return nil }
+      let table = UnsafeMutablePointer<qat_float_epilogue>.allocate(capacity: outChannels)
+      for channel in 0..<outChannels { (table + channel).initialize(to: epilogue.kernelEpilogue(channel: channel)) }
+      return table
+    }
+    defer { kernelEpilogues?.deallocate() }
     for batch in 0..<batches {
       for g in 0..<group {
         let xg = px + (batch * channels + g * groupChannels) * inSpatial
@@ -103,14 +112,16 @@ enum ConvKernel {
         let yg = py + (batch * outChannels + g * groupOut) * outSpatial
         // Every element starts as its bias (or 0), written by the products' first K block.
         let start = GEMMStart.overwrite(pb.map { $0 + g * groupOut })
-        // Applies the epilogue to output columns `columns` of every channel of the group (called
-        // by the GEMM's threads for the columns each has finished).
-        let finish: ((Range<Int>) -> Void)? = epilogue.map { epilogue in
-          { (columns: Range<Int>) in
+        // The normalization and activation go to the GEMM, which applies them to each tile as it
+        // stores the last K block; a fused fake-quant pair follows on output columns `columns` of
+        // every channel of the group (called by the GEMM's threads for the columns each has
+        // finished).
+        let epilogues = kernelEpilogues.map { GEMMRowEpilogues(values: $0 + g * groupOut) }
+        let finish: ((Range<Int>) -> Void)? = epilogue.flatMap { epilogue in
+          guard epilogue.fakeQuantization != nil else { return nil }
+          return { (columns: Range<Int>) in
             for channel in 0..<groupOut {
-              epilogue.apply(
-                channel: g * groupOut + channel, to: yg + channel * outSpatial + columns.lowerBound,
-                count: columns.count)
+              epilogue.applyFakeQuantization(to: yg + channel * outSpatial + columns.lowerBound, count: columns.count)
             }
           }
         }
@@ -121,7 +132,7 @@ enum ConvKernel {
         if pointwise {
           NeuralNetworkGEMM.multiply(
             m: groupOut, n: outSpatial, k: depth, a: weights, b: NeuralNetworkMatrix(xg, rowStride: inSpatial), c: yg,
-            ldc: outSpatial, threads: threads, packed: packed, start: start, finish: finish)
+            ldc: outSpatial, threads: threads, packed: packed, start: start, epilogues: epilogues, finish: finish)
           continue
         }
         // A band's columns go straight into the GEMM's packed layout when the product takes the
@@ -147,12 +158,13 @@ enum ConvKernel {
                 threads: inner)
               NeuralNetworkGEMM.multiplyPacked(
                 m: groupOut, a: packed, b: columns, layout: layout, c: target, ldc: outSpatial, threads: inner,
-                start: start, finish: bandFinish)
+                start: start, epilogues: epilogues, finish: bandFinish)
             } else {
               Im2col.expand(xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, threads: inner)
               NeuralNetworkGEMM.multiply(
                 m: groupOut, n: width, k: depth, a: weights, b: NeuralNetworkMatrix(columns, rowStride: width),
-                c: target, ldc: outSpatial, threads: inner, packed: packed, start: start, finish: bandFinish)
+                c: target, ldc: outSpatial, threads: inner, packed: packed, start: start, epilogues: epilogues,
+                finish: bandFinish)
             }
           }
         }

@@ -63,11 +63,12 @@ enum NeuralNetworkGEMM {
   /// k x n and C is m x n with row stride `ldc`. `finish` (a fused epilogue) is called with
   /// ranges of columns covering `0..<n` once each, as soon as every row of those columns holds
   /// its final value: by each thread for its own columns when the product is split by columns,
-  /// else once for all of them at the end.
+  /// else once for all of them at the end. `epilogues` (one per row of C) are applied to each
+  /// tile of the last K block as it is stored, before `finish` (see `GEMMRowEpilogues`).
   static func multiply(
     m: Int, n: Int, k: Int, alpha: Float = 1, a: NeuralNetworkMatrix, b: NeuralNetworkMatrix,
     c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, packed: NeuralNetworkPackedA? = nil,
-    start: GEMMStart = .accumulate, finish: ((Range<Int>) -> Void)? = nil
+    start: GEMMStart = .accumulate, epilogues: GEMMRowEpilogues? = nil, finish: ((Range<Int>) -> Void)? = nil
   ) {
     guard m > 0, n > 0 else { return }
     // A packing made for another shape is not used.
@@ -75,6 +76,7 @@ enum NeuralNetworkGEMM {
     if !isBlocked(m: m, n: n, k: k) {
       start.fill(c, ldc: ldc, rows: 0..<m, columns: 0..<n)
       if k > 0 { direct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, ldc: ldc) }
+      epilogues?.apply(c, ldc: ldc, rows: 0..<m, columns: 0..<n)
       finish?(0..<n)
       return
     }
@@ -83,7 +85,7 @@ enum NeuralNetworkGEMM {
     if workers > 1 && (n + nr - 1) / nr >= 2 * workers && m * k <= columnSplitLimit {
       multiplyByColumns(
         m: m, n: n, k: k, a: packed ?? NeuralNetworkPackedA(a, m: m, k: k, alpha: alpha), b: b, c: c, ldc: ldc,
-        workers: workers, start: start, finish: finish)
+        workers: workers, start: start, epilogues: epilogues, finish: finish)
       return
     }
     // Equal blocks no larger than `kc` and `nc` (576 = 2 x 288, not 256 + 256 + 64).
@@ -144,7 +146,8 @@ enum NeuralNetworkGEMM {
             macroKernel(
               depth: depth, a: chunkPacked + (i0 / mr) * mr * depth, rows: min(rowBlock, chunk - i0), b: packedB,
               slivers: (group * columnSlivers / columnGroups)..<((group + 1) * columnSlivers / columnGroups),
-              width: width, c: c + (r0 + i0) * ldc + j0, ldc: ldc, start: p0 == 0 ? start.rows(from: r0 + i0) : nil)
+              width: width, c: c + (r0 + i0) * ldc + j0, ldc: ldc, start: p0 == 0 ? start.rows(from: r0 + i0) : nil,
+              epilogues: p0 + depth == k ? epilogues?.rows(from: r0 + i0) : nil)
           }
           if workers > 1 && tasks > 1 {
             ParallelWork.perform(iterations: tasks, execute: body)
@@ -180,7 +183,7 @@ enum NeuralNetworkGEMM {
   /// one dispatch and multiplies in a second, per K block).
   private static func multiplyByColumns(
     m: Int, n: Int, k: Int, a: NeuralNetworkPackedA, b: NeuralNetworkMatrix, c: UnsafeMutablePointer<Float>,
-    ldc: Int, workers: Int, start: GEMMStart, finish: ((Range<Int>) -> Void)?
+    ldc: Int, workers: Int, start: GEMMStart, epilogues: GEMMRowEpilogues?, finish: ((Range<Int>) -> Void)?
   ) {
     let slivers = (n + nr - 1) / nr
     let depthBlock = depthBlock(k)
@@ -206,7 +209,7 @@ enum NeuralNetworkGEMM {
             macroKernel(
               depth: depth, a: a.slivers(firstRow: i0, depthStart: p0, depth: depth), rows: min(mc, m - i0),
               b: packedB, slivers: 0..<bSlivers, width: width, c: c + i0 * ldc + j0, ldc: ldc,
-              start: p0 == 0 ? start.rows(from: i0) : nil)
+              start: p0 == 0 ? start.rows(from: i0) : nil, epilogues: p0 + depth == k ? epilogues?.rows(from: i0) : nil)
             i0 += mc
           }
           p0 += depth
@@ -219,20 +222,22 @@ enum NeuralNetworkGEMM {
 
   /// C[0 ..< rows, columns of `slivers`] += packed A slivers (`rows` rows from `a`) * packed B
   /// slivers `slivers` (of a block `width` columns wide), B sliver by B sliver; with `start`, C
-  /// is written (row i gets `start` value i plus its sums) instead of added to.
+  /// is written (row i gets `start` value i plus its sums) instead of added to; with `epilogues`
+  /// (the last K block only), each stored tile's row i then takes epilogue i.
   @inline(__always)
   static func macroKernel(
     depth: Int, a: UnsafePointer<Float>, rows: Int, b: UnsafePointer<Float>, slivers: Range<Int>, width: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMRowStart?
+    c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMRowStart?, epilogues: GEMMRowEpilogues? = nil
   ) {
     #if ONNXQAT_AVX2
-      // The same tiles, in C with AVX2 + FMA intrinsics (`qat_gemm_float_block`).
-      qat_gemm_float_block(
+      // The same tiles, in C with AVX2 + FMA or AVX-512 intrinsics (`qat_gemm_float_block_epilogue`).
+      qat_gemm_float_block_epilogue(
         Int32(depth), a, Int32(rows), b, Int32(slivers.lowerBound), Int32(slivers.upperBound), Int32(width), c, ldc,
-        start == nil ? 0 : 1, start?.values)
+        start == nil ? 0 : 1, start?.values, epilogues?.values)
     #else
       swiftMacroKernel(
-        depth: depth, a: a, rows: rows, b: b, slivers: slivers, width: width, c: c, ldc: ldc, start: start)
+        depth: depth, a: a, rows: rows, b: b, slivers: slivers, width: width, c: c, ldc: ldc, start: start,
+        epilogues: epilogues)
     #endif
   }
 
@@ -240,7 +245,7 @@ enum NeuralNetworkGEMM {
   @inline(__always)
   static func swiftMacroKernel(
     depth: Int, a: UnsafePointer<Float>, rows: Int, b: UnsafePointer<Float>, slivers: Range<Int>, width: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMRowStart?
+    c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMRowStart?, epilogues: GEMMRowEpilogues? = nil
   ) {
     for sliver in slivers {
       let j = sliver * nr
@@ -251,6 +256,7 @@ enum NeuralNetworkGEMM {
         microKernel(
           depth: depth, a: a + (i / mr) * mr * depth, b: pb, c: c + i * ldc + j, ldc: ldc, rows: min(mr, rows - i),
           columns: columns, start: start?.rows(from: i))
+        epilogues?.apply(c + j, ldc: ldc, rows: i..<min(rows, i + mr), columns: 0..<columns)
         i += mr
       }
     }

@@ -53,7 +53,7 @@ extension NeuralNetworkGEMM {
   static func multiplyPacked(
     m: Int, a: NeuralNetworkPackedA, b: UnsafePointer<Float>, layout: NeuralNetworkPackedB,
     c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1, start: GEMMStart = .accumulate,
-    finish: ((Range<Int>) -> Void)? = nil
+    epilogues: GEMMRowEpilogues? = nil, finish: ((Range<Int>) -> Void)? = nil
   ) {
     let (n, k) = (layout.n, layout.k)
     guard m > 0, n > 0, k > 0, a.m == m, a.k == k else { return }
@@ -69,7 +69,7 @@ extension NeuralNetworkGEMM {
           macroKernel(
             depth: depth, a: a.slivers(firstRow: i0, depthStart: p0, depth: depth), rows: min(mc, m - i0),
             b: b + slivers * nr * p0, slivers: range, width: n, c: c + i0 * ldc, ldc: ldc,
-            start: p0 == 0 ? start.rows(from: i0) : nil)
+            start: p0 == 0 ? start.rows(from: i0) : nil, epilogues: p0 + depth == k ? epilogues?.rows(from: i0) : nil)
           i0 += mc
         }
         p0 += depth
