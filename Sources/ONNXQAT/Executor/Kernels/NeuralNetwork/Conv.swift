@@ -79,22 +79,24 @@ enum ConvKernel {
       kernelVolume == 1 && geometry.strides.allSatisfy { $0 == 1 }
       && geometry.padsBegin.allSatisfy { $0 == 0 } && geometry.padsEnd.allSatisfy { $0 == 0 }
     // im2col a band of output lines at a time. Large convolutions take bands small enough (about
-    // 64K floats, or an equal share of the lines per thread when that is smaller) that the
+    // 128K floats, or an equal share of the lines per thread when that is smaller) that the
     // columns stay in the L2 cache while the GEMM packs them, and whole bands go to separate
     // threads (each with its own columns: im2col and the product in one dispatch); smaller ones
     // take bands of up to about 256K floats (1 MiB of scratch, bounding peak memory), and im2col
-    // and the GEMM split each band across the threads.
+    // and the GEMM split each band across the threads. Bands are whole pairs of GEMM slivers
+    // when they can be (`wholeTilePairs`).
     let outW = cube.output[2]
     let lineCount = cube.output[0] * cube.output[1]
     let share = (lineCount + threads - 1) / threads
-    let cacheBand = max(1, min(share, (1 << 16) / max(1, depth * outW)))
+    let cacheBand = Self.wholeTilePairs(max(1, min(share, (1 << 17) / max(1, depth * outW))), outW: outW)
     // Every band, the last one too, must take the blocked product (the direct loops of small
     // products sum in another order), so that the bits do not depend on the thread count.
     let lastBand = lineCount - (lineCount - 1) / cacheBand * cacheBand
     let workers =
       threads > 1 && lineCount >= threads && groupOut * depth * outSpatial >= 1 << 20
         && NeuralNetworkGEMM.isBlocked(m: groupOut, n: lastBand * outW, k: depth) ? threads : 1
-    let band = workers > 1 ? cacheBand : max(1, min(lineCount, (1 << 18) / max(1, depth * outW)))
+    let band =
+      workers > 1 ? cacheBand : Self.wholeTilePairs(max(1, min(lineCount, (1 << 18) / max(1, depth * outW))), outW: outW)
     let bandCount = (lineCount + band - 1) / band
     let inner = workers > 1 ? 1 : threads
     // Each output channel's normalization and activation, for the GEMM to apply as it stores.
@@ -176,5 +178,20 @@ enum ConvKernel {
       }
     }
     return [NeuralNetworkFloat.output(result, as: rawX.dataType)]
+  }
+
+  /// `lines` output lines of `outW` columns, rounded down (when that leaves at least one) to a
+  /// multiple of the lines whose columns fill whole pairs of GEMM slivers (`2 * nr` columns), so
+  /// that the AVX-512 macro-kernel takes every tile two slivers wide.
+  static func wholeTilePairs(_ lines: Int, outW: Int) -> Int {
+    let pair = 2 * NeuralNetworkGEMM.nr
+    var divisor = pair
+    var w = outW
+    while w % 2 == 0 && divisor > 1 {
+      w /= 2
+      divisor /= 2
+    }
+    // `divisor` lines of `outW` columns make a multiple of `pair` columns.
+    return lines >= divisor ? lines / divisor * divisor : lines
   }
 }
