@@ -5,8 +5,8 @@
 // computes every element with that same chain of fused operations (only the number of elements
 // done at once differs):
 // - AVX-512 (avx512f): two adjacent 16-column B slivers at once, a 6 x 32 tile in 12 zmm
-//   accumulators (a trailing odd sliver takes a 6 x 16 tile in 6), partial columns stored
-//   through k-masks;
+//   accumulators (a trailing odd sliver takes 12 x 16 tiles over two A slivers, and 6 x 16 ones
+//   for its last 6 rows or fewer), partial columns stored through k-masks;
 // - AVX2 + FMA: the 6 x 16 tile in 12 ymm accumulators;
 // - portable: the same fused products with fmaf.
 // The vector paths prefetch the tile's C rows before the k loop (the C tile is read and written
