@@ -299,9 +299,9 @@ __attribute__((target("avx512f"))) static void tile_single_avx512(int depth, con
 
 void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, int first_sliver, int end_sliver,
                           int width, float *c, ptrdiff_t ldc, int overwrite, const float *start) {
-  const int level = qat_gemm_float_level();
   int sliver = first_sliver;
 #ifdef QAT_GEMM_FLOAT_X86
+  const int level = qat_gemm_float_level();
   if (level == QAT_GEMM_FLOAT_AVX512) {
     // Slivers two at a time, then the odd one out: the tiles cover the same elements as the
     // 16-column ones, each element summed in the same order.
