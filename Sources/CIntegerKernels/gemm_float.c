@@ -5,8 +5,8 @@
 // computes every element with that same chain of fused operations (only the number of elements
 // done at once differs):
 // - AVX-512 (avx512f): two adjacent 16-column B slivers at once, a 6 x 32 tile in 12 zmm
-//   accumulators (a trailing odd sliver takes a 6 x 16 tile in 6), partial columns stored
-//   through k-masks;
+//   accumulators (a trailing odd sliver takes 12 x 16 tiles over two A slivers, and 6 x 16 ones
+//   for its last 6 rows or fewer), partial columns stored through k-masks;
 // - AVX2 + FMA: the 6 x 16 tile in 12 ymm accumulators;
 // - portable: the same fused products with fmaf.
 // The vector paths prefetch the tile's C rows before the k loop (the C tile is read and written
@@ -247,6 +247,49 @@ __attribute__((target("avx512f"))) static void tile_pair_avx512(int depth, const
   tile_avx512(depth, a, b, 1, c, ldc, rows, columns, overwrite, start);
 }
 
+/// A 12 x 16 tile over one B sliver and two A slivers (`a` and `a + 6 * depth`, rows `rows` up to
+/// 12) in 12 zmm accumulators: the odd sliver of a run takes it rather than two 6 x 16 tiles,
+/// whose 6 accumulators are too few to keep both FMA pipes busy (each element's chain is that
+/// of `tile_avx512`: one fused multiply-add per k, k ascending, then the add to C or the start).
+__attribute__((target("avx512f"))) static void tile_tall_avx512(int depth, const float *a, const float *b, float *c,
+                                                                ptrdiff_t ldc, int rows, int columns, int overwrite,
+                                                                const float *start) {
+  if (!overwrite) {
+    for (int r = 0; r < rows; r++) {
+      _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+      _mm_prefetch((const char *)(c + r * ldc + TILE_COLUMNS - 1), _MM_HINT_T0);
+    }
+  }
+  const float *a1 = a + (ptrdiff_t)TILE_ROWS * depth;
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+  __m512 c3 = _mm512_setzero_ps(), c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
+  __m512 c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps(), c8 = _mm512_setzero_ps();
+  __m512 c9 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+  for (int p = 0; p < depth; p++) {
+    const __m512 bv = _mm512_loadu_ps(b);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, c0);
+    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, c2);
+    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, c4);
+    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, c5);
+    c6 = _mm512_fmadd_ps(_mm512_set1_ps(a1[0]), bv, c6);
+    c7 = _mm512_fmadd_ps(_mm512_set1_ps(a1[1]), bv, c7);
+    c8 = _mm512_fmadd_ps(_mm512_set1_ps(a1[2]), bv, c8);
+    c9 = _mm512_fmadd_ps(_mm512_set1_ps(a1[3]), bv, c9);
+    c10 = _mm512_fmadd_ps(_mm512_set1_ps(a1[4]), bv, c10);
+    c11 = _mm512_fmadd_ps(_mm512_set1_ps(a1[5]), bv, c11);
+    a += TILE_ROWS;
+    a1 += TILE_ROWS;
+    b += TILE_COLUMNS;
+  }
+  const __mmask16 mask = lanes(columns);
+  const __m512 sums[2 * TILE_ROWS] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  for (int r = 0; r < rows; r++) {
+    store_row_avx512(c + r * ldc, sums[r], mask, overwrite, overwrite && start ? start[r] : 0.0f);
+  }
+}
+
 /// `tile_avx512` over one sliver (`columns` up to 16).
 __attribute__((target("avx512f"))) static void tile_single_avx512(int depth, const float *a, const float *b, float *c,
                                                                   ptrdiff_t ldc, int rows, int columns, int overwrite,
@@ -298,9 +341,9 @@ void qat_gemm_float_block(int depth, const float *a, int rows, const float *b, i
 void qat_gemm_float_block_epilogue(int depth, const float *a, int rows, const float *b, int first_sliver,
                                    int end_sliver, int width, float *c, ptrdiff_t ldc, int overwrite,
                                    const float *start, const qat_float_epilogue *epilogues) {
-  const int level = qat_gemm_float_level();
   int sliver = first_sliver;
 #ifdef QAT_GEMM_FLOAT_X86
+  const int level = qat_gemm_float_level();
   if (level == QAT_GEMM_FLOAT_AVX512) {
     // Slivers two at a time, then the odd one out: the tiles cover the same elements as the
     // 16-column ones, each element summed in the same order.
@@ -310,7 +353,17 @@ void qat_gemm_float_block_epilogue(int depth, const float *a, int rows, const fl
       const int span = pair ? 2 * TILE_COLUMNS : TILE_COLUMNS;
       const int columns = width - j < span ? width - j : span;
       const float *pb = b + (ptrdiff_t)sliver * TILE_COLUMNS * depth;
-      for (int i = 0; i < rows; i += TILE_ROWS) {
+      int i = 0;
+      if (!pair) {
+        // The odd sliver: two A slivers at a time while more than 6 rows remain.
+        for (; i + TILE_ROWS < rows; i += 2 * TILE_ROWS) {
+          const int tile_rows = rows - i < 2 * TILE_ROWS ? rows - i : 2 * TILE_ROWS;
+          const float *pa = a + (ptrdiff_t)(i / TILE_ROWS) * TILE_ROWS * depth;
+          tile_tall_avx512(depth, pa, pb, c + i * ldc + j, ldc, tile_rows, columns, overwrite, start ? start + i : NULL);
+          if (epilogues) epilogue_tile_avx512(c + i * ldc + j, ldc, tile_rows, columns, epilogues + i);
+        }
+      }
+      for (; i < rows; i += TILE_ROWS) {
         const int tile_rows = rows - i < TILE_ROWS ? rows - i : TILE_ROWS;
         const float *pa = a + (ptrdiff_t)(i / TILE_ROWS) * TILE_ROWS * depth;
         float *pc = c + i * ldc + j;

@@ -95,8 +95,8 @@ enum ConvKernel {
     let workers =
       threads > 1 && lineCount >= threads && groupOut * depth * outSpatial >= 1 << 20
         && NeuralNetworkGEMM.isBlocked(m: groupOut, n: lastBand * outW, k: depth) ? threads : 1
-    let band =
-      workers > 1 ? cacheBand : Self.wholeTilePairs(max(1, min(lineCount, (1 << 18) / max(1, depth * outW))), outW: outW)
+    let singleBand = Self.wholeTilePairs(max(1, min(lineCount, (1 << 18) / max(1, depth * outW))), outW: outW)
+    let band = workers > 1 ? cacheBand : singleBand
     let bandCount = (lineCount + band - 1) / band
     let inner = workers > 1 ? 1 : threads
     // Each output channel's normalization and activation, for the GEMM to apply as it stores.

@@ -48,6 +48,23 @@ enum Im2col {
       var strides = offsets
       var pending = 0
       func flush() {
+        guard pending > 0 else { return }
+        if strides[0] == strides[pending - 1] && offsets[pending - 1] == offsets[0] + (pending - 1) * nr {
+          // The rows are consecutive rows of one K block: in every sliver, one run of
+          // `pending` x `nr` floats.
+          let (first, stride) = (offsets[0], strides[0])
+          for sliver in 0..<layout.sliverCount {
+            var source = UnsafeRawPointer(scratch + sliver * nr)
+            var target = UnsafeMutableRawPointer(packed + first + sliver * stride)
+            for _ in 0..<pending {
+              target.storeBytes(of: source.load(as: NeuralNetworkGEMM.Row.self), as: NeuralNetworkGEMM.Row.self)
+              source += rowLength * MemoryLayout<Float>.stride
+              target += nr * MemoryLayout<Float>.stride
+            }
+          }
+          pending = 0
+          return
+        }
         for sliver in 0..<layout.sliverCount {
           var source = UnsafeRawPointer(scratch + sliver * nr)
           for index in 0..<pending {
@@ -146,9 +163,15 @@ enum Im2col {
     let rangeW = tap.rangeW
     let offsetW = tap.kw * g.dilations[2] - g.padsBegin[2]
     let strideW = g.strides[2]
+    // (od, oh) of line `index`, stepped rather than divided out per line.
+    var od = lines.lowerBound / outH
+    var oh = lines.lowerBound % outH - 1
     for index in lines {
-      let od = index / outH
-      let oh = index % outH
+      oh += 1
+      if oh == outH {
+        oh = 0
+        od += 1
+      }
       let line = row + (index - lines.lowerBound) * outW
       guard tap.rangeD.contains(od), tap.rangeH.contains(oh), !rangeW.isEmpty else {
         zero(line, 0..<outW)
@@ -184,7 +207,8 @@ enum Im2col {
   }
 
   /// line[ow] = source[ow] for ow in `columns`, eight at a time, inline (a row of one output
-  /// line is too short for a memmove call to pay).
+  /// line is too short for a memmove call to pay); a tail of fewer than eight columns is the
+  /// last eight columns copied again (the overlapping ones get the same values), not a scalar loop.
   @inline(__always)
   private static func copy(
     from source: UnsafePointer<Float>, into line: UnsafeMutablePointer<Float>, columns: Range<Int>
@@ -194,6 +218,12 @@ enum Im2col {
       let values = UnsafeRawPointer(source + ow).loadUnaligned(as: SIMD8<Float>.self)
       UnsafeMutableRawPointer(line + ow).storeBytes(of: values, as: SIMD8<Float>.self)
       ow += 8
+    }
+    if ow < columns.upperBound && columns.count >= 8 {
+      let last = columns.upperBound - 8
+      let values = UnsafeRawPointer(source + last).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(line + last).storeBytes(of: values, as: SIMD8<Float>.self)
+      return
     }
     while ow < columns.upperBound {
       line[ow] = source[ow]

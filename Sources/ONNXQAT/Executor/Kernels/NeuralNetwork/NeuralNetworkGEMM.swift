@@ -46,7 +46,8 @@ struct NeuralNetworkMatrix {
 /// x86-64 can hold. Built with `-D ONNXQAT_AVX2` and `-Xcc -mavx2 -Xcc -mfma`, the tile is
 /// 6 x 16 (12 AVX registers), the accumulation uses fused multiply-add, and the macro-kernel is
 /// the C one (`qat_gemm_float_block`: the same loop in intrinsics, which also prefetches each
-/// tile's C rows); the Swift one (`swiftMacroKernel`) gives the same bits.
+/// tile's C rows, and on a CPU with AVX-512 takes two slivers of B at a time in zmm registers,
+/// chosen at run time); the Swift one (`swiftMacroKernel`) gives the same bits.
 enum NeuralNetworkGEMM {
   #if ONNXQAT_AVX2
     typealias Row = SIMD16<Float>
