@@ -112,8 +112,15 @@ size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g);
 void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const void *w, int w_signed,
                               int32_t w_zero, int32_t *y, const qat_depthwise_geometry *g, void *scratch);
 
-/// Tests only: nonzero makes `qat_depthwise_plane_int8` take its portable loop even on AVX2.
+/// Tests only: nonzero makes `qat_depthwise_plane_int8` take its portable loop even on AVX2;
+/// zero restores the best level.
 void qat_depthwise_int8_set_portable(int portable);
+
+/// Tests only: makes `qat_depthwise_plane_int8` run at `level` (the QAT_U8S8_* levels: portable,
+/// AVX2, or AVX512-VNNI's zmm vpdpwssd loops; AVX-VNNI runs the AVX2 loops; capped at the best
+/// this CPU has; negative: the best again) and returns the level now in effect. The same bits at
+/// every level.
+int qat_depthwise_int8_set_level(int level);
 
 /// Rows of A per tile of the u8 x s8 product (`qat_gemm_panel_u8s8`).
 #define QAT_QUAD_TILE_ROWS 4
