@@ -222,6 +222,12 @@ void qat_im2col_set_portable(int portable);
 /// Tests only: nonzero makes `qat_requantize_int8` return 0 (the caller's scalar path).
 void qat_requantize_set_portable(int portable);
 
+/// Tests only: makes `qat_requantize_int8` run at `level` (QAT_U8S8_PORTABLE: return 0;
+/// QAT_U8S8_AVX2; QAT_U8S8_AVX512_VNNI: the AVX-512 loop, which needs AVX512F, BW and VL; capped
+/// at the best this CPU has; negative: the best again) and returns the level now in effect. The
+/// same bytes at every level.
+int qat_requantize_set_level(int level);
+
 /// Bytes of scratch the MaxPool functions below need for geometry `g` and elements of
 /// `element_size` bytes (any alignment of at least that of a pointer).
 size_t qat_maxpool_scratch_bytes(const qat_depthwise_geometry *g, size_t element_size);
