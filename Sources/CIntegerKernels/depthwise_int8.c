@@ -285,11 +285,10 @@ __attribute__((target("avx2"))) static void plane_stride1_interleaved_avx2(const
 /// 1: the first vector holds the even outputs `start + 2i` (pairs from `q + start`), the second
 /// the odd ones (from `q + start + 1`), interleaved at the store by vpermt2d. The last load of a
 /// row ends at its column `2 * columns + kernel_w - 2` (stride 2) or `columns + kernel_w - 1`
-/// (stride 1), inside the padded row.
+/// (stride 1), inside the padded row. A row narrower than a step is stored through masks.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline void
 plane_pair_rows_avx512(const scratch_parts *s, int32_t *y, const qat_depthwise_geometry *g, int interleaved) {
   const int16_t *q = s->q;
-  int32_t *staging = s->staging;
   const ptrdiff_t width = padded_width(g);
   const int32_t *pairs = s->pairs;
   const ptrdiff_t *offsets = s->offsets;
@@ -300,9 +299,12 @@ plane_pair_rows_avx512(const scratch_parts *s, int32_t *y, const qat_depthwise_g
   // Lanes of the two vectors (second one's from 16) in output order: e0 o0 e1 o1 ... .
   const __m512i first_half = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i second_half = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  // Rows narrower than a step store their outputs through masks (no staging copy).
+  const __mmask16 mask0 = out_w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << out_w) - 1);
+  const __mmask16 mask1 = out_w >= 32 ? (__mmask16)0xFFFF : out_w > 16 ? (__mmask16)((1u << (out_w - 16)) - 1) : 0;
   for (int oy = 0; oy < g->out_h; oy++) {
     const int16_t *row = q + (ptrdiff_t)oy * g->stride_h * width;
-    int32_t *target = out_w < QAT_DEPTHWISE_INT8_WIDE_STEP ? staging : y + (ptrdiff_t)oy * out_w;
+    int32_t *target = y + (ptrdiff_t)oy * out_w;
     for (int ox = 0; ox < columns; ox += QAT_DEPTHWISE_INT8_WIDE_STEP) {
       const int start = ox + QAT_DEPTHWISE_INT8_WIDE_STEP <= columns ? ox : columns - QAT_DEPTHWISE_INT8_WIDE_STEP;
       __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
@@ -318,11 +320,9 @@ plane_pair_rows_avx512(const scratch_parts *s, int32_t *y, const qat_depthwise_g
         s1 = _mm512_permutex2var_epi32(s0, second_half, s1);
         s0 = low;
       }
-      _mm512_storeu_si512((void *)(target + start), s0);
-      _mm512_storeu_si512((void *)(target + start + 16), s1);
+      _mm512_mask_storeu_epi32(target + start, mask0, s0);
+      _mm512_mask_storeu_epi32(target + start + 16, mask1, s1);
     }
-    if (out_w < QAT_DEPTHWISE_INT8_WIDE_STEP)
-      memcpy(y + (ptrdiff_t)oy * out_w, staging, (size_t)out_w * sizeof(int32_t));
   }
 }
 
