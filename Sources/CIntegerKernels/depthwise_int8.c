@@ -21,10 +21,11 @@
 // step is moved back to end at the row's last output (recomputing equal values), or, in rows
 // narrower than one step, computed in a staging row and copied.
 //
-// With AVX512-VNNI the two dilation-1 cases run on zmm, 32 outputs per step (two vectors of
+// With AVX512-VNNI the stride-1, dilation-1 case runs on zmm, 32 outputs per step (two vectors of
 // sixteen), and vpdpwssd replaces vpmaddwd + vpaddd: it adds both int16 products of a pair to the
-// int32 lane with int32 wrap-around (the non-saturating form), the same sum as the AVX2 pair.
-// Scratch rows are laid out for the widest step whatever the level, so any level can use them.
+// int32 lane with int32 wrap-around (the non-saturating form), the same sum as the AVX2 pair. Its
+// padded rows are laid out for that step (wider, for narrow planes); the other loops keep rows for
+// the step of sixteen. The scratch is sized for the widest.
 #include "CIntegerKernels.h"
 #include "cpu_avx2.h"
 #include "cpu_vnni.h"
@@ -49,12 +50,12 @@ static ptrdiff_t padded_rows(const qat_depthwise_geometry *g) {
 /// Computed output columns per row for loops of `step` outputs: `out_w`, at least one step.
 static int computed_columns(const qat_depthwise_geometry *g, int step) { return g->out_w > step ? g->out_w : step; }
 
-/// int16 elements per padded row: every column a computed output of the widest step reaches, plus
-/// the partner column of the last tap (an odd kernel width pairs it with a zero weight), rounded
-/// up to 16.
-static ptrdiff_t padded_width(const qat_depthwise_geometry *g) {
-  const ptrdiff_t reach = (ptrdiff_t)(computed_columns(g, QAT_DEPTHWISE_INT8_WIDE_STEP) - 1) * g->stride_w +
-                          (ptrdiff_t)g->kernel_w * g->dilation_w;
+/// int16 elements per padded row for loops of `step` outputs: every column a computed output
+/// reaches, plus the partner column of the last tap (an odd kernel width pairs it with a zero
+/// weight), rounded up to 16.
+static ptrdiff_t padded_width(const qat_depthwise_geometry *g, int step) {
+  const ptrdiff_t reach =
+      (ptrdiff_t)(computed_columns(g, step) - 1) * g->stride_w + (ptrdiff_t)g->kernel_w * g->dilation_w;
   return (reach + 1 + 15) & ~(ptrdiff_t)15;
 }
 
@@ -66,15 +67,17 @@ typedef struct {
   int16_t *q;          // the padded int16 plane
   int32_t *p;          // the int32 pair plane (stride 1)
   int32_t *staging;    // one row of outputs, for rows narrower than a step
+  ptrdiff_t width;     // int16 elements per padded row, for the step of the loops that run
 } scratch_parts;
 
 /// `pointer` rounded up to 32 bytes.
 static uintptr_t aligned(uintptr_t pointer) { return (pointer + 31) & ~(uintptr_t)31; }
 
-/// Lays the parts out from `base` (which may be 0 to measure) and returns the end address.
+/// Lays the parts out from `base` (which may be 0 to measure), sized for the widest step (any
+/// narrower row width fits), and returns the end address; `width` is left to the caller.
 static uintptr_t layout(uintptr_t base, const qat_depthwise_geometry *g, scratch_parts *parts) {
   const size_t taps = (size_t)g->kernel_h * (size_t)g->kernel_w;
-  const size_t plane = (size_t)padded_rows(g) * (size_t)padded_width(g);
+  const size_t plane = (size_t)padded_rows(g) * (size_t)padded_width(g, QAT_DEPTHWISE_INT8_WIDE_STEP);
   uintptr_t next = aligned(base);
   parts->weights = (int32_t *)next;
   next = aligned(next + taps * sizeof(int32_t));
@@ -96,11 +99,10 @@ size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g) {
   return (size_t)layout(0, g, &parts) + 32;  // + 32: the slack to align an arbitrary base
 }
 
-/// Writes the padded int16 plane `x - x_zero` (zeros in the padding) into `q`.
+/// Writes the padded int16 plane `x - x_zero` (zeros in the padding, rows of `width`) into `q`.
 static inline void widen_plane(const void *x, int x_signed, int32_t x_zero, const qat_depthwise_geometry *g,
-                               int16_t *q) {
+                               ptrdiff_t width, int16_t *q) {
   const ptrdiff_t rows = padded_rows(g);
-  const ptrdiff_t width = padded_width(g);
   // Columns [left, right) of a padded row hold input columns [first, first + right - left).
   ptrdiff_t left = g->pad_left > 0 ? g->pad_left : 0;
   const ptrdiff_t first = g->pad_left > 0 ? 0 : -(ptrdiff_t)g->pad_left;
@@ -133,8 +135,8 @@ static void weight_values(const void *w, int w_signed, int32_t w_zero, int taps,
 }
 
 /// Every output from the padded plane, one tap at a time (int32 wrap through uint32).
-static void plane_portable(const int16_t *q, const int32_t *weights, int32_t *y, const qat_depthwise_geometry *g) {
-  const ptrdiff_t width = padded_width(g);
+static void plane_portable(const int16_t *q, ptrdiff_t width, const int32_t *weights, int32_t *y,
+                           const qat_depthwise_geometry *g) {
   for (int oy = 0; oy < g->out_h; oy++) {
     int32_t *target = y + (ptrdiff_t)oy * g->out_w;
     for (int ox = 0; ox < g->out_w; ox++) {
@@ -182,7 +184,7 @@ __attribute__((target("avx2"))) static void plane_stride1_avx2(const scratch_par
   int32_t *p = s->p;
   int32_t *staging = s->staging;
   const ptrdiff_t rows = padded_rows(g);
-  const ptrdiff_t width = padded_width(g);
+  const ptrdiff_t width = s->width;
   const ptrdiff_t pair_width = width - g->dilation_w;  // pairs whose partner is inside the row
   for (ptrdiff_t r = 0; r < rows; r++) {
     const int16_t *source = q + r * width;
@@ -233,7 +235,7 @@ __attribute__((target("avx2"), always_inline)) static inline void plane_pair_row
     const scratch_parts *s, int32_t *y, const qat_depthwise_geometry *g, int interleaved) {
   const int16_t *q = s->q;
   int32_t *staging = s->staging;
-  const ptrdiff_t width = padded_width(g);
+  const ptrdiff_t width = s->width;
   const int32_t *pairs = s->pairs;
   const ptrdiff_t *offsets = s->offsets;
   const int count = weight_pairs(s->weights, g, width, s->pairs, s->offsets);
@@ -280,7 +282,8 @@ __attribute__((target("avx2"))) static void plane_stride1_interleaved_avx2(const
   plane_pair_rows_avx2(s, y, g, 1);
 }
 
-/// `plane_pair_rows_avx2` on zmm with vpdpwssd: 32 outputs per step, two vectors of sixteen.
+/// `plane_pair_rows_avx2` on zmm with vpdpwssd: 32 outputs per step, two vectors of sixteen (run
+/// at stride 1 only: at stride 2 it measured no faster than the AVX2 loop on Zen 5).
 /// Stride 2: the second vector's pairs start sixteen outputs (32 int16) after the first's. Stride
 /// 1: the first vector holds the even outputs `start + 2i` (pairs from `q + start`), the second
 /// the odd ones (from `q + start + 1`), interleaved at the store by vpermt2d. The last load of a
@@ -289,7 +292,7 @@ __attribute__((target("avx2"))) static void plane_stride1_interleaved_avx2(const
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline void
 plane_pair_rows_avx512(const scratch_parts *s, int32_t *y, const qat_depthwise_geometry *g, int interleaved) {
   const int16_t *q = s->q;
-  const ptrdiff_t width = padded_width(g);
+  const ptrdiff_t width = s->width;
   const int32_t *pairs = s->pairs;
   const ptrdiff_t *offsets = s->offsets;
   const int count = weight_pairs(s->weights, g, width, s->pairs, s->offsets);
@@ -326,12 +329,6 @@ plane_pair_rows_avx512(const scratch_parts *s, int32_t *y, const qat_depthwise_g
   }
 }
 
-/// Stride 2, dilation 1 (`plane_pair_rows_avx512`).
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) static void plane_stride2_avx512(
-    const scratch_parts *s, int32_t *y, const qat_depthwise_geometry *g) {
-  plane_pair_rows_avx512(s, y, g, 0);
-}
-
 /// Stride 1, dilation 1, interleaved (`plane_pair_rows_avx512`).
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) static void plane_stride1_interleaved_avx512(
     const scratch_parts *s, int32_t *y, const qat_depthwise_geometry *g) {
@@ -362,14 +359,14 @@ __attribute__((target("avx2"), always_inline)) static inline void widen_columns(
 /// first, then its in-image columns are widened over them (`widen_columns`); rows narrower than
 /// 16 in-image columns take `widen_plane`.
 __attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int x_signed, int32_t x_zero,
-                                                              const qat_depthwise_geometry *g, int16_t *q) {
+                                                              const qat_depthwise_geometry *g, ptrdiff_t width,
+                                                              int16_t *q) {
   const ptrdiff_t rows = padded_rows(g);
-  const ptrdiff_t width = padded_width(g);
   const ptrdiff_t left = g->pad_left > 0 ? g->pad_left : 0;
   const ptrdiff_t first = g->pad_left > 0 ? 0 : -(ptrdiff_t)g->pad_left;
   const ptrdiff_t right = left + (g->in_w - first) < width ? left + (g->in_w - first) : width;
   if (right - left < 16 || (width & 15) != 0) {
-    widen_plane(x, x_signed, x_zero, g, q);
+    widen_plane(x, x_signed, x_zero, g, width, q);
     return;
   }
   const __m256i zero16 = _mm256_set1_epi16((int16_t)x_zero);
@@ -429,10 +426,13 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
 #ifdef QAT_DEPTHWISE_INT8_X86
   const int level = depthwise_int8_level();
   if (level >= QAT_U8S8_AVX2) {
-    widen_plane_avx2(x, x_signed, x_zero, g, parts.q);
-    if (level >= QAT_U8S8_AVX512_VNNI && g->dilation_w == 1 && (g->stride_w == 1 || g->stride_w == 2)) {
-      if (g->stride_w == 1) plane_stride1_interleaved_avx512(&parts, y, g);
-      else plane_stride2_avx512(&parts, y, g);
+    // The zmm loops only at stride 1: at stride 2 their wider rows cost more to widen than the
+    // wider vectors save (measured on Zen 5).
+    const int wide = level >= QAT_U8S8_AVX512_VNNI && g->stride_w == 1 && g->dilation_w == 1;
+    parts.width = padded_width(g, wide ? QAT_DEPTHWISE_INT8_WIDE_STEP : QAT_DEPTHWISE_INT8_STEP);
+    widen_plane_avx2(x, x_signed, x_zero, g, parts.width, parts.q);
+    if (wide) {
+      plane_stride1_interleaved_avx512(&parts, y, g);
       return;
     }
     if (g->stride_w == 1 && g->dilation_w == 1) {
@@ -447,10 +447,11 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
       plane_stride2_avx2(&parts, y, g);
       return;
     }
-    plane_portable(parts.q, parts.weights, y, g);
+    plane_portable(parts.q, parts.width, parts.weights, y, g);
     return;
   }
 #endif
-  widen_plane(x, x_signed, x_zero, g, parts.q);
-  plane_portable(parts.q, parts.weights, y, g);
+  parts.width = padded_width(g, QAT_DEPTHWISE_INT8_STEP);
+  widen_plane(x, x_signed, x_zero, g, parts.width, parts.q);
+  plane_portable(parts.q, parts.width, parts.weights, y, g);
 }

@@ -4,7 +4,7 @@ import XCTest
 
 /// The 8-bit depthwise plane kernel at every level this CPU runs (`qat_depthwise_int8_set_level`:
 /// portable, AVX2 vpmaddwd, AVX512-VNNI zmm vpdpwssd) against the tap-by-tap int32 loop, bit for
-/// bit: strides 1 and 2 (the zmm loops) and 3, dilations, pads, output widths around the steps of
+/// bit: strides 1 (the zmm loop), 2 and 3, dilations, pads, output widths around the steps of
 /// 16 and 32 (narrower rows go through the staging row, wider ones move their last step back),
 /// int8 and uint8 operands at their extremes, and a deep plane whose sums wrap around int32.
 final class IntegerDepthwiseLevelTests: XCTestCase {
