@@ -20,8 +20,15 @@
 // The AVX2 loops compute sixteen outputs per step (two vectors of eight); a last partial
 // step is moved back to end at the row's last output (recomputing equal values), or, in rows
 // narrower than one step, computed in a staging row and copied.
+//
+// With AVX512-VNNI the stride-1, dilation-1 case runs on zmm, 32 outputs per step (two vectors of
+// sixteen), and vpdpwssd replaces vpmaddwd + vpaddd: it adds both int16 products of a pair to the
+// int32 lane with int32 wrap-around (the non-saturating form), the same sum as the AVX2 pair. Its
+// padded rows are laid out for that step (wider, for narrow planes); the other loops keep rows for
+// the step of sixteen. The scratch is sized for the widest.
 #include "CIntegerKernels.h"
 #include "cpu_avx2.h"
+#include "cpu_vnni.h"
 
 #include <string.h>
 
@@ -30,23 +37,25 @@
 #define QAT_DEPTHWISE_INT8_X86 1
 #endif
 
-/// Outputs computed per step of the AVX2 loops (the widest; narrower rows are padded to it).
+/// Outputs computed per step of the AVX2 loops.
 #define QAT_DEPTHWISE_INT8_STEP 16
+/// Outputs computed per step of the AVX-512 loops (the widest; the scratch rows are padded to it).
+#define QAT_DEPTHWISE_INT8_WIDE_STEP 32
 
 /// Padded rows of the scratch plane: every input row an output row can reach, from `-pad_top`.
 static ptrdiff_t padded_rows(const qat_depthwise_geometry *g) {
   return (ptrdiff_t)(g->out_h - 1) * g->stride_h + (ptrdiff_t)(g->kernel_h - 1) * g->dilation_h + 1;
 }
 
-/// Computed output columns per row: `out_w`, at least one AVX2 step.
-static int computed_columns(const qat_depthwise_geometry *g) {
-  return g->out_w > QAT_DEPTHWISE_INT8_STEP ? g->out_w : QAT_DEPTHWISE_INT8_STEP;
-}
+/// Computed output columns per row for loops of `step` outputs: `out_w`, at least one step.
+static int computed_columns(const qat_depthwise_geometry *g, int step) { return g->out_w > step ? g->out_w : step; }
 
-/// int16 elements per padded row: every column a computed output's taps reach, plus the partner
-/// column of the last tap (an odd kernel width pairs it with a zero weight), rounded up to 16.
-static ptrdiff_t padded_width(const qat_depthwise_geometry *g) {
-  const ptrdiff_t reach = (ptrdiff_t)(computed_columns(g) - 1) * g->stride_w + (ptrdiff_t)g->kernel_w * g->dilation_w;
+/// int16 elements per padded row for loops of `step` outputs: every column a computed output
+/// reaches, plus the partner column of the last tap (an odd kernel width pairs it with a zero
+/// weight), rounded up to 16.
+static ptrdiff_t padded_width(const qat_depthwise_geometry *g, int step) {
+  const ptrdiff_t reach =
+      (ptrdiff_t)(computed_columns(g, step) - 1) * g->stride_w + (ptrdiff_t)g->kernel_w * g->dilation_w;
   return (reach + 1 + 15) & ~(ptrdiff_t)15;
 }
 
@@ -58,15 +67,17 @@ typedef struct {
   int16_t *q;          // the padded int16 plane
   int32_t *p;          // the int32 pair plane (stride 1)
   int32_t *staging;    // one row of outputs, for rows narrower than a step
+  ptrdiff_t width;     // int16 elements per padded row, for the step of the loops that run
 } scratch_parts;
 
 /// `pointer` rounded up to 32 bytes.
 static uintptr_t aligned(uintptr_t pointer) { return (pointer + 31) & ~(uintptr_t)31; }
 
-/// Lays the parts out from `base` (which may be 0 to measure) and returns the end address.
+/// Lays the parts out from `base` (which may be 0 to measure), sized for the widest step (any
+/// narrower row width fits), and returns the end address; `width` is left to the caller.
 static uintptr_t layout(uintptr_t base, const qat_depthwise_geometry *g, scratch_parts *parts) {
   const size_t taps = (size_t)g->kernel_h * (size_t)g->kernel_w;
-  const size_t plane = (size_t)padded_rows(g) * (size_t)padded_width(g);
+  const size_t plane = (size_t)padded_rows(g) * (size_t)padded_width(g, QAT_DEPTHWISE_INT8_WIDE_STEP);
   uintptr_t next = aligned(base);
   parts->weights = (int32_t *)next;
   next = aligned(next + taps * sizeof(int32_t));
@@ -79,7 +90,7 @@ static uintptr_t layout(uintptr_t base, const qat_depthwise_geometry *g, scratch
   parts->p = (int32_t *)next;
   next = aligned(next + plane * sizeof(int32_t));
   parts->staging = (int32_t *)next;
-  return next + (size_t)computed_columns(g) * sizeof(int32_t);
+  return next + (size_t)computed_columns(g, QAT_DEPTHWISE_INT8_WIDE_STEP) * sizeof(int32_t);
 }
 
 size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g) {
@@ -88,11 +99,10 @@ size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g) {
   return (size_t)layout(0, g, &parts) + 32;  // + 32: the slack to align an arbitrary base
 }
 
-/// Writes the padded int16 plane `x - x_zero` (zeros in the padding) into `q`.
+/// Writes the padded int16 plane `x - x_zero` (zeros in the padding, rows of `width`) into `q`.
 static inline void widen_plane(const void *x, int x_signed, int32_t x_zero, const qat_depthwise_geometry *g,
-                               int16_t *q) {
+                               ptrdiff_t width, int16_t *q) {
   const ptrdiff_t rows = padded_rows(g);
-  const ptrdiff_t width = padded_width(g);
   // Columns [left, right) of a padded row hold input columns [first, first + right - left).
   ptrdiff_t left = g->pad_left > 0 ? g->pad_left : 0;
   const ptrdiff_t first = g->pad_left > 0 ? 0 : -(ptrdiff_t)g->pad_left;
@@ -125,8 +135,8 @@ static void weight_values(const void *w, int w_signed, int32_t w_zero, int taps,
 }
 
 /// Every output from the padded plane, one tap at a time (int32 wrap through uint32).
-static void plane_portable(const int16_t *q, const int32_t *weights, int32_t *y, const qat_depthwise_geometry *g) {
-  const ptrdiff_t width = padded_width(g);
+static void plane_portable(const int16_t *q, ptrdiff_t width, const int32_t *weights, int32_t *y,
+                           const qat_depthwise_geometry *g) {
   for (int oy = 0; oy < g->out_h; oy++) {
     int32_t *target = y + (ptrdiff_t)oy * g->out_w;
     for (int ox = 0; ox < g->out_w; ox++) {
@@ -174,7 +184,7 @@ __attribute__((target("avx2"))) static void plane_stride1_avx2(const scratch_par
   int32_t *p = s->p;
   int32_t *staging = s->staging;
   const ptrdiff_t rows = padded_rows(g);
-  const ptrdiff_t width = padded_width(g);
+  const ptrdiff_t width = s->width;
   const ptrdiff_t pair_width = width - g->dilation_w;  // pairs whose partner is inside the row
   for (ptrdiff_t r = 0; r < rows; r++) {
     const int16_t *source = q + r * width;
@@ -196,7 +206,7 @@ __attribute__((target("avx2"))) static void plane_stride1_avx2(const scratch_par
   for (int oy = 0; oy < g->out_h; oy++) {
     const int32_t *row = p + (ptrdiff_t)oy * g->stride_h * width;
     int32_t *target = out_w < QAT_DEPTHWISE_INT8_STEP ? staging : y + (ptrdiff_t)oy * out_w;
-    const int columns = computed_columns(g);
+    const int columns = computed_columns(g, QAT_DEPTHWISE_INT8_STEP);
     for (int ox = 0; ox < columns; ox += QAT_DEPTHWISE_INT8_STEP) {
       const int start = ox + QAT_DEPTHWISE_INT8_STEP <= columns ? ox : columns - QAT_DEPTHWISE_INT8_STEP;
       __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
@@ -225,12 +235,12 @@ __attribute__((target("avx2"), always_inline)) static inline void plane_pair_row
     const scratch_parts *s, int32_t *y, const qat_depthwise_geometry *g, int interleaved) {
   const int16_t *q = s->q;
   int32_t *staging = s->staging;
-  const ptrdiff_t width = padded_width(g);
+  const ptrdiff_t width = s->width;
   const int32_t *pairs = s->pairs;
   const ptrdiff_t *offsets = s->offsets;
   const int count = weight_pairs(s->weights, g, width, s->pairs, s->offsets);
   const int out_w = g->out_w;
-  const int columns = computed_columns(g);
+  const int columns = computed_columns(g, QAT_DEPTHWISE_INT8_STEP);
   // Where the second vector's pairs start after the first's: the next output (stride 1,
   // interleaved) or eight outputs on (stride 2).
   const ptrdiff_t second = interleaved ? 1 : 16;
@@ -272,6 +282,59 @@ __attribute__((target("avx2"))) static void plane_stride1_interleaved_avx2(const
   plane_pair_rows_avx2(s, y, g, 1);
 }
 
+/// `plane_pair_rows_avx2` on zmm with vpdpwssd: 32 outputs per step, two vectors of sixteen (run
+/// at stride 1 only: at stride 2 it measured no faster than the AVX2 loop on Zen 5).
+/// Stride 2: the second vector's pairs start sixteen outputs (32 int16) after the first's. Stride
+/// 1: the first vector holds the even outputs `start + 2i` (pairs from `q + start`), the second
+/// the odd ones (from `q + start + 1`), interleaved at the store by vpermt2d. The last load of a
+/// row ends at its column `2 * columns + kernel_w - 2` (stride 2) or `columns + kernel_w - 1`
+/// (stride 1), inside the padded row. A row narrower than a step is stored through masks.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline void
+plane_pair_rows_avx512(const scratch_parts *s, int32_t *y, const qat_depthwise_geometry *g, int interleaved) {
+  const int16_t *q = s->q;
+  const ptrdiff_t width = s->width;
+  const int32_t *pairs = s->pairs;
+  const ptrdiff_t *offsets = s->offsets;
+  const int count = weight_pairs(s->weights, g, width, s->pairs, s->offsets);
+  const int out_w = g->out_w;
+  const int columns = computed_columns(g, QAT_DEPTHWISE_INT8_WIDE_STEP);
+  const ptrdiff_t second = interleaved ? 1 : 32;
+  // Lanes of the two vectors (second one's from 16) in output order: e0 o0 e1 o1 ... .
+  const __m512i first_half = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i second_half = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  // Rows narrower than a step store their outputs through masks (no staging copy).
+  const __mmask16 mask0 = out_w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << out_w) - 1);
+  const __mmask16 mask1 = out_w >= 32 ? (__mmask16)0xFFFF : out_w > 16 ? (__mmask16)((1u << (out_w - 16)) - 1) : 0;
+  for (int oy = 0; oy < g->out_h; oy++) {
+    const int16_t *row = q + (ptrdiff_t)oy * g->stride_h * width;
+    int32_t *target = y + (ptrdiff_t)oy * out_w;
+    for (int ox = 0; ox < columns; ox += QAT_DEPTHWISE_INT8_WIDE_STEP) {
+      const int start = ox + QAT_DEPTHWISE_INT8_WIDE_STEP <= columns ? ox : columns - QAT_DEPTHWISE_INT8_WIDE_STEP;
+      __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+      const int16_t *base = row + (interleaved ? 1 : 2) * (ptrdiff_t)start;
+      for (int pair = 0; pair < count; pair++) {
+        const __m512i weight = _mm512_set1_epi32(pairs[pair]);
+        const int16_t *source = base + offsets[pair];
+        s0 = _mm512_dpwssd_epi32(s0, _mm512_loadu_si512((const void *)source), weight);
+        s1 = _mm512_dpwssd_epi32(s1, _mm512_loadu_si512((const void *)(source + second)), weight);
+      }
+      if (interleaved) {
+        const __m512i low = _mm512_permutex2var_epi32(s0, first_half, s1);
+        s1 = _mm512_permutex2var_epi32(s0, second_half, s1);
+        s0 = low;
+      }
+      _mm512_mask_storeu_epi32(target + start, mask0, s0);
+      _mm512_mask_storeu_epi32(target + start + 16, mask1, s1);
+    }
+  }
+}
+
+/// Stride 1, dilation 1, interleaved (`plane_pair_rows_avx512`).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) static void plane_stride1_interleaved_avx512(
+    const scratch_parts *s, int32_t *y, const qat_depthwise_geometry *g) {
+  plane_pair_rows_avx512(s, y, g, 1);
+}
+
 /// Sixteen bytes at `source` widened to int16 minus the zero point (`zero16`), stored at `target`.
 __attribute__((target("avx2"))) static inline void widen16(const void *source, int x_signed, __m256i zero16,
                                                             int16_t *target) {
@@ -296,14 +359,14 @@ __attribute__((target("avx2"), always_inline)) static inline void widen_columns(
 /// first, then its in-image columns are widened over them (`widen_columns`); rows narrower than
 /// 16 in-image columns take `widen_plane`.
 __attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int x_signed, int32_t x_zero,
-                                                              const qat_depthwise_geometry *g, int16_t *q) {
+                                                              const qat_depthwise_geometry *g, ptrdiff_t width,
+                                                              int16_t *q) {
   const ptrdiff_t rows = padded_rows(g);
-  const ptrdiff_t width = padded_width(g);
   const ptrdiff_t left = g->pad_left > 0 ? g->pad_left : 0;
   const ptrdiff_t first = g->pad_left > 0 ? 0 : -(ptrdiff_t)g->pad_left;
   const ptrdiff_t right = left + (g->in_w - first) < width ? left + (g->in_w - first) : width;
   if (right - left < 16 || (width & 15) != 0) {
-    widen_plane(x, x_signed, x_zero, g, q);
+    widen_plane(x, x_signed, x_zero, g, width, q);
     return;
   }
   const __m256i zero16 = _mm256_set1_epi16((int16_t)x_zero);
@@ -332,17 +395,26 @@ __attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int 
   }
 }
 
-static int qat_depthwise_int8_portable = 0;
-
-static int depthwise_int8_has_avx2(void) { return !qat_depthwise_int8_portable && qat_cpu_has_avx2(); }
 #endif
 
-void qat_depthwise_int8_set_portable(int portable) {
+/// The level forced by the test hooks, or -1: the best this CPU runs.
+static int qat_depthwise_int8_forced = -1;
+
+/// The level the plane kernel runs at (QAT_U8S8_*; AVX-VNNI runs the AVX2 loops here).
+static int depthwise_int8_level(void) {
+  int best = QAT_U8S8_PORTABLE;
 #ifdef QAT_DEPTHWISE_INT8_X86
-  qat_depthwise_int8_portable = portable;
-#else
-  (void)portable;
+  if (qat_cpu_has_avx512_vnni()) best = QAT_U8S8_AVX512_VNNI;
+  else if (qat_cpu_has_avx2()) best = QAT_U8S8_AVX2;
 #endif
+  return qat_depthwise_int8_forced >= 0 && qat_depthwise_int8_forced < best ? qat_depthwise_int8_forced : best;
+}
+
+void qat_depthwise_int8_set_portable(int portable) { qat_depthwise_int8_forced = portable ? QAT_U8S8_PORTABLE : -1; }
+
+int qat_depthwise_int8_set_level(int level) {
+  qat_depthwise_int8_forced = level;
+  return depthwise_int8_level();
 }
 
 void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const void *w, int w_signed,
@@ -352,8 +424,17 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
   layout((uintptr_t)scratch, g, &parts);
   weight_values(w, w_signed, w_zero, g->kernel_h * g->kernel_w, parts.weights);
 #ifdef QAT_DEPTHWISE_INT8_X86
-  if (depthwise_int8_has_avx2()) {
-    widen_plane_avx2(x, x_signed, x_zero, g, parts.q);
+  const int level = depthwise_int8_level();
+  if (level >= QAT_U8S8_AVX2) {
+    // The zmm loops only at stride 1: at stride 2 their wider rows cost more to widen than the
+    // wider vectors save (measured on Zen 5).
+    const int wide = level >= QAT_U8S8_AVX512_VNNI && g->stride_w == 1 && g->dilation_w == 1;
+    parts.width = padded_width(g, wide ? QAT_DEPTHWISE_INT8_WIDE_STEP : QAT_DEPTHWISE_INT8_STEP);
+    widen_plane_avx2(x, x_signed, x_zero, g, parts.width, parts.q);
+    if (wide) {
+      plane_stride1_interleaved_avx512(&parts, y, g);
+      return;
+    }
     if (g->stride_w == 1 && g->dilation_w == 1) {
       plane_stride1_interleaved_avx2(&parts, y, g);
       return;
@@ -366,10 +447,11 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
       plane_stride2_avx2(&parts, y, g);
       return;
     }
-    plane_portable(parts.q, parts.weights, y, g);
+    plane_portable(parts.q, parts.width, parts.weights, y, g);
     return;
   }
 #endif
-  widen_plane(x, x_signed, x_zero, g, parts.q);
-  plane_portable(parts.q, parts.weights, y, g);
+  parts.width = padded_width(g, QAT_DEPTHWISE_INT8_STEP);
+  widen_plane(x, x_signed, x_zero, g, parts.width, parts.q);
+  plane_portable(parts.q, parts.width, parts.weights, y, g);
 }

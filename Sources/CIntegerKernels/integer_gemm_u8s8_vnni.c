@@ -5,7 +5,8 @@
 // holds). One instruction replaces vpmaddubsw, vpmaddwd by ones and vpaddd. The lanes therefore hold
 // `sum_k a'[row, k] * b[k, column]` modulo 2^32, and `- row_sum[row] * b_zero[column]` (int32
 // wrap-around) gives `sum_k a' * (b - b_zero)` modulo 2^32: the exact int32 sums of the reference,
-// however their additions are ordered. The store (and fused requantization) is the AVX2 kernel's.
+// however their additions are ordered. The AVX-VNNI kernel stores (and requantizes) as the AVX2
+// kernel does; the AVX512-VNNI one on whole zmm rows with requantize_avx512.h (the same bits).
 #include "u8s8_kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -25,9 +25,15 @@
 // Outputs are in [qmin, qmax] within [-128, 255], so narrowing through vpackssdw then vpackuswb
 // (uint8) or vpacksswb (int8) is exact. A tail of fewer than eight accumulators goes through a
 // zero-padded staging vector.
+//
+// With AVX-512 (F, BW, VL) sixteen lanes go at a time through requantize_avx512.h (the same
+// operations lane for lane), narrowed by keeping each lane's low byte (exact for values in the
+// output type's range), a tail through masked loads and stores.
 #include "CIntegerKernels.h"
 #include "cpu_avx2.h"
+#include "cpu_vnni.h"
 #include "requantize_avx2.h"
+#include "requantize_avx512.h"
 
 #include <string.h>
 
@@ -110,15 +116,42 @@ __attribute__((target("avx2"))) static void requantize_avx2(const int32_t *acc, 
 #undef QAT_FIXED8
 }
 
-static int qat_requantize_portable = 0;
+/// `requantize_avx2` sixteen lanes at a time (requantize_avx512.h).
+__attribute__((target(QAT_AVX512_TARGET))) static void requantize_avx512(const int32_t *acc, size_t count,
+                                                                         const qat_requantization *r, void *output) {
+  const qat_requantization local = *r;  // not reloaded after each store through `output`
+  uint8_t *out = (uint8_t *)output;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16)
+    _mm_storeu_si128((__m128i *)(out + i),
+                     qat_narrow16_avx512(qat_requantize16(_mm512_loadu_si512((const void *)(acc + i)), &local)));
+  if (i < count) {
+    const __mmask16 lanes = (__mmask16)((1u << (count - i)) - 1);
+    const __m512i values = _mm512_maskz_loadu_epi32(lanes, acc + i);
+    _mm_mask_storeu_epi8(out + i, lanes, qat_narrow16_avx512(qat_requantize16(values, &local)));
+  }
+}
 #endif
 
-void qat_requantize_set_portable(int portable) {
+/// The level forced by the test hooks, or -1: the best this CPU runs.
+static int qat_requantize_forced = -1;
+
+/// The level `qat_requantize_int8` runs at: QAT_U8S8_PORTABLE (it returns 0), QAT_U8S8_AVX2, or
+/// QAT_U8S8_AVX512_VNNI for the AVX-512 loop (which needs AVX512F, BW and VL, not VNNI).
+static int requantize_level(void) {
+  int best = QAT_U8S8_PORTABLE;
 #ifdef QAT_REQUANTIZE_X86
-  qat_requantize_portable = portable;
-#else
-  (void)portable;
+  if (qat_cpu_has_avx512()) best = QAT_U8S8_AVX512_VNNI;
+  else if (qat_cpu_has_avx2()) best = QAT_U8S8_AVX2;
 #endif
+  return qat_requantize_forced >= 0 && qat_requantize_forced < best ? qat_requantize_forced : best;
+}
+
+void qat_requantize_set_portable(int portable) { qat_requantize_forced = portable ? QAT_U8S8_PORTABLE : -1; }
+
+int qat_requantize_set_level(int level) {
+  qat_requantize_forced = level >= QAT_U8S8_AVX_VNNI && level < QAT_U8S8_AVX512_VNNI ? QAT_U8S8_AVX2 : level;
+  return requantize_level();
 }
 
 int qat_requantize_int8_supported(const qat_requantization *r, int output_signed) {
@@ -126,7 +159,7 @@ int qat_requantize_int8_supported(const qat_requantization *r, int output_signed
   const int32_t floor = output_signed ? -128 : 0, ceiling = output_signed ? 127 : 255;
   const int in_range = r->minimum >= floor && r->maximum <= ceiling && r->minimum <= r->maximum;
   const int fixed_ok = !r->fixed_point || (r->multiplier != INT32_MIN && r->shift <= 31 && r->shift >= -31);
-  return !qat_requantize_portable && in_range && fixed_ok && qat_cpu_has_avx2();
+  return requantize_level() >= QAT_U8S8_AVX2 && in_range && fixed_ok;
 #else
   (void)r;
   (void)output_signed;
@@ -138,7 +171,8 @@ int qat_requantize_int8(const int32_t *acc, size_t count, const qat_requantizati
                         void *output) {
   if (!qat_requantize_int8_supported(r, output_signed)) return 0;
 #ifdef QAT_REQUANTIZE_X86
-  requantize_avx2(acc, count, r, output_signed, output);
+  if (requantize_level() >= QAT_U8S8_AVX512_VNNI) requantize_avx512(acc, count, r, output);
+  else requantize_avx2(acc, count, r, output_signed, output);
   return 1;
 #else
   (void)acc;

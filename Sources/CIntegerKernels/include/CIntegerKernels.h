@@ -116,8 +116,15 @@ size_t qat_depthwise_int8_scratch_bytes(const qat_depthwise_geometry *g);
 void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const void *w, int w_signed,
                               int32_t w_zero, int32_t *y, const qat_depthwise_geometry *g, void *scratch);
 
-/// Tests only: nonzero makes `qat_depthwise_plane_int8` take its portable loop even on AVX2.
+/// Tests only: nonzero makes `qat_depthwise_plane_int8` take its portable loop even on AVX2;
+/// zero restores the best level.
 void qat_depthwise_int8_set_portable(int portable);
+
+/// Tests only: makes `qat_depthwise_plane_int8` run at `level` (the QAT_U8S8_* levels: portable,
+/// AVX2, or AVX512-VNNI, whose zmm vpdpwssd loop takes stride 1 with dilation 1 and the AVX2 loops
+/// the rest; AVX-VNNI runs the AVX2 loops; capped at the best this CPU has; negative: the best
+/// again) and returns the level now in effect. The same bits at every level.
+int qat_depthwise_int8_set_level(int level);
 
 /// Rows of A per tile of the u8 x s8 product (`qat_gemm_panel_u8s8`).
 #define QAT_QUAD_TILE_ROWS 4
@@ -188,7 +195,7 @@ typedef struct {
 } qat_requantization;
 
 /// Requantizes `count` accumulators of one channel into `output` (int8 when `output_signed` is
-/// nonzero, else uint8) with AVX2 and returns 1; returns 0 without writing when it cannot (no
+/// nonzero, else uint8) with AVX2 (AVX-512 where the CPU has it) and returns 1; returns 0 without writing when it cannot (no
 /// AVX2, the portable switch set, `minimum...maximum` outside the output type, or a fixed-point
 /// multiplier of INT32_MIN or shift outside [-31, 31]): the caller's scalar path runs then.
 int qat_requantize_int8(const int32_t *acc, size_t count, const qat_requantization *r, int output_signed,
@@ -218,6 +225,12 @@ void qat_im2col_set_portable(int portable);
 
 /// Tests only: nonzero makes `qat_requantize_int8` return 0 (the caller's scalar path).
 void qat_requantize_set_portable(int portable);
+
+/// Tests only: makes `qat_requantize_int8` run at `level` (QAT_U8S8_PORTABLE: return 0;
+/// QAT_U8S8_AVX2; QAT_U8S8_AVX512_VNNI: the AVX-512 loop, which needs AVX512F, BW and VL; capped
+/// at the best this CPU has; negative: the best again) and returns the level now in effect. The
+/// same bytes at every level.
+int qat_requantize_set_level(int level);
 
 /// Bytes of scratch the MaxPool functions below need for geometry `g` and elements of
 /// `element_size` bytes (any alignment of at least that of a pointer).

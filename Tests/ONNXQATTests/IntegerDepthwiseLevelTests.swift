@@ -1,0 +1,184 @@
+import CIntegerKernels
+import Foundation
+import XCTest
+
+/// The 8-bit depthwise plane kernel at every level this CPU runs (`qat_depthwise_int8_set_level`:
+/// portable, AVX2 vpmaddwd, AVX512-VNNI zmm vpdpwssd) against the tap-by-tap int32 loop, bit for
+/// bit: strides 1 (the zmm loop), 2 and 3, dilations, pads, output widths around the steps of
+/// 16 and 32 (narrower rows go through the staging row, wider ones move their last step back),
+/// int8 and uint8 operands at their extremes, and a deep plane whose sums wrap around int32.
+final class IntegerDepthwiseLevelTests: XCTestCase {
+  override func tearDown() {
+    qat_depthwise_int8_set_level(-1)
+    super.tearDown()
+  }
+
+  /// A SplitMix64 generator: the same operands on every run.
+  private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+      state &+= 0x9E37_79B9_7F4A_7C15
+      var z = state
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+  }
+
+  /// One plane's operands (raw bytes, signedness, zero points) and geometry.
+  private struct Case {
+    var x: [UInt8]
+    var w: [UInt8]
+    var xSigned: Bool
+    var wSigned: Bool
+    var xZero: Int32
+    var wZero: Int32
+    var g: qat_depthwise_geometry
+  }
+
+  /// The geometry of a `height` x `width` plane, nil when the padded input is smaller than the
+  /// kernel; pads are (top, left, bottom, right).
+  private func geometry(
+    _ height: Int, _ width: Int, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int),
+    pads: (Int, Int, Int, Int)
+  ) -> qat_depthwise_geometry? {
+    let extentH = (kernel.0 - 1) * dilation.0 + 1
+    let extentW = (kernel.1 - 1) * dilation.1 + 1
+    let paddedH = height + pads.0 + pads.2
+    let paddedW = width + pads.1 + pads.3
+    guard paddedH >= extentH, paddedW >= extentW else { return nil }
+    return qat_depthwise_geometry(
+      in_h: Int32(height), in_w: Int32(width), out_h: Int32((paddedH - extentH) / stride.0 + 1),
+      out_w: Int32((paddedW - extentW) / stride.1 + 1), kernel_h: Int32(kernel.0), kernel_w: Int32(kernel.1),
+      stride_h: Int32(stride.0), stride_w: Int32(stride.1), dilation_h: Int32(dilation.0),
+      dilation_w: Int32(dilation.1), pad_top: Int32(pads.0), pad_left: Int32(pads.1))
+  }
+
+  /// The stated semantics, one output and one tap at a time, taps in the padding skipped.
+  private func reference(_ c: Case) -> [Int32] {
+    let g = c.g
+    func value(_ byte: UInt8, _ signed: Bool) -> Int32 { signed ? Int32(Int8(bitPattern: byte)) : Int32(byte) }
+    var y = [Int32](repeating: 0, count: Int(g.out_h) * Int(g.out_w))
+    for oy in 0..<Int(g.out_h) {
+      for ox in 0..<Int(g.out_w) {
+        var sum: Int32 = 0
+        for ky in 0..<Int(g.kernel_h) {
+          for kx in 0..<Int(g.kernel_w) {
+            let iy = oy * Int(g.stride_h) + ky * Int(g.dilation_h) - Int(g.pad_top)
+            let ix = ox * Int(g.stride_w) + kx * Int(g.dilation_w) - Int(g.pad_left)
+            guard iy >= 0, iy < Int(g.in_h), ix >= 0, ix < Int(g.in_w) else { continue }
+            let xv = value(c.x[iy * Int(g.in_w) + ix], c.xSigned) &- c.xZero
+            let wv = value(c.w[ky * Int(g.kernel_w) + kx], c.wSigned) &- c.wZero
+            sum = sum &+ xv &* wv
+          }
+        }
+        y[oy * Int(g.out_w) + ox] = sum
+      }
+    }
+    return y
+  }
+
+  /// The kernel's output at the current level (every element preset to a marker).
+  private func kernel(_ c: Case) -> [Int32] {
+    var g = c.g
+    var y = [Int32](repeating: 0x5A5A_5A5A, count: Int(g.out_h) * Int(g.out_w))
+    var scratch = [UInt8](repeating: 0xEE, count: qat_depthwise_int8_scratch_bytes(&g))
+    c.x.withUnsafeBytes { x in
+      c.w.withUnsafeBytes { w in
+        y.withUnsafeMutableBufferPointer { out in
+          scratch.withUnsafeMutableBytes { s in
+            qat_depthwise_plane_int8(
+              x.baseAddress, c.xSigned ? 1 : 0, c.xZero, w.baseAddress, c.wSigned ? 1 : 0, c.wZero, out.baseAddress,
+              &g, s.baseAddress)
+          }
+        }
+      }
+    }
+    return y
+  }
+
+  /// The levels this CPU runs, lowest first (AVX-VNNI is the AVX2 loops here, so left out).
+  private var levels: [Int32] {
+    let best = qat_depthwise_int8_set_level(-1)
+    return [Int32(QAT_U8S8_PORTABLE), Int32(QAT_U8S8_AVX2), Int32(QAT_U8S8_AVX512_VNNI)].filter { $0 <= best }
+  }
+
+  /// Asserts equal arrays, naming the first difference instead of printing them.
+  private func assertSame(_ actual: [Int32], _ expected: [Int32], width: Int, _ message: String) {
+    XCTAssertEqual(actual.count, expected.count, message)
+    guard actual.count == expected.count, let index = actual.indices.first(where: { actual[$0] != expected[$0] })
+    else { return }
+    let differences = actual.indices.filter { actual[$0] != expected[$0] }.count
+    XCTFail(
+      "\(message): \(differences) differ, first at row \(index / width) column \(index % width): \(actual[index]) "
+        + "instead of \(expected[index])")
+  }
+
+  private func randomCase(
+    _ g: qat_depthwise_geometry, xSigned: Bool, wSigned: Bool, using random: inout SplitMix
+  ) -> Case {
+    let zeros: [Int32] = xSigned ? [-128, 127, 0] : [0, 255, 128]
+    let wZeros: [Int32] = wSigned ? [-128, 127, 3] : [0, 255, 131]
+    let x = (0..<(Int(g.in_h) * Int(g.in_w))).map { index -> UInt8 in
+      index % 13 == 0 ? 0 : index % 13 == 1 ? 255 : index % 13 == 2 ? 128 : UInt8.random(in: 0...255, using: &random)
+    }
+    let w = (0..<(Int(g.kernel_h) * Int(g.kernel_w))).map { index -> UInt8 in
+      index % 5 == 0 ? 0x80 : index % 5 == 1 ? 0x7F : UInt8.random(in: 0...255, using: &random)
+    }
+    return Case(
+      x: x, w: w, xSigned: xSigned, wSigned: wSigned, xZero: zeros.randomElement(using: &random) ?? 0,
+      wZero: wZeros.randomElement(using: &random) ?? 0, g: g)
+  }
+
+  func testEveryLevelEqualsTheTapByTapLoop() {
+    var random = SplitMix(state: 11)
+    var cases: [qat_depthwise_geometry] = []
+    for width in [1, 2, 7, 14, 15, 16, 17, 28, 31, 32, 33, 34, 47, 56, 63, 64, 65, 70] {
+      for (stride, kernel, dilation, pads) in [
+        (1, (3, 3), 1, (1, 1, 1, 1)), (2, (3, 3), 1, (1, 1, 1, 1)), (2, (3, 3), 1, (0, 0, 1, 1)),
+        (1, (5, 5), 1, (2, 2, 2, 2)), (2, (5, 4), 1, (2, 1, 2, 2)), (1, (3, 3), 2, (2, 2, 2, 2)),
+        (3, (3, 3), 1, (1, 1, 1, 1)), (1, (1, 1), 1, (0, 0, 0, 0)), (2, (2, 2), 1, (0, 0, 0, 0)),
+        (1, (3, 2), 1, (0, 3, 0, 0)),
+      ] {
+        let height = [1, 3, 6, 9][width % 4]
+        if let g = geometry(
+          height, width, kernel: kernel, stride: (stride == 3 ? 2 : stride, stride), dilation: (1, dilation),
+          pads: pads)
+        {
+          cases.append(g)
+        }
+      }
+    }
+    XCTAssertGreaterThan(cases.count, 150)
+    for (index, g) in cases.enumerated() {
+      let c = randomCase(g, xSigned: index % 2 == 0, wSigned: index % 3 != 0, using: &random)
+      let expected = reference(c)
+      for level in levels {
+        XCTAssertEqual(qat_depthwise_int8_set_level(level), level)
+        assertSame(
+          kernel(c), expected, width: Int(g.out_w),
+          "level \(level) in \(g.in_h)x\(g.in_w) out \(g.out_h)x\(g.out_w) kernel \(g.kernel_h)x\(g.kernel_w) "
+            + "stride \(g.stride_w) dilation \(g.dilation_w) pads \(g.pad_top),\(g.pad_left)")
+      }
+    }
+  }
+
+  /// Every product at -255 * 255 over 34,000 taps: the sums wrap around int32.
+  func testDeepPlaneWrapsAtEveryLevel() {
+    let (height, width, kernelH, kernelW) = (200, 200, 200, 170)
+    guard
+      let g = geometry(height, width, kernel: (kernelH, kernelW), stride: (1, 1), dilation: (1, 1), pads: (0, 0, 0, 0))
+    else { return XCTFail("geometry") }
+    // uint8 x with zero point 0 (255) by uint8 w with zero point 255 (-255).
+    let c = Case(
+      x: [UInt8](repeating: 255, count: height * width), w: [UInt8](repeating: 0, count: kernelH * kernelW),
+      xSigned: false, wSigned: false, xZero: 0, wZero: 255, g: g)
+    let expected = reference(c)
+    XCTAssertEqual(expected.count, 31)
+    XCTAssertNotEqual(Int64(expected[0]), Int64(-65_025) * Int64(kernelH * kernelW), "the test needs a wrapping sum")
+    for level in levels {
+      qat_depthwise_int8_set_level(level)
+      assertSame(kernel(c), expected, width: Int(g.out_w), "level \(level)")
+    }
+  }
+}
