@@ -1,20 +1,21 @@
 import CIntegerKernels
 import Foundation
 
-/// The u8 x s8 path of Int8Gemm for a uint8 B when every `a - aZero` lies in [-64, 64] (int8
-/// weights quantized with a reduced range, as onnxruntime's quantize_static writes them): the C
-/// kernel `qat_gemm_panel_u8s8` multiplies raw B bytes by A's int8 values with vpmaddubsw, whose
-/// int16 pair sums (at most 255 * 128 = 32,640) cannot saturate, and removes B's zero point
+/// The u8 x s8 path of Int8Gemm for a uint8 B when every `a - aZero` fits the CPU's instruction
+/// level: [-128, 127] with VNNI (vpdpbusd adds four u8 x s8 products into int32 without an int16
+/// step), [-64, 64] otherwise (int8 weights quantized with a reduced range, as onnxruntime's
+/// quantize_static writes them: vpmaddubsw's int16 pair sums, at most 255 * 128 = 32,640, cannot
+/// saturate). The C kernel `qat_gemm_panel_u8s8` multiplies raw B bytes by A's int8 values and removes B's zero point
 /// through A's row sums: `sum_k a' * (b - bZero) = sum_k a' * b - bZero[n] * sum_k a'` with int32
 /// wrap-around, the same bits as the int16-pair path. Four products per int32 lane per step and a
 /// packed B panel of bytes instead of int16.
 ///
 /// Skip cases (the int16-pair path runs instead):
 /// 1. B is int8;
-/// 2. some `a - aZero` lies outside [-64, 64] (found while packing A).
+/// 2. some `a - aZero` lies outside the level's range (found while packing A).
 extension Int8Gemm {
   /// A's packing for the u8 x s8 product: `a - aZero` as int8 quads (`qat_pack_a_quads`), each
-  /// row's sum, and whether every value lies in [-64, 64] (false: skip case 2). Made once per
+  /// row's sum, and whether every value lies in the level's range (false: skip case 2). Made once per
   /// product, or kept across runs for constant weights (PackedIntegerWeights).
   final class QuadPacking {
     let m: Int

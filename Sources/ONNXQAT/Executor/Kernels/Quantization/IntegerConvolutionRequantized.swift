@@ -12,7 +12,8 @@ import Foundation
 /// 2. x not uint8 or w not 8-bit (the u8 x s8 product needs raw uint8 B);
 /// 3. some channel's requantization is not one the vector kernel takes (no AVX2, a range outside
 ///    the output type, ...);
-/// 4. some group's `w - w_zp` leaves [-64, 64] (the u8 x s8 product would not be exact).
+/// 4. some group's `w - w_zp` leaves the u8 x s8 product's range ([-128, 127] with VNNI, [-64, 64]
+///    without; the product would not be exact).
 extension IntegerConvolution {
   /// Writes the requantized output ([N, M, outputSize] bytes at `output`, int8 when
   /// `outputSigned`) with channel `m`'s parameters `rows[m]`, and returns true; false (nothing
