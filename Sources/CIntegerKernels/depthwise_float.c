@@ -28,6 +28,7 @@
 // Clip or LeakyRelu: float_epilogue.h) to each vector before it is stored, the operations of the
 // unfused kernels in their order, so the plane is never read back for them.
 #include "CIntegerKernels.h"
+#include "cpu_vnni.h"
 #include "float_epilogue.h"
 
 #include <math.h>
@@ -98,15 +99,7 @@ static int depthwise_has_avx2(void) {
   return state;
 }
 
-static int depthwise_has_avx512(void) {
-  static int state = -1;
-  if (qat_depthwise_level < 2) return 0;
-  if (state < 0) {
-    __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx512f") ? 1 : 0;
-  }
-  return state;
-}
+static int depthwise_has_avx512(void) { return qat_depthwise_level >= 2 && qat_cpu_has_avx512(); }
 
 /// Eight elements `source[0], source[2], ..., source[14]` of a stride-2 row: two loads, one
 /// shuffle, one permute. `ahead` reads source[0..15] (source[15] must be readable), otherwise
@@ -263,18 +256,6 @@ static void plane_portable(const float *padded, const float *w, float bias, floa
 #define DW_SLOTS slots_avx2
 #define DW_CHUNK chunk_avx2
 #include "depthwise_float_slots.h"
-#undef DW_TARGET
-#undef DW_LANES
-#undef DW_VECTOR
-#undef DW_SET1
-#undef DW_ZERO
-#undef DW_LOAD
-#undef DW_STORE
-#undef DW_FMA
-#undef DW_ADD
-#undef DW_EPILOGUE
-#undef DW_SLOTS
-#undef DW_CHUNK
 
 #define DW_TARGET "avx512f"
 #define DW_LANES 16
@@ -289,18 +270,6 @@ static void plane_portable(const float *padded, const float *w, float bias, floa
 #define DW_SLOTS slots_avx512
 #define DW_CHUNK chunk_avx512
 #include "depthwise_float_slots.h"
-#undef DW_TARGET
-#undef DW_LANES
-#undef DW_VECTOR
-#undef DW_SET1
-#undef DW_ZERO
-#undef DW_LOAD
-#undef DW_STORE
-#undef DW_FMA
-#undef DW_ADD
-#undef DW_EPILOGUE
-#undef DW_SLOTS
-#undef DW_CHUNK
 
 /// A chunk function of one vector width (`chunk_avx2`, `chunk_avx512`).
 typedef void (*chunk_function)(const float *in_base, float *out_base, const ptrdiff_t *in_offsets,

@@ -6,6 +6,7 @@
 //   DW_SET1, DW_ZERO, DW_LOAD, DW_STORE, DW_FMA, DW_ADD   the intrinsics
 //   DW_EPILOGUE the fused epilogue of one vector (float_epilogue.h)
 //   DW_SLOTS, DW_CHUNK  the names of the two functions made here
+// and undefines them at its end.
 // Every lane does the scalar loop's operations in its order (one fused multiply-add per tap, tap
 // order, then bias + sum, then the epilogue), so every width gives the same bits.
 
@@ -88,3 +89,16 @@ __attribute__((target(DW_TARGET))) static void DW_CHUNK(const float *in_base, fl
     for (int n = 0; n < count; n++) memcpy(out_base + out_offsets[n], narrow[n], (size_t)out_w * sizeof(float));
   }
 }
+
+#undef DW_TARGET
+#undef DW_LANES
+#undef DW_VECTOR
+#undef DW_SET1
+#undef DW_ZERO
+#undef DW_LOAD
+#undef DW_STORE
+#undef DW_FMA
+#undef DW_ADD
+#undef DW_EPILOGUE
+#undef DW_SLOTS
+#undef DW_CHUNK

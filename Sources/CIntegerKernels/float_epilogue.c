@@ -3,6 +3,7 @@
 // a vector with AVX-512, eight with AVX2, the same operations on each lane.
 #include "CIntegerKernels.h"
 #include "cpu_avx2.h"
+#include "cpu_vnni.h"
 #include "float_epilogue.h"
 
 #pragma clang fp contract(off)
@@ -27,20 +28,12 @@ __attribute__((target("avx512f,avx2"))) static void apply_avx512(float *values, 
   for (; i < count; i++) values[i] = qat_epilogue_scalar(values[i], &local);
 }
 
-static int epilogue_has_avx512(void) {
-  static int state = -1;
-  if (state < 0) {
-    __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") ? 1 : 0;
-  }
-  return state;
-}
 #endif
 
 void qat_float_epilogue_apply(float *values, ptrdiff_t count, const qat_float_epilogue *epilogue) {
   if (!epilogue || count <= 0) return;
 #if defined(__x86_64__) || defined(__i386__)
-  if (epilogue_has_avx512()) {
+  if (qat_cpu_has_avx512()) {
     apply_avx512(values, count, epilogue);
     return;
   }
