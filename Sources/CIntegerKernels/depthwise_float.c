@@ -28,7 +28,7 @@
 // Clip or LeakyRelu: float_epilogue.h) to each vector before it is stored, the operations of the
 // unfused kernels in their order, so the plane is never read back for them.
 #include "CIntegerKernels.h"
-#include "cpu_vnni.h"
+#include "cpu_features.h"
 #include "float_epilogue.h"
 
 #include <math.h>
@@ -89,15 +89,7 @@ static inline ptrdiff_t output_origin(const qat_depthwise_geometry *g, const pad
 /// The widest vector path allowed: 2 AVX-512 (when the CPU has it), 1 AVX2, 0 portable (tests).
 static int qat_depthwise_level = 2;
 
-static int depthwise_has_avx2(void) {
-  static int state = -1;
-  if (qat_depthwise_level < 1) return 0;
-  if (state < 0) {
-    __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-  }
-  return state;
-}
+static int depthwise_has_avx2(void) { return qat_depthwise_level >= 1 && qat_cpu_has_avx2_fma(); }
 
 static int depthwise_has_avx512(void) { return qat_depthwise_level >= 2 && qat_cpu_has_avx512(); }
 

@@ -27,8 +27,7 @@
 // padded rows are laid out for that step (wider, for narrow planes); the other loops keep rows for
 // the step of sixteen. The scratch is sized for the widest.
 #include "CIntegerKernels.h"
-#include "cpu_avx2.h"
-#include "cpu_vnni.h"
+#include "cpu_features.h"
 
 #include <string.h>
 

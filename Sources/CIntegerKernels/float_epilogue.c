@@ -2,8 +2,7 @@
 // the kernels that cannot apply it as they store (the float GEMM's output bands); sixteen values
 // a vector with AVX-512, eight with AVX2, the same operations on each lane.
 #include "CIntegerKernels.h"
-#include "cpu_avx2.h"
-#include "cpu_vnni.h"
+#include "cpu_features.h"
 #include "float_epilogue.h"
 
 #pragma clang fp contract(off)

@@ -12,6 +12,7 @@
 // The vector paths prefetch the tile's C rows before the k loop (the C tile is read and written
 // once per K block, after a loop that takes hundreds of cycles).
 #include "CIntegerKernels.h"
+#include "cpu_features.h"
 #include "float_epilogue.h"
 
 #include <math.h>
@@ -56,20 +57,10 @@ static void tile_portable(int depth, const float *a, const float *b, float *c, p
 /// The highest path allowed (`qat_gemm_float_set_level`; tests lower it).
 static int gemm_float_allowed = QAT_GEMM_FLOAT_AVX512;
 
-/// The best path this CPU runs (checked once; the checks include the OS saving the registers).
+/// The best path this CPU runs.
 static int gemm_float_supported(void) {
-  static int state = -1;
-  if (state < 0) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
-      state = QAT_GEMM_FLOAT_AVX512;
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-      state = QAT_GEMM_FLOAT_AVX2;
-    } else {
-      state = QAT_GEMM_FLOAT_PORTABLE;
-    }
-  }
-  return state;
+  if (qat_cpu_has_avx512()) return QAT_GEMM_FLOAT_AVX512;
+  return qat_cpu_has_avx2_fma() ? QAT_GEMM_FLOAT_AVX2 : QAT_GEMM_FLOAT_PORTABLE;
 }
 #endif
 

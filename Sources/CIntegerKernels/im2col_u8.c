@@ -8,7 +8,7 @@
 // 32-byte loads, packed by vpackuswb of the byte pairs masked to their low byte, every load inside
 // the input row), and fills the rest with `padding`.
 #include "CIntegerKernels.h"
-#include "cpu_avx2.h"
+#include "cpu_features.h"
 
 #include <string.h>
 

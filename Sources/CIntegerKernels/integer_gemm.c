@@ -3,6 +3,7 @@
 // never saturating for these values) and int32 additions give the exact int32 sums. Unlike
 // vpmaddubsw (u8 x s8 pairs added into a saturating int16), nothing here can clip.
 #include "CIntegerKernels.h"
+#include "cpu_features.h"
 
 #include <string.h>
 
@@ -158,15 +159,7 @@ __attribute__((target("avx2"))) static void tile_avx2(const int16_t *a, const in
 
 static int qat_portable = 0;
 
-static int qat_has_avx2(void) {
-  static int state = -1;
-  if (qat_portable) return 0;
-  if (state < 0) {
-    __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx2") ? 1 : 0;
-  }
-  return state;
-}
+static int qat_has_avx2(void) { return !qat_portable && qat_cpu_has_avx2(); }
 #endif
 
 void qat_set_portable(int portable) {

@@ -14,8 +14,7 @@
 // sum_k a'`, all with int32 wrap-around, which equals the exact int32 sum modulo 2^32 as the
 // reference's does.
 #include "CIntegerKernels.h"
-#include "cpu_avx2.h"
-#include "cpu_vnni.h"
+#include "cpu_features.h"
 #include "u8s8_kernels.h"
 
 #include <string.h>

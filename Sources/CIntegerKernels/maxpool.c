@@ -28,7 +28,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#include "cpu_avx2.h"
+#include "cpu_features.h"
 #define QAT_MAXPOOL_X86 1
 #endif
 

@@ -30,8 +30,7 @@
 // operations lane for lane), narrowed by keeping each lane's low byte (exact for values in the
 // output type's range), a tail through masked loads and stores.
 #include "CIntegerKernels.h"
-#include "cpu_avx2.h"
-#include "cpu_vnni.h"
+#include "cpu_features.h"
 #include "requantize_avx2.h"
 #include "requantize_avx512.h"
 
