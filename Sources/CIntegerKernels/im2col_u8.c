@@ -1,7 +1,7 @@
-// The byte im2col of one 2-D input channel (see IntegerIm2col.swift): row `ky * kernel_w + kx` of
-// `out_h * out_w` bytes holds, for every output position, the input byte under that kernel tap, or
+// The byte im2col of one 2-D input channel (see IntegerIm2col.swift): row `ky * kernel_w + kx`
+// holds, for every output position of a range of them, the input byte under that kernel tap, or
 // `padding` where the tap falls outside the image. For each tap, the output columns whose input
-// column lies inside the image (`first ..< last`) are found once; each output row then copies
+// column lies inside the image are found once; each output row's share of the range then copies
 // them (at stride 1 with AVX2 32- or 16-byte loads and stores, the last one moved back to end at
 // the segment's end, so no byte outside the segment is read or written: rows of a few dozen bytes
 // cost a call to memcpy otherwise, memcpy without AVX2; at stride 2 with AVX2 the even bytes of
@@ -70,17 +70,33 @@ void qat_im2col_set_portable(int portable) {
 #endif
 }
 
-void qat_im2col_u8(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g, uint8_t *rows) {
-  const ptrdiff_t out_size = (ptrdiff_t)g->out_h * g->out_w;
+/// Columns `begin ..< end` of output row `oy` of one kernel tap at `target` (column `begin`
+/// first): the input bytes under the tap for the columns inside `first ..< last` (those whose
+/// input column lies inside the image), `padding` elsewhere. For the few rows a column range cuts
+/// (whole rows take the loop in `qat_im2col_u8`), so without vectors.
+__attribute__((noinline)) static void partial_row(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g,
+                                                  int oy, int ky, int x_offset, int first, int last, int begin,
+                                                  int end, uint8_t *target) {
+  const int iy = oy * g->stride_h + ky * g->dilation_h - g->pad_top;
+  for (int ox = begin; ox < end; ox++) {
+    const int inside = iy >= 0 && iy < g->in_h && ox >= first && ox < last;
+    target[ox - begin] = inside ? channel[(ptrdiff_t)iy * g->in_w + x_offset + (ptrdiff_t)ox * g->stride_w] : padding;
+  }
+}
+
+void qat_im2col_u8(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g, int first_column,
+                   int last_column, uint8_t *rows, ptrdiff_t row_stride) {
 #ifdef QAT_IM2COL_X86
   const int avx2 = !qat_im2col_portable && qat_cpu_has_avx2();
   const int stride2 = g->stride_w == 2 && avx2;
 #else
   const int avx2 = 0, stride2 = 0;
 #endif
+  if (g->out_w <= 0 || last_column <= first_column) return;
+  const int oy_first = first_column / g->out_w, oy_last = (last_column - 1) / g->out_w;
   for (int ky = 0; ky < g->kernel_h; ky++) {
     for (int kx = 0; kx < g->kernel_w; kx++) {
-      uint8_t *row = rows + (ptrdiff_t)(ky * g->kernel_w + kx) * out_size;
+      uint8_t *row = rows + (ptrdiff_t)(ky * g->kernel_w + kx) * row_stride;
       const int x_offset = kx * g->dilation_w - g->pad_left;
       int first = 0;
       if (x_offset < 0) {
@@ -90,8 +106,16 @@ void qat_im2col_u8(const uint8_t *channel, uint8_t padding, const qat_depthwise_
       int last = (g->in_w - x_offset + g->stride_w - 1) / g->stride_w;
       if (last > g->out_w) last = g->out_w;
       if (last < first) last = first;
-      for (int oy = 0; oy < g->out_h; oy++) {
-        uint8_t *target = row + (ptrdiff_t)oy * g->out_w;
+      for (int oy = oy_first; oy <= oy_last; oy++) {
+        const ptrdiff_t line = (ptrdiff_t)oy * g->out_w;
+        if (line < first_column || line + g->out_w > last_column) {
+          const int begin = line < first_column ? (int)(first_column - line) : 0;
+          const int end = line + g->out_w > last_column ? (int)(last_column - line) : g->out_w;
+          partial_row(channel, padding, g, oy, ky, x_offset, first, last, begin, end,
+                      row + (line + begin - first_column));
+          continue;
+        }
+        uint8_t *target = row + (line - first_column);
         const int iy = oy * g->stride_h + ky * g->dilation_h - g->pad_top;
         if (iy < 0 || iy >= g->in_h) {
           memset(target, padding, (size_t)g->out_w);

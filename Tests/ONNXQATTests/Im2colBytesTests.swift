@@ -8,7 +8,8 @@ import XCTest
 /// definition element for element: row `ky * kw + kx`, column `oy * out_w + ox` holds
 /// `x[oy * sh + ky * dh - pt, ox * sw + kx * dw - pl]`, or the padding byte outside the image.
 /// Kernels 1x1 to 7x7, strides 1 to 3 (stride 2 has its own AVX2 loop), dilations 1 and 2, uneven
-/// pads, widths from 1 to 90 (shorter and longer than one 16-output step), AVX2 and portable loops.
+/// pads, widths from 1 to 90 (shorter and longer than one 16-output step), AVX2 and portable loops;
+/// the whole matrix and random ranges of its columns (which start and end inside output rows).
 final class Im2colBytesTests: XCTestCase {
   override func tearDown() {
     qat_im2col_set_portable(0)
@@ -28,41 +29,55 @@ final class Im2colBytesTests: XCTestCase {
           for _ in 0..<4 {
             let (height, width) = (next(1...12), next(1...90))
             let (top, left, bottom, right) = (next(0...3), next(0...3), next(0...3), next(0...3))
-            let outH = (height + top + bottom - dilation * (kernel - 1) - 1) / stride + 1
-            let outW = (width + left + right - dilation * (kernel - 1) - 1) / stride + 1
-            guard outH > 0, outW > 0 else { continue }
+            let outputH = (height + top + bottom - dilation * (kernel - 1) - 1) / stride + 1
+            let outputW = (width + left + right - dilation * (kernel - 1) - 1) / stride + 1
+            guard outputH > 0, outputW > 0 else { continue }
             let x = (0..<(height * width)).map { _ in UInt8(next(0...255)) }
             let padding = UInt8(next(0...255))
             var geometry = qat_depthwise_geometry(
-              in_h: Int32(height), in_w: Int32(width), out_h: Int32(outH), out_w: Int32(outW),
+              in_h: Int32(height), in_w: Int32(width), out_h: Int32(outputH), out_w: Int32(outputW),
               kernel_h: Int32(kernel), kernel_w: Int32(kernel), stride_h: Int32(stride), stride_w: Int32(stride),
               dilation_h: Int32(dilation), dilation_w: Int32(dilation), pad_top: Int32(top), pad_left: Int32(left))
-            var expected = [UInt8](repeating: 0, count: kernel * kernel * outH * outW)
+            var expected = [UInt8](repeating: 0, count: kernel * kernel * outputH * outputW)
             for ky in 0..<kernel {
               for kx in 0..<kernel {
-                for oy in 0..<outH {
-                  for ox in 0..<outW {
+                for oy in 0..<outputH {
+                  for ox in 0..<outputW {
                     let (iy, ix) = (oy * stride + ky * dilation - top, ox * stride + kx * dilation - left)
                     let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
-                    expected[((ky * kernel + kx) * outH + oy) * outW + ox] = inside ? x[iy * width + ix] : padding
+                    expected[((ky * kernel + kx) * outputH + oy) * outputW + ox] = inside ? x[iy * width + ix] : padding
                   }
                 }
               }
             }
-            for portable: Int32 in [0, 1] {
-              qat_im2col_set_portable(portable)
-              var rows = [UInt8](repeating: 0, count: expected.count)
-              x.withUnsafeBufferPointer { source in
-                rows.withUnsafeMutableBufferPointer { target in
-                  guard let s = source.baseAddress, let t = target.baseAddress else { return }
-                  qat_im2col_u8(s, padding, &geometry, t)
+            let outputSize = outputH * outputW
+            // The whole matrix, then column ranges of it (a row stride wider than the range, its
+            // spare bytes holding a sentinel that must survive).
+            let (a, b) = (next(0...(outputSize - 1)), next(0...(outputSize - 1)))
+            for span in [0..<outputSize, min(a, b)..<(max(a, b) + 1)] {
+              let rowStride = span.count + (span.count == outputSize ? 0 : 3)
+              var wanted = [UInt8](repeating: 0xA5, count: kernel * kernel * rowStride)
+              for tap in 0..<(kernel * kernel) {
+                for column in span {
+                  wanted[tap * rowStride + column - span.lowerBound] = expected[tap * outputSize + column]
                 }
               }
-              XCTAssertEqual(
-                rows, expected,
-                "kernel \(kernel) stride \(stride) dilation \(dilation) in \(height)x\(width) "
-                  + "pads \(top),\(left) portable \(portable)")
-              compared += rows.count
+              for portable: Int32 in [0, 1] {
+                qat_im2col_set_portable(portable)
+                var rows = [UInt8](repeating: 0xA5, count: wanted.count)
+                x.withUnsafeBufferPointer { source in
+                  rows.withUnsafeMutableBufferPointer { target in
+                    guard let s = source.baseAddress, let t = target.baseAddress else { return }
+                    qat_im2col_u8(
+                      s, padding, &geometry, Int32(span.lowerBound), Int32(span.upperBound), t, rowStride)
+                  }
+                }
+                XCTAssertEqual(
+                  rows, wanted,
+                  "kernel \(kernel) stride \(stride) dilation \(dilation) in \(height)x\(width) "
+                    + "pads \(top),\(left) columns \(span) portable \(portable)")
+                compared += span.count * kernel * kernel
+              }
             }
           }
         }

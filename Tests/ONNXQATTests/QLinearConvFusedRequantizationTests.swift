@@ -7,7 +7,8 @@ import XCTest
 /// QLinearConv with the requantization fused into the u8 x s8 GEMM's store
 /// (IntegerConvolutionRequantized) equals the unfused path (int32 accumulators, then
 /// Requantizer per channel in Swift, taken when the vector kernel is switched off) byte for byte:
-/// 3x3 and pointwise kernels, two groups, panel tails (n = 100 and 81 are not multiples of 16),
+/// 3x3 and pointwise kernels, two groups, panel tails (n = 100 and 81 are not multiples of 16), a
+/// product large enough for each thread's im2col to come in blocks,
 /// uint8 and int8 outputs, float and fixed-point modes, 1 and 2 threads; exact integer results,
 /// so no tolerance.
 final class QLinearConvFusedRequantizationTests: XCTestCase {
@@ -26,6 +27,9 @@ final class QLinearConvFusedRequantizationTests: XCTestCase {
       try QLinearConvTestModels.model(),
       try QLinearConvTestModels.model(channels: 32, outputs: 40, kernel: 1, size: 9, output: "int8"),
       try QLinearConvTestModels.model(group: 2, output: "int8"),
+      // 77 panels of 1,225 columns: at one thread a block of 56 panels (columnBlockBytes over 576
+      // bytes a column), cut inside an output row, then the rest.
+      try QLinearConvTestModels.model(channels: 64, outputs: 16, kernel: 3, size: 35),
     ]
     for (index, model) in models.enumerated() {
       let feeds = [

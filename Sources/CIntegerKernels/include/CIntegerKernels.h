@@ -215,10 +215,14 @@ void qat_gemm_panel_u8s8_requantized(const int8_t *packed_a, const int32_t *row_
                                      const qat_requantization *rows, int output_signed, uint8_t *out,
                                      ptrdiff_t ldo);
 
-/// The byte im2col of one 2-D input channel of `in_h * in_w` bytes with geometry `g`: `kernel_h *
-/// kernel_w` rows of `out_h * out_w` bytes, row `ky * kernel_w + kx` holding the input byte under
-/// that tap for every output position, `padding` outside the image.
-void qat_im2col_u8(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g, uint8_t *rows);
+/// The byte im2col of one 2-D input channel of `in_h * in_w` bytes with geometry `g`, for the
+/// output positions (columns) `first_column ..< last_column` of the `out_h * out_w`: `kernel_h *
+/// kernel_w` rows `row_stride` bytes apart at `rows`, row `ky * kernel_w + kx` holding at
+/// `column - first_column` the input byte under that tap for output position `column`, `padding`
+/// outside the image. Writes nothing else. The whole matrix: columns 0 ..< out_h * out_w, row
+/// stride out_h * out_w.
+void qat_im2col_u8(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g, int first_column,
+                   int last_column, uint8_t *rows, ptrdiff_t row_stride);
 
 /// Tests only: nonzero makes `qat_im2col_u8` take its portable loops even on AVX2.
 void qat_im2col_set_portable(int portable);
@@ -292,7 +296,7 @@ int qat_gemm_float_level(void);
 void qat_gemm_float_set_portable(int portable);
 
 /// Scratch slots per thread of `qat_thread_scratch_f32`.
-#define QAT_SCRATCH_SLOTS 5
+#define QAT_SCRATCH_SLOTS 6
 
 /// A buffer of at least `count` floats (64-byte aligned, contents undefined) that the calling
 /// thread owns in slot `slot` (0 ..< QAT_SCRATCH_SLOTS): kept for the thread's later calls, valid

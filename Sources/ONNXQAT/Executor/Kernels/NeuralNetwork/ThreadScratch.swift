@@ -17,6 +17,8 @@ enum ThreadScratch {
   static let im2colRow: Int32 = 3
   /// A depthwise plane's zero-padded input (`DepthwiseConv`).
   static let depthwisePlane: Int32 = 4
+  /// A block of QLinearConv's byte im2col columns (`IntegerConvolution.requantized8Bit`).
+  static let byteColumns: Int32 = 5
 
   /// At least `count` floats (contents undefined) of this thread's slot `slot`: `release()` the
   /// lease when done, on the same thread, and use the floats no longer. Falls back to an

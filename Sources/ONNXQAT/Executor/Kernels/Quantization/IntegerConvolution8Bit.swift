@@ -90,21 +90,36 @@ extension IntegerConvolution {
   ) {
     let channelsPerGroup = inputChannels / group
     let kernelSize = kernel[0] * kernel[1]
-    let inputSize = inputSpatial[0] * inputSpatial[1]
     let outputSize = outputSpatial[0] * outputSpatial[1]
     let size = channelsPerGroup * kernelSize * outputSize
     let workers = threads > 1 && size >= 1 << 15 ? Swift.min(threads, channelsPerGroup) : 1
     let fill = { (worker: Int) in
-      for c in (channelsPerGroup * worker / workers)..<(channelsPerGroup * (worker + 1) / workers) {
-        im2col2DBytes(
-          planes.assumingMemoryBound(to: UInt8.self) + c * inputSize, padding: padding,
-          into: columns + c * kernelSize * outputSize)
-      }
+      im2colBytes(
+        planes, padding: padding,
+        channels: (channelsPerGroup * worker / workers)..<(channelsPerGroup * (worker + 1) / workers),
+        columns: 0..<outputSize, into: columns, rowStride: outputSize)
     }
     if workers > 1 {
       ParallelWork.perform(iterations: workers, execute: fill)
     } else {
       fill(0)
+    }
+  }
+
+  /// The rows of input channels `channels` (of one group's planes at `planes`) of the byte im2col
+  /// matrix, for the output positions `columns` only, on this thread: channel `c`'s rows start at
+  /// `into + c * kernelSize * rowStride`, each `rowStride` bytes apart, position `column` at
+  /// `column - columns.lowerBound`.
+  func im2colBytes(
+    _ planes: UnsafeRawPointer, padding: UInt8, channels: Range<Int>, columns: Range<Int>,
+    into rows: UnsafeMutablePointer<UInt8>, rowStride: Int
+  ) {
+    let kernelSize = kernel[0] * kernel[1]
+    let inputSize = inputSpatial[0] * inputSpatial[1]
+    for c in channels {
+      im2col2DBytes(
+        planes.assumingMemoryBound(to: UInt8.self) + c * inputSize, padding: padding, columns: columns,
+        into: rows + c * kernelSize * rowStride, rowStride: rowStride)
     }
   }
 }

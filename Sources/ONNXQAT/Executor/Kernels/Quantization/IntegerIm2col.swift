@@ -64,11 +64,17 @@ extension IntegerConvolution {
     }
   }
 
-  /// The im2col rows of one input channel in bytes: row `ky * kw + kx` holds, for every output
-  /// position, the input byte under that kernel tap, or `padding` outside the image (the C kernel
-  /// `qat_im2col_u8`, same geometry as `forEachIm2colSegment`).
-  func im2col2DBytes(_ channel: UnsafePointer<UInt8>, padding: UInt8, into rows: UnsafeMutablePointer<UInt8>) {
+  /// The im2col rows of one input channel in bytes, for the output positions `columns`: row
+  /// `ky * kw + kx`, `rowStride` bytes after the previous one, holds at `column -
+  /// columns.lowerBound` the input byte under that kernel tap for output position `column`, or
+  /// `padding` outside the image (the C kernel `qat_im2col_u8`, same geometry as
+  /// `forEachIm2colSegment`).
+  func im2col2DBytes(
+    _ channel: UnsafePointer<UInt8>, padding: UInt8, columns: Range<Int>, into rows: UnsafeMutablePointer<UInt8>,
+    rowStride: Int
+  ) {
     var geometry = geometry2D
-    qat_im2col_u8(channel, padding, &geometry, rows)
+    qat_im2col_u8(
+      channel, padding, &geometry, Int32(columns.lowerBound), Int32(columns.upperBound), rows, rowStride)
   }
 }
