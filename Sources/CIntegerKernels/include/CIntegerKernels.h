@@ -224,6 +224,22 @@ void qat_gemm_panel_u8s8_requantized(const int8_t *packed_a, const int32_t *row_
 void qat_im2col_u8(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g, int first_column,
                    int last_column, uint8_t *rows, ptrdiff_t row_stride);
 
+/// Panel `panel` (columns `16 * panel ..<` of the `out_h * out_w`) of the byte im2col matrix of
+/// `channels` consecutive input planes at `planes` (each `in_h * in_w` bytes, geometry `g`,
+/// `padding` outside the image), packed as `qat_pack_b_panel_u8` packs it: the same bytes as
+/// `qat_im2col_u8` then `qat_pack_b_panel_u8` with k = channels * kernel_h * kernel_w, without the
+/// matrix. `packed` holds `qat_packed_quad_panel_count(k)` bytes.
+void qat_im2col_panel_u8(const uint8_t *planes, int channels, uint8_t padding, const qat_depthwise_geometry *g,
+                         int panel, uint8_t *packed);
+
+/// Nonzero when `qat_im2col_panel_u8` takes its vector path for geometry `g` (AVX-512 F/BW/VL,
+/// horizontal stride 1 or 2); zero when it would work byte by byte, and the im2col matrix and
+/// `qat_pack_b_panel_u8` are faster.
+int qat_im2col_panel_u8_vector(const qat_depthwise_geometry *g);
+
+/// Tests only: nonzero makes `qat_im2col_panel_u8` take its portable loop even on AVX-512.
+void qat_im2col_panel_set_portable(int portable);
+
 /// Tests only: nonzero makes `qat_im2col_u8` take its portable loops even on AVX2.
 void qat_im2col_set_portable(int portable);
 

@@ -8,7 +8,9 @@ import Foundation
 /// kernel per channel with its bias), so the same bytes.
 ///
 /// The threads split the output columns (16-column panels), and each builds the im2col columns of
-/// its own panels, a block at a time, just before multiplying them: no thread reads columns
+/// its own panels just before multiplying them: with AVX-512 each panel straight from the input
+/// planes into the packed layout (`qat_im2col_panel_u8`), else a block of panels at a time into
+/// im2col rows that are then packed; no thread reads columns
 /// another one wrote, which on a VM whose two processors share no cache cost more than the
 /// product (resnet_block_qlinear at 2 threads: 2.2 -> 1.9 ms there).
 ///
@@ -50,7 +52,14 @@ extension IntegerConvolution {
     let (m32, k32, n32) = (Int32(outputsPerGroup), Int32(depth), Int32(outputSize))
     let panelWidth = Int(QAT_PANEL_COLUMNS)
     let panelCount = qat_packed_quad_panel_count(k32)
-    let blockPanels = Swift.max(1, Self.columnBlockBytes / (depth * panelWidth))
+    var geometry = geometry2D
+    // The panels straight from the planes (qat_im2col_panel_u8) where that has a vector path, else
+    // through blocks of im2col columns.
+    let direct = !pointwise && qat_im2col_panel_u8_vector(&geometry) != 0
+    let blockPanels =
+      pointwise || direct
+      ? Swift.max(1, (outputSize + panelWidth - 1) / panelWidth)
+      : Swift.max(1, Self.columnBlockBytes / (depth * panelWidth))
     let signed: Int32 = outputSigned ? 1 : 0
     withExtendedLifetime(x) {
       for image in 0..<batch {
@@ -64,19 +73,21 @@ extension IntegerConvolution {
               quads.rowSums.withUnsafeBufferPointer { rowSums in
                 rows.withUnsafeBufferPointer { parameters in
                   guard let groupRows = parameters.baseAddress.map({ $0 + g * outputsPerGroup }) else { return }
-                  // Each thread builds the im2col columns of its own panels, a block of panels at a
-                  // time (about columnBlockBytes), and multiplies them while they are in its cache.
+                  // Each thread builds the im2col columns of its own panels, a panel or a block of
+                  // panels at a time (about columnBlockBytes), and multiplies them while they are in
+                  // its cache.
                   Int8Gemm.forEachPanelRange(m: outputsPerGroup, k: depth, n: outputSize, threads: threads) { range in
                     let panel = UnsafeMutablePointer<UInt8>.allocate(capacity: panelCount)
                     defer { panel.deallocate() }
-                    let block = pointwise ? 1 : depth * Swift.min(range.count, blockPanels) * panelWidth
+                    let block = pointwise || direct ? 1 : depth * Swift.min(range.count, blockPanels) * panelWidth
+                    var panelGeometry = geometry
                     let lease = ThreadScratch.lease(ThreadScratch.byteColumns, count: (block + 3) / 4)
                     defer { lease.release() }
                     let columns = UnsafeMutableRawPointer(lease.pointer).assumingMemoryBound(to: UInt8.self)
                     for start in stride(from: range.lowerBound, to: range.upperBound, by: blockPanels) {
                       let panels = start..<Swift.min(range.upperBound, start + blockPanels)
                       let span = (start * panelWidth)..<Swift.min(outputSize, panels.upperBound * panelWidth)
-                      if !pointwise {
+                      if !pointwise && !direct {
                         im2colBytes(
                           planes, padding: padding, channels: 0..<channelsPerGroup, columns: span, into: columns,
                           rowStride: span.count)
@@ -85,6 +96,10 @@ extension IntegerConvolution {
                         if pointwise {
                           qat_pack_b_panel_u8(
                             planes.assumingMemoryBound(to: UInt8.self), inputSize, k32, n32, Int32(index), panel)
+                        } else if direct {
+                          qat_im2col_panel_u8(
+                            planes.assumingMemoryBound(to: UInt8.self), Int32(channelsPerGroup), padding,
+                            &panelGeometry, Int32(index), panel)
                         } else {
                           qat_pack_b_panel_u8(
                             columns, span.count, k32, Int32(span.count), Int32(index - start), panel)
