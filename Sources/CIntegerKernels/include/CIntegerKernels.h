@@ -240,6 +240,21 @@ int qat_im2col_panel_u8_vector(const qat_depthwise_geometry *g);
 /// Tests only: nonzero makes `qat_im2col_panel_u8` take its portable loop even on AVX-512.
 void qat_im2col_panel_set_portable(int portable);
 
+/// A float Conv's im2col columns for output lines `first_line ..< first_line + lines` of a 2-D
+/// plane geometry `g` (`channels` input planes of `in_h * in_w` floats at `x`, 0 outside the
+/// image), written straight into the float GEMM's packed right operand with 16-column slivers:
+/// k = channels * kernel_h * kernel_w rows in K blocks of `depth_block` (the last one shorter),
+/// n = lines * out_w columns; block `p0`'s sliver `s` holds its rows' 16 values one row after the
+/// other at `packed + slivers * 16 * p0 + s * 16 * depth` (`slivers` = ceil(n / 16), `depth` the
+/// block's rows), columns past n 0. Writes slivers `first_sliver ..< end_sliver` and returns 1;
+/// returns 0 (nothing written) without AVX-512 or when `qat_im2col_packed_f32_vector` is 0.
+int qat_im2col_packed_f32(const float *x, int channels, const qat_depthwise_geometry *g, int first_line, int lines,
+                          int depth_block, int first_sliver, int end_sliver, float *packed);
+
+/// Nonzero when `qat_im2col_packed_f32` runs for geometry `g` (AVX-512 F/BW/VL, horizontal stride 1
+/// or 2).
+int qat_im2col_packed_f32_vector(const qat_depthwise_geometry *g);
+
 /// Tests only: nonzero makes `qat_im2col_u8` take its portable loops even on AVX2.
 void qat_im2col_set_portable(int portable);
 

@@ -1,3 +1,4 @@
+import CIntegerKernels
 import Foundation
 
 /// im2col for Conv: lays out every window of a 3-D (D, H, W) image as a column, so that a
@@ -93,6 +94,31 @@ enum Im2col {
     ParallelWork.perform(iterations: threads) { worker in
       work((worker * channels / threads)..<((worker + 1) * channels / threads))
     }
+  }
+
+  /// `expandPacked` by the C kernel `qat_im2col_packed_f32` (AVX-512: each sliver's 16 values of
+  /// a row one masked load, no scratch rows) for a 2-D plane geometry `plane` with horizontal
+  /// stride 1 or 2 and 16-column slivers: the same values; false, nothing written, elsewhere. The
+  /// slivers are split across `threads` threads when the operand is large.
+  static func expandPackedVector(
+    _ x: UnsafePointer<Float>, channels: Int, plane: qat_depthwise_geometry?, lines: Range<Int>,
+    into packed: UnsafeMutablePointer<Float>, layout: NeuralNetworkPackedB, threads: Int = 1
+  ) -> Bool {
+    guard NeuralNetworkGEMM.nr == 16, var plane, qat_im2col_packed_f32_vector(&plane) != 0 else { return false }
+    let slivers = layout.sliverCount
+    let workers = threads > 1 && slivers >= 2 * threads && layout.count >= 1 << 16 ? threads : 1
+    let fill = { (worker: Int) in
+      var geometry = plane
+      _ = qat_im2col_packed_f32(
+        x, Int32(channels), &geometry, Int32(lines.lowerBound), Int32(lines.count), Int32(layout.depthBlock),
+        Int32(slivers * worker / workers), Int32(slivers * (worker + 1) / workers), packed)
+    }
+    if workers > 1 {
+      ParallelWork.perform(iterations: workers, execute: fill)
+    } else {
+      fill(0)
+    }
+    return true
   }
 
   /// The most rows `expandPacked` lays out before copying them into the packed layout.
