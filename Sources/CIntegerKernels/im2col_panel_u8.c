@@ -4,22 +4,19 @@
 // for each quad of im2col rows (k = channel * taps + tap), the four rows' bytes of each column
 // side by side.
 //
-// With AVX-512 (F, BW, VL) each im2col row of a panel is one 16-byte vector: the panel's columns
-// fall into runs, one per output row they cross (one run, unless the output rows are narrower
-// than the panel or the panel straddles a row end); a run's bytes under a tap are
-// `x[iy, ix_first + lane * stride_w]`, a masked load at stride 1 (the lanes whose input column
-// lies inside the image, the others keeping the padding byte; masked-off lanes are never read,
-// so a load may start before or end after the plane), and at stride 2 a masked load of 32 bytes
-// (the even ones) narrowed to their low bytes with vpmovwb. Each run's mask and column offset are
-// worked out once per kernel column, and its row offset once per kernel row, for the panel; they
-// serve every channel. Four rows are transposed into the
-// packed layout as `qat_pack_b_panel_u8` does. Columns past n and rows past k are zero, as there.
+// With AVX-512 (F, BW, VL) each im2col row of a panel is one 16-byte vector, built run by run
+// (im2col_runs.h): at stride 1 a masked load (the lanes inside the image; the others keep the
+// padding byte, and masked-off lanes are never read, so a load may start before or end after the
+// plane), at stride 2 a masked load of 32 bytes narrowed to their even (low) bytes with vpmovwb.
+// Four rows are transposed into the packed layout as `qat_pack_b_panel_u8` does. Columns past n
+// and rows past k are zero, as there.
 //
 // Without AVX-512, or at other horizontal strides, the portable loop works byte by byte from the
 // index definition; `qat_im2col_panel_u8_vector` says which a geometry gets, and callers take the
 // im2col matrix and `qat_pack_b_panel_u8` instead when it is the portable loop.
 #include "CIntegerKernels.h"
 #include "cpu_features.h"
+#include "im2col_runs.h"
 
 #include <string.h>
 
@@ -27,10 +24,6 @@
 #include <immintrin.h>
 #define QAT_IM2COL_PANEL_X86 1
 #endif
-
-/// Most (kernel row or column, run) pairs a panel's vector path keeps on the stack; more take the
-/// portable loop.
-#define QAT_PANEL_TABLE 512
 
 /// Im2col row `row` (channel `row / taps`, tap `row % taps`), output position `column`.
 static uint8_t im2col_byte(const uint8_t *planes, uint8_t padding, const qat_depthwise_geometry *g, int row,
@@ -63,21 +56,9 @@ static int qat_im2col_panel_portable = 0;
 
 void qat_im2col_panel_set_portable(int portable) { qat_im2col_panel_portable = portable; }
 
-/// The panel's runs of columns, one per output row they cross: at most this many (16 columns,
-/// output rows at least one wide, plus one).
-#define QAT_PANEL_RUNS (QAT_PANEL_COLUMNS + 1)
-
-/// How many (kernel row or column, run) pairs a panel of geometry `g` can need.
-static int table_size(const qat_depthwise_geometry *g) {
-  const int runs = g->out_w >= QAT_PANEL_COLUMNS ? 2 : (QAT_PANEL_COLUMNS + g->out_w - 1) / g->out_w + 1;
-  const int widest = g->kernel_h > g->kernel_w ? g->kernel_h : g->kernel_w;
-  return widest * (runs < QAT_PANEL_RUNS ? runs : QAT_PANEL_RUNS);
-}
-
 int qat_im2col_panel_u8_vector(const qat_depthwise_geometry *g) {
 #ifdef QAT_IM2COL_PANEL_X86
-  return !qat_im2col_panel_portable && qat_cpu_has_avx512() && (g->stride_w == 1 || g->stride_w == 2) &&
-         g->out_w > 0 && table_size(g) <= QAT_PANEL_TABLE;
+  return !qat_im2col_panel_portable && qat_cpu_has_avx512() && qat_run_geometry_fits(g);
 #else
   (void)g;
   return 0;
@@ -85,75 +66,15 @@ int qat_im2col_panel_u8_vector(const qat_depthwise_geometry *g) {
 }
 
 #ifdef QAT_IM2COL_PANEL_X86
-/// One run's horizontal part for one kernel column: `lanes` has the run's lanes whose input column
-/// lies inside the image, `mask` the bytes to load for them (one per lane at stride 1; at stride
-/// 2 from the first such lane's byte to the last's, the even ones being the lanes'), and
-/// `offset` is the input column lane 0's byte would come from (the run's own first lane at its
-/// own first column), possibly outside the image.
-typedef struct {
-  ptrdiff_t offset;
-  uint32_t mask;
-  uint16_t lanes;
-} run_columns;
-
-/// One run's vertical part for one kernel row: the offset of its input row in the plane, or -1
-/// when that row lies in the padding.
-typedef ptrdiff_t run_row;
-
 #define QAT_AVX512_TARGET __attribute__((target("avx2,avx512f,avx512bw,avx512vl")))
-
-/// The runs of one panel (columns `first ..< first + columns`) and their parts for every kernel
-/// column (`columns_table[kx * runs + run]`) and kernel row (`rows_table[ky * runs + run]`);
-/// returns the number of runs.
-static int panel_tables(const qat_depthwise_geometry *g, int first, int columns, run_columns *columns_table,
-                        run_row *rows_table) {
-  const int s = g->stride_w;
-  int runs = 0;
-  int run_oy[QAT_PANEL_RUNS], run_ox[QAT_PANEL_RUNS], run_lane[QAT_PANEL_RUNS], run_length[QAT_PANEL_RUNS];
-  for (int lane = 0; lane < columns;) {
-    const int column = first + lane;
-    const int ox = column % g->out_w;
-    const int length = columns - lane < g->out_w - ox ? columns - lane : g->out_w - ox;
-    run_oy[runs] = column / g->out_w;
-    run_ox[runs] = ox;
-    run_lane[runs] = lane;
-    run_length[runs] = length;
-    runs++;
-    lane += length;
-  }
-  for (int kx = 0; kx < g->kernel_w; kx++) {
-    for (int run = 0; run < runs; run++) {
-      const int ix_first = run_ox[run] * s + kx * g->dilation_w - g->pad_left;
-      // The run's lanes j whose input column ix_first + j * s lies inside the image: lo ..< hi
-      // (divisions by the stride, 1 or 2 here, as shifts).
-      int lo = ix_first >= 0 ? 0 : (-ix_first + s - 1) >> (s - 1);
-      int hi = g->in_w - ix_first <= 0 ? 0 : (g->in_w - ix_first + s - 1) >> (s - 1);
-      if (hi > run_length[run]) hi = run_length[run];
-      if (lo >= hi) lo = hi = 0;
-      run_columns *entry = columns_table + kx * runs + run;
-      entry->lanes = (uint16_t)((((1u << hi) - 1u) & ~((1u << lo) - 1u)) << run_lane[run]);
-      entry->mask = s == 1 ? entry->lanes
-                    : hi > lo
-                      ? (uint32_t)((((uint64_t)1 << (2 * hi - 1)) - 1u) & ~(((uint64_t)1 << (2 * lo)) - 1u))
-                            << (2 * run_lane[run])
-                      : 0;
-      entry->offset = ix_first - (ptrdiff_t)run_lane[run] * s;
-    }
-  }
-  for (int ky = 0; ky < g->kernel_h; ky++) {
-    for (int run = 0; run < runs; run++) {
-      const int iy = run_oy[run] * g->stride_h + ky * g->dilation_h - g->pad_top;
-      rows_table[ky * runs + run] = iy < 0 || iy >= g->in_h ? -1 : (ptrdiff_t)iy * g->in_w;
-    }
-  }
-  return runs;
-}
 
 /// The im2col row of one channel plane under the tap with these runs' column and row parts: the
 /// image's bytes where the runs have them, else `padding` (the padding byte in the panel's
 /// columns, zero past them).
-QAT_AVX512_TARGET static inline __attribute__((always_inline)) __m128i panel_row(const uint8_t *plane, const run_columns *columns,
-                                                  const run_row *rows, int runs, int stride, __m128i padding) {
+QAT_AVX512_TARGET static inline __attribute__((always_inline)) __m128i panel_row(const uint8_t *plane,
+                                                                                 const qat_run_columns *columns,
+                                                                                 const ptrdiff_t *rows, int runs,
+                                                                                 int stride, __m128i padding) {
   __m128i row = padding;
   for (int run = 0; run < runs; run++) {
     if (rows[run] < 0 || columns[run].mask == 0) continue;
@@ -182,7 +103,7 @@ QAT_AVX512_TARGET static inline void store_quad(__m128i r0, __m128i r1, __m128i 
 /// more) so that the row loop has neither test.
 QAT_AVX512_TARGET static inline __attribute__((always_inline)) void panel_rows(
     const uint8_t *planes, int channels, uint8_t padding, const qat_depthwise_geometry *g, int columns,
-    const run_columns *columns_table, const run_row *rows_table, int runs, int stride, uint8_t *packed) {
+    const qat_run_columns *columns_table, const ptrdiff_t *rows_table, int runs, int stride, uint8_t *packed) {
   const __m128i fill = _mm_maskz_set1_epi8((__mmask16)((1u << columns) - 1u), (char)padding);
   const ptrdiff_t plane_size = (ptrdiff_t)g->in_h * g->in_w;
   // Im2col row `k` is channel `k / taps`, kernel row and column `(k % taps) / kernel_w` and
@@ -226,9 +147,9 @@ QAT_AVX512_TARGET static void panel_avx512(const uint8_t *planes, int channels, 
   const int first = panel * QAT_PANEL_COLUMNS;
   const int n = g->out_h * g->out_w;
   const int columns = n - first < QAT_PANEL_COLUMNS ? n - first : QAT_PANEL_COLUMNS;
-  run_columns columns_table[QAT_PANEL_TABLE];
-  run_row rows_table[QAT_PANEL_TABLE];
-  const int runs = panel_tables(g, first, columns, columns_table, rows_table);
+  qat_run_columns columns_table[QAT_RUN_TABLE];
+  ptrdiff_t rows_table[QAT_RUN_TABLE];
+  const int runs = qat_run_tables(g, 0, first, columns, columns_table, rows_table);
   if (g->stride_w == 1 && runs == 1)
     panel_rows(planes, channels, padding, g, columns, columns_table, rows_table, 1, 1, packed);
   else if (g->stride_w == 1)

@@ -74,9 +74,9 @@ void qat_im2col_set_portable(int portable) {
 /// first): the input bytes under the tap for the columns inside `first ..< last` (those whose
 /// input column lies inside the image), `padding` elsewhere. For the few rows a column range cuts
 /// (whole rows take the loop in `qat_im2col_u8`), so without vectors.
-__attribute__((noinline)) static void partial_row(const uint8_t *channel, uint8_t padding, const qat_depthwise_geometry *g,
-                                                  int oy, int ky, int x_offset, int first, int last, int begin,
-                                                  int end, uint8_t *target) {
+__attribute__((noinline)) static void partial_row(const uint8_t *channel, uint8_t padding,
+                                                  const qat_depthwise_geometry *g, int oy, int ky, int x_offset,
+                                                  int first, int last, int begin, int end, uint8_t *target) {
   const int iy = oy * g->stride_h + ky * g->dilation_h - g->pad_top;
   for (int ox = begin; ox < end; ox++) {
     const int inside = iy >= 0 && iy < g->in_h && ox >= first && ox < last;

@@ -25,26 +25,17 @@ final class Im2colPackedFloatTests: XCTestCase {
     ]
     var compared = 0
     for _ in 0..<800 {
-      let (kernelH, kernelW) = (next(1...7), next(1...7))
-      let (strideH, strideW) = (next(1...3), next(1...3))
-      let (dilationH, dilationW) = (next(1...2), next(1...2))
-      let (height, width) = (next(1...20), next(1...40))
-      let (top, left, bottom, right) = (next(0...3), next(0...3), next(0...3), next(0...3))
+      guard let shape = RandomPlaneGeometry(next) else { continue }
       let channels = next(1...5)
-      let outputH = (height + top + bottom - dilationH * (kernelH - 1) - 1) / strideH + 1
-      let outputW = (width + left + right - dilationW * (kernelW - 1) - 1) / strideW + 1
-      guard outputH > 0, outputW > 0 else { continue }
-      var geometry = qat_depthwise_geometry(
-        in_h: Int32(height), in_w: Int32(width), out_h: Int32(outputH), out_w: Int32(outputW),
-        kernel_h: Int32(kernelH), kernel_w: Int32(kernelW), stride_h: Int32(strideH), stride_w: Int32(strideW),
-        dilation_h: Int32(dilationH), dilation_w: Int32(dilationW), pad_top: Int32(top), pad_left: Int32(left))
+      let (outputH, outputW) = (shape.outputH, shape.outputW)
+      var geometry = shape.geometry
       let firstLine = next(0...(outputH - 1))
       let lines = next(1...(outputH - firstLine))
-      let (n, taps) = (lines * outputW, kernelH * kernelW)
+      let (n, taps) = (lines * outputW, shape.kernelH * shape.kernelW)
       let k = channels * taps
       let depthBlock = next(1...(k + 3))
       let slivers = (n + 15) / 16
-      let x: [Float] = (0..<(channels * height * width)).map { _ in
+      let x: [Float] = (0..<(channels * shape.height * shape.width)).map { _ in
         next(0...20) == 0 ? specials[next(0...(specials.count - 1))] : Float(next(-1000...1000)) / 7
       }
       var expected = [UInt32](repeating: 0, count: slivers * 16 * k)
@@ -56,12 +47,11 @@ final class Im2colPackedFloatTests: XCTestCase {
             for lane in 0..<16 {
               let (row, column) = (p0 + p, sliver * 16 + lane)
               var value: Float = 0
-              if column < n {
-                let (channel, tap) = (row / taps, row % taps)
-                let (oy, ox) = (firstLine + column / outputW, column % outputW)
-                let iy = oy * strideH + tap / kernelW * dilationH - top
-                let ix = ox * strideW + tap % kernelW * dilationW - left
-                if iy >= 0 && iy < height && ix >= 0 && ix < width { value = x[(channel * height + iy) * width + ix] }
+              if column < n,
+                let index = shape.inputIndex(
+                  channel: row / taps, tap: row % taps, oy: firstLine + column / outputW, ox: column % outputW)
+              {
+                value = x[index]
               }
               expected[slivers * 16 * p0 + sliver * 16 * depth + p * 16 + lane] = value.bitPattern
             }
@@ -80,13 +70,11 @@ final class Im2colPackedFloatTests: XCTestCase {
               != 0
         }
       }
-      XCTAssertEqual(written, strideW <= 2, "the kernel runs at horizontal strides 1 and 2 only")
+      XCTAssertEqual(written, shape.strideW <= 2, "the kernel runs at horizontal strides 1 and 2 only")
       guard written else { continue }
       XCTAssertEqual(
         packed.map(\.bitPattern), expected,
-        "kernel \(kernelH)x\(kernelW) strides \(strideH),\(strideW) dilations \(dilationH),\(dilationW) "
-          + "in \(height)x\(width) pads \(top),\(left) channels \(channels) lines \(firstLine)+\(lines) "
-          + "block \(depthBlock)")
+        "\(shape) channels \(channels) lines \(firstLine)+\(lines) block \(depthBlock)")
       compared += expected.count
     }
     XCTAssertGreaterThan(compared, 100_000)

@@ -22,20 +22,11 @@ final class Im2colPanelTests: XCTestCase {
     }
     var (panels, vectorPanels) = (0, 0)
     for trial in 0..<600 {
-      let (kernelH, kernelW) = (next(1...7), next(1...7))
-      let (strideH, strideW) = (next(1...3), trial % 5 == 4 ? 3 : next(1...2))
-      let (dilationH, dilationW) = (next(1...2), next(1...2))
-      let (height, width) = (next(1...20), next(1...40))
-      let (top, left, bottom, right) = (next(0...3), next(0...3), next(0...3), next(0...3))
+      guard let shape = RandomPlaneGeometry(next, horizontalStrides: trial % 5 == 4 ? 3...3 : 1...2) else { continue }
       let channels = next(1...5)
-      let outputH = (height + top + bottom - dilationH * (kernelH - 1) - 1) / strideH + 1
-      let outputW = (width + left + right - dilationW * (kernelW - 1) - 1) / strideW + 1
-      guard outputH > 0, outputW > 0 else { continue }
-      var geometry = qat_depthwise_geometry(
-        in_h: Int32(height), in_w: Int32(width), out_h: Int32(outputH), out_w: Int32(outputW),
-        kernel_h: Int32(kernelH), kernel_w: Int32(kernelW), stride_h: Int32(strideH), stride_w: Int32(strideW),
-        dilation_h: Int32(dilationH), dilation_w: Int32(dilationW), pad_top: Int32(top), pad_left: Int32(left))
-      let (n, taps) = (outputH * outputW, kernelH * kernelW)
+      let (height, width, outputH, outputW) = (shape.height, shape.width, shape.outputH, shape.outputW)
+      var geometry = shape.geometry
+      let (n, taps) = (outputH * outputW, shape.kernelH * shape.kernelW)
       let k = channels * taps
       let x = (0..<(channels * height * width)).map { _ in UInt8(next(0...255)) }
       let padding = UInt8(next(0...255))
@@ -66,8 +57,7 @@ final class Im2colPanelTests: XCTestCase {
           }
           XCTAssertEqual(
             packed, expected,
-            "kernel \(kernelH)x\(kernelW) strides \(strideH),\(strideW) dilations \(dilationH),\(dilationW) "
-              + "in \(height)x\(width) pads \(top),\(left) channels \(channels) panel \(panel) vector \(vector)")
+            "\(shape) channels \(channels) panel \(panel) vector \(vector)")
           panels += 1
           if vector { vectorPanels += 1 }
         }
