@@ -435,10 +435,9 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
   weight_values(w, w_signed, w_zero, g->kernel_h * g->kernel_w, parts.weights);
 #ifdef QAT_DEPTHWISE_INT8_X86
   const int level = depthwise_int8_level();
-  // The byte path needs no padded plane; `pairs` and `offsets` serve as its scratch.
+  // The byte path needs no padded plane; `pairs` serves as its scratch.
   if (level >= QAT_DEPTHWISE_INT8_VNNI_BYTES &&
-      qat_depthwise_plane_int8_vnni_bytes(x, x_signed, x_zero, parts.weights, y, g, parts.pairs,
-                                          (uint32_t *)(void *)parts.offsets))
+      qat_depthwise_plane_int8_vnni_bytes(x, x_signed, x_zero, parts.weights, y, g, parts.pairs))
     return;
   if (level >= QAT_U8S8_AVX2) {
     // The zmm loops only at stride 1: at stride 2 their wider rows cost more to widen than the
