@@ -71,6 +71,12 @@ static inline uint64_t column_mask(ptrdiff_t c, ptrdiff_t in_w) {
   return below_high & ~(((uint64_t)1 << low) - 1);  // low < high <= 64
 }
 
+/// `ceil(a / b)` for b > 0, clamped to [0, limit].
+static inline ptrdiff_t ceiling_quotient(ptrdiff_t a, ptrdiff_t b, ptrdiff_t limit) {
+  const ptrdiff_t q = a <= 0 ? 0 : (a + b - 1) / b;
+  return q < limit ? q : limit;
+}
+
 /// The first `count` of 16 lanes (all for 16 or more).
 static inline __mmask16 lane_mask(ptrdiff_t count) {
   return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
@@ -124,11 +130,11 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) s
   const __m512i start = _mm512_set1_epi32((int32_t)(0u - correction));
   const ptrdiff_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w, out_h = g->out_h, kernel_h = g->kernel_h;
   const ptrdiff_t stride_h = g->stride_h, dilation_h = g->dilation_h, pad_top = g->pad_top;
-  // Output rows [first, last) read only kernel rows inside the image.
-  ptrdiff_t first = 0;
-  while (first < out_h && first * stride_h - pad_top < 0) first++;
-  ptrdiff_t last = first;
-  while (last < out_h && last * stride_h - pad_top + (kernel_h - 1) * dilation_h < in_h) last++;
+  // Output rows [first, last) read only kernel rows inside the image: `oy * stride_h >= pad_top`
+  // and `oy * stride_h - pad_top + (kernel_h - 1) * dilation_h < in_h`.
+  const ptrdiff_t first = ceiling_quotient(pad_top, stride_h, out_h);
+  ptrdiff_t last = ceiling_quotient(in_h + pad_top - (kernel_h - 1) * dilation_h, stride_h, out_h);
+  if (last < first) last = first;
   uint64_t masks[4 * QAT_VNNI_BYTES_MAX_GROUPS];
   for (ptrdiff_t ox0 = 0; ox0 < out_w; ox0 += step) {
     const ptrdiff_t c0 = ox0 * stride - g->pad_left;
