@@ -26,8 +26,18 @@
 // int32 lane with int32 wrap-around (the non-saturating form), the same sum as the AVX2 pair. Its
 // padded rows are laid out for that step (wider, for narrow planes); the other loops keep rows for
 // the step of sixteen. The scratch is sized for the widest.
+//
+// Above those, on an AVX512-VNNI CPU (level QAT_DEPTHWISE_INT8_VNNI_BYTES, the default there),
+// planes with stride_w 1 or 2, dilation_w 1 and every `w - w_zero` in [-128, 127] (the usual int8
+// weights) skip the widened plane altogether: depthwise_int8_vnni.c multiplies the input bytes
+// themselves with vpdpbusd (u8 x s8, four taps per int32 lane), reading padding as the byte
+// `x_zero` through masked loads and taking `x_zero * sum w'` out of every output. Widening the
+// plane cost about as much as the vpdpwssd arithmetic, and the bytes need half as many
+// multiply-adds as the int16 pairs. The loops above remain for every other plane and as the
+// lower levels.
 #include "CIntegerKernels.h"
 #include "cpu_features.h"
+#include "depthwise_int8_vnni.h"
 
 #include <string.h>
 
@@ -399,11 +409,12 @@ __attribute__((target("avx2"))) static void widen_plane_avx2(const void *x, int 
 /// The level forced by the test hooks, or -1: the best this CPU runs.
 static int qat_depthwise_int8_forced = -1;
 
-/// The level the plane kernel runs at (QAT_U8S8_*; AVX-VNNI runs the AVX2 loops here).
+/// The level the plane kernel runs at (QAT_U8S8_* or QAT_DEPTHWISE_INT8_VNNI_BYTES; AVX-VNNI
+/// runs the AVX2 loops here).
 static int depthwise_int8_level(void) {
   int best = QAT_U8S8_PORTABLE;
 #ifdef QAT_DEPTHWISE_INT8_X86
-  if (qat_cpu_has_avx512_vnni()) best = QAT_U8S8_AVX512_VNNI;
+  if (qat_cpu_has_avx512_vnni()) best = QAT_DEPTHWISE_INT8_VNNI_BYTES;
   else if (qat_cpu_has_avx2()) best = QAT_U8S8_AVX2;
 #endif
   return qat_depthwise_int8_forced >= 0 && qat_depthwise_int8_forced < best ? qat_depthwise_int8_forced : best;
@@ -424,6 +435,10 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
   weight_values(w, w_signed, w_zero, g->kernel_h * g->kernel_w, parts.weights);
 #ifdef QAT_DEPTHWISE_INT8_X86
   const int level = depthwise_int8_level();
+  // The byte path needs no padded plane; `pairs` serves as its scratch.
+  if (level >= QAT_DEPTHWISE_INT8_VNNI_BYTES &&
+      qat_depthwise_plane_int8_vnni_bytes(x, x_signed, x_zero, parts.weights, y, g, parts.pairs))
+    return;
   if (level >= QAT_U8S8_AVX2) {
     // The zmm loops only at stride 1: at stride 2 their wider rows cost more to widen than the
     // wider vectors save (measured on Zen 5).

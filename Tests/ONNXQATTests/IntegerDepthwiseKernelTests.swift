@@ -5,7 +5,7 @@ import XCTest
 @testable import ONNXQAT
 
 /// The 8-bit depthwise plane kernel (`qat_depthwise_plane_int8`: exact int32 sums of
-/// `(x - x_zp) * (w - w_zp)`, AVX2 vpmaddwd on tap pairs or a portable loop) equals the plain
+/// `(x - x_zp) * (w - w_zp)`, at the best level this CPU runs or the portable loop) equals the plain
 /// tap-by-tap integer loop bit for bit (exact comparisons: the arithmetic is exact int32, so any
 /// order of summation gives the same bits) on many geometries, and a QLinearConv depthwise node
 /// (the kernel plus the fused per-plane requantization) equals onnxruntime bit for bit.

@@ -120,10 +120,21 @@ void qat_depthwise_plane_int8(const void *x, int x_signed, int32_t x_zero, const
 /// zero restores the best level.
 void qat_depthwise_int8_set_portable(int portable);
 
+/// The level of `qat_depthwise_plane_int8` above QAT_U8S8_AVX512_VNNI (and needing the same CPU):
+/// vpdpbusd straight on the input bytes, for stride_w 1 or 2 with dilation_w 1 and weights
+/// `w - w_zero` in [-128, 127]; other planes take the QAT_U8S8_AVX512_VNNI loops.
+#define QAT_DEPTHWISE_INT8_VNNI_BYTES 4
+
+/// Tests only: 1 when `qat_depthwise_plane_int8` at level QAT_DEPTHWISE_INT8_VNNI_BYTES takes its
+/// byte path for these operands and geometry (on any CPU: it says what the level would do), else 0.
+int qat_depthwise_int8_bytes_accepts(int x_signed, int32_t x_zero, const void *w, int w_signed, int32_t w_zero,
+                                     const qat_depthwise_geometry *g);
+
 /// Tests only: makes `qat_depthwise_plane_int8` run at `level` (the QAT_U8S8_* levels: portable,
 /// AVX2, or AVX512-VNNI, whose zmm vpdpwssd loop takes stride 1 with dilation 1 and the AVX2 loops
-/// the rest; AVX-VNNI runs the AVX2 loops; capped at the best this CPU has; negative: the best
-/// again) and returns the level now in effect. The same bits at every level.
+/// the rest; AVX-VNNI runs the AVX2 loops; or QAT_DEPTHWISE_INT8_VNNI_BYTES, the default on an
+/// AVX512-VNNI CPU; capped at the best this CPU has; negative: the best again) and returns the
+/// level now in effect. The same bits at every level.
 int qat_depthwise_int8_set_level(int level);
 
 /// Rows of A per tile of the u8 x s8 product (`qat_gemm_panel_u8s8`).

@@ -3,8 +3,9 @@ import Foundation
 
 /// The direct 2-D depthwise paths of IntegerConvolution (one input and one output channel per
 /// group), no im2col, the (image, channel) planes split across threads. 8-bit tensors go through
-/// the C kernel `qat_depthwise_plane_int8` (depthwise_int8.c: exact int32 sums of tap pairs with
-/// vpmaddwd over a zero-padded int16 copy of the plane). Other integer types take the Swift loop
+/// the C kernel `qat_depthwise_plane_int8` (depthwise_int8.c: exact int32 sums, on AVX512-VNNI by
+/// vpdpbusd straight on the input bytes when `w - w_zp` fits int8, else of tap pairs with
+/// vpmaddwd / vpdpwssd over a zero-padded int16 copy of the plane). Other integer types take the Swift loop
 /// below: for each output row, each kernel tap multiplies the input row segment that falls inside
 /// the image (`x - x_zp`, contiguous when the stride is 1) by the tap's weight and adds it into
 /// the row with int32 wrap. Both equal the reference bit for bit, in any order of summation.
@@ -111,7 +112,7 @@ extension IntegerConvolution {
 
   /// The depthwise 2-D convolution of 8-bit tensors one (image, channel) plane at a time through
   /// the C kernel `qat_depthwise_plane_int8` (exact int32 sums of `(x - x_zp) * (w - w_zp[c])`,
-  /// AVX2 when available): `body(plane, sums)` receives each plane's `outputSize` accumulators in
+  /// AVX512-VNNI or AVX2 when available): `body(plane, sums)` receives each plane's `outputSize` accumulators in
   /// a buffer of the worker's own, still in cache, the planes split across `threads` threads.
   /// False (nothing called) unless the convolution is 2-D depthwise on int8/uint8 x and w.
   func forEachDepthwisePlane8Bit(
