@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Executor benchmark: onnx-qat's reference executor against onnxruntime, side by side in one
 run, on the same inputs, 2 threads each, batch 1, warm: per model the two runtimes take turns
-for --rounds rounds (default 3) of --repeat warm runs each, and the statistic (median, or min)
+for --rounds rounds (default 10) of --repeat warm runs each, and the statistic (median, or min)
 is taken over all of a runtime's runs; the ratio of each round is printed too. Taking turns
 matters on a VM whose second processor is not always available: both runtimes then fall to
-their one-thread speed for a while, and a comparison of one runtime measured in that state
-with the other measured outside it says nothing about either.
+their one-thread speed for a while (states that last seconds, and come and go), and a
+comparison of one runtime measured in that state with the other measured outside it says
+nothing about either; ten short rounds give each runtime its turns in both states. Before each
+of onnx-qat's turns the benchmark waits until onnxruntime's spinning threads are idle.
 
 Usage: PYTHON Benchmarks/bench_executor.py --onnx-qat PATH [--repeat N] [--rounds R] [--threads T]
        [--models M ...] [--statistic median|min] [--skip-memory] [--memory-repeat N]
@@ -130,12 +132,16 @@ def memory_report(onnx_qat: str, threads: int, repeat: int = 1) -> None:
           f"= {bound / mib:.2f} MiB  {'PASS' if peak - baseline <= bound else 'MISS'} (above baseline vs bound)")
 
 
+# How long onnxruntime's idle threads may spin after a run (measured: about 40 ms), with margin.
+ORT_SPIN_SECONDS = 0.2
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--onnx-qat", required=True)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=10,
                         help="turns each runtime takes, alternating (statistics over all of them)")
     parser.add_argument("--statistic", choices=["median", "min"], default="median",
                         help="median (default) or min of the warm runs; min resists other load on the machine")
@@ -171,6 +177,11 @@ def main() -> int:
                     start = time.perf_counter()
                     session.run(None, feeds)
                     times.append((time.perf_counter() - start) * 1000)
+                # onnxruntime's intra-op threads keep spinning for tens of milliseconds after a run
+                # (session.intra_op.allow_spinning, on by default), each holding a processor: long
+                # enough to cover a small model's whole turn on our side, which then had one
+                # processor instead of two. Its threads are idle again before our turn starts.
+                time.sleep(ORT_SPIN_SECONDS)
                 result = subprocess.run(
                     [args.onnx_qat, "run", path, "--data", folder, "--threads", str(args.threads), "--json"],
                     capture_output=True, text=True)
