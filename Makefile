@@ -15,7 +15,7 @@ RELEASE_FLAGS ?= $(shell grep -q avx2 /proc/cpuinfo 2>/dev/null && grep -q fma /
 
 export ONNXQAT_PYTHON := $(abspath $(PYTHON))
 
-.PHONY: all deps apt venv build release test demo bench fuzz lint goldens proto clean install uninstall
+.PHONY: all deps apt venv build release test test-release demo bench fuzz lint goldens proto clean install uninstall
 
 all: build
 
@@ -44,9 +44,21 @@ release: apt
 	$(SWIFT) build -c release $(RELEASE_FLAGS)
 	$(SWIFT) build -c release $(RELEASE_FLAGS) --product onnxqat
 
-## test: every test (unit, golden, corpus, interop with onnx and onnxruntime).
+## test: every test (unit, golden, corpus, interop with onnx and onnxruntime), then the
+## numeric ones again on a release build (test-release).
 test: deps build release
 	$(SWIFT) test --disable-swift-testing
+	$(MAKE) test-release
+
+## test-release: the kernel, convolution, conformance and interop tests on a release build with
+## RELEASE_FLAGS, whose float GEMM is the C macro-kernel with 16-column slivers and whose
+## convolutions take the AVX-512 im2col kernels, none of which a debug build runs
+## (its own build folder, so the release tool of `make release` is left as it is).
+RELEASE_TESTS := Conv|Conformance|Depthwise|GEMM|Gemm|Im2col|QLinear|Integer|Requant|Int8|Interop|Executor|RunCommand|ONNXQATSession|MatMul|Pool|Epilogue|Fused
+test-release: deps
+	$(SWIFT) build -c release --build-tests --scratch-path .build/release-tests -Xswiftc -enable-testing $(RELEASE_FLAGS)
+	$(SWIFT) test -c release --skip-build --scratch-path .build/release-tests --disable-swift-testing \
+	  --filter '$(RELEASE_TESTS)'
 
 ## demo: fold, insert (calibrated on real samples), lower and verify a trained CNN from Fixtures/digits.
 demo: apt build

@@ -71,7 +71,6 @@ final class FloatGEMMAVX512Tests: XCTestCase {
         let expected = reference(
           a, b, depth: depth, rows: rows, width: width, slivers: first..<end, c: initial, ldc: ldc,
           start: overwrite ? (withStart ? start : Array(repeating: 0, count: rows)) : nil)
-        var vectorResults: [Int32: [Float]] = [:]
         for level in levels {
           qat_gemm_float_set_level(level)
           XCTAssertEqual(qat_gemm_float_level(), level)
@@ -87,7 +86,6 @@ final class FloatGEMMAVX512Tests: XCTestCase {
               }
             }
           }
-          if level != QAT_GEMM_FLOAT_PORTABLE { vectorResults[level] = c }
           let shape =
             "rows \(rows), width \(width), depth \(depth), slivers \(first)..<\(end), ldc \(ldc), "
             + "overwrite \(overwrite), start \(withStart), values \(kind)"
@@ -98,18 +96,14 @@ final class FloatGEMMAVX512Tests: XCTestCase {
               + "\(mismatch.map { expected[$0] } ?? 0)")
           if mismatch != nil { return }
         }
-        // The two vector paths agree on NaN payloads too (same operations, same operand order).
-        if let avx512 = vectorResults[QAT_GEMM_FLOAT_AVX512], let avx2 = vectorResults[QAT_GEMM_FLOAT_AVX2] {
-          let mismatch = (0..<avx2.count).first { avx512[$0].bitPattern != avx2[$0].bitPattern }
-          XCTAssertNil(mismatch, "AVX-512 and AVX2 differ at element \(mismatch ?? -1)")
-          if mismatch != nil { return }
-        }
       }
     }
   }
 
   /// The same bits, or both NaN: which payload a sum of several NaNs carries depends on the
-  /// operand order the compiler picks for each path's add and fused multiply-add (IEEE 754 leaves it open).
+  /// operand order the compiler picks for each path's add and fused multiply-add (IEEE 754 leaves
+  /// it open), and it picks differently at -O2: in release builds the AVX-512 and AVX2 paths
+  /// return different payloads for the same NaN inputs (seen: 0xffd1b340 against 0xffd501c7).
   private static func same(_ x: Float, _ y: Float) -> Bool {
     x.bitPattern == y.bitPattern || (x.isNaN && y.isNaN)
   }

@@ -23,10 +23,14 @@ enum TestSupport {
     return direct + external
   }
 
-  /// The built command-line tool (swift test builds it with the tests).
+  /// The built command-line tool (swift test builds it with the tests): the one beside the
+  /// running test bundle, so that a release run of the tests compares the release library with
+  /// the release tool (a debug tool sums floats in another order), else the debug build, else
+  /// the release build.
   static var binary: String {
-    let debug = root + "/.build/debug/onnx-qat"
-    return FileManager.default.isExecutableFile(atPath: debug) ? debug : root + "/.build/release/onnx-qat"
+    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    let candidates = [products + "/onnx-qat", root + "/.build/debug/onnx-qat"]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? root + "/.build/release/onnx-qat"
   }
 
   /// The release build of the tool (`make test` builds it), for tests that run real models.
