@@ -25,10 +25,8 @@ int qat_im2col_packed_f32_vector(const qat_depthwise_geometry *g) {
 }
 
 #ifdef QAT_IM2COL_F32_X86
-#define QAT_AVX512_TARGET __attribute__((target("avx2,avx512f,avx512bw,avx512vl")))
-
 /// The sliver's 16 values of one im2col row: the image's where the runs have them, else 0.
-QAT_AVX512_TARGET static inline __attribute__((always_inline)) __m512 sliver_row(const float *plane,
+QAT_RUN_AVX512 static inline __attribute__((always_inline)) __m512 sliver_row(const float *plane,
                                                                                  const qat_run_columns *columns,
                                                                                  const ptrdiff_t *rows, int runs,
                                                                                  int stride) {
@@ -52,7 +50,7 @@ QAT_AVX512_TARGET static inline __attribute__((always_inline)) __m512 sliver_row
 
 /// One sliver's rows into the packed layout, given its tables; inlined per (stride, one run or
 /// more) so the row loop tests neither.
-QAT_AVX512_TARGET static inline __attribute__((always_inline)) void sliver_rows(
+QAT_RUN_AVX512 static inline __attribute__((always_inline)) void sliver_rows(
     const float *x, int channels, const qat_depthwise_geometry *g, const qat_run_columns *columns_table,
     const ptrdiff_t *rows_table, int runs, int stride, int sliver, int slivers, int depth_block, float *packed) {
   const ptrdiff_t plane_size = (ptrdiff_t)g->in_h * g->in_w;
@@ -76,7 +74,7 @@ QAT_AVX512_TARGET static inline __attribute__((always_inline)) void sliver_rows(
   }
 }
 
-QAT_AVX512_TARGET static void slivers_avx512(const float *x, int channels, const qat_depthwise_geometry *g,
+QAT_RUN_AVX512 static void slivers_avx512(const float *x, int channels, const qat_depthwise_geometry *g,
                                              int first_line, int lines, int depth_block, int first_sliver,
                                              int end_sliver, float *packed) {
   const int n = lines * g->out_w;

@@ -66,12 +66,10 @@ int qat_im2col_panel_u8_vector(const qat_depthwise_geometry *g) {
 }
 
 #ifdef QAT_IM2COL_PANEL_X86
-#define QAT_AVX512_TARGET __attribute__((target("avx2,avx512f,avx512bw,avx512vl")))
-
 /// The im2col row of one channel plane under the tap with these runs' column and row parts: the
 /// image's bytes where the runs have them, else `padding` (the padding byte in the panel's
 /// columns, zero past them).
-QAT_AVX512_TARGET static inline __attribute__((always_inline)) __m128i panel_row(const uint8_t *plane,
+QAT_RUN_AVX512 static inline __attribute__((always_inline)) __m128i panel_row(const uint8_t *plane,
                                                                                  const qat_run_columns *columns,
                                                                                  const ptrdiff_t *rows, int runs,
                                                                                  int stride, __m128i padding) {
@@ -90,7 +88,7 @@ QAT_AVX512_TARGET static inline __attribute__((always_inline)) __m128i panel_row
 }
 
 /// Four im2col rows of a panel into one packed quad (a 4 x 16 byte transpose).
-QAT_AVX512_TARGET static inline void store_quad(__m128i r0, __m128i r1, __m128i r2, __m128i r3, uint8_t *target) {
+QAT_RUN_AVX512 static inline void store_quad(__m128i r0, __m128i r1, __m128i r2, __m128i r3, uint8_t *target) {
   const __m128i low01 = _mm_unpacklo_epi8(r0, r1), high01 = _mm_unpackhi_epi8(r0, r1);
   const __m128i low23 = _mm_unpacklo_epi8(r2, r3), high23 = _mm_unpackhi_epi8(r2, r3);
   _mm_storeu_si128((__m128i *)target, _mm_unpacklo_epi16(low01, low23));
@@ -101,7 +99,7 @@ QAT_AVX512_TARGET static inline void store_quad(__m128i r0, __m128i r1, __m128i 
 
 /// The rows of a panel into `packed`, given its tables; inlined for each (stride, one run or
 /// more) so that the row loop has neither test.
-QAT_AVX512_TARGET static inline __attribute__((always_inline)) void panel_rows(
+QAT_RUN_AVX512 static inline __attribute__((always_inline)) void panel_rows(
     const uint8_t *planes, int channels, uint8_t padding, const qat_depthwise_geometry *g, int columns,
     const qat_run_columns *columns_table, const ptrdiff_t *rows_table, int runs, int stride, uint8_t *packed) {
   const __m128i fill = _mm_maskz_set1_epi8((__mmask16)((1u << columns) - 1u), (char)padding);
@@ -142,7 +140,7 @@ QAT_AVX512_TARGET static inline __attribute__((always_inline)) void panel_rows(
 #undef QAT_NEXT_ROW
 }
 
-QAT_AVX512_TARGET static void panel_avx512(const uint8_t *planes, int channels, uint8_t padding,
+QAT_RUN_AVX512 static void panel_avx512(const uint8_t *planes, int channels, uint8_t padding,
                                            const qat_depthwise_geometry *g, int panel, uint8_t *packed) {
   const int first = panel * QAT_PANEL_COLUMNS;
   const int n = g->out_h * g->out_w;

@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// The instruction sets the run kernels' vector paths are compiled for.
+#define QAT_RUN_AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl")))
+
 /// Columns in a group.
 #define QAT_RUN_GROUP 16
 /// Most runs of a group (lines at least one column wide, plus one).

@@ -177,12 +177,7 @@ __attribute__((target("avx2"))) static void tile_quads_avx2(const int8_t *a, con
     b += QAT_PANEL_COLUMNS * 4;
   }
   const __m256i results[QAT_QUAD_TILE_ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-  for (int r = 0; r < rows; r++) {
-    const __m256i sum = _mm256_set1_epi32(row_sums[r]);
-    qat_u8s8_store_row(_mm256_sub_epi32(results[r][0], _mm256_mullo_epi32(sum, zero0)),
-                       _mm256_sub_epi32(results[r][1], _mm256_mullo_epi32(sum, zero1)), columns,
-                       c ? c + r * ldc : NULL, requant ? requant + r : NULL, output_signed, out ? out + r * ldo : NULL);
-  }
+  qat_u8s8_store_tile(results, rows, row_sums, zero0, zero1, columns, c, ldc, requant, output_signed, out, ldo);
 }
 
 __attribute__((target("avx2"))) static void gemm_quads_avx2(const int8_t *packed_a, const int32_t *row_sums,
@@ -191,18 +186,15 @@ __attribute__((target("avx2"))) static void gemm_quads_avx2(const int8_t *packed
                                                              ptrdiff_t b_zero_stride, int32_t *c, ptrdiff_t ldc,
                                                              const qat_requantization *requant, int output_signed,
                                                              uint8_t *out, ptrdiff_t ldo) {
-  const int quads = qat_quad_depth(k) / 4;
-  const int first = panel * QAT_PANEL_COLUMNS;
-  const int columns = n - first < QAT_PANEL_COLUMNS ? n - first : QAT_PANEL_COLUMNS;
-  int32_t zeros[QAT_PANEL_COLUMNS] = {0};
-  for (int lane = 0; lane < columns; lane++) zeros[lane] = b_zero[(first + lane) * b_zero_stride];
-  const __m256i zero0 = _mm256_loadu_si256((const __m256i *)zeros);
-  const __m256i zero1 = _mm256_loadu_si256((const __m256i *)(zeros + 8));
+  const qat_u8s8_panel_shape s = qat_u8s8_shape_of(k, n, panel, b_zero, b_zero_stride);
+  const __m256i zero0 = _mm256_loadu_si256((const __m256i *)s.zeros);
+  const __m256i zero1 = _mm256_loadu_si256((const __m256i *)(s.zeros + 8));
   for (int row = 0; row < m; row += QAT_QUAD_TILE_ROWS) {
     const int rows = m - row < QAT_QUAD_TILE_ROWS ? m - row : QAT_QUAD_TILE_ROWS;
-    tile_quads_avx2(packed_a + (size_t)(row / QAT_QUAD_TILE_ROWS) * quads * QAT_QUAD_TILE_ROWS * 4, row_sums + row,
-                    packed_panel, quads, rows, columns, zero0, zero1, c ? c + row * ldc + first : NULL, ldc,
-                    requant ? requant + row : NULL, output_signed, out ? out + row * ldo + first : NULL, ldo);
+    tile_quads_avx2(packed_a + (size_t)(row / QAT_QUAD_TILE_ROWS) * s.quads * QAT_QUAD_TILE_ROWS * 4,
+                    row_sums + row, packed_panel, s.quads, rows, s.columns, zero0, zero1,
+                    c ? c + row * ldc + s.first : NULL, ldc, requant ? requant + row : NULL, output_signed,
+                    out ? out + row * ldo + s.first : NULL, ldo);
   }
 }
 

@@ -11,19 +11,6 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
-/// Columns of the panel, B's zero points of its columns (0 past n) and the quads of depth k.
-typedef struct {
-  int quads, first, columns;
-  int32_t zeros[QAT_PANEL_COLUMNS];
-} panel_shape;
-
-static inline panel_shape shape_of(int k, int n, int panel, const int32_t *b_zero, ptrdiff_t b_zero_stride) {
-  panel_shape s = {qat_quad_depth(k) / 4, panel * QAT_PANEL_COLUMNS, 0, {0}};
-  s.columns = n - s.first < QAT_PANEL_COLUMNS ? n - s.first : QAT_PANEL_COLUMNS;
-  for (int lane = 0; lane < s.columns; lane++) s.zeros[lane] = b_zero[(s.first + lane) * b_zero_stride];
-  return s;
-}
-
 /// One tile of AVX-VNNI: QAT_QUAD_TILE_ROWS rows of packed A by the sixteen columns of one panel
 /// in two ymm accumulators per row (the AVX2 kernel's layout), `rows` of them stored.
 __attribute__((target("avx2,avxvnni"))) static void tile_avx_vnni(const int8_t *a, const int32_t *row_sums,
@@ -56,16 +43,11 @@ __attribute__((target("avx2,avxvnni"))) static void tile_avx_vnni(const int8_t *
     b += QAT_PANEL_COLUMNS * 4;
   }
   const __m256i results[QAT_QUAD_TILE_ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-  for (int r = 0; r < rows; r++) {
-    const __m256i sum = _mm256_set1_epi32(row_sums[r]);
-    qat_u8s8_store_row(_mm256_sub_epi32(results[r][0], _mm256_mullo_epi32(sum, zero0)),
-                       _mm256_sub_epi32(results[r][1], _mm256_mullo_epi32(sum, zero1)), columns,
-                       c ? c + r * ldc : NULL, requant ? requant + r : NULL, output_signed, out ? out + r * ldo : NULL);
-  }
+  qat_u8s8_store_tile(results, rows, row_sums, zero0, zero1, columns, c, ldc, requant, output_signed, out, ldo);
 }
 
 __attribute__((target("avx2,avxvnni"))) void qat_u8s8_panel_avx_vnni(QAT_U8S8_PANEL_PARAMETERS) {
-  const panel_shape s = shape_of(k, n, panel, b_zero, b_zero_stride);
+  const qat_u8s8_panel_shape s = qat_u8s8_shape_of(k, n, panel, b_zero, b_zero_stride);
   const __m256i zero0 = _mm256_loadu_si256((const __m256i *)s.zeros);
   const __m256i zero1 = _mm256_loadu_si256((const __m256i *)(s.zeros + 8));
   for (int row = 0; row < m; row += QAT_QUAD_TILE_ROWS) {
@@ -113,7 +95,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) s
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void qat_u8s8_panel_avx512_vnni(
     QAT_U8S8_PANEL_PARAMETERS) {
   (void)output_signed;  // the bytes are the values' low bytes either way (qat_narrow16_avx512)
-  const panel_shape s = shape_of(k, n, panel, b_zero, b_zero_stride);
+  const qat_u8s8_panel_shape s = qat_u8s8_shape_of(k, n, panel, b_zero, b_zero_stride);
   const __m512i zero = _mm512_loadu_si512((const void *)s.zeros);
   const size_t tile_stride = (size_t)s.quads * QAT_QUAD_TILE_ROWS * 4;
   for (int row = 0; row < m;) {

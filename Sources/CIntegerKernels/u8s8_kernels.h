@@ -39,6 +39,21 @@ __attribute__((target("avx2"), always_inline)) static inline void qat_u8s8_store
   }
 }
 
+/// The four rows of an AVX2-layout tile (two ymm of eight columns per row, `results[row]`), minus
+/// `row_sums[row] * b_zero` (`zero0` columns 0-7, `zero1` 8-15, int32 wrap-around), stored as
+/// `qat_u8s8_store_row` does for the first `rows`: the store of the AVX2 and AVX-VNNI tiles.
+__attribute__((target("avx2"), always_inline)) static inline void qat_u8s8_store_tile(
+    const __m256i results[QAT_QUAD_TILE_ROWS][2], int rows, const int32_t *row_sums, __m256i zero0, __m256i zero1,
+    int columns, int32_t *c, ptrdiff_t ldc, const qat_requantization *requant, int output_signed, uint8_t *out,
+    ptrdiff_t ldo) {
+  for (int r = 0; r < rows; r++) {
+    const __m256i sum = _mm256_set1_epi32(row_sums[r]);
+    qat_u8s8_store_row(_mm256_sub_epi32(results[r][0], _mm256_mullo_epi32(sum, zero0)),
+                       _mm256_sub_epi32(results[r][1], _mm256_mullo_epi32(sum, zero1)), columns,
+                       c ? c + r * ldc : NULL, requant ? requant + r : NULL, output_signed, out ? out + r * ldo : NULL);
+  }
+}
+
 /// `qat_u8s8_store_row` for one zmm of sixteen results: the requantization on all sixteen lanes at
 /// once (requantize_avx512.h, the same bits) and masked stores for a partial panel.
 __attribute__((target(QAT_AVX512_TARGET), always_inline)) static inline void qat_u8s8_store_row16(
@@ -55,6 +70,21 @@ __attribute__((target(QAT_AVX512_TARGET), always_inline)) static inline void qat
   } else {
     _mm512_mask_storeu_epi32(c, lanes, values);
   }
+}
+
+/// One panel of a product: its first column, its columns (up to 16, fewer at the end of n), B's
+/// zero points of its columns (0 past n) and the quads of depth k.
+typedef struct {
+  int quads, first, columns;
+  int32_t zeros[QAT_PANEL_COLUMNS];
+} qat_u8s8_panel_shape;
+
+static inline qat_u8s8_panel_shape qat_u8s8_shape_of(int k, int n, int panel, const int32_t *b_zero,
+                                                     ptrdiff_t b_zero_stride) {
+  qat_u8s8_panel_shape s = {qat_quad_depth(k) / 4, panel * QAT_PANEL_COLUMNS, 0, {0}};
+  s.columns = n - s.first < QAT_PANEL_COLUMNS ? n - s.first : QAT_PANEL_COLUMNS;
+  for (int lane = 0; lane < s.columns; lane++) s.zeros[lane] = b_zero[(s.first + lane) * b_zero_stride];
+  return s;
 }
 
 /// The arguments every level's panel product takes: `qat_gemm_panel_u8s8`'s, plus the fused

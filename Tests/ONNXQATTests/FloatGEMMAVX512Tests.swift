@@ -68,7 +68,7 @@ final class FloatGEMMAVX512Tests: XCTestCase {
       let initial = (0..<(rows * ldc)).map { _ in random.value(kind) }
       let start = (0..<rows).map { _ in random.value(kind) }
       for (overwrite, withStart) in [(false, false), (true, true), (true, false)] {
-        let expected = reference(
+        let expected = FloatGEMMBlockReference.result(
           a, b, depth: depth, rows: rows, width: width, slivers: first..<end, c: initial, ldc: ldc,
           start: overwrite ? (withStart ? start : Array(repeating: 0, count: rows)) : nil)
         for level in levels {
@@ -106,26 +106,6 @@ final class FloatGEMMAVX512Tests: XCTestCase {
   /// return different payloads for the same NaN inputs (seen: 0xffd1b340 against 0xffd501c7).
   private static func same(_ x: Float, _ y: Float) -> Bool {
     x.bitPattern == y.bitPattern || (x.isNaN && y.isNaN)
-  }
-
-  /// C after the plain loop: the elements of the columns of `slivers` (clipped to `width`) in
-  /// the first `rows` rows get their fused sum (from 0, k ascending) added to C, or to
-  /// `start[row]` when given.
-  private func reference(
-    _ a: [Float], _ b: [Float], depth: Int, rows: Int, width: Int, slivers: Range<Int>, c: [Float], ldc: Int,
-    start: [Float]?
-  ) -> [Float] {
-    var c = c
-    for row in 0..<rows {
-      let aBase = row / rowsPerTile * rowsPerTile * depth + row % rowsPerTile
-      for column in (slivers.lowerBound * columnsPerSliver)..<min(width, slivers.upperBound * columnsPerSliver) {
-        let bBase = column / columnsPerSliver * columnsPerSliver * depth + column % columnsPerSliver
-        var sum: Float = 0
-        for p in 0..<depth { sum.addProduct(a[aBase + p * rowsPerTile], b[bBase + p * columnsPerSliver]) }
-        c[row * ldc + column] = (start?[row] ?? c[row * ldc + column]) + sum
-      }
-    }
-    return c
   }
 }
 

@@ -35,7 +35,7 @@ final class FloatGEMMBlockKernelTests: XCTestCase {
         let initial = (0..<(rows * ldc)).map { _ in numbers.next() }
         let start = (0..<rows).map { _ in numbers.next() }
         for (overwrite, withStart) in [(false, false), (true, true), (true, false)] {
-          let expected = reference(
+          let expected = FloatGEMMBlockReference.result(
             a, b, depth: depth, rows: rows, width: width, slivers: slivers, c: initial, ldc: ldc,
             start: overwrite ? (withStart ? start : Array(repeating: 0, count: rows)) : nil)
           for portable in [1, 0] {
@@ -61,24 +61,5 @@ final class FloatGEMMBlockKernelTests: XCTestCase {
         }
       }
     }
-  }
-
-  /// C after the plain loop: the elements of the columns of `slivers` (clipped to `width`) in
-  /// the first `rows` rows get their fused sum added to C, or to `start[row]` when given.
-  private func reference(
-    _ a: [Float], _ b: [Float], depth: Int, rows: Int, width: Int, slivers: Range<Int>, c: [Float], ldc: Int,
-    start: [Float]?
-  ) -> [Float] {
-    var c = c
-    for row in 0..<rows {
-      let aBase = row / rowsPerTile * rowsPerTile * depth + row % rowsPerTile
-      for column in (slivers.lowerBound * columnsPerSliver)..<min(width, slivers.upperBound * columnsPerSliver) {
-        let bBase = column / columnsPerSliver * columnsPerSliver * depth + column % columnsPerSliver
-        var sum: Float = 0
-        for p in 0..<depth { sum.addProduct(a[aBase + p * rowsPerTile], b[bBase + p * columnsPerSliver]) }
-        c[row * ldc + column] = (start?[row] ?? c[row * ldc + column]) + sum
-      }
-    }
-    return c
   }
 }

@@ -10,18 +10,6 @@ import XCTest
 /// order of summation gives the same bits) on many geometries, and a QLinearConv depthwise node
 /// (the kernel plus the fused per-plane requantization) equals onnxruntime bit for bit.
 final class IntegerDepthwiseKernelTests: XCTestCase {
-  /// A small deterministic generator (SplitMix64), so that a failing case can be replayed.
-  private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
-
   /// One plane's operands: raw bytes, signedness and zero points of x and w.
   private struct Plane {
     var x: [UInt8]
@@ -32,45 +20,10 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
     var wZero: Int32
   }
 
-  /// The geometry of a plane `height` x `width` with the given kernel, strides, dilations and
-  /// pads (top, left, bottom, right); nil when the padded input is smaller than the kernel.
-  private func geometry(
-    height: Int, width: Int, kernel: (Int, Int), strides: (Int, Int), dilations: (Int, Int),
-    pads: (Int, Int, Int, Int)
-  ) -> qat_depthwise_geometry? {
-    let extentH = (kernel.0 - 1) * dilations.0 + 1
-    let extentW = (kernel.1 - 1) * dilations.1 + 1
-    let paddedH = height + pads.0 + pads.2
-    let paddedW = width + pads.1 + pads.3
-    guard paddedH >= extentH, paddedW >= extentW else { return nil }
-    return qat_depthwise_geometry(
-      in_h: Int32(height), in_w: Int32(width), out_h: Int32((paddedH - extentH) / strides.0 + 1),
-      out_w: Int32((paddedW - extentW) / strides.1 + 1), kernel_h: Int32(kernel.0), kernel_w: Int32(kernel.1),
-      stride_h: Int32(strides.0), stride_w: Int32(strides.1), dilation_h: Int32(dilations.0),
-      dilation_w: Int32(dilations.1), pad_top: Int32(pads.0), pad_left: Int32(pads.1))
-  }
-
-  /// The stated semantics, one output and one tap at a time, taps in the padding skipped.
+  /// The stated semantics (Int8DepthwiseReference).
   private func reference(_ p: Plane, _ g: qat_depthwise_geometry) -> [Int32] {
-    func value(_ byte: UInt8, signed: Bool) -> Int32 { signed ? Int32(Int8(bitPattern: byte)) : Int32(byte) }
-    var y = [Int32](repeating: 0, count: Int(g.out_h) * Int(g.out_w))
-    for oy in 0..<Int(g.out_h) {
-      for ox in 0..<Int(g.out_w) {
-        var sum: Int32 = 0
-        for ky in 0..<Int(g.kernel_h) {
-          for kx in 0..<Int(g.kernel_w) {
-            let iy = oy * Int(g.stride_h) + ky * Int(g.dilation_h) - Int(g.pad_top)
-            let ix = ox * Int(g.stride_w) + kx * Int(g.dilation_w) - Int(g.pad_left)
-            guard iy >= 0, iy < Int(g.in_h), ix >= 0, ix < Int(g.in_w) else { continue }
-            let xv = value(p.x[iy * Int(g.in_w) + ix], signed: p.xSigned) &- p.xZero
-            let wv = value(p.w[ky * Int(g.kernel_w) + kx], signed: p.wSigned) &- p.wZero
-            sum = sum &+ xv &* wv
-          }
-        }
-        y[oy * Int(g.out_w) + ox] = sum
-      }
-    }
-    return y
+    Int8DepthwiseReference.sums(
+      x: p.x, xSigned: p.xSigned, xZero: p.xZero, w: p.w, wSigned: p.wSigned, wZero: p.wZero, geometry: g)
   }
 
   /// The C kernel's output (every element preset to a marker, so an unwritten one shows).
@@ -111,7 +64,7 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
   /// Kernels 1x1 to 5x5, strides 1 to 3 on each axis, dilations 1 and 2, uneven random pads,
   /// planes narrower and wider than one AVX2 step (16 outputs), every signedness pair.
   func testAVX2AndPortablePlanesEqualTheTapByTapLoop() {
-    var random = SplitMix(state: 3)
+    var random = SplitMix(seed: 3)
     var compared = 0
     for kernelH in 1...5 {
       for kernelW in 1...5 {
@@ -123,7 +76,7 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
                 Int.random(in: 0...2, using: &random), Int.random(in: 0...1, using: &random)
               )
               guard
-                let g = geometry(
+                let g = Int8DepthwiseReference.geometry(
                   height: Int.random(in: 1...9, using: &random), width: Int.random(in: 1...70, using: &random),
                   kernel: (kernelH, kernelW), strides: strides, dilations: dilations, pads: pads)
               else { continue }
@@ -149,7 +102,7 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
   func testExtremeOperandsOnMobileNetPlanes() {
     for (size, stride) in [(56, 1), (56, 2), (28, 1), (28, 2), (14, 1)] {
       guard
-        let g = geometry(
+        let g = Int8DepthwiseReference.geometry(
           height: size, width: size, kernel: (3, 3), strides: (stride, stride), dilations: (1, 1), pads: (1, 1, 1, 1))
       else { return XCTFail("no geometry for \(size)") }
       for (xByte, xZero, wByte, wZero) in [(255, 0, 0, 255), (0, 255, 0, 255), (255, 0, 255, 0)]
@@ -169,7 +122,8 @@ final class IntegerDepthwiseKernelTests: XCTestCase {
   /// 40,000 taps of 255 * -255 sum past Int32.min: the kernel wraps like the int32 reference.
   func testDeepPlaneWrapsLikeInt32() throws {
     let g = try XCTUnwrap(
-      geometry(height: 200, width: 200, kernel: (200, 200), strides: (1, 1), dilations: (1, 1), pads: (0, 0, 0, 0)))
+      Int8DepthwiseReference.geometry(
+        height: 200, width: 200, kernel: (200, 200), strides: (1, 1), dilations: (1, 1), pads: (0, 0, 0, 0)))
     let p = Plane(
       x: [UInt8](repeating: 255, count: 40_000), w: [UInt8](repeating: 0, count: 40_000), xSigned: false,
       wSigned: false, xZero: 0, wZero: 255)

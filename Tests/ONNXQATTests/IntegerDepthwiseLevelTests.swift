@@ -15,18 +15,6 @@ final class IntegerDepthwiseLevelTests: XCTestCase {
     super.tearDown()
   }
 
-  /// A SplitMix64 generator: the same operands on every run.
-  private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
-
   /// One plane's operands (raw bytes, signedness, zero points) and geometry.
   private struct Case {
     var x: [UInt8]
@@ -38,46 +26,10 @@ final class IntegerDepthwiseLevelTests: XCTestCase {
     var g: qat_depthwise_geometry
   }
 
-  /// The geometry of a `height` x `width` plane, nil when the padded input is smaller than the
-  /// kernel; pads are (top, left, bottom, right).
-  private func geometry(
-    _ height: Int, _ width: Int, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int),
-    pads: (Int, Int, Int, Int)
-  ) -> qat_depthwise_geometry? {
-    let extentH = (kernel.0 - 1) * dilation.0 + 1
-    let extentW = (kernel.1 - 1) * dilation.1 + 1
-    let paddedH = height + pads.0 + pads.2
-    let paddedW = width + pads.1 + pads.3
-    guard paddedH >= extentH, paddedW >= extentW else { return nil }
-    return qat_depthwise_geometry(
-      in_h: Int32(height), in_w: Int32(width), out_h: Int32((paddedH - extentH) / stride.0 + 1),
-      out_w: Int32((paddedW - extentW) / stride.1 + 1), kernel_h: Int32(kernel.0), kernel_w: Int32(kernel.1),
-      stride_h: Int32(stride.0), stride_w: Int32(stride.1), dilation_h: Int32(dilation.0),
-      dilation_w: Int32(dilation.1), pad_top: Int32(pads.0), pad_left: Int32(pads.1))
-  }
-
-  /// The stated semantics, one output and one tap at a time, taps in the padding skipped.
+  /// The stated semantics (Int8DepthwiseReference).
   private func reference(_ c: Case) -> [Int32] {
-    let g = c.g
-    func value(_ byte: UInt8, _ signed: Bool) -> Int32 { signed ? Int32(Int8(bitPattern: byte)) : Int32(byte) }
-    var y = [Int32](repeating: 0, count: Int(g.out_h) * Int(g.out_w))
-    for oy in 0..<Int(g.out_h) {
-      for ox in 0..<Int(g.out_w) {
-        var sum: Int32 = 0
-        for ky in 0..<Int(g.kernel_h) {
-          for kx in 0..<Int(g.kernel_w) {
-            let iy = oy * Int(g.stride_h) + ky * Int(g.dilation_h) - Int(g.pad_top)
-            let ix = ox * Int(g.stride_w) + kx * Int(g.dilation_w) - Int(g.pad_left)
-            guard iy >= 0, iy < Int(g.in_h), ix >= 0, ix < Int(g.in_w) else { continue }
-            let xv = value(c.x[iy * Int(g.in_w) + ix], c.xSigned) &- c.xZero
-            let wv = value(c.w[ky * Int(g.kernel_w) + kx], c.wSigned) &- c.wZero
-            sum = sum &+ xv &* wv
-          }
-        }
-        y[oy * Int(g.out_w) + ox] = sum
-      }
-    }
-    return y
+    Int8DepthwiseReference.sums(
+      x: c.x, xSigned: c.xSigned, xZero: c.xZero, w: c.w, wSigned: c.wSigned, wZero: c.wZero, geometry: c.g)
   }
 
   /// The kernel's output at the current level (every element preset to a marker).
@@ -143,7 +95,7 @@ final class IntegerDepthwiseLevelTests: XCTestCase {
   }
 
   func testEveryLevelEqualsTheTapByTapLoop() {
-    var random = SplitMix(state: 11)
+    var random = SplitMix(seed: 11)
     var cases: [qat_depthwise_geometry] = []
     for width in [1, 2, 7, 14, 15, 16, 17, 28, 31, 32, 33, 34, 47, 56, 63, 64, 65, 70] {
       for (stride, kernel, dilation, pads) in [
@@ -153,9 +105,9 @@ final class IntegerDepthwiseLevelTests: XCTestCase {
         (1, (3, 2), 1, (0, 3, 0, 0)),
       ] {
         let height = [1, 3, 6, 9][width % 4]
-        if let g = geometry(
-          height, width, kernel: kernel, stride: (stride == 3 ? 2 : stride, stride), dilation: (1, dilation),
-          pads: pads)
+        if let g = Int8DepthwiseReference.geometry(
+          height: height, width: width, kernel: kernel, strides: (stride == 3 ? 2 : stride, stride),
+          dilations: (1, dilation), pads: pads)
         {
           cases.append(g)
         }
@@ -179,7 +131,9 @@ final class IntegerDepthwiseLevelTests: XCTestCase {
   func testDeepPlaneWrapsAtEveryLevel() {
     let (height, width, kernelH, kernelW) = (200, 200, 200, 170)
     guard
-      let g = geometry(height, width, kernel: (kernelH, kernelW), stride: (1, 1), dilation: (1, 1), pads: (0, 0, 0, 0))
+      let g = Int8DepthwiseReference.geometry(
+        height: height, width: width, kernel: (kernelH, kernelW), strides: (1, 1), dilations: (1, 1),
+        pads: (0, 0, 0, 0))
     else { return XCTFail("geometry") }
     // uint8 x with zero point 0 (255) by uint8 w with zero point 255 (-255).
     let c = Case(
@@ -214,7 +168,7 @@ final class IntegerDepthwiseLevelTests: XCTestCase {
   /// partial ones included), uneven pads 0 to 2 (columns in the padding filled with the zero
   /// point), vertical strides and dilations, x zero points at the ends of their type.
   func testBytePathEqualsTheTapByTapLoop() {
-    var random = SplitMix(state: 29)
+    var random = SplitMix(seed: 29)
     var compared = 0
     for width in 1...70 {
       for stride in [1, 2] {
@@ -225,9 +179,9 @@ final class IntegerDepthwiseLevelTests: XCTestCase {
           )
           let strideH = Int.random(in: 1...2, using: &random), dilationH = Int.random(in: 1...2, using: &random)
           guard
-            let g = geometry(
-              Int.random(in: 1...9, using: &random), width, kernel: size, stride: (strideH, stride),
-              dilation: (dilationH, 1), pads: pads)
+            let g = Int8DepthwiseReference.geometry(
+              height: Int.random(in: 1...9, using: &random), width: width, kernel: size, strides: (strideH, stride),
+              dilations: (dilationH, 1), pads: pads)
           else { continue }
           let xSigned = Int.random(in: 0..<4, using: &random) == 0
           let wSigned = Bool.random(using: &random)
@@ -262,7 +216,9 @@ final class IntegerDepthwiseLevelTests: XCTestCase {
   func testBytePathWrapsLikeInt32() {
     let (height, width, kernelH, kernelW) = (4_375, 20, 4_375, 16)
     guard
-      let g = geometry(height, width, kernel: (kernelH, kernelW), stride: (1, 1), dilation: (1, 1), pads: (0, 0, 0, 0))
+      let g = Int8DepthwiseReference.geometry(
+        height: height, width: width, kernel: (kernelH, kernelW), strides: (1, 1), dilations: (1, 1),
+        pads: (0, 0, 0, 0))
     else { return XCTFail("geometry") }
     // (x, x zero, int8 w): (255 - 0) * -128, (255 - 0) * 127, (0 - 255) * -128.
     for (xByte, xZero, wByte) in [(UInt8(255), Int32(0), UInt8(0x80)), (255, 0, 0x7F), (0, 255, 0x80)] {

@@ -18,18 +18,6 @@ final class IntegerGEMMVNNITests: XCTestCase {
     super.tearDown()
   }
 
-  /// A SplitMix64 generator: the same operands on every run.
-  private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
-
   /// One product's operands: A (m x k bytes, int8 when `aSigned`) with one zero point per row, B
   /// (k x n uint8) with one zero point per column.
   private struct Operands {
@@ -227,7 +215,7 @@ final class IntegerGEMMVNNITests: XCTestCase {
   /// Every level at or above `lowest` on operands with `a - aZero` in `range`: packing accepts
   /// them, and the product equals the reference.
   private func checkLevels(from lowest: Int32, range: ClosedRange<Int32>, seed: UInt64) {
-    var random = SplitMix(state: seed)
+    var random = SplitMix(seed: seed)
     for (m, k, n) in shapes(using: &random) {
       for aSigned in [true, false] {
         let o = operands(m: m, k: k, n: n, aSigned: aSigned, range: range, using: &random)
@@ -251,7 +239,7 @@ final class IntegerGEMMVNNITests: XCTestCase {
   func testFullRangeWeightsWithAVXVNNI() throws {
     try require(Int32(QAT_U8S8_AVX_VNNI))
     checkLevels(from: Int32(QAT_U8S8_AVX_VNNI), range: -128...127, seed: 2)
-    var random = SplitMix(state: 3)
+    var random = SplitMix(seed: 3)
     for range: ClosedRange<Int32> in [-128...(-128), 127...127, -128...(-100), 100...127] {
       let o = operands(m: 9, k: 37, n: 21, aSigned: true, range: range, using: &random)
       qat_u8s8_set_level(Int32(QAT_U8S8_AVX_VNNI))
@@ -263,7 +251,7 @@ final class IntegerGEMMVNNITests: XCTestCase {
   func testFullRangeWeightsWithAVX512VNNI() throws {
     try require(Int32(QAT_U8S8_AVX512_VNNI))
     checkLevels(from: Int32(QAT_U8S8_AVX512_VNNI), range: -128...127, seed: 4)
-    var random = SplitMix(state: 5)
+    var random = SplitMix(seed: 5)
     qat_u8s8_set_level(Int32(QAT_U8S8_AVX512_VNNI))
     for m in 1...20 {
       let o = operands(m: m, k: 23, n: 35, aSigned: m % 2 == 0, range: -128...127, using: &random)
@@ -299,7 +287,7 @@ final class IntegerGEMMVNNITests: XCTestCase {
   /// -128 or -64 (or 127 or 64) by 255 exceed 2^31 in magnitude.
   func testWrapAroundAtEveryLevel() {
     let (m, k, n) = (5, 140_003, 17)
-    var random = SplitMix(state: 6)
+    var random = SplitMix(seed: 6)
     for level in levels {
       qat_u8s8_set_level(level)
       let range: ClosedRange<Int32> = level >= QAT_U8S8_AVX_VNNI ? -128...127 : -64...64
@@ -360,7 +348,7 @@ final class IntegerGEMMVNNITests: XCTestCase {
   /// with `qat_requantize_int8` (which RequantizationVectorTests holds to the scalar reference).
   func testRequantizedStoreAtEveryLevel() throws {
     guard qat_u8s8_set_level(-1) >= QAT_U8S8_AVX2 else { throw XCTSkip("the fused requantization needs AVX2") }
-    var random = SplitMix(state: 7)
+    var random = SplitMix(seed: 7)
     for (m, k, n) in shapes(using: &random) {
       for outputSigned in [false, true] {
         let rows = requantizations(m, outputSigned: outputSigned, using: &random)
