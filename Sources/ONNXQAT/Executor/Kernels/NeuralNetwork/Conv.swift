@@ -98,8 +98,6 @@ enum ConvKernel {
     let singleBand = Self.wholeTilePairs(max(1, min(lineCount, (1 << 18) / max(1, depth * outW))), outW: outW)
     let band = workers > 1 ? cacheBand : singleBand
     let bandCount = (lineCount + band - 1) / band
-    // The C kernel's plane geometry, for im2col straight into the packed operand (2-D only).
-    let plane = DepthwiseConv.planeGeometry(cube)
     let inner = workers > 1 ? 1 : threads
     // Each output channel's normalization and activation, for the GEMM to apply as it stores.
     let kernelEpilogues = epilogue.flatMap { epilogue -> UnsafeMutablePointer<qat_float_epilogue>? in
@@ -157,13 +155,9 @@ enum ConvKernel {
             }
             if let packed, NeuralNetworkGEMM.isBlocked(m: groupOut, n: width, k: depth) {
               let layout = NeuralNetworkPackedB(k: depth, n: width)
-              let direct = Im2col.expandPackedVector(
-                xg, channels: groupChannels, plane: plane, lines: lines, into: columns, layout: layout, threads: inner)
-              if !direct {
-                Im2col.expandPacked(
-                  xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, layout: layout,
-                  threads: inner)
-              }
+              Im2col.expandPacked(
+                xg, channels: groupChannels, geometry: cube, lines: lines, into: columns, layout: layout,
+                threads: inner)
               NeuralNetworkGEMM.multiplyPacked(
                 m: groupOut, a: packed, b: columns, layout: layout, c: target, ldc: outSpatial, threads: inner,
                 start: start, epilogues: epilogues, finish: bandFinish)

@@ -31,11 +31,18 @@ enum Im2col {
   /// laid out in scratch rows (zero-padded to whole slivers) and copied sliver by sliver, the
   /// group's rows of a sliver one after the other (adjacent in the packed layout within a K
   /// block), so that the copy writes runs of several x `nr` floats rather than `nr` floats a
-  /// sliver apart. The values are those of `expand`, moved.
+  /// sliver apart. The values are those of `expand`, moved. A 2-D convolution goes to the C
+  /// kernel instead where it runs (`expandPackedVector`), with the same values.
   static func expandPacked(
     _ x: UnsafePointer<Float>, channels: Int, geometry g: WindowGeometry, lines: Range<Int>,
     into packed: UnsafeMutablePointer<Float>, layout: NeuralNetworkPackedB, threads: Int = 1
   ) {
+    let plane = DepthwiseConv.planeGeometry(g)
+    if expandPackedVector(
+      x, channels: channels, plane: plane, lines: lines, into: packed, layout: layout, threads: threads)
+    {
+      return
+    }
     let work = { (range: Range<Int>) in
       let nr = NeuralNetworkGEMM.nr
       let rowLength = layout.sliverCount * nr
@@ -100,7 +107,7 @@ enum Im2col {
   /// a row one masked load, no scratch rows) for a 2-D plane geometry `plane` with horizontal
   /// stride 1 or 2 and 16-column slivers: the same values; false, nothing written, elsewhere. The
   /// slivers are split across `threads` threads when the operand is large.
-  static func expandPackedVector(
+  private static func expandPackedVector(
     _ x: UnsafePointer<Float>, channels: Int, plane: qat_depthwise_geometry?, lines: Range<Int>,
     into packed: UnsafeMutablePointer<Float>, layout: NeuralNetworkPackedB, threads: Int = 1
   ) -> Bool {
